@@ -1,0 +1,12 @@
+//! The contract shared by every jiuloop client and the server: wire messages, ids,
+//! error codes, size limits and the Automerge document schemas. No IO happens here.
+
+pub mod error_code;
+pub mod ids;
+pub mod schema;
+pub mod time;
+pub mod wire;
+
+pub use error_code::ErrorCode;
+pub use ids::{DocId, DocKind};
+pub use wire::{ClientMsg, DocChunk, ServerMsg, WireError};

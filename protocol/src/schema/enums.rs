@@ -1,0 +1,158 @@
+//! The closed vocabularies of the documents, with their Chinese and English labels.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// The language text is shown in. Simplified Chinese is the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "zh" | "zh-CN" | "zh-Hans" => Ok(Lang::Zh),
+            "en" | "en-US" | "en-GB" => Ok(Lang::En),
+            _ => Err(format!("unknown language '{s}' (zh, en)")),
+        }
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($var:ident = $s:literal, $zh:literal, $en:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($var),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+            pub const NAMES: &'static [&'static str] = &[$($s),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+            pub fn label(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $(($name::$var, Lang::Zh) => $zh, ($name::$var, Lang::En) => $en,)+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s || v.label(Lang::Zh) == s)
+                    .ok_or_else(|| format!("'{}' is not one of {}", s, $name::NAMES.join(", ")))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Sales channel (渠道类型).
+    Channel {
+        Distributor = "distributor", "经销商", "Distributor";
+        DirectStore = "direct-store", "直营店", "Direct store";
+        ECommerce = "e-commerce", "电商平台", "E-commerce";
+        GroupPurchase = "group-purchase", "团购", "Group purchase";
+        Restaurant = "restaurant", "餐饮", "Restaurant / hotel";
+    }
+);
+
+string_enum!(
+    /// A/B/C follow-up class (客户分类).
+    CustomerClass {
+        A = "A", "A类", "A (strong intention)";
+        B = "B", "B类", "B (some intention)";
+        C = "C", "C类", "C (weak intention)";
+    }
+);
+
+string_enum!(
+    /// What a visit was for (拜访类型).
+    VisitKind {
+        Development = "development", "开发", "Development";
+        FollowUp = "follow-up", "跟进", "Follow-up";
+        Revisit = "revisit", "回访", "Revisit";
+        Tasting = "tasting", "品鉴会", "Tasting event";
+    }
+);
+
+string_enum!(
+    /// How a visit happened (拜访方式).
+    VisitMethod {
+        Phone = "phone", "电话", "Phone";
+        OnSite = "on-site", "上门拜访", "On-site";
+        TradeShow = "trade-show", "展会", "Trade show";
+        Event = "event", "活动", "Event";
+    }
+);
+
+string_enum!(
+    /// Where an order came from (订单来源).
+    OrderSource {
+        Written = "written", "书面订单", "Written";
+        Electronic = "electronic", "电子订单", "Electronic";
+        Verbal = "verbal", "口头订单", "Verbal";
+    }
+);
+
+string_enum!(
+    /// How the customer pays (付款方式).
+    PaymentMethod {
+        BankTransfer = "bank-transfer", "银行转账", "Bank transfer";
+        Cash = "cash", "现金", "Cash";
+        Online = "online", "在线支付", "Online payment";
+        Credit = "credit", "赊销", "On credit";
+    }
+);
+
+string_enum!(
+    /// Order status, folded from the order's event list (订单状态).
+    OrderStatus {
+        Draft = "draft", "草稿", "Draft";
+        Submitted = "submitted", "已提交", "Submitted";
+        Cancelled = "cancelled", "已取消", "Cancelled";
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels_parse() {
+        assert_eq!("distributor".parse::<Channel>(), Ok(Channel::Distributor));
+        assert_eq!("经销商".parse::<Channel>(), Ok(Channel::Distributor));
+        assert!("wholesale".parse::<Channel>().unwrap_err().contains("distributor"));
+        for c in Channel::ALL {
+            assert_eq!(c.as_str().parse::<Channel>(), Ok(*c));
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Document schemas: the field names, types and enumerations of every document kind, and
+//! the only code that reads or writes Automerge objects. Client and server both use it.
+//!
+//! A document is a root map. Scalars are strings and integers; times are Automerge
+//! timestamps (UTC milliseconds); money is integer fen; free text that several people
+//! edit is an Automerge Text object (merges character-wise); lists of records (contacts,
+//! order lines) hold maps with a stable `id`.
+
+mod access;
+pub mod customer;
+mod enums;
+mod field;
+pub mod order;
+pub mod visit;
+
+pub use access::SchemaError;
+pub use enums::{Channel, CustomerClass, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind, VisitMethod};
+pub use field::{FieldSpec, FieldType, fields_of, find_field, set_field};
+
+/// The root key every document carries with its kind (`customer`, `visit`, `order`).
+pub const KIND_KEY: &str = "kind";
