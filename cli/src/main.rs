@@ -1,1 +1,444 @@
-fn main() {}
+//! `jiuloop`: the native command-line client. Every command except `login`, `logout` and
+//! `sync` works offline: it reads and writes the local profile only.
+
+mod output;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use jiuloop_cli::http::{self, ServerUrl};
+use jiuloop_cli::{Profile, now_ms};
+use output::Out;
+use protocol::schema::customer::NewCustomer;
+use protocol::schema::order::NewLine;
+use protocol::schema::visit::NewVisit;
+use protocol::schema::{Channel, CustomerClass, Lang, OrderSource, VisitKind, VisitMethod};
+use protocol::{DocId, DocKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "jiuloop", version, about = "jiuloop 白酒销售闭环管理 — offline-first client")]
+struct Cli {
+    /// Profile directory (one per device and user).
+    #[arg(long, env = "JIULOOP_PROFILE", default_value = "jiuloop-profile", global = true)]
+    profile: PathBuf,
+    /// Language of the output: zh (default) or en.
+    #[arg(long, env = "JIULOOP_LANG", default_value = "zh", global = true)]
+    lang: Lang,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in to the sync server (password from JIULOOP_PASSWORD).
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Log out: the server forgets the token; local data stays.
+    Logout,
+    /// Sync with the server until both sides hold the same data.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// What this device holds and what waits to be sent.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Customers (客户).
+    #[command(subcommand)]
+    Customer(CustomerCmd),
+    /// Visit logs (拜访记录).
+    #[command(subcommand)]
+    Visit(VisitCmd),
+    /// Orders (订单).
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Edits the server refused, with the reason.
+    Inbox {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomerCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        channel: Option<Channel>,
+        #[arg(long)]
+        class: Option<CustomerClass>,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    Set { id: String, field: String, value: String },
+    AddContact {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import customers from CSV (header: name,phone,channel,class,region). All or nothing.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum VisitCmd {
+    Add {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        kind: VisitKind,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long)]
+        method: Option<VisitMethod>,
+    },
+    Set { id: String, field: String, value: String },
+    List {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrderCmd {
+    New {
+        #[arg(long)]
+        customer: String,
+        #[arg(long, default_value = "electronic")]
+        source: OrderSource,
+    },
+    AddLine {
+        id: String,
+        #[arg(long)]
+        sku: String,
+        #[arg(long)]
+        qty: i64,
+        #[arg(long = "unit-price")]
+        unit_price: i64,
+        #[arg(long)]
+        spec: Option<String>,
+    },
+    Set { id: String, field: String, value: String },
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line, like every other error (the full usage is in --help).
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    let out = Out::new(cli.lang);
+    match run(cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {:#}", out.t("error"), e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli, out: &Out) -> Result<()> {
+    let mut p = Profile::open(&cli.profile).with_context(|| format!("profile {}", cli.profile.display()))?;
+    let now = now_ms();
+    match cli.command {
+        Command::Login { server, user } => login(&mut p, &server, &user, out),
+        Command::Logout => logout(&mut p, out),
+        Command::Sync { json } => {
+            let report = runtime()?.block_on(jiuloop_cli::sync(&mut p))?;
+            if json {
+                out.json(&report)
+            } else {
+                out.sync_summary(&report);
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let pending = p.replica.unsent_docs().len();
+            let status = serde_json::json!({
+                "user": p.replica.user(),
+                "server": p.meta("server")?,
+                "device_id": p.device_id().to_string(),
+                "documents": p.replica.doc_count(),
+                "pending_docs": pending,
+                "cursor": p.replica.cursor(),
+                "last_sync": p.meta("last_sync")?.and_then(|s| s.parse::<i64>().ok()).map(protocol::time::rfc3339),
+                "inbox": p.replica.inbox().len(),
+            });
+            if json { out.json(&status) } else { out.status(&status) }
+            Ok(())
+        }
+        Command::Inbox { json } => {
+            if json { out.json(&p.replica.inbox()) } else { out.inbox(p.replica.inbox()) }
+            Ok(())
+        }
+        Command::Customer(c) => customer(&mut p, c, now, out),
+        Command::Visit(c) => visit(&mut p, c, now, out),
+        Command::Order(c) => order(&mut p, c, now, out),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+fn login(p: &mut Profile, server: &str, user: &str, out: &Out) -> Result<()> {
+    let password = std::env::var("JIULOOP_PASSWORD").map_err(|_| anyhow!("set the password in JIULOOP_PASSWORD"))?;
+    let url = ServerUrl::parse(server)?;
+    let body = serde_json::json!({
+        "user": user, "password": password,
+        "device_id": p.device_id().to_string(),
+        "device_name": format!("jiuloop-cli {}", p.dir().display()),
+    });
+    let resp = runtime()?.block_on(http::post_json(&url, "/api/login", None, &body))?;
+    if resp.status != 200 {
+        return Err(match resp.error_code() {
+            Some(code) => anyhow!("login refused: {} ({code})", code.describe()),
+            None => anyhow!("login failed: HTTP {}", resp.status),
+        });
+    }
+    let v: serde_json::Value = serde_json::from_str(&resp.body).context("login answer")?;
+    let token = v["token"].as_str().ok_or_else(|| anyhow!("login answer has no token"))?;
+    let expires = v["expires_at"].as_str().unwrap_or_default();
+    let previous = p.replica.user().to_string();
+    if !previous.is_empty() && previous != user {
+        bail!("this profile belongs to {previous}; use another --profile for {user}");
+    }
+    p.save_login(server.trim_end_matches('/'), user, token, expires)?;
+    println!("{}", out.t("logged-in").replace("{user}", user));
+    Ok(())
+}
+
+fn logout(p: &mut Profile, out: &Out) -> Result<()> {
+    let (server, token) = p.login()?;
+    let url = ServerUrl::parse(&server)?;
+    // Forget the token locally even if the server cannot be told now.
+    let told = runtime()?.block_on(http::post_json(&url, "/api/logout", Some(&token), &serde_json::json!({})));
+    p.forget_token()?;
+    match told {
+        Ok(r) if r.status < 300 || r.status == 401 => println!("{}", out.t("logged-out")),
+        Ok(r) => eprintln!("{} (HTTP {})", out.t("logged-out-locally"), r.status),
+        Err(e) => eprintln!("{}: {e}", out.t("logged-out-locally")),
+    }
+    Ok(())
+}
+
+fn id_of(p: &Profile, text: &str, kind: DocKind) -> Result<DocId> {
+    let id = p.replica.resolve_id(text, kind)?;
+    Ok(id)
+}
+
+fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()> {
+    match cmd {
+        CustomerCmd::Add { name, phone, channel, class, region } => {
+            p.require_user()?;
+            let new = NewCustomer { name, phone, channel, class, region, owner: None };
+            let id = p.replica.create_customer(&new, now)?;
+            p.persist()?;
+            println!("{id}");
+        }
+        CustomerCmd::Set { id, field, value } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Customer)?;
+            p.replica.set_customer(id, &field, &value, now)?;
+            p.persist()?;
+        }
+        CustomerCmd::AddContact { id, name, phone, title } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Customer)?;
+            p.replica.add_contact(id, &name, phone.as_deref(), title.as_deref(), now)?;
+            p.persist()?;
+        }
+        CustomerCmd::List { json } => {
+            let all = p.replica.customers();
+            if json { out.json(&all) } else { out.customers(&all) }
+        }
+        CustomerCmd::Show { id, json } => {
+            let id = id_of(p, &id, DocKind::Customer)?;
+            let c = p.replica.customer(id)?;
+            if json {
+                out.json(&c)
+            } else {
+                out.customer(&c, &p.replica.visits_of(id), &p.replica.orders());
+            }
+        }
+        CustomerCmd::Import { file } => {
+            p.require_user()?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = parse_customer_csv(&text).map_err(|errors| anyhow!("{}: {}", file.display(), errors.join("; ")))?;
+            let ids = p.replica.import_customers(&rows, now)?;
+            p.persist()?;
+            println!("{}", ids.len());
+        }
+    }
+    Ok(())
+}
+
+/// Parse `name,phone,channel,class,region` rows. Every bad line is reported (1-based).
+fn parse_customer_csv(text: &str) -> Result<Vec<NewCustomer>, Vec<String>> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let expected = ["name", "phone", "channel", "class", "region"];
+    let Some((_, header)) = lines.next() else { return Err(vec!["file is empty".into()]) };
+    let header: Vec<String> = header.trim_start_matches('\u{feff}').split(',').map(|h| h.trim().to_lowercase()).collect();
+    if header != expected {
+        return Err(vec![format!("line 1: header must be {}", expected.join(","))]);
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in lines {
+        let n = i + 1;
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != expected.len() {
+            errors.push(format!("line {n}: {} fields, expected {}", cells.len(), expected.len()));
+            continue;
+        }
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let channel = match cells[2] {
+            "" => Ok(None),
+            s => s.parse::<Channel>().map(Some),
+        };
+        let class = match cells[3] {
+            "" => Ok(None),
+            s => s.parse::<CustomerClass>().map(Some),
+        };
+        match (cells[0].is_empty(), channel, class) {
+            (true, _, _) => errors.push(format!("line {n}: name is empty")),
+            (_, Err(e), _) => errors.push(format!("line {n}: channel {e}")),
+            (_, _, Err(e)) => errors.push(format!("line {n}: class {e}")),
+            (false, Ok(channel), Ok(class)) => rows.push(NewCustomer {
+                name: cells[0].to_string(),
+                phone: opt(cells[1]),
+                channel,
+                class,
+                region: opt(cells[4]),
+                owner: None,
+            }),
+        }
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
+}
+
+fn visit(p: &mut Profile, cmd: VisitCmd, now: i64, out: &Out) -> Result<()> {
+    match cmd {
+        VisitCmd::Add { customer, kind, notes, method } => {
+            p.require_user()?;
+            let customer = id_of(p, &customer, DocKind::Customer)?;
+            let id = p.replica.create_visit(&NewVisit { customer, kind, method, notes }, now)?;
+            p.persist()?;
+            println!("{id}");
+        }
+        VisitCmd::Set { id, field, value } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Visit)?;
+            p.replica.set_visit(id, &field, &value, now)?;
+            p.persist()?;
+        }
+        VisitCmd::List { customer, json } => {
+            let customer = id_of(p, &customer, DocKind::Customer)?;
+            p.replica.customer(customer)?;
+            let visits = p.replica.visits_of(customer);
+            if json { out.json(&visits) } else { out.visits(&visits) }
+        }
+    }
+    Ok(())
+}
+
+fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
+    match cmd {
+        OrderCmd::New { customer, source } => {
+            p.require_user()?;
+            let customer = id_of(p, &customer, DocKind::Customer)?;
+            let id = p.replica.create_order(customer, source, now)?;
+            p.persist()?;
+            println!("{id}");
+        }
+        OrderCmd::AddLine { id, sku, qty, unit_price, spec } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Order)?;
+            let line = NewLine { id: DocId::new_random().to_string(), sku, spec, qty, unit_price_fen: unit_price };
+            p.replica.add_order_line(id, &line, now)?;
+            p.persist()?;
+        }
+        OrderCmd::Set { id, field, value } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Order)?;
+            p.replica.set_order(id, &field, &value, now)?;
+            p.persist()?;
+        }
+        OrderCmd::Show { id, json } => {
+            let id = id_of(p, &id, DocKind::Order)?;
+            let o = p.replica.order(id)?;
+            if json {
+                out.json(&o)
+            } else {
+                let customer = o.customer.and_then(|c| p.replica.customer(c).ok()).map(|c| c.name);
+                out.order(&o, customer.as_deref());
+            }
+        }
+        OrderCmd::List { json } => {
+            let all = p.replica.orders();
+            if json { out.json(&all) } else { out.orders(&all) }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_customer_csv;
+
+    #[test]
+    fn csv_rows_are_checked_line_by_line() {
+        let ok = "name,phone,channel,class,region\n贵阳酒行,0851-1,distributor,A,贵州\n\n成都餐饮,,restaurant,,四川\n";
+        let rows = parse_customer_csv(ok).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].phone, None);
+        let bad = "name,phone,channel,class,region\n,1,distributor,A,x\nok,1,wholesale,A,x\nok,1,distributor,Z,x\nok,1\n";
+        let errors = parse_customer_csv(bad).unwrap_err();
+        let lines: Vec<&str> = errors.iter().map(|e| e.split(':').next().unwrap()).collect();
+        assert_eq!(lines, ["line 2", "line 3", "line 4", "line 5"]);
+        assert!(parse_customer_csv("a,b\n").is_err());
+        assert!(parse_customer_csv("").is_err());
+    }
+}

@@ -1,1 +1,26 @@
+//! jiuloop client core: everything a device does, with no IO.
+//!
+//! * [`Replica`] holds the device's documents and offers the typed domain API (customers,
+//!   visits, orders). Every edit is committed locally at once and described as
+//!   [`StoreOp`]s that the driver persists (SQLite natively, IndexedDB in the browser).
+//! * [`SyncEngine`] is the sync protocol as a state machine: the driver tells it that a
+//!   connection opened, a frame arrived, the connection dropped, or the user edited; it
+//!   answers with frames to send (and leaves store ops in the replica's outbox).
+//!
+//! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
+//! in the browser, and tests control the clock.
 
+mod error;
+mod inbox_item;
+mod local_doc;
+mod replica;
+mod store_op;
+mod sync_engine;
+
+pub use error::CoreError;
+pub use inbox_item::InboxItem;
+pub use replica::Replica;
+pub use store_op::{StoreOp, StoredDoc};
+pub use sync_engine::{SyncEngine, SyncError, SyncStats};
+
+pub use protocol;

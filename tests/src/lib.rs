@@ -1,1 +1,33 @@
+//! Harness for jiuloop's whole-system tests: real `jiuloop-server` processes on loopback,
+//! real `jiuloop` CLI profiles (SQLite files), and a hostile raw-protocol client.
+//!
+//! Everything a test needs to set up lives here, so the tests themselves read as
+//! scenarios:
+//!
+//! - [`bins`] builds and locates the two binaries (once per test process);
+//! - [`TestServer`] runs a server in a temporary data directory, kills it with SIGKILL,
+//!   restarts it on the same port and looks into its SQLite file;
+//! - [`Device`] is one CLI profile (one rep's laptop);
+//! - [`RawClient`] speaks the wire protocol directly (no client-core), [`RawTcp`] speaks
+//!   bytes below WebSocket, and [`LocalDoc`] builds Automerge changes by hand;
+//! - [`http`] is a minimal HTTP/1.1 client for `/api/login` and `/health`;
+//! - [`Rng`] is a small seeded generator for replayable random plans.
 
+pub mod bins;
+pub mod device;
+pub mod http;
+pub mod process;
+pub mod raw;
+pub mod rng;
+pub mod server;
+pub mod tmp;
+
+pub use bins::bins;
+pub use device::{Device, SyncStats, sort_by_id};
+pub use raw::{Auth, CatchUp, Incoming, LocalDoc, RawClient, RawTcp, Rejection};
+pub use rng::Rng;
+pub use server::{StoreCounts, TestServer};
+pub use tmp::TempDir;
+
+/// The password every test user has (the server wants at least 8 characters).
+pub const PASSWORD: &str = "jiuloop-test-password";

@@ -17,5 +17,5 @@ pub use access::SchemaError;
 pub use enums::{Channel, CustomerClass, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind, VisitMethod};
 pub use field::{FieldSpec, FieldType, fields_of, find_field, set_field};
 
-/// The root key every document carries with its kind (`customer`, `visit`, `order`).
-pub const KIND_KEY: &str = "kind";
+/// The root key every document carries with its kind (`customer`, `visit`, `order`). Not `kind`: visits have a field of that name.
+pub const KIND_KEY: &str = "doc_kind";

@@ -1,0 +1,16 @@
+//! The native driver of the client core: SQLite storage of a device profile, the tokio
+//! WebSocket transport and the HTTP login. The `jiuloop` binary (main.rs) is its command
+//! line; benchmarks and the whole-system tests use this library directly.
+
+pub mod http;
+pub mod profile;
+pub mod sqlite_store;
+pub mod sync_driver;
+
+pub use profile::{Profile, ProfileError};
+pub use sync_driver::{SyncFailure, SyncReport, sync};
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

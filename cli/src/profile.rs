@@ -1,0 +1,105 @@
+//! A device profile: one directory with one SQLite file, opened by every `jiuloop` command.
+
+use crate::sqlite_store::{SqliteStore, StoreError};
+use automerge::ActorId;
+use client_core::{CoreError, Replica};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("cannot create profile directory {0}: {1}")]
+    Dir(PathBuf, std::io::Error),
+    #[error("not logged in: run `jiuloop login --server URL --user NAME` first")]
+    NotLoggedIn,
+}
+
+pub struct Profile {
+    dir: PathBuf,
+    store: SqliteStore,
+    device_id: Uuid,
+    pub replica: Replica,
+}
+
+impl Profile {
+    /// Open (or create) the profile in `dir`. A new profile gets a device id and an
+    /// Automerge actor id of its own.
+    pub fn open(dir: &Path) -> Result<Self, ProfileError> {
+        std::fs::create_dir_all(dir).map_err(|e| ProfileError::Dir(dir.to_path_buf(), e))?;
+        let mut store = SqliteStore::open(&dir.join("jiuloop.db"))?;
+        let device_id = match store.meta("device_id")?.and_then(|s| s.parse::<Uuid>().ok()) {
+            Some(id) => id,
+            None => {
+                let id = Uuid::new_v4();
+                store.set_meta("device_id", &id.to_string())?;
+                id
+            }
+        };
+        let actor = match store.meta("actor")?.and_then(|s| ActorId::try_from(s.as_str()).ok()) {
+            Some(a) => a,
+            None => {
+                let a = ActorId::from(Uuid::new_v4().as_bytes());
+                store.set_meta("actor", &a.to_hex_string())?;
+                a
+            }
+        };
+        let user = store.meta("user")?.unwrap_or_default();
+        let cursor = store.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let docs = store.load_docs()?;
+        let inbox = store.load_inbox()?;
+        let replica = Replica::load(actor, user, docs, cursor, inbox)?;
+        Ok(Profile { dir: dir.to_path_buf(), store, device_id, replica })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, ProfileError> {
+        Ok(self.store.meta(key)?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), ProfileError> {
+        Ok(self.store.set_meta(key, value)?)
+    }
+
+    /// The server URL and token of the current login.
+    pub fn login(&self) -> Result<(String, String), ProfileError> {
+        match (self.store.meta("server")?, self.store.meta("token")?) {
+            (Some(s), Some(t)) => Ok((s, t)),
+            _ => Err(ProfileError::NotLoggedIn),
+        }
+    }
+
+    /// Edits need a user to attribute them to.
+    pub fn require_user(&self) -> Result<(), ProfileError> {
+        if self.replica.user().is_empty() { Err(ProfileError::NotLoggedIn) } else { Ok(()) }
+    }
+
+    pub fn save_login(&mut self, server: &str, user: &str, token: &str, expires_at: &str) -> Result<(), ProfileError> {
+        for (k, v) in [("server", server), ("user", user), ("token", token), ("token_expires_at", expires_at)] {
+            self.store.set_meta(k, v)?;
+        }
+        Ok(())
+    }
+
+    /// Forget the token (local data stays).
+    pub fn forget_token(&mut self) -> Result<(), ProfileError> {
+        self.store.delete_meta("token")?;
+        Ok(self.store.delete_meta("token_expires_at")?)
+    }
+
+    /// Make every pending store op of the replica durable (one transaction).
+    pub fn persist(&mut self) -> Result<(), ProfileError> {
+        let ops = self.replica.take_store_ops();
+        Ok(self.store.apply(&ops)?)
+    }
+}

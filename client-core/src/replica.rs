@@ -1,0 +1,287 @@
+//! The device's documents and the typed domain API over them.
+
+use crate::error::CoreError;
+use crate::inbox_item::InboxItem;
+use crate::local_doc::LocalDoc;
+use crate::store_op::{StoreOp, StoredDoc};
+use automerge::{ActorId, AutoCommit};
+use protocol::schema::customer::{self, Customer, NewCustomer};
+use protocol::schema::order::{self, NewLine, Order};
+use protocol::schema::visit::{self, NewVisit, Visit};
+use protocol::schema::{OrderSource, SchemaError};
+use protocol::{DocId, DocKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct Replica {
+    actor: ActorId,
+    user: String,
+    docs: BTreeMap<DocId, LocalDoc>,
+    /// Docs that may hold changes the server lacks (checked precisely when pushing).
+    maybe_unsent: BTreeSet<DocId>,
+    cursor: u64,
+    inbox: Vec<InboxItem>,
+    outbox: Vec<StoreOp>,
+}
+
+impl Replica {
+    /// A replica over what the driver loaded from storage. `actor` is this device's
+    /// Automerge actor id; `user` the logged-in user name (recorded as author).
+    pub fn load(
+        actor: ActorId,
+        user: impl Into<String>,
+        stored: Vec<StoredDoc>,
+        cursor: u64,
+        inbox: Vec<InboxItem>,
+    ) -> Result<Self, CoreError> {
+        let mut docs = BTreeMap::new();
+        for s in &stored {
+            docs.insert(s.id, LocalDoc::load(s, &actor)?);
+        }
+        let maybe_unsent = docs.keys().copied().collect();
+        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new() })
+    }
+
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    pub fn inbox(&self) -> &[InboxItem] {
+        &self.inbox
+    }
+
+    pub fn doc_count(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Writes to make durable, in order. The driver persists them (one transaction)
+    /// before it reports an edit as done or sends anything that depends on them.
+    pub fn take_store_ops(&mut self) -> Vec<StoreOp> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    // ---- customers -------------------------------------------------------------
+
+    pub fn create_customer(&mut self, new: &NewCustomer, now: i64) -> Result<DocId, CoreError> {
+        let user = self.user.clone();
+        self.create(DocKind::Customer, now, |doc| customer::init(doc, new, now, &user))
+    }
+
+    /// Create many customers; all or nothing.
+    pub fn import_customers(&mut self, rows: &[NewCustomer], now: i64) -> Result<Vec<DocId>, CoreError> {
+        let user = self.user.clone();
+        let mut created = Vec::with_capacity(rows.len());
+        let mut ops = Vec::new();
+        for new in rows {
+            let id = DocId::new_random();
+            let mut local = LocalDoc::new(id, DocKind::Customer, &self.actor);
+            let ((), op) = local.edit(now, |doc| customer::init(doc, new, now, &user))?;
+            ops.extend(op);
+            created.push(local);
+        }
+        let ids = created.iter().map(|d| d.id).collect();
+        for d in created {
+            self.maybe_unsent.insert(d.id);
+            self.docs.insert(d.id, d);
+        }
+        self.outbox.extend(ops);
+        Ok(ids)
+    }
+
+    pub fn set_customer(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
+        let user = self.user.clone();
+        self.edit(id, DocKind::Customer, now, |doc| customer::set(doc, field, value, now, &user))
+    }
+
+    pub fn add_contact(
+        &mut self,
+        id: DocId,
+        name: &str,
+        phone: Option<&str>,
+        title: Option<&str>,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        let contact_id = DocId::new_random().to_string();
+        self.edit(id, DocKind::Customer, now, |doc| customer::add_contact(doc, &contact_id, name, phone, title))
+    }
+
+    pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
+        Ok(customer::read(self.get(id, DocKind::Customer)?, id)?)
+    }
+
+    /// All customers, by name.
+    pub fn customers(&self) -> Vec<Customer> {
+        let mut all: Vec<Customer> = self.read_all(DocKind::Customer, customer::read);
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        all
+    }
+
+    // ---- visits ----------------------------------------------------------------
+
+    pub fn create_visit(&mut self, new: &NewVisit, now: i64) -> Result<DocId, CoreError> {
+        self.get(new.customer, DocKind::Customer)?;
+        let user = self.user.clone();
+        self.create(DocKind::Visit, now, |doc| visit::init(doc, new, now, &user))
+    }
+
+    pub fn set_visit(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
+        self.edit(id, DocKind::Visit, now, |doc| protocol::schema::set_field(doc, DocKind::Visit, field, value))
+    }
+
+    pub fn visit(&self, id: DocId) -> Result<Visit, CoreError> {
+        Ok(visit::read(self.get(id, DocKind::Visit)?, id)?)
+    }
+
+    /// A customer's visits, oldest first.
+    pub fn visits_of(&self, customer: DocId) -> Vec<Visit> {
+        let mut all: Vec<Visit> =
+            self.read_all(DocKind::Visit, visit::read).into_iter().filter(|v| v.customer == Some(customer)).collect();
+        all.sort_by_key(|v| (v.at, v.id));
+        all
+    }
+
+    // ---- orders ----------------------------------------------------------------
+
+    pub fn create_order(&mut self, customer: DocId, source: OrderSource, now: i64) -> Result<DocId, CoreError> {
+        self.get(customer, DocKind::Customer)?;
+        let user = self.user.clone();
+        self.create(DocKind::Order, now, |doc| order::init(doc, customer, source, now, &user))
+    }
+
+    pub fn add_order_line(&mut self, id: DocId, line: &NewLine, now: i64) -> Result<(), CoreError> {
+        self.edit(id, DocKind::Order, now, |doc| order::add_line(doc, line))
+    }
+
+    pub fn set_order(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
+        self.edit(id, DocKind::Order, now, |doc| order::set(doc, field, value))
+    }
+
+    pub fn order(&self, id: DocId) -> Result<Order, CoreError> {
+        Ok(order::read(self.get(id, DocKind::Order)?, id)?)
+    }
+
+    /// All orders, newest first.
+    pub fn orders(&self) -> Vec<Order> {
+        let mut all: Vec<Order> = self.read_all(DocKind::Order, order::read);
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        all
+    }
+
+    /// Resolve a full id, or a unique prefix of one (people type the first characters).
+    pub fn resolve_id(&self, text: &str, kind: DocKind) -> Result<DocId, CoreError> {
+        if let Ok(id) = text.parse::<DocId>() {
+            return Ok(id);
+        }
+        let text = text.trim().to_ascii_lowercase();
+        if text.len() < 4 || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(CoreError::BadId(text));
+        }
+        let mut hits = self.docs.values().filter(|d| d.kind == kind && d.id.to_string().starts_with(&text));
+        match (hits.next(), hits.next()) {
+            (Some(d), None) => Ok(d.id),
+            _ => Err(CoreError::NotFound { kind, id: text }),
+        }
+    }
+
+    // ---- internals shared with the sync engine ----------------------------------
+
+    fn get(&self, id: DocId, kind: DocKind) -> Result<&AutoCommit, CoreError> {
+        match self.docs.get(&id) {
+            Some(d) if d.kind == kind => Ok(&d.doc),
+            Some(d) => Err(CoreError::WrongKind { id, expected: kind, found: d.kind }),
+            None => Err(CoreError::NotFound { kind, id: id.to_string() }),
+        }
+    }
+
+    fn read_all<T>(&self, kind: DocKind, read: fn(&AutoCommit, DocId) -> Result<T, SchemaError>) -> Vec<T> {
+        // Documents whose first changes have not all arrived yet do not read; skip them.
+        self.docs.values().filter(|d| d.kind == kind).filter_map(|d| read(&d.doc, d.id).ok()).collect()
+    }
+
+    fn create(
+        &mut self,
+        kind: DocKind,
+        now: i64,
+        init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<DocId, CoreError> {
+        let id = DocId::new_random();
+        let mut local = LocalDoc::new(id, kind, &self.actor);
+        let ((), ops) = local.edit(now, init)?;
+        self.outbox.extend(ops);
+        self.docs.insert(id, local);
+        self.maybe_unsent.insert(id);
+        Ok(id)
+    }
+
+    fn edit(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        now: i64,
+        f: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<(), CoreError> {
+        self.get(id, kind)?;
+        let local = self.docs.get_mut(&id).expect("checked above");
+        let ((), ops) = local.edit(now, f)?;
+        self.outbox.extend(ops);
+        self.maybe_unsent.insert(id);
+        Ok(())
+    }
+
+    pub(crate) fn doc_mut(&mut self, id: DocId) -> Option<&mut LocalDoc> {
+        self.docs.get_mut(&id)
+    }
+
+    /// Create an empty local document for one the server sends first.
+    pub(crate) fn doc_or_new(&mut self, id: DocId, kind: DocKind) -> &mut LocalDoc {
+        let actor = self.actor.clone();
+        self.docs.entry(id).or_insert_with(|| LocalDoc::new(id, kind, &actor))
+    }
+
+    pub(crate) fn push_ops(&mut self, ops: impl IntoIterator<Item = StoreOp>) {
+        self.outbox.extend(ops);
+    }
+
+    pub(crate) fn set_cursor(&mut self, cursor: u64) {
+        if cursor > self.cursor {
+            self.cursor = cursor;
+            self.outbox.push(StoreOp::SetCursor(cursor));
+        }
+    }
+
+    pub(crate) fn add_inbox(&mut self, item: InboxItem) {
+        self.inbox.push(item.clone());
+        self.outbox.push(StoreOp::AddInbox(item));
+    }
+
+    pub(crate) fn mark_maybe_unsent(&mut self, id: DocId) {
+        self.maybe_unsent.insert(id);
+    }
+
+    /// Documents lacking changes the server told us about (e.g. after a crash while a
+    /// resync was outstanding).
+    pub(crate) fn lacking_docs(&mut self) -> Vec<DocId> {
+        self.docs.values_mut().filter_map(|d| d.lacks_server_changes().then_some(d.id)).collect()
+    }
+
+    /// Documents holding changes the server lacks (precise; prunes the candidate set).
+    pub fn unsent_docs(&mut self) -> Vec<DocId> {
+        let candidates: Vec<DocId> = self.maybe_unsent.iter().copied().collect();
+        let mut unsent = Vec::new();
+        for id in candidates {
+            if self.docs.get_mut(&id).is_some_and(|d| d.has_unsent()) {
+                unsent.push(id);
+            } else {
+                self.maybe_unsent.remove(&id);
+            }
+        }
+        unsent
+    }
+}

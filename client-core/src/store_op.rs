@@ -1,0 +1,28 @@
+use crate::InboxItem;
+use protocol::wire::Hash;
+use protocol::{DocId, DocKind};
+
+/// A write the driver must make durable, in order, in one transaction per batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    /// Append an incremental chunk (local edit or received changes) to a document.
+    AppendChunk { id: DocId, kind: DocKind, bytes: Vec<u8> },
+    /// Replace all stored chunks of a document by one snapshot.
+    Compact { id: DocId, kind: DocKind, snapshot: Vec<u8> },
+    /// What the server is known to hold durably for this document.
+    SetServerHeads { id: DocId, kind: DocKind, heads: Vec<Hash> },
+    /// Every change up to this server sequence number has been received.
+    SetCursor(u64),
+    /// A refused edit for the inbox.
+    AddInbox(InboxItem),
+}
+
+/// A document as the driver loads it at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub id: DocId,
+    pub kind: DocKind,
+    /// Snapshot and/or incremental chunks, in the order they were stored.
+    pub chunks: Vec<Vec<u8>>,
+    pub server_heads: Vec<Hash>,
+}

@@ -1,0 +1,273 @@
+//! The client core without any IO: a replica and its sync engine driven by scripted
+//! server frames (built from what another device pushes), with an in-memory store that
+//! applies store ops the way the native and browser drivers do.
+
+use automerge::ActorId;
+use client_core::{InboxItem, Replica, StoreOp, StoredDoc, SyncEngine, SyncError};
+use protocol::schema::customer::NewCustomer;
+use protocol::schema::order::NewLine;
+use protocol::wire::{self, ClientMsg, DocAck, DocChunk, Refusal, ServerMsg};
+use protocol::{DocId, DocKind, ErrorCode};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Applies store ops like a driver; `reload` builds a fresh replica from them.
+#[derive(Default)]
+struct MemStore {
+    docs: BTreeMap<DocId, StoredDoc>,
+    cursor: u64,
+    inbox: Vec<InboxItem>,
+}
+
+impl MemStore {
+    fn apply(&mut self, ops: Vec<StoreOp>) {
+        for op in ops {
+            match op {
+                StoreOp::AppendChunk { id, kind, bytes } => self.doc(id, kind).chunks.push(bytes),
+                StoreOp::Compact { id, kind, snapshot } => self.doc(id, kind).chunks = vec![snapshot],
+                StoreOp::SetServerHeads { id, kind, heads } => self.doc(id, kind).server_heads = heads,
+                StoreOp::SetCursor(c) => self.cursor = c,
+                StoreOp::AddInbox(i) => self.inbox.push(i),
+            }
+        }
+    }
+
+    fn doc(&mut self, id: DocId, kind: DocKind) -> &mut StoredDoc {
+        self.docs.entry(id).or_insert(StoredDoc { id, kind, chunks: vec![], server_heads: vec![] })
+    }
+
+    fn reload(&self, actor: &ActorId) -> Replica {
+        Replica::load(actor.clone(), "li", self.docs.values().cloned().collect(), self.cursor, self.inbox.clone())
+            .unwrap()
+    }
+}
+
+struct Device {
+    replica: Replica,
+    engine: SyncEngine,
+    store: MemStore,
+}
+
+impl Device {
+    fn new() -> Self {
+        let actor = ActorId::from(Uuid::new_v4().as_bytes());
+        Device {
+            replica: Replica::load(actor, "li", vec![], 0, vec![]).unwrap(),
+            engine: SyncEngine::new(Uuid::new_v4(), "test"),
+            store: MemStore::default(),
+        }
+    }
+
+    fn persist(&mut self) {
+        let ops = self.replica.take_store_ops();
+        self.store.apply(ops);
+    }
+
+    fn customer(&mut self, name: &str) -> DocId {
+        let id = self.replica.create_customer(&NewCustomer { name: name.into(), ..Default::default() }, 1_000).unwrap();
+        self.persist();
+        id
+    }
+
+    fn connect(&mut self) -> Vec<ClientMsg> {
+        let frames = self.engine.connected(&mut self.replica).unwrap();
+        self.persist();
+        decode_all(frames)
+    }
+
+    fn receive(&mut self, msg: ServerMsg) -> Result<Vec<ClientMsg>, SyncError> {
+        let frame = wire::encode(&msg).unwrap();
+        let out = self.engine.receive(&mut self.replica, &frame, 5_000);
+        self.persist();
+        out.map(decode_all)
+    }
+
+    fn quiescent(&mut self) -> bool {
+        self.engine.is_quiescent(&mut self.replica)
+    }
+}
+
+fn decode_all(frames: Vec<Vec<u8>>) -> Vec<ClientMsg> {
+    frames.iter().map(|f| wire::decode(f).unwrap()).collect()
+}
+
+fn pushed(msgs: &[ClientMsg]) -> Vec<DocChunk> {
+    msgs.iter()
+        .flat_map(|m| match m {
+            ClientMsg::Push { docs } => docs.clone(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// What a server acknowledging these chunks would answer.
+fn ack(chunks: &[DocChunk], seq: u64) -> ServerMsg {
+    ServerMsg::Ack { docs: chunks.iter().map(|c| DocAck { id: c.id, heads: c.heads.clone(), seq }).collect() }
+}
+
+#[test]
+fn hello_then_push_of_every_local_document() {
+    let mut d = Device::new();
+    let a = d.customer("贵阳酒行");
+    let b = d.customer("遵义烟酒店");
+    let msgs = d.connect();
+    let ClientMsg::Hello(hello) = &msgs[0] else { panic!("first frame must be hello: {msgs:?}") };
+    assert_eq!(hello.cursor, 0);
+    assert_eq!(hello.actors, vec![d.replica.actor().to_bytes().to_vec()]);
+    let mut ids: Vec<DocId> = pushed(&msgs).iter().map(|c| c.id).collect();
+    ids.sort();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(!d.quiescent());
+}
+
+#[test]
+fn ack_and_caught_up_make_it_quiescent_and_persist_the_cursor() {
+    let mut d = Device::new();
+    d.customer("贵阳酒行");
+    let chunks = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 7, docs_sent: 0 }).unwrap();
+    assert!(!d.quiescent(), "push not acknowledged yet");
+    assert!(d.receive(ack(&chunks, 8)).unwrap().is_empty());
+    assert!(d.quiescent());
+    assert_eq!(d.store.cursor, 8);
+    // Reloaded from storage, nothing is pending and the next hello carries the cursor.
+    let mut again = Device { replica: d.store.reload(d.replica.actor()), ..Device::new() };
+    let msgs = again.connect();
+    assert!(matches!(&msgs[..], [ClientMsg::Hello(h)] if h.cursor == 8), "{msgs:?}");
+}
+
+#[test]
+fn an_edit_made_while_a_push_is_in_flight_is_pushed_after_the_ack() {
+    let mut d = Device::new();
+    let id = d.customer("贵阳酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.replica.set_customer(id, "region", "贵州", 2_000).unwrap();
+    d.persist();
+    // Not pushed twice while in flight …
+    assert!(pushed(&decode_all(d.engine.local_changes(&mut d.replica).unwrap())).is_empty());
+    // … but right after the ack of the first push.
+    let second = pushed(&d.receive(ack(&first, 1)).unwrap());
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].heads, first[0].heads);
+    d.receive(ack(&second, 2)).unwrap();
+    assert!(d.quiescent());
+}
+
+#[test]
+fn changes_from_elsewhere_apply_and_need_no_push_back() {
+    let mut a = Device::new();
+    let mut b = Device::new();
+    let id = a.customer("贵阳酒行");
+    // An order line cannot be added to a customer: wrong kind, nothing stored.
+    let line = NewLine { id: "x".into(), sku: "s".into(), spec: None, qty: 1, unit_price_fen: 1 };
+    assert!(a.replica.add_order_line(id, &line, 1).is_err());
+    let chunks = pushed(&a.connect());
+    b.connect();
+    b.receive(ServerMsg::Changes { docs: chunks.clone(), cursor: None }).unwrap();
+    b.receive(ServerMsg::CaughtUp { cursor: 3, docs_sent: 1 }).unwrap();
+    assert_eq!(b.replica.customer(id).unwrap().name, "贵阳酒行");
+    assert!(b.quiescent(), "received changes are the server's: nothing to push back");
+    assert_eq!(b.store.cursor, 3);
+    // Received documents are stored: they survive a reload.
+    assert_eq!(b.store.reload(b.replica.actor()).customer(id).unwrap().name, "贵阳酒行");
+}
+
+#[test]
+fn missing_dependencies_ask_for_the_whole_document() {
+    let mut a = Device::new();
+    let mut b = Device::new();
+    let id = a.customer("贵阳酒行");
+    let base = pushed(&a.connect());
+    a.receive(ack(&base, 1)).unwrap();
+    a.replica.set_customer(id, "region", "贵州", 2_000).unwrap();
+    a.persist();
+    let later = pushed(&decode_all(a.engine.local_changes(&mut a.replica).unwrap()));
+    b.connect();
+    b.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    // B gets the later change without its base: it must ask for the document.
+    let out = b.receive(ServerMsg::Changes { docs: later.clone(), cursor: Some(2) }).unwrap();
+    assert!(matches!(&out[..], [ClientMsg::Resync { docs }] if docs == &[id]), "{out:?}");
+    assert!(!b.quiescent());
+    // The server answers with the whole document and its current heads.
+    let mut whole = base;
+    whole[0].heads = later[0].heads.clone();
+    b.receive(ServerMsg::Changes { docs: whole, cursor: None }).unwrap();
+    assert!(b.quiescent());
+    assert_eq!(b.replica.customer(id).unwrap().region.as_deref(), Some("贵州"));
+}
+
+#[test]
+fn a_refused_edit_goes_to_the_inbox_and_the_document_returns_to_the_server_state() {
+    let mut d = Device::new();
+    let id = d.customer("贵阳酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.receive(ack(&first, 1)).unwrap();
+    d.replica.set_customer(id, "owner", "zhang", 2_000).unwrap();
+    d.persist();
+    let bad = pushed(&decode_all(d.engine.local_changes(&mut d.replica).unwrap()));
+    let refusal = Refusal {
+        id,
+        kind: DocKind::Customer,
+        code: ErrorCode::Forbidden,
+        path: "owner".into(),
+        rule: "rep-writes-own".into(),
+        message: "reps may not reassign customers".into(),
+        server_heads: first[0].heads.clone(),
+    };
+    d.receive(ServerMsg::Refused { refusals: vec![refusal] }).unwrap();
+    assert_eq!(d.replica.customer(id).unwrap().owner.as_deref(), Some("li"));
+    assert!(d.quiescent());
+    let inbox = &d.store.inbox;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!((inbox[0].path.as_str(), inbox[0].code()), ("owner", Some(ErrorCode::Forbidden)));
+    assert_eq!(inbox[0].changes, bad[0].changes, "the refused change is kept, not dropped");
+    // The restored state survives a reload.
+    let reloaded = d.store.reload(d.replica.actor());
+    assert_eq!(reloaded.customer(id).unwrap().owner.as_deref(), Some("li"));
+    assert_eq!(reloaded.inbox().len(), 1);
+}
+
+#[test]
+fn a_server_error_is_reported_with_its_code() {
+    let mut d = Device::new();
+    d.connect();
+    let err = d.receive(ServerMsg::Error { code: ErrorCode::TokenExpired, message: "expired".into() }).unwrap_err();
+    assert!(matches!(err, SyncError::Server { code: ErrorCode::TokenExpired, .. }));
+    assert!(err.to_string().contains("log in again"));
+}
+
+#[test]
+fn a_failed_edit_changes_nothing_and_stores_nothing() {
+    let mut d = Device::new();
+    let id = d.customer("贵阳酒行");
+    let before = d.replica.customer(id).unwrap();
+    for (field, value) in [("channel", "wholesale"), ("nope", "x"), ("name", "")] {
+        assert!(d.replica.set_customer(id, field, value, 3_000).is_err());
+    }
+    assert!(d.replica.take_store_ops().is_empty());
+    assert_eq!(d.replica.customer(id).unwrap(), before);
+    assert!(d.replica.set_customer(DocId::new_random(), "name", "x", 1).is_err());
+}
+
+#[test]
+fn a_resync_interrupted_by_a_restart_is_asked_for_again_on_connect() {
+    let mut a = Device::new();
+    let mut b = Device::new();
+    let id = a.customer("贵阳酒行");
+    let base = pushed(&a.connect());
+    a.receive(ack(&base, 1)).unwrap();
+    a.replica.set_customer(id, "region", "贵州", 2_000).unwrap();
+    a.persist();
+    let later = pushed(&decode_all(a.engine.local_changes(&mut a.replica).unwrap()));
+    b.connect();
+    b.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    b.receive(ServerMsg::Changes { docs: later, cursor: Some(2) }).unwrap();
+    // The device restarts before the whole document arrives.
+    let mut again = Device { replica: b.store.reload(b.replica.actor()), ..Device::new() };
+    let msgs = again.connect();
+    assert!(msgs.iter().any(|m| matches!(m, ClientMsg::Resync { docs } if docs == &[id])), "{msgs:?}");
+}

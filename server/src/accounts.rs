@@ -1,0 +1,367 @@
+//! Identity: users, devices, login tokens. Has its own SQLite connection (separate from
+//! the sync hub's), so `user add` from another process takes effect at once.
+//!
+//! Every method blocks (SQLite, Argon2): call them from a blocking context.
+
+use crate::account_error::AccountError;
+use crate::db::{Db, DbError, NewUser};
+use crate::login_limiter::LoginLimiter;
+use crate::password::{self, MIN_PASSWORD_CHARS};
+use crate::role::Role;
+use crate::session::Session;
+use crate::token;
+use crate::user_info::UserInfo;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// A successful login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginGrant {
+    /// The bearer token (shown once; only its hash is stored).
+    pub token: String,
+    /// UTC milliseconds.
+    pub expires_at: i64,
+    pub user: String,
+    pub role: Role,
+    pub territory: Option<String>,
+}
+
+/// What a login presents.
+#[derive(Clone, Debug)]
+pub struct LoginAttempt<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
+    pub device_id: Uuid,
+    pub device_name: &'a str,
+    pub addr: IpAddr,
+}
+
+/// A user to create.
+#[derive(Clone, Debug)]
+pub struct UserSpec {
+    pub name: String,
+    pub password: String,
+    pub role: Role,
+    pub territory: Option<String>,
+    pub manager: Option<String>,
+}
+
+pub struct Accounts {
+    db: Mutex<Db>,
+    token_ttl: Duration,
+    limiter: LoginLimiter,
+}
+
+impl Accounts {
+    pub fn new(db: Db, token_ttl: Duration) -> Self {
+        Accounts {
+            db: Mutex::new(db),
+            token_ttl,
+            limiter: LoginLimiter::default(),
+        }
+    }
+
+    /// Open the accounts of a data directory.
+    pub fn open_in(data_dir: &Path, token_ttl: Duration) -> Result<Self, DbError> {
+        Ok(Self::new(Db::open_in(data_dir)?, token_ttl))
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Check the password, register the device to the user (first login from it) and
+    /// issue a token.
+    pub fn login(&self, attempt: &LoginAttempt<'_>, now: i64) -> Result<LoginGrant, AccountError> {
+        let started = Instant::now();
+        if !self.limiter.allowed(attempt.user, attempt.addr, started) {
+            return Err(AccountError::RateLimited);
+        }
+        let row = self.db().user(attempt.user)?;
+        let ok = match &row {
+            Some(row) => password::verify(attempt.password, &row.password_hash),
+            None => {
+                // Same work as for a known user, so timing does not reveal who exists.
+                password::verify(attempt.password, dummy_hash());
+                false
+            }
+        };
+        let (true, Some(row)) = (ok, row) else {
+            self.limiter
+                .record_failure(attempt.user, attempt.addr, started);
+            return Err(AccountError::BadCredentials);
+        };
+        self.limiter.record_success(attempt.user, attempt.addr);
+        let user = UserInfo::try_from(row)?;
+        if user.disabled {
+            return Err(AccountError::UserDisabled(user.name));
+        }
+        let device_name = attempt.device_name.trim();
+        if device_name.chars().count() > 200 {
+            return Err(AccountError::InvalidRequest(
+                "device_name is too long".into(),
+            ));
+        }
+        let token = token::generate().map_err(|e| AccountError::Crypto(e.to_string()))?;
+        let expires_at =
+            now.saturating_add(i64::try_from(self.token_ttl.as_millis()).unwrap_or(i64::MAX));
+        let db = self.db();
+        db.begin()?;
+        let result = (|| {
+            match db.device(attempt.device_id)? {
+                Some(d) if d.user != user.name => return Err(AccountError::DeviceOfAnotherUser),
+                Some(d) if d.revoked => return Err(AccountError::DeviceRevoked),
+                _ => {}
+            }
+            db.upsert_device(attempt.device_id, &user.name, device_name, now)?;
+            db.insert_token(
+                &token::hash(&token),
+                &user.name,
+                attempt.device_id,
+                now,
+                expires_at,
+            )?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => db.commit()?,
+            Err(e) => {
+                db.rollback();
+                return Err(e);
+            }
+        }
+        Ok(LoginGrant {
+            token,
+            expires_at,
+            user: user.name,
+            role: user.role,
+            territory: user.territory,
+        })
+    }
+
+    /// Revoke a token. Unknown tokens are `Unauthorized`.
+    pub fn logout(&self, token: &str) -> Result<(), AccountError> {
+        if self.db().revoke_token(&token::hash(token))? {
+            Ok(())
+        } else {
+            Err(AccountError::Unauthorized)
+        }
+    }
+
+    /// Who a bearer token belongs to, if it may be used now.
+    pub fn authenticate(&self, token: &str, now: i64) -> Result<Session, AccountError> {
+        let row = self
+            .db()
+            .token(&token::hash(token))?
+            .ok_or(AccountError::Unauthorized)?;
+        if row.revoked {
+            return Err(AccountError::Unauthorized);
+        }
+        if row.expires_at <= now {
+            return Err(AccountError::TokenExpired);
+        }
+        if row.user_disabled {
+            return Err(AccountError::UserDisabled(row.user));
+        }
+        if row.device_revoked {
+            return Err(AccountError::DeviceRevoked);
+        }
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.user)))?;
+        Ok(Session {
+            user: row.user,
+            role,
+            territory: row.territory,
+            device_id: row.device,
+        })
+    }
+
+    pub fn add_user(&self, spec: &UserSpec, now: i64) -> Result<(), AccountError> {
+        let name = spec.name.trim();
+        if name.is_empty()
+            || name.chars().count() > 64
+            || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(AccountError::InvalidName(spec.name.clone()));
+        }
+        if spec.password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(AccountError::PasswordTooShort {
+                min: MIN_PASSWORD_CHARS,
+            });
+        }
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        let manager = clean(&spec.manager);
+        if let Some(m) = &manager
+            && self.db().user(m)?.is_none()
+        {
+            return Err(AccountError::UnknownManager(m.clone()));
+        }
+        let password_hash = password::hash(&spec.password).map_err(AccountError::Crypto)?;
+        let row = NewUser {
+            name: name.to_string(),
+            password_hash,
+            role: spec.role.as_str().to_string(),
+            territory: clean(&spec.territory),
+            manager,
+            created_at: now,
+        };
+        match self.db().insert_user(&row) {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_unique_violation() => Err(AccountError::UserExists(row.name)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn list_users(&self) -> Result<Vec<UserInfo>, AccountError> {
+        let rows = self.db().users()?;
+        Ok(rows
+            .into_iter()
+            .map(UserInfo::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Disable or re-enable a user; false if there is no such user.
+    pub fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
+        Ok(self.db().set_user_disabled(name, disabled)?)
+    }
+
+    /// Revoke or restore a device; false if there is no such device.
+    pub fn set_device_revoked(&self, id: Uuid, revoked: bool) -> Result<bool, AccountError> {
+        Ok(self.db().set_device_revoked(id, revoked)?)
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| password::hash("jiuloop-dummy-password").unwrap_or_default())
+}
+
+/// Current time as UTC milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts() -> Accounts {
+        let dir = std::env::temp_dir().join(format!("jiuloop-accounts-{}", Uuid::new_v4()));
+        Accounts::open_in(&dir, Duration::from_secs(60)).unwrap()
+    }
+
+    fn spec(name: &str, password: &str) -> UserSpec {
+        UserSpec {
+            name: name.into(),
+            password: password.into(),
+            role: Role::Rep,
+            territory: Some("华东".into()),
+            manager: None,
+        }
+    }
+
+    fn attempt<'a>(user: &'a str, password: &'a str, device_id: Uuid) -> LoginAttempt<'a> {
+        LoginAttempt {
+            user,
+            password,
+            device_id,
+            device_name: "phone",
+            addr: "127.0.0.1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn add_login_authenticate_logout() {
+        let a = accounts();
+        a.add_user(&spec("li", "12345678"), 1).unwrap();
+        assert!(matches!(
+            a.add_user(&spec("li", "12345678"), 1),
+            Err(AccountError::UserExists(_))
+        ));
+        assert!(matches!(
+            a.add_user(&spec("wang", "short"), 1),
+            Err(AccountError::PasswordTooShort { .. })
+        ));
+        let mut m = spec("zhao", "12345678");
+        m.manager = Some("nobody".into());
+        assert!(matches!(
+            a.add_user(&m, 1),
+            Err(AccountError::UnknownManager(_))
+        ));
+
+        let dev = Uuid::new_v4();
+        assert!(matches!(
+            a.login(&attempt("li", "wrong-pass", dev), 1000),
+            Err(AccountError::BadCredentials)
+        ));
+        assert!(matches!(
+            a.login(&attempt("nobody", "12345678", dev), 1000),
+            Err(AccountError::BadCredentials)
+        ));
+        let grant = a.login(&attempt("li", "12345678", dev), 1000).unwrap();
+        assert_eq!(grant.expires_at, 61_000);
+        assert_eq!(grant.territory.as_deref(), Some("华东"));
+        let s = a.authenticate(&grant.token, 2000).unwrap();
+        assert_eq!((s.user.as_str(), s.device_id), ("li", dev));
+        assert!(matches!(
+            a.authenticate(&grant.token, 61_000),
+            Err(AccountError::TokenExpired)
+        ));
+        assert!(matches!(
+            a.authenticate("nope", 2000),
+            Err(AccountError::Unauthorized)
+        ));
+
+        // The device is li's now.
+        a.add_user(&spec("wang", "abcdefgh"), 1).unwrap();
+        assert!(matches!(
+            a.login(&attempt("wang", "abcdefgh", dev), 1000),
+            Err(AccountError::DeviceOfAnotherUser)
+        ));
+
+        a.set_user_disabled("li", true).unwrap();
+        assert!(matches!(
+            a.authenticate(&grant.token, 2000),
+            Err(AccountError::UserDisabled(_))
+        ));
+        assert!(matches!(
+            a.login(&attempt("li", "12345678", dev), 1000),
+            Err(AccountError::UserDisabled(_))
+        ));
+        a.set_user_disabled("li", false).unwrap();
+
+        a.logout(&grant.token).unwrap();
+        assert!(matches!(
+            a.authenticate(&grant.token, 2000),
+            Err(AccountError::Unauthorized)
+        ));
+        assert_eq!(a.list_users().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn too_many_failures_are_rate_limited() {
+        let a = accounts();
+        a.add_user(&spec("li", "12345678"), 1).unwrap();
+        let dev = Uuid::new_v4();
+        for _ in 0..LoginLimiter::DEFAULT_MAX_FAILURES {
+            assert!(matches!(
+                a.login(&attempt("li", "badbadbad", dev), 1),
+                Err(AccountError::BadCredentials)
+            ));
+        }
+        assert!(matches!(
+            a.login(&attempt("li", "12345678", dev), 1),
+            Err(AccountError::RateLimited)
+        ));
+    }
+}

@@ -1,0 +1,172 @@
+//! The `docs` and `changes` tables.
+//!
+//! `changes.seq` is the server's global sequence: every stored chunk of new changes gets
+//! the next one. A document's bytes are its `snapshot` (if compacted) followed by its
+//! chunks in `seq` order; chunks with `seq <= snapshot_seq` are folded into the snapshot.
+
+use super::{Db, DbError};
+use rusqlite::{OptionalExtension, Row, params};
+
+/// One row of `docs`, as stored (ids, kinds and heads are raw; the hub converts them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocRow {
+    /// 16 bytes of the document's UUID.
+    pub id: Vec<u8>,
+    /// `DocKind::code()`.
+    pub kind: i64,
+    /// Concatenated 32-byte change hashes.
+    pub heads: Vec<u8>,
+    pub snapshot_seq: i64,
+    pub last_seq: i64,
+    pub chunk_count: i64,
+}
+
+/// A document's row and all its bytes (snapshot then chunks), for loading it.
+#[derive(Clone, Debug)]
+pub struct StoredDoc {
+    pub row: DocRow,
+    pub bytes: Vec<u8>,
+}
+
+/// What catch-up needs of a document, without its bytes.
+pub type DocSummary = DocRow;
+
+const COLUMNS: &str = "id, kind, heads, snapshot_seq, last_seq, chunk_count";
+
+impl DocRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(DocRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            heads: r.get(2)?,
+            snapshot_seq: r.get(3)?,
+            last_seq: r.get(4)?,
+            chunk_count: r.get(5)?,
+        })
+    }
+}
+
+impl Db {
+    pub fn doc(&self, id: &[u8]) -> Result<Option<DocRow>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM docs WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], DocRow::from_row)
+            .optional()?)
+    }
+
+    /// The row and the full bytes of a document.
+    pub fn load_doc(&self, id: &[u8]) -> Result<Option<StoredDoc>, DbError> {
+        let Some(row) = self.doc(id)? else {
+            return Ok(None);
+        };
+        let bytes = self.doc_bytes(id, None)?;
+        Ok(Some(StoredDoc { row, bytes }))
+    }
+
+    /// Documents changed after `cursor`, oldest change first.
+    pub fn docs_changed_since(&self, cursor: i64) -> Result<Vec<DocSummary>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM docs WHERE last_seq > ?1 ORDER BY last_seq");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([cursor], DocRow::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A document's bytes: with `after = None` the snapshot and every chunk; with
+    /// `after = Some(seq)` only the chunks stored after `seq` (the caller makes sure that
+    /// `seq >= snapshot_seq`).
+    pub fn doc_bytes(&self, id: &[u8], after: Option<i64>) -> Result<Vec<u8>, DbError> {
+        let mut out = Vec::new();
+        if after.is_none() {
+            let snapshot: Option<Vec<u8>> = self
+                .conn
+                .prepare_cached("SELECT snapshot FROM docs WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(s) = snapshot {
+                out.extend_from_slice(&s);
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![id, after.unwrap_or(-1)])?;
+        while let Some(r) = rows.next()? {
+            let bytes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            out.extend_from_slice(bytes);
+        }
+        Ok(out)
+    }
+
+    /// Store one chunk of new changes of a document (creating its row if new) and return
+    /// its sequence number. Call inside a transaction.
+    pub fn store_change(
+        &self,
+        id: &[u8],
+        kind: i64,
+        heads: &[u8],
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<i64, DbError> {
+        self.conn
+            .prepare_cached("INSERT INTO changes (doc_id, bytes) VALUES (?1, ?2)")?
+            .execute(params![id, bytes])?;
+        let seq = self.conn.last_insert_rowid();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO docs (id, kind, heads, snapshot, snapshot_seq, last_seq, chunk_count, updated_at)
+                 VALUES (?1, ?2, ?3, NULL, 0, ?4, 1, ?5)
+                 ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, last_seq = excluded.last_seq,
+                     chunk_count = docs.chunk_count + 1, updated_at = excluded.updated_at",
+            )?
+            .execute(params![id, kind, heads, seq, now])?;
+        Ok(seq)
+    }
+
+    /// Replace a document's chunks up to `snapshot_seq` by `snapshot`. Call inside a
+    /// transaction.
+    pub fn compact_doc(
+        &self,
+        id: &[u8],
+        snapshot: &[u8],
+        snapshot_seq: i64,
+    ) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached("DELETE FROM changes WHERE doc_id = ?1 AND seq <= ?2")?
+            .execute(params![id, snapshot_seq])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE docs SET snapshot = ?2, snapshot_seq = ?3,
+                     chunk_count = (SELECT count(*) FROM changes WHERE doc_id = ?1)
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, snapshot, snapshot_seq])?;
+        Ok(())
+    }
+
+    /// The highest sequence number stored (0 when empty). Survives compaction.
+    pub fn max_seq(&self) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(last_seq), 0) FROM docs", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    pub fn doc_count(&self) -> Result<i64, DbError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?)
+    }
+
+    /// Number of chunk rows stored for a document (for tests and diagnostics).
+    pub fn chunk_rows(&self, id: &[u8]) -> Result<i64, DbError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM changes WHERE doc_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+}

@@ -1,0 +1,79 @@
+//! Schema versions, kept in `PRAGMA user_version`.
+
+use super::DbError;
+use rusqlite::Connection;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    territory     TEXT,
+    manager       TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id         TEXT PRIMARY KEY NOT NULL,
+    user       TEXT NOT NULL REFERENCES users(name),
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tokens (
+    hash       TEXT PRIMARY KEY NOT NULL,
+    user       TEXT NOT NULL REFERENCES users(name),
+    device     TEXT NOT NULL REFERENCES devices(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE actors (
+    actor      BLOB PRIMARY KEY NOT NULL,
+    device     TEXT NOT NULL REFERENCES devices(id),
+    user       TEXT NOT NULL REFERENCES users(name),
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX actors_by_device ON actors(device);
+CREATE TABLE docs (
+    id           BLOB PRIMARY KEY NOT NULL,
+    kind         INTEGER NOT NULL,
+    heads        BLOB NOT NULL,
+    snapshot     BLOB,
+    snapshot_seq INTEGER NOT NULL DEFAULT 0,
+    last_seq     INTEGER NOT NULL,
+    chunk_count  INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX docs_by_last_seq ON docs(last_seq);
+CREATE TABLE changes (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id BLOB NOT NULL,
+    bytes  BLOB NOT NULL
+);
+CREATE INDEX changes_by_doc ON changes(doc_id, seq);
+";
+
+/// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
+/// file at once: the check and the migration happen in one write transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(DbError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < 1 {
+        tx.execute_batch(V1)?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! What the sync hub reacts to, and what it answers.
+
+use crate::conn_id::ConnId;
+use crate::session::Session;
+use protocol::{ClientMsg, ServerMsg};
+
+#[derive(Clone, Debug)]
+pub enum HubEvent {
+    /// An authenticated WebSocket connection opened.
+    Connected { conn: ConnId, session: Session },
+    /// A decoded frame from a connection.
+    Message { conn: ConnId, msg: ClientMsg },
+    /// The connection is gone (closed, cut, or dropped by the server).
+    Disconnected { conn: ConnId },
+}
+
+impl HubEvent {
+    pub fn conn(&self) -> ConnId {
+        match self {
+            HubEvent::Connected { conn, .. }
+            | HubEvent::Message { conn, .. }
+            | HubEvent::Disconnected { conn } => *conn,
+        }
+    }
+}
+
+/// One message for one or more connections, in the order the hub produced it. A
+/// [`ServerMsg::Error`] is fatal: the connection is closed after it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub to: Vec<ConnId>,
+    pub msg: ServerMsg,
+}

@@ -1,0 +1,251 @@
+//! The thread that runs the [`Hub`]: receives events from connection tasks over a
+//! channel, drains what is queued into one batch (group commit), and delivers the
+//! answers into each connection's bounded outbound queue. A connection whose queue is
+//! full is dropped as a slow consumer.
+
+use crate::conn_id::ConnId;
+use crate::hub::Hub;
+use crate::hub_event::{HubEvent, Outgoing};
+use crate::session::Session;
+use axum::body::Bytes;
+use protocol::{ErrorCode, ServerMsg};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+
+/// Frames a connection may have queued before it is dropped as a slow consumer.
+pub const OUTBOX_FRAMES: usize = 1024;
+/// Events queued towards the hub before connection tasks wait.
+const INBOX_EVENTS: usize = 4096;
+/// Most events handled (and group-committed) in one go.
+const MAX_BATCH_EVENTS: usize = 256;
+
+/// What the hub sends to a connection task.
+#[derive(Debug)]
+pub enum Outbound {
+    /// An encoded `ServerMsg`.
+    Frame(Bytes),
+    /// An encoded `ServerMsg::Error`: send it, then close with `code`.
+    Fatal { code: ErrorCode, frame: Bytes },
+}
+
+/// A connection's end of the hub's deliveries.
+pub struct ConnOutbox {
+    pub frames: mpsc::Sender<Outbound>,
+    /// Close now with this code (used when `frames` is full).
+    pub kill: oneshot::Sender<ErrorCode>,
+}
+
+impl ConnOutbox {
+    /// A new outbox and the receiving ends for the connection task.
+    pub fn new() -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<ErrorCode>) {
+        let (frames, frames_rx) = mpsc::channel(OUTBOX_FRAMES);
+        let (kill, kill_rx) = oneshot::channel();
+        (ConnOutbox { frames, kill }, frames_rx, kill_rx)
+    }
+}
+
+enum RunnerEvent {
+    Connect {
+        conn: ConnId,
+        session: Session,
+        outbox: ConnOutbox,
+    },
+    Hub(HubEvent),
+    Stop,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the sync hub has stopped")]
+pub struct HubStopped;
+
+/// Cheap handle used by connection tasks to reach the hub.
+#[derive(Clone)]
+pub struct HubHandle {
+    tx: mpsc::Sender<RunnerEvent>,
+}
+
+impl HubHandle {
+    pub async fn connect(
+        &self,
+        conn: ConnId,
+        session: Session,
+        outbox: ConnOutbox,
+    ) -> Result<(), HubStopped> {
+        self.tx
+            .send(RunnerEvent::Connect {
+                conn,
+                session,
+                outbox,
+            })
+            .await
+            .map_err(|_| HubStopped)
+    }
+
+    pub async fn send(&self, event: HubEvent) -> Result<(), HubStopped> {
+        self.tx
+            .send(RunnerEvent::Hub(event))
+            .await
+            .map_err(|_| HubStopped)
+    }
+}
+
+/// The running hub thread.
+pub struct HubThread {
+    handle: HubHandle,
+    join: JoinHandle<()>,
+}
+
+impl HubThread {
+    pub fn spawn(hub: Hub) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel(INBOX_EVENTS);
+        let join = std::thread::Builder::new()
+            .name("jiuloop-hub".into())
+            .spawn(move || run(hub, rx))?;
+        Ok(HubThread {
+            handle: HubHandle { tx },
+            join,
+        })
+    }
+
+    pub fn handle(&self) -> HubHandle {
+        self.handle.clone()
+    }
+
+    /// Stop after the events already queued, and wait until the hub (and its database
+    /// connection) is closed. Blocks.
+    pub fn stop(self) {
+        let _ = self.handle.tx.blocking_send(RunnerEvent::Stop);
+        drop(self.handle);
+        if self.join.join().is_err() {
+            tracing::error!("the hub thread panicked");
+        }
+    }
+}
+
+fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
+    let mut outboxes: HashMap<ConnId, ConnOutbox> = HashMap::new();
+    let mut stop = false;
+    while !stop {
+        let Some(first) = rx.blocking_recv() else {
+            break;
+        };
+        let mut events = Vec::new();
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            match event {
+                RunnerEvent::Connect {
+                    conn,
+                    session,
+                    outbox,
+                } => {
+                    outboxes.insert(conn, outbox);
+                    events.push(HubEvent::Connected { conn, session });
+                }
+                RunnerEvent::Hub(event) => {
+                    if let HubEvent::Disconnected { conn } = &event {
+                        outboxes.remove(conn);
+                    }
+                    events.push(event);
+                }
+                RunnerEvent::Stop => {
+                    stop = true;
+                    break;
+                }
+            }
+            if events.len() >= MAX_BATCH_EVENTS {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        let involved: Vec<ConnId> = events.iter().map(HubEvent::conn).collect();
+        let outgoing = match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events))) {
+            Ok(outgoing) => outgoing,
+            Err(_) => {
+                tracing::error!(
+                    connections = involved.len(),
+                    "the hub panicked; rolled back and closing the connections involved"
+                );
+                hub.recover_after_panic();
+                let mut dropped = Vec::new();
+                for conn in involved {
+                    if !dropped.contains(&conn) {
+                        dropped.push(conn);
+                        hub.handle(HubEvent::Disconnected { conn });
+                    }
+                }
+                dropped
+                    .into_iter()
+                    .map(|conn| Outgoing {
+                        to: vec![conn],
+                        msg: ServerMsg::Error {
+                            code: ErrorCode::Internal,
+                            message: ErrorCode::Internal.describe().into(),
+                        },
+                    })
+                    .collect()
+            }
+        };
+        deliver(&mut hub, &mut outboxes, outgoing);
+    }
+    tracing::debug!("hub stopped");
+}
+
+fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: Vec<Outgoing>) {
+    for Outgoing { to, msg } in outgoing {
+        let fatal = match &msg {
+            ServerMsg::Error { code, .. } => Some(*code),
+            _ => None,
+        };
+        let frame = match protocol::wire::encode(&msg) {
+            Ok(f) => Bytes::from(f),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode a message; closing its recipients");
+                for conn in to {
+                    drop_conn(hub, outboxes, conn, ErrorCode::Internal);
+                }
+                continue;
+            }
+        };
+        for conn in to {
+            let Some(outbox) = outboxes.get(&conn) else {
+                continue;
+            };
+            let item = match fatal {
+                Some(code) => Outbound::Fatal {
+                    code,
+                    frame: frame.clone(),
+                },
+                None => Outbound::Frame(frame.clone()),
+            };
+            match outbox.frames.try_send(item) {
+                Ok(()) => {
+                    if fatal.is_some() {
+                        outboxes.remove(&conn);
+                    }
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(%conn, code = ErrorCode::SlowConsumer.as_str(), "outbound queue full; dropping connection");
+                    drop_conn(hub, outboxes, conn, ErrorCode::SlowConsumer);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    outboxes.remove(&conn);
+                    hub.handle(HubEvent::Disconnected { conn });
+                }
+            }
+        }
+    }
+}
+
+fn drop_conn(
+    hub: &mut Hub,
+    outboxes: &mut HashMap<ConnId, ConnOutbox>,
+    conn: ConnId,
+    code: ErrorCode,
+) {
+    if let Some(outbox) = outboxes.remove(&conn) {
+        let _ = outbox.kill.send(code);
+    }
+    hub.handle(HubEvent::Disconnected { conn });
+}

@@ -1,0 +1,203 @@
+//! HTTP routes: health, login, logout, and the WebSocket upgrade for sync.
+
+use crate::accounts::{LoginAttempt, now_ms};
+use crate::api_error::ApiError;
+use crate::app_state::AppState;
+use crate::sync_socket;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use protocol::ErrorCode;
+use protocol::wire::MAX_MESSAGE_BYTES;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+/// axum's own frame limit is a little above ours, so that a frame slightly too large is
+/// still read and answered with a clear `too_large` error.
+const WS_LIMIT_SLACK: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/sync", get(sync))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    documents: u64,
+    connections: u64,
+}
+
+async fn health(State(app): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        documents: app.stats.documents(),
+        connections: app.stats.connections(),
+    })
+}
+
+/// `POST /api/login` body.
+#[derive(Deserialize)]
+struct LoginRequest {
+    user: String,
+    password: String,
+    device_id: String,
+    #[serde(default)]
+    device_name: String,
+}
+
+/// `POST /api/login` answer.
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    /// RFC 3339, UTC.
+    expires_at: String,
+    user: String,
+    role: &'static str,
+    territory: Option<String>,
+}
+
+async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let req: LoginRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Malformed,
+            format!("login body: {e}"),
+        )
+    })?;
+    let device_id = Uuid::parse_str(req.device_id.trim()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Malformed,
+            "device_id must be a UUID",
+        )
+    })?;
+    let accounts = app.accounts.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let attempt = LoginAttempt {
+            user: &req.user,
+            password: &req.password,
+            device_id,
+            device_name: &req.device_name,
+            addr: peer.ip(),
+        };
+        let result = accounts.login(&attempt, now_ms());
+        (req.user, result)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    match result {
+        (_, Ok(grant)) => {
+            tracing::info!(user = grant.user, device = %device_id, "login");
+            Ok(Json(LoginResponse {
+                token: grant.token,
+                expires_at: protocol::time::rfc3339(grant.expires_at),
+                user: grant.user,
+                role: grant.role.as_str(),
+                territory: grant.territory,
+            }))
+        }
+        (user, Err(e)) => {
+            tracing::info!(user, peer = %peer.ip(), code = e.code().as_str(), "login refused");
+            Err(e.into())
+        }
+    }
+}
+
+async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers).ok_or_else(missing_token)?;
+    let accounts = app.accounts.clone();
+    tokio::task::spawn_blocking(move || accounts.logout(&token))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sync(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(token) = bearer(&headers).or_else(|| query_token(&uri)) else {
+        return missing_token().into_response();
+    };
+    let accounts = app.accounts.clone();
+    let session =
+        match tokio::task::spawn_blocking(move || accounts.authenticate(&token, now_ms())).await {
+            Ok(Ok(session)) => session,
+            Ok(Err(e)) => {
+                tracing::info!(code = e.code().as_str(), "sync connection refused");
+                return ApiError::from(e).into_response();
+            }
+            Err(_) => return ApiError::internal().into_response(),
+        };
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let conn = app.next_conn_id();
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES + WS_LIMIT_SLACK)
+        .max_frame_size(MAX_MESSAGE_BYTES + WS_LIMIT_SLACK)
+        .on_upgrade(move |socket| sync_socket::run(socket, app, conn, session))
+}
+
+fn missing_token() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "missing bearer token",
+    )
+}
+
+/// The token of an `Authorization: Bearer T` header.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+/// The `token` query parameter (tokens are hex: no decoding needed).
+fn query_token(uri: &Uri) -> Option<String> {
+    uri.query()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, v)| *k == "token" && !v.is_empty())
+        .map(|(_, v)| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_in_header_or_query() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&h).as_deref(), Some("abc"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&h), None);
+        let uri: Uri = "/sync?x=1&token=deadbeef".parse().unwrap();
+        assert_eq!(query_token(&uri).as_deref(), Some("deadbeef"));
+        let uri: Uri = "/sync?token=".parse().unwrap();
+        assert_eq!(query_token(&uri), None);
+    }
+}

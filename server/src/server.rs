@@ -1,0 +1,135 @@
+//! Starting a server in-process (the binary and the tests use the same path).
+
+use crate::accounts::Accounts;
+use crate::app_state::AppState;
+use crate::config::Config;
+use crate::db::Db;
+use crate::hub::{Hub, HubSettings};
+use crate::hub_runner::HubThread;
+use crate::router::router;
+use crate::server_error::ServerError;
+use crate::server_stats::ServerStats;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A server that is listening. Dropping it without [`RunningServer::shutdown`] leaves it
+/// running until the runtime stops.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    hub: HubThread,
+    stats: Arc<ServerStats>,
+}
+
+/// Open the data directory, start the sync hub and listen on `config.listen`.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let stats = Arc::new(ServerStats::default());
+    let cfg = config.clone();
+    let hub_stats = stats.clone();
+    let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+        let hub = Hub::new(
+            Db::open_in(&cfg.data_dir)?,
+            HubSettings {
+                cache_docs: cfg.cache_docs,
+                compact_after: u64::from(cfg.compact_after),
+            },
+            hub_stats,
+        )?;
+        let accounts = Accounts::open_in(&cfg.data_dir, cfg.token_ttl)?;
+        Ok((hub, accounts))
+    })
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))??;
+
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen.clone(),
+        source,
+    })?;
+    let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let app = router(AppState::new(
+        Arc::new(accounts),
+        hub.handle(),
+        stats.clone(),
+        shutdown_rx.clone(),
+    ));
+    let mut stop = shutdown_rx;
+    let http = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        http,
+        hub,
+        stats,
+    })
+}
+
+impl RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Counters shown by `/health`.
+    pub fn stats(&self) -> &ServerStats {
+        &self.stats
+    }
+
+    /// Run until `signal` completes (or the HTTP server fails), then shut down.
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+        tokio::select! {
+            _ = signal => self.shutdown().await,
+            result = &mut self.http => {
+                self.stop_hub().await;
+                match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(ServerError::Http(e)),
+                    Err(e) => Err(ServerError::Task(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Stop accepting, close every sync connection (close code 1001), and wait until
+    /// the hub has stopped and its database is closed. Acknowledged data is durable.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.shutdown.send(true);
+        let result = self.http.await;
+        tokio::task::spawn_blocking(move || self.hub.stop())
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?;
+        tracing::info!("jiuloop-server stopped");
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ServerError::Http(e)),
+            Err(e) => Err(ServerError::Task(e.to_string())),
+        }
+    }
+
+    async fn stop_hub(self) {
+        let _ = self.shutdown.send(true);
+        let hub = self.hub;
+        let _ = tokio::task::spawn_blocking(move || hub.stop()).await;
+    }
+}

@@ -1,0 +1,20 @@
+//! Errors of starting and stopping a server.
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the sync hub thread: {0}")]
+    HubThread(std::io::Error),
+    #[error("HTTP server failed: {0}")]
+    Http(std::io::Error),
+    #[error("a server task failed: {0}")]
+    Task(String),
+}

@@ -1,0 +1,263 @@
+//! A real `jiuloop-server` process in a temporary data directory.
+
+use crate::PASSWORD;
+use crate::bins::bins;
+use crate::http::{self, HttpResponse};
+use crate::process::run_with_timeout;
+use crate::tmp::TempDir;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+const LISTENING: &str = "jiuloop-server listening on http://";
+
+/// Row counts of the server's storage: what "nothing stored" is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub docs: i64,
+    pub changes: i64,
+}
+
+pub struct TestServer {
+    dir: TempDir,
+    args: Vec<String>,
+    child: Option<Child>,
+    addr: Option<SocketAddr>,
+    starts: u32,
+}
+
+impl Default for TestServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestServer {
+    /// A server that is not running yet, with an empty data directory.
+    pub fn new() -> Self {
+        Self::with_args(&[])
+    }
+
+    /// Extra `serve` arguments, e.g. `["--token-ttl-secs", "1"]`.
+    pub fn with_args(args: &[&str]) -> Self {
+        TestServer {
+            dir: TempDir::new("server"),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            addr: None,
+            starts: 0,
+        }
+    }
+
+    /// Users (all role `rep`) added, then started.
+    pub fn started(users: &[&str]) -> Self {
+        Self::started_with(&[], users)
+    }
+
+    pub fn started_with(args: &[&str], users: &[&str]) -> Self {
+        let mut s = Self::with_args(args);
+        for u in users {
+            s.add_user(u, "rep", None);
+        }
+        s.start();
+        s
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn admin(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(&bins().server);
+        cmd.arg("--data").arg(self.data_dir()).args(args);
+        cmd.env("JIULOOP_PASSWORD", PASSWORD);
+        let what = format!("jiuloop-server {}", args.join(" "));
+        run_with_timeout(cmd, Duration::from_secs(60), &what)
+    }
+
+    /// `jiuloop-server --data DIR user add NAME --role ROLE [--territory T]`.
+    pub fn add_user(&self, name: &str, role: &str, territory: Option<&str>) {
+        let mut args = vec!["user", "add", name, "--role", role];
+        if let Some(t) = territory {
+            args.extend(["--territory", t]);
+        }
+        let out = self.admin(&args);
+        assert!(
+            out.status.success(),
+            "user add {name} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Start the server: on a free port the first time, on the same port afterwards.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "server already running");
+        let listen = self.addr.map_or_else(|| "127.0.0.1:0".to_string(), |a| a.to_string());
+        let mut last_err = String::new();
+        for attempt in 0..40 {
+            match self.spawn_once(&listen) {
+                Ok(addr) => {
+                    self.addr = Some(addr);
+                    return;
+                }
+                Err(e) => last_err = e,
+            }
+            thread::sleep(Duration::from_millis(50 + 25 * attempt));
+        }
+        panic!("server did not start on {listen}: {last_err}");
+    }
+
+    fn spawn_once(&mut self, listen: &str) -> Result<SocketAddr, String> {
+        self.starts += 1;
+        let log_path = self.log_path(self.starts);
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let mut child = Command::new(&bins().server)
+            .arg("--data")
+            .arg(self.data_dir())
+            .args(["serve", "--listen", listen])
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let _ = tx.send(first);
+            // Keep draining so the server never blocks on a full pipe.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let fail = |child: &mut Child, why: String| {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            Err(format!("{why}; server log:\n{log}"))
+        };
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => match line.trim().strip_prefix(LISTENING) {
+                Some(addr) => match addr.trim_end_matches('/').parse() {
+                    Ok(addr) => {
+                        self.child = Some(child);
+                        Ok(addr)
+                    }
+                    Err(e) => fail(&mut child, format!("bad address in {line:?}: {e}")),
+                },
+                None => fail(&mut child, format!("unexpected first stdout line {line:?}")),
+            },
+            Err(_) => fail(&mut child, "no 'listening' line within 60 s".into()),
+        }
+    }
+
+    fn log_path(&self, n: u32) -> PathBuf {
+        self.data_dir().join(format!("server-{n}.log"))
+    }
+
+    /// Everything the server processes wrote to stderr so far (for failure messages).
+    pub fn log(&self) -> String {
+        (1..=self.starts)
+            .map(|n| std::fs::read_to_string(self.log_path(n)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n--- restart ---\n")
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kill (if running) and start again on the same port, so devices' stored server URL
+    /// stays valid.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.start();
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr.expect("server was started")
+    }
+
+    /// `http://127.0.0.1:PORT`, the URL devices log in to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// The server's SQLite file, opened read-only.
+    pub fn db(&self) -> rusqlite::Connection {
+        let path = self.data_dir().join("jiuloop.db");
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap_or_else(|e| panic!("open {} read-only: {e}", path.display()));
+        conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+        conn
+    }
+
+    pub fn counts(&self) -> StoreCounts {
+        let db = self.db();
+        let count = |table: &str| -> i64 {
+            db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("count rows of {table}: {e}"))
+        };
+        StoreCounts { docs: count("docs"), changes: count("changes") }
+    }
+
+    pub fn health(&self) -> HttpResponse {
+        http::get(self.addr(), "/health").expect("GET /health")
+    }
+
+    /// `POST /api/login` as `device_id`.
+    pub fn login(&self, user: &str, password: &str, device_id: uuid::Uuid) -> HttpResponse {
+        let body = serde_json::json!({
+            "user": user,
+            "password": password,
+            "device_id": device_id.to_string(),
+            "device_name": format!("raw test client {user}"),
+        });
+        http::post_json(self.addr(), "/api/login", &body).expect("POST /api/login")
+    }
+
+    /// A token for `user` on `device_id` (asserts the login succeeds).
+    pub fn token(&self, user: &str, device_id: uuid::Uuid) -> String {
+        let r = self.login(user, PASSWORD, device_id);
+        assert_eq!(r.status, 200, "login of {user} failed: {}", r.text());
+        r.json()["token"].as_str().unwrap_or_else(|| panic!("no token in {}", r.text())).to_string()
+    }
+}
+
+impl TestServer {
+    /// `POST /api/logout` with the token: revokes it.
+    pub fn logout(&self, token: &str) -> HttpResponse {
+        let auth = format!("Bearer {token}");
+        http::request(self.addr(), "POST", "/api/logout", &[("Authorization", &auth)], Some(b""))
+            .expect("POST /api/logout")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() && self.starts > 0 {
+            let log = self.log();
+            let tail: String =
+                log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            eprintln!("--- last server log lines ---\n{tail}");
+        }
+        self.kill9();
+    }
+}
