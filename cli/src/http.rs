@@ -124,7 +124,10 @@ mod tests {
     fn urls_parse() {
         let u = ServerUrl::parse("http://127.0.0.1:8080").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.prefix.as_str()), ("127.0.0.1", 8080, ""));
-        assert_eq!(ServerUrl::parse("http://sync.example/jl/").unwrap().ws_url("/sync"), "ws://sync.example:80/jl/sync");
+        assert_eq!(
+            ServerUrl::parse("http://sync.example/jl/").unwrap().ws_url("/sync"),
+            "ws://sync.example:80/jl/sync"
+        );
         for bad in ["127.0.0.1:8080", "https://x", "http://:80", "http://h:port"] {
             assert!(ServerUrl::parse(bad).is_err(), "{bad}");
         }
@@ -134,7 +137,9 @@ mod tests {
     fn responses_parse() {
         let r = parse_response(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 2\r\n\r\n{}").unwrap();
         assert_eq!((r.status, r.body.as_str()), (401, "{}"));
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
+        let r =
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+                .unwrap();
         assert_eq!(r.body, "abcde");
     }
 }

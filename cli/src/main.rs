@@ -80,7 +80,11 @@ enum CustomerCmd {
         #[arg(long)]
         region: Option<String>,
     },
-    Set { id: String, field: String, value: String },
+    Set {
+        id: String,
+        field: String,
+        value: String,
+    },
     AddContact {
         id: String,
         #[arg(long)]
@@ -100,7 +104,9 @@ enum CustomerCmd {
         json: bool,
     },
     /// Import customers from CSV (header: name,phone,channel,class,region). All or nothing.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,7 +121,11 @@ enum VisitCmd {
         #[arg(long)]
         method: Option<VisitMethod>,
     },
-    Set { id: String, field: String, value: String },
+    Set {
+        id: String,
+        field: String,
+        value: String,
+    },
     List {
         #[arg(long)]
         customer: String,
@@ -143,7 +153,11 @@ enum OrderCmd {
         #[arg(long)]
         spec: Option<String>,
     },
-    Set { id: String, field: String, value: String },
+    Set {
+        id: String,
+        field: String,
+        value: String,
+    },
     Show {
         id: String,
         #[arg(long)]
@@ -206,11 +220,19 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 "last_sync": p.meta("last_sync")?.and_then(|s| s.parse::<i64>().ok()).map(protocol::time::rfc3339),
                 "inbox": p.replica.inbox().len(),
             });
-            if json { out.json(&status) } else { out.status(&status) }
+            if json {
+                out.json(&status)
+            } else {
+                out.status(&status)
+            }
             Ok(())
         }
         Command::Inbox { json } => {
-            if json { out.json(&p.replica.inbox()) } else { out.inbox(p.replica.inbox()) }
+            if json {
+                out.json(&p.replica.inbox())
+            } else {
+                out.inbox(p.replica.inbox())
+            }
             Ok(())
         }
         Command::Customer(c) => customer(&mut p, c, now, out),
@@ -246,6 +268,11 @@ fn login(p: &mut Profile, server: &str, user: &str, out: &Out) -> Result<()> {
         bail!("this profile belongs to {previous}; use another --profile for {user}");
     }
     p.save_login(server.trim_end_matches('/'), user, token, expires)?;
+    p.set_meta("role", v["role"].as_str().unwrap_or_default())?;
+    p.set_meta("territory", v["territory"].as_str().unwrap_or_default())?;
+    if let Some(list) = v.get("territories").filter(|t| t.is_array()) {
+        p.set_meta("territories", &list.to_string())?;
+    }
     println!("{}", out.t("logged-in").replace("{user}", user));
     Ok(())
 }
@@ -273,7 +300,7 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
     match cmd {
         CustomerCmd::Add { name, phone, channel, class, region } => {
             p.require_user()?;
-            let new = NewCustomer { name, phone, channel, class, region, owner: None };
+            let new = NewCustomer { name, phone, channel, class, region, owner: None, territory: p.territory()? };
             let id = p.replica.create_customer(&new, now)?;
             p.persist()?;
             println!("{id}");
@@ -306,7 +333,10 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
         CustomerCmd::Import { file } => {
             p.require_user()?;
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let rows = parse_customer_csv(&text).map_err(|errors| anyhow!("{}: {}", file.display(), errors.join("; ")))?;
+            let mut rows =
+                parse_customer_csv(&text).map_err(|errors| anyhow!("{}: {}", file.display(), errors.join("; ")))?;
+            let territory = p.territory()?;
+            rows.iter_mut().for_each(|r| r.territory = territory.clone());
             let ids = p.replica.import_customers(&rows, now)?;
             p.persist()?;
             println!("{}", ids.len());
@@ -320,7 +350,8 @@ fn parse_customer_csv(text: &str) -> Result<Vec<NewCustomer>, Vec<String>> {
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let expected = ["name", "phone", "channel", "class", "region"];
     let Some((_, header)) = lines.next() else { return Err(vec!["file is empty".into()]) };
-    let header: Vec<String> = header.trim_start_matches('\u{feff}').split(',').map(|h| h.trim().to_lowercase()).collect();
+    let header: Vec<String> =
+        header.trim_start_matches('\u{feff}').split(',').map(|h| h.trim().to_lowercase()).collect();
     if header != expected {
         return Err(vec![format!("line 1: header must be {}", expected.join(","))]);
     }
@@ -353,6 +384,7 @@ fn parse_customer_csv(text: &str) -> Result<Vec<NewCustomer>, Vec<String>> {
                 class,
                 region: opt(cells[4]),
                 owner: None,
+                territory: None,
             }),
         }
     }
@@ -434,7 +466,8 @@ mod tests {
         let rows = parse_customer_csv(ok).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].phone, None);
-        let bad = "name,phone,channel,class,region\n,1,distributor,A,x\nok,1,wholesale,A,x\nok,1,distributor,Z,x\nok,1\n";
+        let bad =
+            "name,phone,channel,class,region\n,1,distributor,A,x\nok,1,wholesale,A,x\nok,1,distributor,Z,x\nok,1\n";
         let errors = parse_customer_csv(bad).unwrap_err();
         let lines: Vec<&str> = errors.iter().map(|e| e.split(':').next().unwrap()).collect();
         assert_eq!(lines, ["line 2", "line 3", "line 4", "line 5"]);

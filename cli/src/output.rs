@@ -2,12 +2,12 @@
 
 use client_core::InboxItem;
 use jiuloop_cli::SyncReport;
+use protocol::DocKind;
 use protocol::schema::customer::Customer;
 use protocol::schema::order::{Order, format_fen};
 use protocol::schema::visit::Visit;
 use protocol::schema::{Lang, fields_of};
 use protocol::time::display_local;
-use protocol::DocKind;
 use serde::Serialize;
 
 pub struct Out {
@@ -19,9 +19,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("error", "错误", "error"),
     ("logged-in", "已登录：{user}", "logged in as {user}"),
     ("logged-out", "已退出登录", "logged out"),
-    ("logged-out-locally", "已在本机退出登录，但未能通知服务器", "logged out on this device; the server could not be told"),
-    ("synced", "同步完成：发送 {pushed} 个文档，收到 {received} 个文档", "synced: sent {pushed} documents, received {received}"),
-    ("refused", "有 {n} 项修改被服务器拒绝，见 jiuloop inbox", "{n} edits were refused by the server, see jiuloop inbox"),
+    (
+        "logged-out-locally",
+        "已在本机退出登录，但未能通知服务器",
+        "logged out on this device; the server could not be told",
+    ),
+    (
+        "synced",
+        "同步完成：发送 {pushed} 个文档，收到 {received} 个文档",
+        "synced: sent {pushed} documents, received {received}",
+    ),
+    (
+        "refused",
+        "有 {n} 项修改被服务器拒绝，见 jiuloop inbox",
+        "{n} edits were refused by the server, see jiuloop inbox",
+    ),
     ("no-customers", "（没有客户）", "(no customers)"),
     ("no-visits", "（没有拜访记录）", "(no visits)"),
     ("no-orders", "（没有订单）", "(no orders)"),
@@ -101,7 +113,16 @@ impl Out {
             println!("{}", self.t("inbox-empty"));
         }
         for i in items {
-            println!("{}  {} {}  {}  {} ({}, {})", display_local(i.at), i.kind, i.doc, i.path, i.message, i.code, i.rule);
+            println!(
+                "{}  {} {}  {}  {} ({}, {})",
+                display_local(i.at),
+                i.kind,
+                i.doc,
+                i.path,
+                i.message,
+                i.code,
+                i.rule
+            );
         }
     }
 

@@ -51,7 +51,14 @@ impl Profile {
         let cursor = store.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
         let docs = store.load_docs()?;
         let inbox = store.load_inbox()?;
-        let replica = Replica::load(actor, user, docs, cursor, inbox)?;
+        let mut replica = Replica::load(actor, user.clone(), docs, cursor, inbox)?;
+        if let Some(role) = store.meta("role")?.and_then(|r| r.parse::<protocol::Role>().ok()) {
+            let territories: Vec<String> =
+                store.meta("territories")?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| {
+                    store.meta("territory").ok().flatten().into_iter().filter(|t| !t.is_empty()).collect()
+                });
+            replica.set_principal(protocol::rules::Principal { user, role, territories });
+        }
         Ok(Profile { dir: dir.to_path_buf(), store, device_id, replica })
     }
 
@@ -82,6 +89,11 @@ impl Profile {
     /// Edits need a user to attribute them to.
     pub fn require_user(&self) -> Result<(), ProfileError> {
         if self.replica.user().is_empty() { Err(ProfileError::NotLoggedIn) } else { Ok(()) }
+    }
+
+    /// The user's sales territory, as the server said at login (new customers get it).
+    pub fn territory(&self) -> Result<Option<String>, ProfileError> {
+        Ok(self.store.meta("territory")?.filter(|t| !t.is_empty()))
     }
 
     pub fn save_login(&mut self, server: &str, user: &str, token: &str, expires_at: &str) -> Result<(), ProfileError> {

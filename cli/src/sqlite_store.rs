@@ -75,7 +75,8 @@ impl SqliteStore {
     pub fn load_docs(&mut self) -> Result<Vec<StoredDoc>, StoreError> {
         let mut docs: HashMap<DocId, StoredDoc> = HashMap::new();
         let mut stmt = self.conn.prepare("SELECT id, kind, server_heads FROM docs")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
         for row in rows {
             let (id, kind, heads) = row?;
             let id = DocId::from_slice(&id).ok_or_else(|| StoreError::Corrupt("bad document id".into()))?;
@@ -83,7 +84,8 @@ impl SqliteStore {
             docs.insert(id, StoredDoc { id, kind, chunks: Vec::new(), server_heads: split_heads(&heads)? });
         }
         let mut stmt = self.conn.prepare("SELECT seq, doc_id, bytes FROM chunks ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
         self.known_chunks.clear();
         for row in rows {
             let (seq, id, bytes) = row?;
@@ -99,9 +101,7 @@ impl SqliteStore {
     pub fn load_inbox(&self) -> Result<Vec<InboxItem>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT item FROM inbox ORDER BY id")?;
         let items = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        items
-            .map(|i| serde_json::from_str(&i?).map_err(|e| StoreError::Corrupt(format!("inbox item: {e}"))))
-            .collect()
+        items.map(|i| serde_json::from_str(&i?).map_err(|e| StoreError::Corrupt(format!("inbox item: {e}")))).collect()
     }
 
     /// Make a batch of store ops durable, all or nothing.
@@ -116,7 +116,10 @@ impl SqliteStore {
             match op {
                 StoreOp::AppendChunk { id, kind, bytes } => {
                     ensure_doc(&tx, *id, *kind)?;
-                    tx.execute("INSERT INTO chunks(doc_id, bytes) VALUES (?1, ?2)", params![&id.as_bytes()[..], bytes])?;
+                    tx.execute(
+                        "INSERT INTO chunks(doc_id, bytes) VALUES (?1, ?2)",
+                        params![&id.as_bytes()[..], bytes],
+                    )?;
                     new_chunks.push((*id, tx.last_insert_rowid()));
                 }
                 StoreOp::Compact { id, kind, snapshot } => {
@@ -128,7 +131,10 @@ impl SqliteStore {
                     }
                     new_chunks.retain(|(d, _)| d != id);
                     compacted.push(*id);
-                    tx.execute("INSERT INTO chunks(doc_id, bytes) VALUES (?1, ?2)", params![&id.as_bytes()[..], snapshot])?;
+                    tx.execute(
+                        "INSERT INTO chunks(doc_id, bytes) VALUES (?1, ?2)",
+                        params![&id.as_bytes()[..], snapshot],
+                    )?;
                     new_chunks.push((*id, tx.last_insert_rowid()));
                 }
                 StoreOp::SetServerHeads { id, kind, heads } => {
@@ -144,6 +150,12 @@ impl SqliteStore {
                          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                         [c.to_string()],
                     )?;
+                }
+                StoreOp::DeleteDoc { id } => {
+                    tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&id.as_bytes()[..]])?;
+                    tx.execute("DELETE FROM docs WHERE id = ?1", [&id.as_bytes()[..]])?;
+                    new_chunks.retain(|(d, _)| d != id);
+                    compacted.push(*id);
                 }
                 StoreOp::AddInbox(item) => {
                     let json = serde_json::to_string(item).expect("inbox items serialize");

@@ -12,6 +12,8 @@ pub enum CoreError {
     BadId(String),
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    #[error("not allowed: {message} (rule {rule})")]
+    NotAllowed { field: String, rule: String, message: String },
     #[error("stored document {id} cannot be loaded: {reason}")]
     Corrupt { id: DocId, reason: String },
 }

@@ -29,8 +29,7 @@ impl LocalDoc {
     pub fn load(stored: &StoredDoc, actor: &ActorId) -> Result<Self, CoreError> {
         let mut doc = AutoCommit::new();
         for chunk in &stored.chunks {
-            doc.load_incremental(chunk)
-                .map_err(|e| CoreError::Corrupt { id: stored.id, reason: e.to_string() })?;
+            doc.load_incremental(chunk).map_err(|e| CoreError::Corrupt { id: stored.id, reason: e.to_string() })?;
         }
         doc.set_actor(actor.clone());
         Ok(LocalDoc {
@@ -117,14 +116,24 @@ impl LocalDoc {
         StoreOp::SetServerHeads { id: self.id, kind: self.kind, heads: heads.to_vec() }
     }
 
-    /// Throw away local changes the server refused: back to what the server holds.
-    pub fn restore_to_server(&mut self, actor: &ActorId) -> Result<Vec<StoreOp>, automerge::AutomergeError> {
+    /// Throw away local changes the server refused: back to what the server holds, then
+    /// redo, as new changes, the author's edits of the root fields `keep` allows (so one
+    /// refused field does not cost the rest of the work). Returns the store ops and the
+    /// fields redone.
+    pub fn restore_to_server(
+        &mut self,
+        actor: &ActorId,
+        now: i64,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(Vec<StoreOp>, Vec<String>), protocol::schema::SchemaError> {
         let known = self.known_server_heads();
         let mut restored = self.doc.fork_at(&known)?;
         restored.set_actor(actor.clone());
+        let (redone, _skipped) = protocol::schema::copy_root_fields(&self.doc, &mut restored, keep)?;
+        restored.commit_with(CommitOptions::default().with_time(now / 1000));
         self.doc = restored;
         self.chunks = 1;
-        Ok(vec![StoreOp::Compact { id: self.id, kind: self.kind, snapshot: self.doc.save() }])
+        Ok((vec![StoreOp::Compact { id: self.id, kind: self.kind, snapshot: self.doc.save() }], redone))
     }
 
     pub fn heads_wire(&mut self) -> Vec<protocol::wire::Hash> {

@@ -5,10 +5,12 @@ use crate::inbox_item::InboxItem;
 use crate::local_doc::LocalDoc;
 use crate::store_op::{StoreOp, StoredDoc};
 use automerge::{ActorId, AutoCommit};
+use protocol::rules::{self, DocFacts, Principal};
 use protocol::schema::customer::{self, Customer, NewCustomer};
 use protocol::schema::order::{self, NewLine, Order};
 use protocol::schema::visit::{self, NewVisit, Visit};
 use protocol::schema::{OrderSource, SchemaError};
+use protocol::wire::Refusal;
 use protocol::{DocId, DocKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +23,9 @@ pub struct Replica {
     cursor: u64,
     inbox: Vec<InboxItem>,
     outbox: Vec<StoreOp>,
+    /// Who edits, for the same write rules the server applies (None: not checked
+    /// locally; the server still checks).
+    principal: Option<Principal>,
 }
 
 impl Replica {
@@ -38,7 +43,18 @@ impl Replica {
             docs.insert(s.id, LocalDoc::load(s, &actor)?);
         }
         let maybe_unsent = docs.keys().copied().collect();
-        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new() })
+        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
+    }
+
+    /// Check edits against the shared rule table as this principal before committing
+    /// them, so an honest client refuses locally instead of producing a change the server
+    /// will refuse.
+    pub fn set_principal(&mut self, principal: Principal) {
+        self.principal = Some(principal);
+    }
+
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
     }
 
     pub fn actor(&self) -> &ActorId {
@@ -71,7 +87,8 @@ impl Replica {
 
     pub fn create_customer(&mut self, new: &NewCustomer, now: i64) -> Result<DocId, CoreError> {
         let user = self.user.clone();
-        self.create(DocKind::Customer, now, |doc| customer::init(doc, new, now, &user))
+        let facts = DocFacts { kind: DocKind::Customer, territory: new.territory.clone(), author: Some(user.clone()) };
+        self.create(facts, now, |doc| customer::init(doc, new, now, &user))
     }
 
     /// Create many customers; all or nothing.
@@ -80,6 +97,9 @@ impl Replica {
         let mut created = Vec::with_capacity(rows.len());
         let mut ops = Vec::new();
         for new in rows {
+            let facts =
+                DocFacts { kind: DocKind::Customer, territory: new.territory.clone(), author: Some(user.clone()) };
+            self.check(None, &facts, &["doc_kind"])?;
             let id = DocId::new_random();
             let mut local = LocalDoc::new(id, DocKind::Customer, &self.actor);
             let ((), op) = local.edit(now, |doc| customer::init(doc, new, now, &user))?;
@@ -97,7 +117,24 @@ impl Replica {
 
     pub fn set_customer(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
         let user = self.user.clone();
-        self.edit(id, DocKind::Customer, now, |doc| customer::set(doc, field, value, now, &user))
+        let fields: &[&str] = if field == "class" { &["class", "class_history"] } else { &[field] };
+        self.edit(id, DocKind::Customer, now, fields, |doc| customer::set(doc, field, value, now, &user))
+    }
+
+    /// Move a customer (and so its visits and orders) to another territory.
+    pub fn reassign_customer(
+        &mut self,
+        id: DocId,
+        territory: &str,
+        owner: Option<&str>,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        let before =
+            self.facts_of(id).ok_or_else(|| CoreError::NotFound { kind: DocKind::Customer, id: id.to_string() })?;
+        let after = DocFacts { territory: Some(territory.trim().to_string()), ..before.clone() };
+        let fields: &[&str] = if owner.is_some() { &["territory", "owner"] } else { &["territory"] };
+        self.check(Some(&before), &after, fields)?;
+        self.edit_unchecked(id, DocKind::Customer, now, |doc| customer::reassign(doc, territory, owner))
     }
 
     pub fn add_contact(
@@ -109,7 +146,9 @@ impl Replica {
         now: i64,
     ) -> Result<(), CoreError> {
         let contact_id = DocId::new_random().to_string();
-        self.edit(id, DocKind::Customer, now, |doc| customer::add_contact(doc, &contact_id, name, phone, title))
+        self.edit(id, DocKind::Customer, now, &["contacts"], |doc| {
+            customer::add_contact(doc, &contact_id, name, phone, title)
+        })
     }
 
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
@@ -128,11 +167,14 @@ impl Replica {
     pub fn create_visit(&mut self, new: &NewVisit, now: i64) -> Result<DocId, CoreError> {
         self.get(new.customer, DocKind::Customer)?;
         let user = self.user.clone();
-        self.create(DocKind::Visit, now, |doc| visit::init(doc, new, now, &user))
+        let facts = self.child_facts(DocKind::Visit, new.customer);
+        self.create(facts, now, |doc| visit::init(doc, new, now, &user))
     }
 
     pub fn set_visit(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Visit, now, |doc| protocol::schema::set_field(doc, DocKind::Visit, field, value))
+        self.edit(id, DocKind::Visit, now, &[field], |doc| {
+            protocol::schema::set_field(doc, DocKind::Visit, field, value)
+        })
     }
 
     pub fn visit(&self, id: DocId) -> Result<Visit, CoreError> {
@@ -152,15 +194,16 @@ impl Replica {
     pub fn create_order(&mut self, customer: DocId, source: OrderSource, now: i64) -> Result<DocId, CoreError> {
         self.get(customer, DocKind::Customer)?;
         let user = self.user.clone();
-        self.create(DocKind::Order, now, |doc| order::init(doc, customer, source, now, &user))
+        let facts = self.child_facts(DocKind::Order, customer);
+        self.create(facts, now, |doc| order::init(doc, customer, source, now, &user))
     }
 
     pub fn add_order_line(&mut self, id: DocId, line: &NewLine, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, |doc| order::add_line(doc, line))
+        self.edit(id, DocKind::Order, now, &["lines"], |doc| order::add_line(doc, line))
     }
 
     pub fn set_order(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, |doc| order::set(doc, field, value))
+        self.edit(id, DocKind::Order, now, &[field], |doc| order::set(doc, field, value))
     }
 
     pub fn order(&self, id: DocId) -> Result<Order, CoreError> {
@@ -205,12 +248,59 @@ impl Replica {
         self.docs.values().filter(|d| d.kind == kind).filter_map(|d| read(&d.doc, d.id).ok()).collect()
     }
 
+    /// What the access rules need to know about a document held here.
+    pub fn facts_of(&self, id: DocId) -> Option<DocFacts> {
+        let d = self.docs.get(&id)?;
+        Some(match d.kind {
+            DocKind::Customer => {
+                let c = customer::read(&d.doc, id).ok()?;
+                DocFacts { kind: DocKind::Customer, territory: c.territory, author: Some(c.created_by) }
+            }
+            DocKind::Visit => {
+                let v = visit::read(&d.doc, id).ok()?;
+                DocFacts { author: Some(v.rep), ..self.child_facts(DocKind::Visit, v.customer?) }
+            }
+            DocKind::Order => {
+                let o = order::read(&d.doc, id).ok()?;
+                DocFacts { author: Some(o.created_by), ..self.child_facts(DocKind::Order, o.customer?) }
+            }
+        })
+    }
+
+    /// Facts of a new visit or order of `customer` by this user: the customer's territory.
+    fn child_facts(&self, kind: DocKind, customer: DocId) -> DocFacts {
+        let territory = self.docs.get(&customer).and_then(|d| customer::read(&d.doc, customer).ok()?.territory);
+        DocFacts { kind, territory, author: Some(self.user.clone()) }
+    }
+
+    /// May the current principal write `field` of document `id` (true when unchecked)?
+    pub fn may_write(&self, id: DocId, field: &str) -> bool {
+        match self.facts_of(id) {
+            Some(f) => self.check(Some(&f), &f, &[field]).is_ok(),
+            None => self.principal.is_none(),
+        }
+    }
+
+    fn check(&self, before: Option<&DocFacts>, after: &DocFacts, fields: &[&str]) -> Result<(), CoreError> {
+        let Some(p) = &self.principal else { return Ok(()) };
+        for field in fields {
+            rules::check_write(p, field, before, after).map_err(|v| CoreError::NotAllowed {
+                field: v.field,
+                rule: v.rule,
+                message: v.message,
+            })?;
+        }
+        Ok(())
+    }
+
     fn create(
         &mut self,
-        kind: DocKind,
+        facts: DocFacts,
         now: i64,
         init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
     ) -> Result<DocId, CoreError> {
+        self.check(None, &facts, &["doc_kind"])?;
+        let kind = facts.kind;
         let id = DocId::new_random();
         let mut local = LocalDoc::new(id, kind, &self.actor);
         let ((), ops) = local.edit(now, init)?;
@@ -221,6 +311,21 @@ impl Replica {
     }
 
     fn edit(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        now: i64,
+        fields: &[&str],
+        f: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<(), CoreError> {
+        self.get(id, kind)?;
+        if let Some(facts) = self.facts_of(id) {
+            self.check(Some(&facts), &facts, fields)?;
+        }
+        self.edit_unchecked(id, kind, now, f)
+    }
+
+    fn edit_unchecked(
         &mut self,
         id: DocId,
         kind: DocKind,
@@ -263,6 +368,52 @@ impl Replica {
 
     pub(crate) fn mark_maybe_unsent(&mut self, id: DocId) {
         self.maybe_unsent.insert(id);
+    }
+
+    /// The server refused a push: keep the refused changes in the inbox, restore the
+    /// document to what the server holds, and redo the edits of other fields that the
+    /// rules still allow.
+    pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
+        self.add_inbox(InboxItem::from_refusal(r, now, changes));
+        let allowed: Vec<String> = match self.docs.get(&r.id) {
+            Some(d) => rules::FIELD_RULES
+                .iter()
+                .filter(|rule| rule.kind == d.kind && rule.field != r.path && self.may_write(r.id, rule.field))
+                .map(|rule| rule.field.to_string())
+                .collect(),
+            None => return Ok(()),
+        };
+        let actor = self.actor.clone();
+        let local = self.docs.get_mut(&r.id).expect("checked above");
+        let op = local.set_server_heads(&r.server_heads);
+        let keep = |f: &str| allowed.iter().any(|a| a == f);
+        let (ops, _redone) = local.restore_to_server(&actor, now, &keep)?;
+        self.outbox.push(op);
+        self.outbox.extend(ops);
+        self.maybe_unsent.insert(r.id);
+        Ok(())
+    }
+
+    /// The server says these documents are no longer readable here: delete them. Local
+    /// changes it never received go to the inbox first, so nothing disappears silently.
+    pub(crate) fn forget(&mut self, ids: &[DocId], reason: &str, now: i64) {
+        for id in ids {
+            let Some(mut local) = self.docs.remove(id) else { continue };
+            if local.has_unsent() {
+                self.add_inbox(InboxItem {
+                    doc: *id,
+                    kind: local.kind,
+                    code: protocol::ErrorCode::Forbidden.as_str().to_string(),
+                    path: String::new(),
+                    rule: "no-longer-readable".into(),
+                    message: reason.to_string(),
+                    at: now,
+                    changes: local.unsent_changes(),
+                });
+            }
+            self.maybe_unsent.remove(id);
+            self.outbox.push(StoreOp::DeleteDoc { id: *id });
+        }
     }
 
     /// Documents lacking changes the server told us about (e.g. after a crash while a

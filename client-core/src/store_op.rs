@@ -15,6 +15,8 @@ pub enum StoreOp {
     SetCursor(u64),
     /// A refused edit for the inbox.
     AddInbox(InboxItem),
+    /// The user may no longer read this document: delete it and its chunks.
+    DeleteDoc { id: DocId },
 }
 
 /// A document as the driver loads it at start-up.

@@ -7,7 +7,6 @@
 //! the returned frames, so an acknowledgement or a cursor is never durable before the data
 //! it covers.
 
-use crate::inbox_item::InboxItem;
 use crate::replica::Replica;
 use protocol::wire::{self, ClientMsg, DocChunk, Hello, ServerMsg, WireError};
 use protocol::{DocId, ErrorCode};
@@ -163,17 +162,19 @@ impl SyncEngine {
                 for r in refusals {
                     self.stats.refused += 1;
                     let changes = self.in_flight.remove(&r.id).unwrap_or_default();
-                    replica.add_inbox(InboxItem::from_refusal(&r, now, changes));
-                    let actor = replica.actor().clone();
-                    if let Some(local) = replica.doc_mut(r.id) {
-                        let op = local.set_server_heads(&r.server_heads);
-                        let restored =
-                            local.restore_to_server(&actor).map_err(|e| SyncError::BadChanges(r.id, e.to_string()))?;
-                        replica.push_ops(std::iter::once(op).chain(restored));
-                    }
+                    replica
+                        .restore_refused(&r, changes, now)
+                        .map_err(|e| SyncError::BadChanges(r.id, e.to_string()))?;
                 }
             }
             ServerMsg::Error { code, message } => return Err(SyncError::Server { code, message }),
+            ServerMsg::Forget { docs, reason } => {
+                for id in &docs {
+                    self.in_flight.remove(id);
+                    self.resync.remove(id);
+                }
+                replica.forget(&docs, &reason, now);
+            }
         }
         let mut frames = Vec::new();
         let new_lacking: Vec<DocId> = lacking.into_iter().filter(|id| self.resync.insert(*id)).collect();

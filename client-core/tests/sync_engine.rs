@@ -28,6 +28,9 @@ impl MemStore {
                 StoreOp::SetServerHeads { id, kind, heads } => self.doc(id, kind).server_heads = heads,
                 StoreOp::SetCursor(c) => self.cursor = c,
                 StoreOp::AddInbox(i) => self.inbox.push(i),
+                StoreOp::DeleteDoc { id } => {
+                    self.docs.remove(&id);
+                }
             }
         }
     }

@@ -88,8 +88,7 @@ impl ErrorCode {
     }
 
     pub fn from_close_code(code: u16) -> Option<Self> {
-        code.checked_sub(4000)
-            .and_then(|i| Self::ALL.get(i as usize).copied())
+        code.checked_sub(4000).and_then(|i| Self::ALL.get(i as usize).copied())
     }
 
     /// One line a person can read (English; the clients translate by code).

@@ -76,9 +76,6 @@ impl fmt::Display for DocKind {
 impl FromStr for DocKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DocKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown document kind '{s}'"))
+        DocKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown document kind '{s}'"))
     }
 }

@@ -3,10 +3,13 @@
 
 pub mod error_code;
 pub mod ids;
+pub mod role;
+pub mod rules;
 pub mod schema;
 pub mod time;
 pub mod wire;
 
 pub use error_code::ErrorCode;
 pub use ids::{DocId, DocKind};
+pub use role::Role;
 pub use wire::{ClientMsg, DocChunk, ServerMsg, WireError};

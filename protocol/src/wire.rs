@@ -70,10 +70,7 @@ pub struct DocChunk {
 pub enum ServerMsg {
     /// Changes made elsewhere. `cursor` is set on live relays: once applied, the device
     /// has every change up to that server sequence number.
-    Changes {
-        docs: Vec<DocChunk>,
-        cursor: Option<u64>,
-    },
+    Changes { docs: Vec<DocChunk>, cursor: Option<u64> },
     /// Everything changed since the hello's cursor has been sent.
     CaughtUp { cursor: u64, docs_sent: u32 },
     /// Pushed changes are durable on the server.
@@ -82,6 +79,9 @@ pub enum ServerMsg {
     Refused { refusals: Vec<Refusal> },
     /// Fatal: the server closes the connection after this.
     Error { code: ErrorCode, message: String },
+    /// The user may no longer read these documents (reassigned elsewhere, rights
+    /// changed): the device deletes them. Local edits it had not sent go to the inbox.
+    Forget { docs: Vec<DocId>, reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,8 +159,8 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, WireError> {
     if version != PROTOCOL_VERSION {
         return Err(WireError::UnsupportedVersion(version));
     }
-    let (msg, rest) = postcard::take_from_bytes(&frame[HEADER_LEN..])
-        .map_err(|e| WireError::Malformed(e.to_string()))?;
+    let (msg, rest) =
+        postcard::take_from_bytes(&frame[HEADER_LEN..]).map_err(|e| WireError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
     }
@@ -240,6 +240,7 @@ mod tests {
                 }],
             },
             ServerMsg::Error { code: ErrorCode::TokenExpired, message: "x".into() },
+            ServerMsg::Forget { docs: vec![chunk.id], reason: "reassigned".into() },
         ];
         (client, server)
     }
@@ -273,10 +274,7 @@ mod tests {
         let mut unknown = good[..4].to_vec();
         unknown.push(200);
         assert!(matches!(decode::<ClientMsg>(&unknown), Err(WireError::Malformed(_))));
-        assert!(matches!(
-            decode::<ClientMsg>(&good[..good.len() - 3]),
-            Err(WireError::Malformed(_))
-        ));
+        assert!(matches!(decode::<ClientMsg>(&good[..good.len() - 3]), Err(WireError::Malformed(_))));
     }
 
     #[test]

@@ -7,10 +7,10 @@ use crate::account_error::AccountError;
 use crate::db::{Db, DbError, NewUser};
 use crate::login_limiter::LoginLimiter;
 use crate::password::{self, MIN_PASSWORD_CHARS};
-use crate::role::Role;
 use crate::session::Session;
 use crate::token;
 use crate::user_info::UserInfo;
+use protocol::Role;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -57,11 +57,7 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn new(db: Db, token_ttl: Duration) -> Self {
-        Accounts {
-            db: Mutex::new(db),
-            token_ttl,
-            limiter: LoginLimiter::default(),
-        }
+        Accounts { db: Mutex::new(db), token_ttl, limiter: LoginLimiter::default() }
     }
 
     /// Open the accounts of a data directory.
@@ -90,8 +86,7 @@ impl Accounts {
             }
         };
         let (true, Some(row)) = (ok, row) else {
-            self.limiter
-                .record_failure(attempt.user, attempt.addr, started);
+            self.limiter.record_failure(attempt.user, attempt.addr, started);
             return Err(AccountError::BadCredentials);
         };
         self.limiter.record_success(attempt.user, attempt.addr);
@@ -101,13 +96,10 @@ impl Accounts {
         }
         let device_name = attempt.device_name.trim();
         if device_name.chars().count() > 200 {
-            return Err(AccountError::InvalidRequest(
-                "device_name is too long".into(),
-            ));
+            return Err(AccountError::InvalidRequest("device_name is too long".into()));
         }
         let token = token::generate().map_err(|e| AccountError::Crypto(e.to_string()))?;
-        let expires_at =
-            now.saturating_add(i64::try_from(self.token_ttl.as_millis()).unwrap_or(i64::MAX));
+        let expires_at = now.saturating_add(i64::try_from(self.token_ttl.as_millis()).unwrap_or(i64::MAX));
         let db = self.db();
         db.begin()?;
         let result = (|| {
@@ -117,13 +109,7 @@ impl Accounts {
                 _ => {}
             }
             db.upsert_device(attempt.device_id, &user.name, device_name, now)?;
-            db.insert_token(
-                &token::hash(&token),
-                &user.name,
-                attempt.device_id,
-                now,
-                expires_at,
-            )?;
+            db.insert_token(&token::hash(&token), &user.name, attempt.device_id, now, expires_at)?;
             Ok(())
         })();
         match result {
@@ -133,30 +119,17 @@ impl Accounts {
                 return Err(e);
             }
         }
-        Ok(LoginGrant {
-            token,
-            expires_at,
-            user: user.name,
-            role: user.role,
-            territory: user.territory,
-        })
+        Ok(LoginGrant { token, expires_at, user: user.name, role: user.role, territory: user.territory })
     }
 
     /// Revoke a token. Unknown tokens are `Unauthorized`.
     pub fn logout(&self, token: &str) -> Result<(), AccountError> {
-        if self.db().revoke_token(&token::hash(token))? {
-            Ok(())
-        } else {
-            Err(AccountError::Unauthorized)
-        }
+        if self.db().revoke_token(&token::hash(token))? { Ok(()) } else { Err(AccountError::Unauthorized) }
     }
 
     /// Who a bearer token belongs to, if it may be used now.
     pub fn authenticate(&self, token: &str, now: i64) -> Result<Session, AccountError> {
-        let row = self
-            .db()
-            .token(&token::hash(token))?
-            .ok_or(AccountError::Unauthorized)?;
+        let row = self.db().token(&token::hash(token))?.ok_or(AccountError::Unauthorized)?;
         if row.revoked {
             return Err(AccountError::Unauthorized);
         }
@@ -169,37 +142,20 @@ impl Accounts {
         if row.device_revoked {
             return Err(AccountError::DeviceRevoked);
         }
-        let role = row
-            .role
-            .parse::<Role>()
-            .map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.user)))?;
-        Ok(Session {
-            user: row.user,
-            role,
-            territory: row.territory,
-            device_id: row.device,
-        })
+        let role =
+            row.role.parse::<Role>().map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.user)))?;
+        Ok(Session { user: row.user, role, territory: row.territory, device_id: row.device })
     }
 
     pub fn add_user(&self, spec: &UserSpec, now: i64) -> Result<(), AccountError> {
         let name = spec.name.trim();
-        if name.is_empty()
-            || name.chars().count() > 64
-            || name.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(AccountError::InvalidName(spec.name.clone()));
         }
         if spec.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AccountError::PasswordTooShort {
-                min: MIN_PASSWORD_CHARS,
-            });
+            return Err(AccountError::PasswordTooShort { min: MIN_PASSWORD_CHARS });
         }
-        let clean = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-        };
+        let clean = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
         let manager = clean(&spec.manager);
         if let Some(m) = &manager
             && self.db().user(m)?.is_none()
@@ -224,10 +180,7 @@ impl Accounts {
 
     pub fn list_users(&self) -> Result<Vec<UserInfo>, AccountError> {
         let rows = self.db().users()?;
-        Ok(rows
-            .into_iter()
-            .map(UserInfo::try_from)
-            .collect::<Result<_, _>>()?)
+        Ok(rows.into_iter().map(UserInfo::try_from).collect::<Result<_, _>>()?)
     }
 
     /// Disable or re-enable a user; false if there is no such user.
@@ -255,9 +208,27 @@ pub fn now_ms() -> i64 {
 mod tests {
     use super::*;
 
-    fn accounts() -> Accounts {
+    /// Accounts in a fresh directory, removed when dropped.
+    struct TempAccounts(Option<Accounts>, std::path::PathBuf);
+
+    impl std::ops::Deref for TempAccounts {
+        type Target = Accounts;
+        fn deref(&self) -> &Accounts {
+            self.0.as_ref().expect("open")
+        }
+    }
+
+    impl Drop for TempAccounts {
+        fn drop(&mut self) {
+            self.0.take();
+            let _ = std::fs::remove_dir_all(&self.1);
+        }
+    }
+
+    fn accounts() -> TempAccounts {
         let dir = std::env::temp_dir().join(format!("jiuloop-accounts-{}", Uuid::new_v4()));
-        Accounts::open_in(&dir, Duration::from_secs(60)).unwrap()
+        let accounts = Accounts::open_in(&dir, Duration::from_secs(60)).unwrap();
+        TempAccounts(Some(accounts), dir)
     }
 
     fn spec(name: &str, password: &str) -> UserSpec {
@@ -271,80 +242,41 @@ mod tests {
     }
 
     fn attempt<'a>(user: &'a str, password: &'a str, device_id: Uuid) -> LoginAttempt<'a> {
-        LoginAttempt {
-            user,
-            password,
-            device_id,
-            device_name: "phone",
-            addr: "127.0.0.1".parse().unwrap(),
-        }
+        LoginAttempt { user, password, device_id, device_name: "phone", addr: "127.0.0.1".parse().unwrap() }
     }
 
     #[test]
     fn add_login_authenticate_logout() {
         let a = accounts();
         a.add_user(&spec("li", "12345678"), 1).unwrap();
-        assert!(matches!(
-            a.add_user(&spec("li", "12345678"), 1),
-            Err(AccountError::UserExists(_))
-        ));
-        assert!(matches!(
-            a.add_user(&spec("wang", "short"), 1),
-            Err(AccountError::PasswordTooShort { .. })
-        ));
+        assert!(matches!(a.add_user(&spec("li", "12345678"), 1), Err(AccountError::UserExists(_))));
+        assert!(matches!(a.add_user(&spec("wang", "short"), 1), Err(AccountError::PasswordTooShort { .. })));
         let mut m = spec("zhao", "12345678");
         m.manager = Some("nobody".into());
-        assert!(matches!(
-            a.add_user(&m, 1),
-            Err(AccountError::UnknownManager(_))
-        ));
+        assert!(matches!(a.add_user(&m, 1), Err(AccountError::UnknownManager(_))));
 
         let dev = Uuid::new_v4();
-        assert!(matches!(
-            a.login(&attempt("li", "wrong-pass", dev), 1000),
-            Err(AccountError::BadCredentials)
-        ));
-        assert!(matches!(
-            a.login(&attempt("nobody", "12345678", dev), 1000),
-            Err(AccountError::BadCredentials)
-        ));
+        assert!(matches!(a.login(&attempt("li", "wrong-pass", dev), 1000), Err(AccountError::BadCredentials)));
+        assert!(matches!(a.login(&attempt("nobody", "12345678", dev), 1000), Err(AccountError::BadCredentials)));
         let grant = a.login(&attempt("li", "12345678", dev), 1000).unwrap();
         assert_eq!(grant.expires_at, 61_000);
         assert_eq!(grant.territory.as_deref(), Some("华东"));
         let s = a.authenticate(&grant.token, 2000).unwrap();
         assert_eq!((s.user.as_str(), s.device_id), ("li", dev));
-        assert!(matches!(
-            a.authenticate(&grant.token, 61_000),
-            Err(AccountError::TokenExpired)
-        ));
-        assert!(matches!(
-            a.authenticate("nope", 2000),
-            Err(AccountError::Unauthorized)
-        ));
+        assert!(matches!(a.authenticate(&grant.token, 61_000), Err(AccountError::TokenExpired)));
+        assert!(matches!(a.authenticate("nope", 2000), Err(AccountError::Unauthorized)));
 
         // The device is li's now.
         a.add_user(&spec("wang", "abcdefgh"), 1).unwrap();
-        assert!(matches!(
-            a.login(&attempt("wang", "abcdefgh", dev), 1000),
-            Err(AccountError::DeviceOfAnotherUser)
-        ));
+        assert!(matches!(a.login(&attempt("wang", "abcdefgh", dev), 1000), Err(AccountError::DeviceOfAnotherUser)));
 
         a.set_user_disabled("li", true).unwrap();
-        assert!(matches!(
-            a.authenticate(&grant.token, 2000),
-            Err(AccountError::UserDisabled(_))
-        ));
-        assert!(matches!(
-            a.login(&attempt("li", "12345678", dev), 1000),
-            Err(AccountError::UserDisabled(_))
-        ));
+        assert!(matches!(a.authenticate(&grant.token, 2000), Err(AccountError::UserDisabled(_))));
+        assert!(matches!(a.login(&attempt("li", "12345678", dev), 1000), Err(AccountError::UserDisabled(_))));
         a.set_user_disabled("li", false).unwrap();
 
         a.logout(&grant.token).unwrap();
-        assert!(matches!(
-            a.authenticate(&grant.token, 2000),
-            Err(AccountError::Unauthorized)
-        ));
+        assert!(matches!(a.authenticate(&grant.token, 2000), Err(AccountError::Unauthorized)));
         assert_eq!(a.list_users().unwrap().len(), 2);
     }
 
@@ -354,14 +286,8 @@ mod tests {
         a.add_user(&spec("li", "12345678"), 1).unwrap();
         let dev = Uuid::new_v4();
         for _ in 0..LoginLimiter::DEFAULT_MAX_FAILURES {
-            assert!(matches!(
-                a.login(&attempt("li", "badbadbad", dev), 1),
-                Err(AccountError::BadCredentials)
-            ));
+            assert!(matches!(a.login(&attempt("li", "badbadbad", dev), 1), Err(AccountError::BadCredentials)));
         }
-        assert!(matches!(
-            a.login(&attempt("li", "12345678", dev), 1),
-            Err(AccountError::RateLimited)
-        ));
+        assert!(matches!(a.login(&attempt("li", "12345678", dev), 1), Err(AccountError::RateLimited)));
     }
 }

@@ -15,19 +15,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            ErrorCode::Internal.describe(),
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, ErrorCode::Internal.describe())
     }
 }
 
@@ -35,9 +27,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         let code = e.code();
         let status = match code {
-            ErrorCode::BadCredentials | ErrorCode::Unauthorized | ErrorCode::TokenExpired => {
-                StatusCode::UNAUTHORIZED
-            }
+            ErrorCode::BadCredentials | ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::Revoked => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -25,13 +25,7 @@ impl AppState {
         stats: Arc<ServerStats>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        AppState {
-            accounts,
-            hub,
-            stats,
-            next_conn: Arc::new(AtomicU64::new(1)),
-            shutdown,
-        }
+        AppState { accounts, hub, stats, next_conn: Arc::new(AtomicU64::new(1)), shutdown }
     }
 
     pub fn next_conn_id(&self) -> ConnId {

@@ -34,17 +34,12 @@ pub fn authorize(
     check_well_formed(&chunk.changes)?;
     let before = doc.get_heads();
     let mut scratch = doc.fork();
-    scratch
-        .load_incremental(&chunk.changes)
-        .map_err(|e| Rejection::BadChanges(e.to_string()))?;
+    scratch.load_incremental(&chunk.changes).map_err(|e| Rejection::BadChanges(e.to_string()))?;
     if !scratch.get_missing_deps(&[]).is_empty() {
         return Err(Rejection::MissingDeps);
     }
     let new_changes = scratch.get_changes(&before);
-    if let Some(foreign) = new_changes
-        .iter()
-        .find(|c| !device_actors.contains(c.actor_id().to_bytes()))
-    {
+    if let Some(foreign) = new_changes.iter().find(|c| !device_actors.contains(c.actor_id().to_bytes())) {
         return Err(Rejection::Refused(Refusal {
             id: chunk.id,
             kind: chunk.kind,
@@ -59,10 +54,7 @@ pub fn authorize(
             server_heads: hashes_to_wire(&before),
         }));
     }
-    Ok(Authorized {
-        scratch,
-        new_changes,
-    })
+    Ok(Authorized { scratch, new_changes })
 }
 
 /// `load_incremental` skips undecodable trailing data with only a log line, so decode
@@ -94,12 +86,7 @@ mod tests {
     }
 
     fn chunk(changes: Vec<u8>) -> DocChunk {
-        DocChunk {
-            id: DocId::new_random(),
-            kind: DocKind::Customer,
-            heads: vec![],
-            changes,
-        }
+        DocChunk { id: DocId::new_random(), kind: DocKind::Customer, heads: vec![], changes }
     }
 
     fn edit(doc: &mut AutoCommit, key: &str, value: &str) -> Vec<u8> {
@@ -116,10 +103,7 @@ mod tests {
         let bytes = edit(&mut device, "name", "茅台专卖店");
         let ok = authorize(&mut server, &chunk(bytes), &actors(&[MINE])).unwrap();
         assert_eq!(ok.new_changes.len(), 1);
-        assert!(
-            server.get_heads().is_empty(),
-            "the server's document is untouched"
-        );
+        assert!(server.get_heads().is_empty(), "the server's document is untouched");
         let mut scratch = ok.scratch;
         assert_eq!(scratch.get_heads(), device.get_heads());
     }
@@ -141,8 +125,7 @@ mod tests {
         let heads = server.get_heads();
         let mut device = server.fork().with_actor(ActorId::from(THEIRS));
         let bytes = edit(&mut device, "name", "y");
-        let Err(Rejection::Refused(r)) = authorize(&mut server, &chunk(bytes), &actors(&[MINE]))
-        else {
+        let Err(Rejection::Refused(r)) = authorize(&mut server, &chunk(bytes), &actors(&[MINE])) else {
             panic!("expected a refusal");
         };
         assert_eq!(r.code, ErrorCode::ActorNotYours);
@@ -169,10 +152,7 @@ mod tests {
         let mut device = device_doc(MINE);
         edit(&mut device, "a", "1");
         let second = edit(&mut device, "b", "2");
-        assert!(matches!(
-            authorize(&mut server, &chunk(second), &actors(&[MINE])),
-            Err(Rejection::MissingDeps)
-        ));
+        assert!(matches!(authorize(&mut server, &chunk(second), &actors(&[MINE])), Err(Rejection::MissingDeps)));
     }
 
     #[test]

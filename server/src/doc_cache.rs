@@ -16,12 +16,7 @@ pub struct DocCache {
 impl DocCache {
     /// A cache holding at most `capacity` documents (at least one).
     pub fn new(capacity: usize) -> Self {
-        DocCache {
-            capacity: capacity.max(1),
-            tick: 0,
-            entries: HashMap::new(),
-            order: BTreeMap::new(),
-        }
+        DocCache { capacity: capacity.max(1), tick: 0, entries: HashMap::new(), order: BTreeMap::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -75,11 +70,7 @@ mod tests {
     #[test]
     fn evicts_least_recently_used() {
         let mut c = DocCache::new(2);
-        let (a, b, d) = (
-            DocId::new_random(),
-            DocId::new_random(),
-            DocId::new_random(),
-        );
+        let (a, b, d) = (DocId::new_random(), DocId::new_random(), DocId::new_random());
         c.insert(a, DocState::new(DocKind::Order));
         c.insert(b, DocState::new(DocKind::Order));
         assert!(c.get_mut(&a).is_some()); // a is now more recent than b

@@ -19,15 +19,13 @@ pub struct DocMeta {
 impl TryFrom<DocRow> for DocMeta {
     type Error = DbError;
     fn try_from(row: DocRow) -> Result<Self, DbError> {
-        let id = DocId::from_slice(&row.id)
-            .ok_or_else(|| DbError::corrupt("docs", format!("bad id {:?}", row.id)))?;
+        let id = DocId::from_slice(&row.id).ok_or_else(|| DbError::corrupt("docs", format!("bad id {:?}", row.id)))?;
         let kind = DocKind::from_code(row.kind)
             .ok_or_else(|| DbError::corrupt("docs", format!("doc {id}: kind {}", row.kind)))?;
         Ok(DocMeta {
             id,
             kind,
-            heads: heads_from_blob(&row.heads)
-                .ok_or_else(|| DbError::corrupt("docs", format!("doc {id}: heads")))?,
+            heads: heads_from_blob(&row.heads).ok_or_else(|| DbError::corrupt("docs", format!("doc {id}: heads")))?,
             snapshot_seq: crate::db::u64_from_i64(row.snapshot_seq),
             last_seq: crate::db::u64_from_i64(row.last_seq),
             chunk_count: crate::db::u64_from_i64(row.chunk_count),

@@ -92,14 +92,7 @@ impl Hub {
     pub fn new(db: Db, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
         let max_seq = crate::db::u64_from_i64(db.max_seq()?);
         stats.set_documents(crate::db::u64_from_i64(db.doc_count()?));
-        Ok(Hub {
-            db,
-            cache: DocCache::new(settings.cache_docs),
-            conns: HashMap::new(),
-            settings,
-            max_seq,
-            stats,
-        })
+        Ok(Hub { db, cache: DocCache::new(settings.cache_docs), conns: HashMap::new(), settings, max_seq, stats })
     }
 
     /// The highest sequence number stored.
@@ -133,10 +126,7 @@ impl Hub {
         let mut batch: Option<PushBatch> = None;
         for event in events {
             match event {
-                HubEvent::Message {
-                    conn,
-                    msg: ClientMsg::Push { docs },
-                } if self.is_ready(conn) => {
+                HubEvent::Message { conn, msg: ClientMsg::Push { docs } } if self.is_ready(conn) => {
                     if batch.is_none() {
                         if let Err(e) = self.db.begin() {
                             tracing::error!(error = %e, "cannot start a transaction");
@@ -184,14 +174,7 @@ impl Hub {
     fn handle_other(&mut self, event: HubEvent, out: &mut Vec<Outgoing>) {
         match event {
             HubEvent::Connected { conn, session } => {
-                self.conns.insert(
-                    conn,
-                    ConnState {
-                        session,
-                        ready: false,
-                        actors: HashSet::new(),
-                    },
-                );
+                self.conns.insert(conn, ConnState { session, ready: false, actors: HashSet::new() });
             }
             HubEvent::Disconnected { conn } => {
                 self.conns.remove(&conn);
@@ -203,12 +186,9 @@ impl Hub {
                 match msg {
                     ClientMsg::Hello(hello) => self.hello(conn, hello, out),
                     ClientMsg::Resync { docs } => self.resync(conn, docs, out),
-                    ClientMsg::Push { .. } => self.fatal(
-                        conn,
-                        ErrorCode::UnexpectedMessage,
-                        "push before hello".into(),
-                        out,
-                    ),
+                    ClientMsg::Push { .. } => {
+                        self.fatal(conn, ErrorCode::UnexpectedMessage, "push before hello".into(), out)
+                    }
                 }
             }
         }
@@ -216,16 +196,9 @@ impl Hub {
 
     /// Send `Error` to a connection and forget it (its task closes the socket).
     fn fatal(&mut self, conn: ConnId, code: ErrorCode, message: String, out: &mut Vec<Outgoing>) {
-        let user = self
-            .conns
-            .remove(&conn)
-            .map(|c| c.session.user)
-            .unwrap_or_default();
+        let user = self.conns.remove(&conn).map(|c| c.session.user).unwrap_or_default();
         tracing::warn!(%conn, user, code = code.as_str(), message, "closing connection");
-        out.push(Outgoing {
-            to: vec![conn],
-            msg: ServerMsg::Error { code, message },
-        });
+        out.push(Outgoing { to: vec![conn], msg: ServerMsg::Error { code, message } });
     }
 
     fn hello(&mut self, conn: ConnId, hello: Hello, out: &mut Vec<Outgoing>) {
@@ -233,12 +206,7 @@ impl Hub {
             return;
         };
         if state.ready {
-            return self.fatal(
-                conn,
-                ErrorCode::UnexpectedMessage,
-                "hello was already received".into(),
-                out,
-            );
+            return self.fatal(conn, ErrorCode::UnexpectedMessage, "hello was already received".into(), out);
         }
         let session = state.session.clone();
         if hello.device_id != session.device_id {
@@ -253,51 +221,32 @@ impl Hub {
             );
         }
         if hello.actors.len() > MAX_ACTORS_PER_HELLO {
-            return self.fatal(
-                conn,
-                ErrorCode::Malformed,
-                format!("more than {MAX_ACTORS_PER_HELLO} actors"),
-                out,
-            );
+            return self.fatal(conn, ErrorCode::Malformed, format!("more than {MAX_ACTORS_PER_HELLO} actors"), out);
         }
-        if let Some(bad) = hello
-            .actors
-            .iter()
-            .find(|a| a.is_empty() || a.len() > MAX_ACTOR_BYTES)
-        {
+        if let Some(bad) = hello.actors.iter().find(|a| a.is_empty() || a.len() > MAX_ACTOR_BYTES) {
             return self.fatal(
                 conn,
                 ErrorCode::Malformed,
-                format!(
-                    "actor ids are 1 to {MAX_ACTOR_BYTES} bytes, got {}",
-                    bad.len()
-                ),
+                format!("actor ids are 1 to {MAX_ACTOR_BYTES} bytes, got {}", bad.len()),
                 out,
             );
         }
         let now = crate::accounts::now_ms();
-        let actors =
-            match self
-                .db
-                .register_actors(session.device_id, &session.user, &hello.actors, now)
-            {
-                Ok(ActorRegistration::Registered(all)) => all,
-                Ok(ActorRegistration::Conflict(actor)) => {
-                    return self.fatal(
-                        conn,
-                        ErrorCode::ActorNotYours,
-                        format!(
-                            "actor {} is registered to another device",
-                            crate::token::hex(&actor)
-                        ),
-                        out,
-                    );
-                }
-                Err(e) => {
-                    tracing::error!(%conn, error = %e, "cannot register actors");
-                    return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
-                }
-            };
+        let actors = match self.db.register_actors(session.device_id, &session.user, &hello.actors, now) {
+            Ok(ActorRegistration::Registered(all)) => all,
+            Ok(ActorRegistration::Conflict(actor)) => {
+                return self.fatal(
+                    conn,
+                    ErrorCode::ActorNotYours,
+                    format!("actor {} is registered to another device", crate::token::hex(&actor)),
+                    out,
+                );
+            }
+            Err(e) => {
+                tracing::error!(%conn, error = %e, "cannot register actors");
+                return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
+            }
+        };
         let (messages, docs_sent) = match self.catch_up(&session, hello.cursor) {
             Ok(r) => r,
             Err(e) => {
@@ -315,10 +264,7 @@ impl Hub {
             server_cursor = self.max_seq,
             "hello"
         );
-        out.extend(messages.into_iter().map(|msg| Outgoing {
-            to: vec![conn],
-            msg,
-        }));
+        out.extend(messages.into_iter().map(|msg| Outgoing { to: vec![conn], msg }));
         if let Some(state) = self.conns.get_mut(&conn) {
             state.ready = true;
             state.actors = actors.into_iter().collect();
@@ -336,22 +282,12 @@ impl Hub {
             }
             let after = (cursor >= meta.snapshot_seq).then_some(i64_from_u64(cursor));
             let changes = self.db.doc_bytes(meta.id.as_bytes(), after)?;
-            chunks.push(DocChunk {
-                id: meta.id,
-                kind: meta.kind,
-                heads: meta.heads,
-                changes,
-            });
+            chunks.push(DocChunk { id: meta.id, kind: meta.kind, heads: meta.heads, changes });
         }
         let docs_sent = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
-        let mut messages: Vec<ServerMsg> = batch_by_size(chunks)
-            .into_iter()
-            .map(|docs| ServerMsg::Changes { docs, cursor: None })
-            .collect();
-        messages.push(ServerMsg::CaughtUp {
-            cursor: self.max_seq,
-            docs_sent,
-        });
+        let mut messages: Vec<ServerMsg> =
+            batch_by_size(chunks).into_iter().map(|docs| ServerMsg::Changes { docs, cursor: None }).collect();
+        messages.push(ServerMsg::CaughtUp { cursor: self.max_seq, docs_sent });
         Ok((messages, docs_sent))
     }
 
@@ -360,12 +296,7 @@ impl Hub {
             return;
         };
         if !state.ready {
-            return self.fatal(
-                conn,
-                ErrorCode::UnexpectedMessage,
-                "resync before hello".into(),
-                out,
-            );
+            return self.fatal(conn, ErrorCode::UnexpectedMessage, "resync before hello".into(), out);
         }
         let session = state.session.clone();
         let mut seen = HashSet::new();
@@ -398,28 +329,16 @@ impl Hub {
         tracing::debug!(%conn, docs = chunks.len(), "resync");
         let batches = batch_by_size(chunks);
         if batches.is_empty() {
-            out.push(Outgoing {
-                to: vec![conn],
-                msg: ServerMsg::Changes {
-                    docs: Vec::new(),
-                    cursor: None,
-                },
-            });
+            out.push(Outgoing { to: vec![conn], msg: ServerMsg::Changes { docs: Vec::new(), cursor: None } });
         }
-        out.extend(batches.into_iter().map(|docs| Outgoing {
-            to: vec![conn],
-            msg: ServerMsg::Changes { docs, cursor: None },
-        }));
+        out.extend(
+            batches.into_iter().map(|docs| Outgoing { to: vec![conn], msg: ServerMsg::Changes { docs, cursor: None } }),
+        );
     }
 
     /// Process one push frame inside the open batch. A `DbError` means the whole batch
     /// must be abandoned.
-    fn push_frame(
-        &mut self,
-        batch: &mut PushBatch,
-        conn: ConnId,
-        docs: Vec<DocChunk>,
-    ) -> Result<(), DbError> {
+    fn push_frame(&mut self, batch: &mut PushBatch, conn: ConnId, docs: Vec<DocChunk>) -> Result<(), DbError> {
         let Some(state) = self.conns.get(&conn) else {
             return Ok(());
         };
@@ -449,12 +368,7 @@ impl Hub {
                 Err(ChunkError::Bad(reason)) => {
                     self.db.rollback_to(FRAME_SAVEPOINT)?;
                     let mut sink = Vec::new();
-                    self.fatal(
-                        conn,
-                        ErrorCode::BadChanges,
-                        format!("document {id}: {reason}"),
-                        &mut sink,
-                    );
+                    self.fatal(conn, ErrorCode::BadChanges, format!("document {id}: {reason}"), &mut sink);
                     batch.outputs.extend(sink);
                     return Ok(());
                 }
@@ -467,16 +381,10 @@ impl Hub {
         batch.max_seq = batch.max_seq.max(work.max_seq);
         batch.new_docs += work.new_docs;
         if !acks.is_empty() || refusals.is_empty() {
-            batch.outputs.push(Outgoing {
-                to: vec![conn],
-                msg: ServerMsg::Ack { docs: acks },
-            });
+            batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Ack { docs: acks } });
         }
         if !refusals.is_empty() {
-            batch.outputs.push(Outgoing {
-                to: vec![conn],
-                msg: ServerMsg::Refused { refusals },
-            });
+            batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Refused { refusals } });
         }
         if !relays.is_empty() {
             self.relay(conn, relays, &mut batch.outputs);
@@ -515,22 +423,12 @@ impl Hub {
                 code: ErrorCode::KindMismatch,
                 path: String::new(),
                 rule: "doc-kind".into(),
-                message: format!(
-                    "document {id} is a {} on the server, not a {}",
-                    state.kind, chunk.kind
-                ),
+                message: format!("document {id} is a {} on the server, not a {}", state.kind, chunk.kind),
                 server_heads: state.heads.clone(),
             }));
         }
-        let server_ack = DocAck {
-            id,
-            heads: state.heads.clone(),
-            seq: 0,
-        };
-        let Authorized {
-            mut scratch,
-            new_changes,
-        } = match authorize(&mut state.doc, &chunk, actors) {
+        let server_ack = DocAck { id, heads: state.heads.clone(), seq: 0 };
+        let Authorized { mut scratch, new_changes } = match authorize(&mut state.doc, &chunk, actors) {
             Ok(a) => a,
             Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
             Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
@@ -544,25 +442,15 @@ impl Hub {
         let mut chunk_count = state.chunk_count;
         let mut snapshot_seq = state.snapshot_seq;
 
-        let bytes: Vec<u8> = new_changes
-            .iter()
-            .flat_map(|c| c.raw_bytes().iter().copied())
-            .collect();
+        let bytes: Vec<u8> = new_changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
         let heads = hashes_to_wire(&scratch.get_heads());
         let now = crate::accounts::now_ms();
-        let seq = self.db.store_change(
-            id.as_bytes(),
-            kind.code(),
-            &heads_to_blob(&heads),
-            &bytes,
-            now,
-        )?;
+        let seq = self.db.store_change(id.as_bytes(), kind.code(), &heads_to_blob(&heads), &bytes, now)?;
         let seq = crate::db::u64_from_i64(seq);
         chunk_count += 1;
         if chunk_count > self.settings.compact_after {
             let snapshot = scratch.save();
-            self.db
-                .compact_doc(id.as_bytes(), &snapshot, i64_from_u64(seq))?;
+            self.db.compact_doc(id.as_bytes(), &snapshot, i64_from_u64(seq))?;
             chunk_count = 0;
             snapshot_seq = seq;
             tracing::debug!(doc = %id, seq, bytes = snapshot.len(), "compacted");
@@ -584,17 +472,8 @@ impl Hub {
             },
         );
         Ok(ChunkOutcome::Stored {
-            ack: DocAck {
-                id,
-                heads: heads.clone(),
-                seq,
-            },
-            relay: DocChunk {
-                id,
-                kind,
-                heads,
-                changes: bytes,
-            },
+            ack: DocAck { id, heads: heads.clone(), seq },
+            relay: DocChunk { id, kind, heads, changes: bytes },
         })
     }
 
@@ -618,17 +497,11 @@ impl Hub {
         }
         for (visible, mut to) in groups {
             to.sort();
-            let seq_of: HashMap<DocId, u64> = visible
-                .iter()
-                .map(|&i| (relays[i].0.id, relays[i].1))
-                .collect();
+            let seq_of: HashMap<DocId, u64> = visible.iter().map(|&i| (relays[i].0.id, relays[i].1)).collect();
             let chunks = visible.iter().map(|&i| relays[i].0.clone()).collect();
             for docs in batch_by_size(chunks) {
                 let cursor = docs.iter().filter_map(|d| seq_of.get(&d.id)).max().copied();
-                outputs.push(Outgoing {
-                    to: to.clone(),
-                    msg: ServerMsg::Changes { docs, cursor },
-                });
+                outputs.push(Outgoing { to: to.clone(), msg: ServerMsg::Changes { docs, cursor } });
             }
         }
     }
@@ -650,12 +523,7 @@ impl Hub {
     fn abort_batch(&mut self, batch: PushBatch, error: &DbError, out: &mut Vec<Outgoing>) {
         self.db.rollback();
         tracing::error!(error = %error, pushers = batch.pushers.len(), "storing pushes failed; rolled back");
-        out.extend(
-            batch
-                .outputs
-                .into_iter()
-                .filter(|o| matches!(o.msg, ServerMsg::Error { .. })),
-        );
+        out.extend(batch.outputs.into_iter().filter(|o| matches!(o.msg, ServerMsg::Error { .. })));
         for conn in batch.pushers {
             if self.conns.contains_key(&conn) {
                 self.fatal(conn, ErrorCode::Internal, internal_message(), out);

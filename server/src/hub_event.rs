@@ -17,9 +17,9 @@ pub enum HubEvent {
 impl HubEvent {
     pub fn conn(&self) -> ConnId {
         match self {
-            HubEvent::Connected { conn, .. }
-            | HubEvent::Message { conn, .. }
-            | HubEvent::Disconnected { conn } => *conn,
+            HubEvent::Connected { conn, .. } | HubEvent::Message { conn, .. } | HubEvent::Disconnected { conn } => {
+                *conn
+            }
         }
     }
 }

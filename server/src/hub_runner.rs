@@ -47,11 +47,7 @@ impl ConnOutbox {
 }
 
 enum RunnerEvent {
-    Connect {
-        conn: ConnId,
-        session: Session,
-        outbox: ConnOutbox,
-    },
+    Connect { conn: ConnId, session: Session, outbox: ConnOutbox },
     Hub(HubEvent),
     Stop,
 }
@@ -67,27 +63,12 @@ pub struct HubHandle {
 }
 
 impl HubHandle {
-    pub async fn connect(
-        &self,
-        conn: ConnId,
-        session: Session,
-        outbox: ConnOutbox,
-    ) -> Result<(), HubStopped> {
-        self.tx
-            .send(RunnerEvent::Connect {
-                conn,
-                session,
-                outbox,
-            })
-            .await
-            .map_err(|_| HubStopped)
+    pub async fn connect(&self, conn: ConnId, session: Session, outbox: ConnOutbox) -> Result<(), HubStopped> {
+        self.tx.send(RunnerEvent::Connect { conn, session, outbox }).await.map_err(|_| HubStopped)
     }
 
     pub async fn send(&self, event: HubEvent) -> Result<(), HubStopped> {
-        self.tx
-            .send(RunnerEvent::Hub(event))
-            .await
-            .map_err(|_| HubStopped)
+        self.tx.send(RunnerEvent::Hub(event)).await.map_err(|_| HubStopped)
     }
 }
 
@@ -100,13 +81,8 @@ pub struct HubThread {
 impl HubThread {
     pub fn spawn(hub: Hub) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(INBOX_EVENTS);
-        let join = std::thread::Builder::new()
-            .name("jiuloop-hub".into())
-            .spawn(move || run(hub, rx))?;
-        Ok(HubThread {
-            handle: HubHandle { tx },
-            join,
-        })
+        let join = std::thread::Builder::new().name("jiuloop-hub".into()).spawn(move || run(hub, rx))?;
+        Ok(HubThread { handle: HubHandle { tx }, join })
     }
 
     pub fn handle(&self) -> HubHandle {
@@ -135,11 +111,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
         let mut next = Some(first);
         while let Some(event) = next.take() {
             match event {
-                RunnerEvent::Connect {
-                    conn,
-                    session,
-                    outbox,
-                } => {
+                RunnerEvent::Connect { conn, session, outbox } => {
                     outboxes.insert(conn, outbox);
                     events.push(HubEvent::Connected { conn, session });
                 }
@@ -213,10 +185,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
                 continue;
             };
             let item = match fatal {
-                Some(code) => Outbound::Fatal {
-                    code,
-                    frame: frame.clone(),
-                },
+                Some(code) => Outbound::Fatal { code, frame: frame.clone() },
                 None => Outbound::Frame(frame.clone()),
             };
             match outbox.frames.try_send(item) {
@@ -238,14 +207,65 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
     }
 }
 
-fn drop_conn(
-    hub: &mut Hub,
-    outboxes: &mut HashMap<ConnId, ConnOutbox>,
-    conn: ConnId,
-    code: ErrorCode,
-) {
+fn drop_conn(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: ConnId, code: ErrorCode) {
     if let Some(outbox) = outboxes.remove(&conn) {
         let _ = outbox.kill.send(code);
     }
     hub.handle(HubEvent::Disconnected { conn });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, NewUser};
+    use crate::hub::HubSettings;
+    use crate::server_stats::ServerStats;
+    use protocol::ClientMsg;
+    use protocol::Role;
+    use protocol::wire::Hello;
+    use std::sync::Arc;
+    use uuid::Uuid;
+
+    #[tokio::test]
+    async fn a_connection_that_does_not_read_is_dropped_as_slow_consumer() {
+        let dir = std::env::temp_dir().join(format!("jiuloop-runner-{}", Uuid::new_v4()));
+        let db = Db::open_in(&dir).unwrap();
+        let device = Uuid::new_v4();
+        db.insert_user(&NewUser {
+            name: "li".into(),
+            password_hash: "x".into(),
+            role: "rep".into(),
+            territory: None,
+            manager: None,
+            created_at: 0,
+        })
+        .unwrap();
+        db.upsert_device(device, "li", "phone", 0).unwrap();
+        let settings = HubSettings { cache_docs: 10, compact_after: 64 };
+        let hub = Hub::new(db, settings, Arc::new(ServerStats::default())).unwrap();
+        let thread = HubThread::spawn(hub).unwrap();
+        let handle = thread.handle();
+
+        let conn = ConnId(1);
+        let session = Session { user: "li".into(), role: Role::Rep, territory: None, device_id: device };
+        let (outbox, mut frames, kill) = ConnOutbox::new();
+        handle.connect(conn, session, outbox).await.unwrap();
+        let hello =
+            ClientMsg::Hello(Hello { device_id: device, actors: vec![vec![7; 16]], cursor: 0, client: "test".into() });
+        handle.send(HubEvent::Message { conn, msg: hello }).await.unwrap();
+        // Every resync is answered with one frame; nobody reads them.
+        for _ in 0..OUTBOX_FRAMES + 10 {
+            let msg = ClientMsg::Resync { docs: vec![] };
+            handle.send(HubEvent::Message { conn, msg }).await.unwrap();
+        }
+        let code = tokio::time::timeout(std::time::Duration::from_secs(10), kill).await.unwrap().unwrap();
+        assert_eq!(code, ErrorCode::SlowConsumer);
+        let mut queued = 0;
+        while frames.recv().await.is_some() {
+            queued += 1;
+        }
+        assert_eq!(queued, OUTBOX_FRAMES);
+        tokio::task::spawn_blocking(move || thread.stop()).await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

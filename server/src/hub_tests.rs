@@ -4,34 +4,44 @@ use crate::conn_id::ConnId;
 use crate::db::{Db, NewUser};
 use crate::hub::{Hub, HubSettings};
 use crate::hub_event::{HubEvent, Outgoing};
-use crate::role::Role;
 use crate::server_stats::ServerStats;
 use crate::session::Session;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
+use protocol::Role;
 use protocol::wire::{DocAck, DocChunk, Hello, hashes_to_wire};
 use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
 
-fn temp_db() -> PathBuf {
+/// A database file in a fresh directory, removed when dropped.
+struct TempDb(PathBuf);
+
+impl std::ops::Deref for TempDb {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_db() -> TempDb {
     let dir = std::env::temp_dir().join(format!("jiuloop-hub-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("jiuloop.db")
+    TempDb(dir.join("jiuloop.db"))
 }
 
 fn open_hub(path: &Path, cache_docs: usize, compact_after: u64) -> Hub {
     let db = Db::open(path).unwrap();
-    Hub::new(
-        db,
-        HubSettings {
-            cache_docs,
-            compact_after,
-        },
-        Arc::new(ServerStats::default()),
-    )
-    .unwrap()
+    Hub::new(db, HubSettings { cache_docs, compact_after }, Arc::new(ServerStats::default())).unwrap()
 }
 
 /// A simulated device: its own actor and local replicas.
@@ -43,11 +53,7 @@ struct Device {
 
 impl Device {
     fn new(conn: u64) -> Self {
-        Device {
-            id: Uuid::new_v4(),
-            actor: Uuid::new_v4().as_bytes().to_vec(),
-            conn: ConnId(conn),
-        }
+        Device { id: Uuid::new_v4(), actor: Uuid::new_v4().as_bytes().to_vec(), conn: ConnId(conn) }
     }
 
     fn doc(&self) -> AutoCommit {
@@ -55,21 +61,13 @@ impl Device {
     }
 
     fn session(&self) -> Session {
-        Session {
-            user: format!("user{}", self.conn.0),
-            role: Role::Rep,
-            territory: None,
-            device_id: self.id,
-        }
+        Session { user: format!("user{}", self.conn.0), role: Role::Rep, territory: None, device_id: self.id }
     }
 
     /// Connect and say hello; returns what the hub sent this connection.
     fn join(&self, hub: &mut Hub, cursor: u64) -> Vec<ServerMsg> {
         self.register(hub);
-        hub.handle(HubEvent::Connected {
-            conn: self.conn,
-            session: self.session(),
-        });
+        hub.handle(HubEvent::Connected { conn: self.conn, session: self.session() });
         let out = hub.handle(self.hello(cursor));
         msgs_for(&out, self.conn)
     }
@@ -105,10 +103,7 @@ impl Device {
     }
 
     fn push(&self, docs: Vec<DocChunk>) -> HubEvent {
-        HubEvent::Message {
-            conn: self.conn,
-            msg: ClientMsg::Push { docs },
-        }
+        HubEvent::Message { conn: self.conn, msg: ClientMsg::Push { docs } }
     }
 }
 
@@ -120,19 +115,11 @@ fn edit(doc: &mut AutoCommit, key: &str, value: &str) -> Vec<u8> {
 }
 
 fn chunk(id: DocId, kind: DocKind, doc: &mut AutoCommit, changes: Vec<u8>) -> DocChunk {
-    DocChunk {
-        id,
-        kind,
-        heads: hashes_to_wire(&doc.get_heads()),
-        changes,
-    }
+    DocChunk { id, kind, heads: hashes_to_wire(&doc.get_heads()), changes }
 }
 
 fn msgs_for(out: &[Outgoing], conn: ConnId) -> Vec<ServerMsg> {
-    out.iter()
-        .filter(|o| o.to.contains(&conn))
-        .map(|o| o.msg.clone())
-        .collect()
+    out.iter().filter(|o| o.to.contains(&conn)).map(|o| o.msg.clone()).collect()
 }
 
 fn acks(msgs: &[ServerMsg]) -> Vec<DocAck> {
@@ -167,10 +154,7 @@ fn caught_up(msgs: &[ServerMsg]) -> (u64, u32) {
     }
 }
 
-fn heads_of(
-    replicas: &mut std::collections::HashMap<DocId, AutoCommit>,
-    id: &DocId,
-) -> Vec<automerge::ChangeHash> {
+fn heads_of(replicas: &mut std::collections::HashMap<DocId, AutoCommit>, id: &DocId) -> Vec<automerge::ChangeHash> {
     replicas.get_mut(id).expect("replica").get_heads()
 }
 
@@ -179,11 +163,7 @@ fn apply(replicas: &mut std::collections::HashMap<DocId, AutoCommit>, chunks: &[
     for c in chunks {
         let doc = replicas.entry(c.id).or_default();
         doc.load_incremental(&c.changes).unwrap();
-        assert!(
-            doc.get_missing_deps(&[]).is_empty(),
-            "chunk of {} incomplete",
-            c.id
-        );
+        assert!(doc.get_missing_deps(&[]).is_empty(), "chunk of {} incomplete", c.id);
         assert_eq!(hashes_to_wire(&doc.get_heads()), c.heads);
     }
 }
@@ -193,13 +173,7 @@ fn push_is_acked_and_relayed_to_others() {
     let path = temp_db();
     let mut hub = open_hub(&path, 100, 64);
     let (a, b) = (Device::new(1), Device::new(2));
-    assert_eq!(
-        a.join(&mut hub, 0),
-        vec![ServerMsg::CaughtUp {
-            cursor: 0,
-            docs_sent: 0
-        }]
-    );
+    assert_eq!(a.join(&mut hub, 0), vec![ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }]);
     b.join(&mut hub, 0);
 
     let id = DocId::new_random();
@@ -208,35 +182,18 @@ fn push_is_acked_and_relayed_to_others() {
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes.clone())]));
     let to_a = msgs_for(&out, a.conn);
     let heads = hashes_to_wire(&doc.get_heads());
-    assert_eq!(
-        to_a,
-        vec![ServerMsg::Ack {
-            docs: vec![DocAck {
-                id,
-                heads: heads.clone(),
-                seq: 1
-            }]
-        }]
-    );
+    assert_eq!(to_a, vec![ServerMsg::Ack { docs: vec![DocAck { id, heads: heads.clone(), seq: 1 }] }]);
     let to_b = msgs_for(&out, b.conn);
     assert_eq!(to_b.len(), 1);
-    let ServerMsg::Changes { docs, cursor } = &to_b[0] else {
-        panic!("{to_b:?}")
-    };
+    let ServerMsg::Changes { docs, cursor } = &to_b[0] else { panic!("{to_b:?}") };
     assert_eq!(*cursor, Some(1));
-    assert_eq!(
-        (docs[0].id, docs[0].kind, &docs[0].heads),
-        (id, DocKind::Customer, &heads)
-    );
+    assert_eq!((docs[0].id, docs[0].kind, &docs[0].heads), (id, DocKind::Customer, &heads));
     let mut replicas = Default::default();
     apply(&mut replicas, docs);
 
     // The same bytes again: nothing new, nothing relayed.
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes)]));
-    assert_eq!(
-        acks(&msgs_for(&out, a.conn)),
-        vec![DocAck { id, heads, seq: 0 }]
-    );
+    assert_eq!(acks(&msgs_for(&out, a.conn)), vec![DocAck { id, heads, seq: 0 }]);
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.max_seq(), 1);
 
@@ -286,13 +243,7 @@ fn catch_up_sends_only_what_the_cursor_lacks() {
 
     // Up to date: one message, whatever the number of documents.
     let c4 = Device::new(4);
-    assert_eq!(
-        c4.join(&mut hub, 3),
-        vec![ServerMsg::CaughtUp {
-            cursor: 3,
-            docs_sent: 0
-        }]
-    );
+    assert_eq!(c4.join(&mut hub, 3), vec![ServerMsg::CaughtUp { cursor: 3, docs_sent: 0 }]);
 }
 
 #[test]
@@ -320,11 +271,8 @@ fn catch_up_is_correct_after_compaction() {
         let msgs = dev.join(&mut hub, cursor);
         assert_eq!(caught_up(&msgs), (5, 1));
         let sent = changes(&msgs);
-        let mut replica = if cursor == 0 {
-            AutoCommit::new()
-        } else {
-            doc.fork_at(&heads_after[cursor as usize - 1]).unwrap()
-        };
+        let mut replica =
+            if cursor == 0 { AutoCommit::new() } else { doc.fork_at(&heads_after[cursor as usize - 1]).unwrap() };
         replica.load_incremental(&sent[0].changes).unwrap();
         assert!(replica.get_missing_deps(&[]).is_empty(), "cursor {cursor}");
         assert_eq!(replica.get_heads(), doc.get_heads(), "cursor {cursor}");
@@ -351,9 +299,7 @@ fn foreign_actor_is_refused_and_nothing_stored() {
     let c = edit(&mut doc, "name", "impostor");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     let to_a = msgs_for(&out, a.conn);
-    let [ServerMsg::Refused { refusals }] = to_a.as_slice() else {
-        panic!("{to_a:?}")
-    };
+    let [ServerMsg::Refused { refusals }] = to_a.as_slice() else { panic!("{to_a:?}") };
     assert_eq!(refusals[0].code, ErrorCode::ActorNotYours);
     assert_eq!(refusals[0].rule, "actor-registered");
     assert!(refusals[0].server_heads.is_empty());
@@ -363,10 +309,7 @@ fn foreign_actor_is_refused_and_nothing_stored() {
     // Claiming b's actor in a hello is fatal.
     let mut thief = Device::new(3);
     thief.actor = b.actor.clone();
-    assert_eq!(
-        error_code(&thief.join(&mut hub, 0)),
-        Some(ErrorCode::ActorNotYours)
-    );
+    assert_eq!(error_code(&thief.join(&mut hub, 0)), Some(ErrorCode::ActorNotYours));
     assert_eq!(hub.connections(), 2);
 }
 
@@ -389,10 +332,7 @@ fn garbage_closes_only_that_connection_and_stores_nothing_of_the_frame() {
     };
     let out = hub.handle(a.push(vec![good.clone(), bad]));
     assert_eq!(msgs_for(&out, a.conn).len(), 1);
-    assert_eq!(
-        error_code(&msgs_for(&out, a.conn)),
-        Some(ErrorCode::BadChanges)
-    );
+    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::BadChanges));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.db().doc_count().unwrap(), 0);
     assert_eq!(hub.max_seq(), 0);
@@ -405,10 +345,7 @@ fn garbage_closes_only_that_connection_and_stores_nothing_of_the_frame() {
     let both = [c, c2].concat();
     let out = hub.handle(b.push(vec![chunk(good_id, DocKind::Customer, &mut bdoc, both)]));
     // a's change was never stored, so b may not push it as new.
-    assert!(matches!(
-        msgs_for(&out, b.conn)[0],
-        ServerMsg::Refused { .. }
-    ));
+    assert!(matches!(msgs_for(&out, b.conn)[0], ServerMsg::Refused { .. }));
 }
 
 #[test]
@@ -425,9 +362,7 @@ fn kind_mismatch_is_refused() {
     let c = edit(&mut doc, "lines", "y");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
     let msgs = msgs_for(&out, a.conn);
-    let [ServerMsg::Refused { refusals }] = msgs.as_slice() else {
-        panic!("{msgs:?}")
-    };
+    let [ServerMsg::Refused { refusals }] = msgs.as_slice() else { panic!("{msgs:?}") };
     assert_eq!(refusals[0].code, ErrorCode::KindMismatch);
     assert_eq!(refusals[0].server_heads, server_heads);
     assert_eq!(hub.max_seq(), 1);
@@ -448,14 +383,7 @@ fn incomplete_chunk_is_acked_with_server_heads_and_not_applied() {
     let _second = edit(&mut doc, "b", "2");
     let third = edit(&mut doc, "c", "3");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, third)]));
-    assert_eq!(
-        acks(&msgs_for(&out, a.conn)),
-        vec![DocAck {
-            id,
-            heads: server_heads.clone(),
-            seq: 0
-        }]
-    );
+    assert_eq!(acks(&msgs_for(&out, a.conn)), vec![DocAck { id, heads: server_heads.clone(), seq: 0 }]);
     assert!(msgs_for(&out, b.conn).is_empty());
     // Re-push from the server's heads.
     let rest = doc.save_after(&protocol::wire::hashes_from_wire(&server_heads));
@@ -470,8 +398,7 @@ fn eviction_keeps_data() {
     let mut hub = open_hub(&path, 2, 64);
     let a = Device::new(1);
     a.join(&mut hub, 0);
-    let mut docs: Vec<(DocId, AutoCommit)> =
-        (0..6).map(|_| (DocId::new_random(), a.doc())).collect();
+    let mut docs: Vec<(DocId, AutoCommit)> = (0..6).map(|_| (DocId::new_random(), a.doc())).collect();
     for round in 0..3 {
         for (id, doc) in docs.iter_mut() {
             let c = edit(doc, &format!("r{round}"), "v");
@@ -526,38 +453,23 @@ fn protocol_order_is_enforced() {
     let path = temp_db();
     let mut hub = open_hub(&path, 100, 64);
     let a = Device::new(1);
-    hub.handle(HubEvent::Connected {
-        conn: a.conn,
-        session: a.session(),
-    });
+    hub.handle(HubEvent::Connected { conn: a.conn, session: a.session() });
     let out = hub.handle(a.push(vec![]));
-    assert_eq!(
-        error_code(&msgs_for(&out, a.conn)),
-        Some(ErrorCode::UnexpectedMessage)
-    );
+    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::UnexpectedMessage));
     assert_eq!(hub.connections(), 0);
 
     // Hello for another device than the token's.
     let mut b = Device::new(2);
-    hub.handle(HubEvent::Connected {
-        conn: b.conn,
-        session: b.session(),
-    });
+    hub.handle(HubEvent::Connected { conn: b.conn, session: b.session() });
     b.id = Uuid::new_v4();
     let out = hub.handle(b.hello(0));
-    assert_eq!(
-        error_code(&msgs_for(&out, b.conn)),
-        Some(ErrorCode::Unauthorized)
-    );
+    assert_eq!(error_code(&msgs_for(&out, b.conn)), Some(ErrorCode::Unauthorized));
 
     // A second hello.
     let c = Device::new(3);
     c.join(&mut hub, 0);
     let out = hub.handle(c.hello(0));
-    assert_eq!(
-        error_code(&msgs_for(&out, c.conn)),
-        Some(ErrorCode::UnexpectedMessage)
-    );
+    assert_eq!(error_code(&msgs_for(&out, c.conn)), Some(ErrorCode::UnexpectedMessage));
 }
 
 #[test]
@@ -572,16 +484,10 @@ fn resync_sends_whole_documents() {
         let c = edit(&mut doc, &format!("k{i}"), "v");
         hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     }
-    let out = hub.handle(HubEvent::Message {
-        conn: a.conn,
-        msg: ClientMsg::Resync {
-            docs: vec![id, DocId::new_random()],
-        },
-    });
+    let out =
+        hub.handle(HubEvent::Message { conn: a.conn, msg: ClientMsg::Resync { docs: vec![id, DocId::new_random()] } });
     let msgs = msgs_for(&out, a.conn);
-    let [ServerMsg::Changes { docs, cursor: None }] = msgs.as_slice() else {
-        panic!("{msgs:?}")
-    };
+    let [ServerMsg::Changes { docs, cursor: None }] = msgs.as_slice() else { panic!("{msgs:?}") };
     let mut replicas = Default::default();
     apply(&mut replicas, docs);
     assert_eq!(heads_of(&mut replicas, &id), doc.get_heads());
@@ -633,29 +539,18 @@ fn failed_storage_closes_the_pusher_and_keeps_the_rest() {
     let stored_heads = doc.get_heads();
 
     hub.db().freeze_size_for_tests().unwrap();
-    let big: String = (0..200_000)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
+    let big: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     let c = edit(&mut doc, "notes", &big);
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
-    assert_eq!(
-        error_code(&msgs_for(&out, a.conn)),
-        Some(ErrorCode::Internal)
-    );
+    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::Internal));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.max_seq(), 1);
     assert_eq!(hub.connections(), 1);
 
     // b is unaffected and the cache still holds the acknowledged state.
-    let out = hub.handle(HubEvent::Message {
-        conn: b.conn,
-        msg: ClientMsg::Resync { docs: vec![id] },
-    });
+    let out = hub.handle(HubEvent::Message { conn: b.conn, msg: ClientMsg::Resync { docs: vec![id] } });
     let sent = changes(&msgs_for(&out, b.conn));
     assert_eq!(sent[0].heads, hashes_to_wire(&stored_heads));
     let out = hub.handle(b.push(vec![chunk(id, DocKind::Customer, &mut doc, vec![])]));
-    assert_eq!(
-        acks(&msgs_for(&out, b.conn))[0].heads,
-        hashes_to_wire(&stored_heads)
-    );
+    assert_eq!(acks(&msgs_for(&out, b.conn))[0].heads, hashes_to_wire(&stored_heads));
 }

@@ -38,7 +38,6 @@ pub mod hub_runner;
 mod hub_tests;
 pub mod login_limiter;
 pub mod password;
-pub mod role;
 pub mod router;
 pub mod server;
 pub mod server_error;
@@ -55,7 +54,8 @@ pub use conn_id::ConnId;
 pub use db::{Db, DbError};
 pub use hub::{Hub, HubSettings};
 pub use hub_event::{HubEvent, Outgoing};
-pub use role::Role;
+/// Roles live in the protocol crate (shared with the clients and the rules table).
+pub use protocol::Role;
 pub use server::{RunningServer, start};
 pub use server_error::ServerError;
 pub use session::Session;

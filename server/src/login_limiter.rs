@@ -19,11 +19,7 @@ impl LoginLimiter {
     pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 
     pub fn new(max_failures: usize, window: Duration) -> Self {
-        LoginLimiter {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
+        LoginLimiter { max_failures, window, failures: Mutex::new(HashMap::new()) }
     }
 
     /// Whether this user may try to log in from this address now.
@@ -64,10 +60,7 @@ impl LoginLimiter {
     }
 
     fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-        while times
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-        {
+        while times.front().is_some_and(|t| now.saturating_duration_since(*t) >= window) {
             times.pop_front();
         }
     }

@@ -9,11 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    name = "jiuloop-server",
-    version,
-    about = "jiuloop central sync server"
-)]
+#[command(name = "jiuloop-server", version, about = "jiuloop central sync server")]
 struct Cli {
     /// Data directory (holds jiuloop.db; created if missing).
     #[arg(long, global = true, value_name = "DIR", default_value = Config::DEFAULT_DATA_DIR)]
@@ -87,12 +83,7 @@ fn init_tracing() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            listen,
-            cache_docs,
-            token_ttl_secs,
-            compact_after,
-        } => {
+        Command::Serve { listen, cache_docs, token_ttl_secs, compact_after } => {
             let config = Config {
                 data_dir: cli.data,
                 listen,
@@ -102,35 +93,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config)
         }
-        Command::User(UserCommand::Add {
-            name,
-            role,
-            territory,
-            manager,
-        }) => {
+        Command::User(UserCommand::Add { name, role, territory, manager }) => {
             let password = std::env::var("JIULOOP_PASSWORD").map_err(|_| {
-                anyhow::anyhow!(
-                    "set JIULOOP_PASSWORD to the new user's password (at least 8 characters)"
-                )
+                anyhow::anyhow!("set JIULOOP_PASSWORD to the new user's password (at least 8 characters)")
             })?;
             let accounts = open_accounts(&cli.data)?;
-            let spec = UserSpec {
-                name,
-                password,
-                role,
-                territory,
-                manager,
-            };
+            let spec = UserSpec { name, password, role, territory, manager };
             accounts.add_user(&spec, jiuloop_server::accounts::now_ms())?;
             println!("added user {} ({})", spec.name.trim(), spec.role);
             Ok(())
         }
         Command::User(UserCommand::List) => {
             let users = open_accounts(&cli.data)?.list_users()?;
-            println!(
-                "{:<20} {:<12} {:<16} {:<20} {:<9} CREATED",
-                "NAME", "ROLE", "TERRITORY", "MANAGER", "STATUS"
-            );
+            println!("{:<20} {:<12} {:<16} {:<20} {:<9} CREATED", "NAME", "ROLE", "TERRITORY", "MANAGER", "STATUS");
             for u in users {
                 println!(
                     "{:<20} {:<12} {:<16} {:<20} {:<9} {}",
@@ -148,23 +123,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn open_accounts(data: &std::path::Path) -> anyhow::Result<Accounts> {
-    Accounts::open_in(data, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS))
-        .with_context(|| format!("cannot open data directory {}", data.display()))
+    Ok(Accounts::open_in(data, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS))?)
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let server = jiuloop_server::start(config).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "jiuloop-server listening on http://{}",
-            server.local_addr()
-        )?;
+        writeln!(out, "jiuloop-server listening on http://{}", server.local_addr())?;
         out.flush()?;
         drop(out);
         server.run_until(shutdown_signal()).await?;
@@ -175,14 +143,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

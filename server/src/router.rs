@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 /// axum's own frame limit is a little above ours, so that a frame slightly too large is
 /// still read and answered with a clear `too_large` error.
-const WS_LIMIT_SLACK: usize = 64 * 1024;
+const WS_LIMIT_SLACK: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -74,20 +74,10 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let req: LoginRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::Malformed,
-            format!("login body: {e}"),
-        )
-    })?;
-    let device_id = Uuid::parse_str(req.device_id.trim()).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::Malformed,
-            "device_id must be a UUID",
-        )
-    })?;
+    let req: LoginRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, format!("login body: {e}")))?;
+    let device_id = Uuid::parse_str(req.device_id.trim())
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, "device_id must be a UUID"))?;
     let accounts = app.accounts.clone();
     let result = tokio::task::spawn_blocking(move || {
         let attempt = LoginAttempt {
@@ -123,9 +113,7 @@ async fn login(
 async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers).ok_or_else(missing_token)?;
     let accounts = app.accounts.clone();
-    tokio::task::spawn_blocking(move || accounts.logout(&token))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    tokio::task::spawn_blocking(move || accounts.logout(&token)).await.map_err(|_| ApiError::internal())??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,15 +127,14 @@ async fn sync(
         return missing_token().into_response();
     };
     let accounts = app.accounts.clone();
-    let session =
-        match tokio::task::spawn_blocking(move || accounts.authenticate(&token, now_ms())).await {
-            Ok(Ok(session)) => session,
-            Ok(Err(e)) => {
-                tracing::info!(code = e.code().as_str(), "sync connection refused");
-                return ApiError::from(e).into_response();
-            }
-            Err(_) => return ApiError::internal().into_response(),
-        };
+    let session = match tokio::task::spawn_blocking(move || accounts.authenticate(&token, now_ms())).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => {
+            tracing::info!(code = e.code().as_str(), "sync connection refused");
+            return ApiError::from(e).into_response();
+        }
+        Err(_) => return ApiError::internal().into_response(),
+    };
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
@@ -160,11 +147,7 @@ async fn sync(
 }
 
 fn missing_token() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::Unauthorized,
-        "missing bearer token",
-    )
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "missing bearer token")
 }
 
 /// The token of an `Authorization: Bearer T` header.

@@ -16,6 +16,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// How long shutdown waits for open sync connections to close.
+const CONNECTIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A server that is listening. Dropping it without [`RunningServer::shutdown`] leaves it
 /// running until the runtime stops.
 pub struct RunningServer {
@@ -34,10 +37,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
         let hub = Hub::new(
             Db::open_in(&cfg.data_dir)?,
-            HubSettings {
-                cache_docs: cfg.cache_docs,
-                compact_after: u64::from(cfg.compact_after),
-            },
+            HubSettings { cache_docs: cfg.cache_docs, compact_after: u64::from(cfg.compact_after) },
             hub_stats,
         )?;
         let accounts = Accounts::open_in(&cfg.data_dir, cfg.token_ttl)?;
@@ -48,41 +48,21 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
 
     let listener = TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| ServerError::Bind {
-            addr: config.listen.clone(),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: config.listen.clone(),
-        source,
-    })?;
+        .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
+    let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let app = router(AppState::new(
-        Arc::new(accounts),
-        hub.handle(),
-        stats.clone(),
-        shutdown_rx.clone(),
-    ));
+    let app = router(AppState::new(Arc::new(accounts), hub.handle(), stats.clone(), shutdown_rx.clone()));
     let mut stop = shutdown_rx;
     let http = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
     });
     tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
-    Ok(RunningServer {
-        addr,
-        shutdown,
-        http,
-        hub,
-        stats,
-    })
+    Ok(RunningServer { addr, shutdown, http, hub, stats })
 }
 
 impl RunningServer {
@@ -112,13 +92,17 @@ impl RunningServer {
     }
 
     /// Stop accepting, close every sync connection (close code 1001), and wait until
-    /// the hub has stopped and its database is closed. Acknowledged data is durable.
+    /// the connections and the hub have stopped and the database is closed (so another
+    /// server may open the same directory). Acknowledged data is durable.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         let _ = self.shutdown.send(true);
         let result = self.http.await;
-        tokio::task::spawn_blocking(move || self.hub.stop())
-            .await
-            .map_err(|e| ServerError::Task(e.to_string()))?;
+        // Let the connection tasks finish their close handshakes.
+        let deadline = tokio::time::Instant::now() + CONNECTIONS_GRACE;
+        while self.stats.connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::task::spawn_blocking(move || self.hub.stop()).await.map_err(|e| ServerError::Task(e.to_string()))?;
         tracing::info!("jiuloop-server stopped");
         match result {
             Ok(Ok(())) => Ok(()),

@@ -6,11 +6,8 @@ use crate::db::DbError;
 pub enum ServerError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    #[error("cannot listen on {addr}: {error}")]
+    Bind { addr: String, error: std::io::Error },
     #[error("cannot start the sync hub thread: {0}")]
     HubThread(std::io::Error),
     #[error("HTTP server failed: {0}")]

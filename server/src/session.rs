@@ -1,6 +1,6 @@
 //! Who is on the other end of an authenticated connection.
 
-use crate::role::Role;
+use protocol::Role;
 use uuid::Uuid;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

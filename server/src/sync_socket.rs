@@ -106,8 +106,12 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
         }
         End::Shutdown => close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await,
     }
-    app.stats.connection_closed();
     tracing::debug!(%conn, user, "disconnected");
+    // Counted as closed only once this task holds nothing of the server any more, so
+    // that shutdown can wait for it.
+    let stats = app.stats.clone();
+    drop(app);
+    stats.connection_closed();
 }
 
 /// Completes once the server shuts down.
@@ -119,25 +123,16 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
     if data.len() > MAX_MESSAGE_BYTES {
         return Err((
             ErrorCode::TooLarge,
-            format!(
-                "frame of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit",
-                data.len()
-            ),
+            format!("frame of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit", data.len()),
         ));
     }
     protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))
 }
 
 fn fatal(code: ErrorCode, message: &str) -> End {
-    let msg = ServerMsg::Error {
-        code,
-        message: message.to_string(),
-    };
+    let msg = ServerMsg::Error { code, message: message.to_string() };
     let frame = protocol::wire::encode(&msg).unwrap_or_default();
-    End::Fatal {
-        code,
-        frame: Bytes::from(frame),
-    }
+    End::Fatal { code, frame: Bytes::from(frame) }
 }
 
 async fn send(socket: &mut WebSocket, msg: Message) -> bool {
@@ -146,10 +141,7 @@ async fn send(socket: &mut WebSocket, msg: Message) -> bool {
 
 /// Send a close frame and wait (briefly) for the peer's, so the peer reads everything.
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
+    let frame = CloseFrame { code, reason: reason.into() };
     if !send(socket, Message::Close(Some(frame))).await {
         return;
     }

@@ -1,7 +1,7 @@
 //! A user as the rest of the server sees it (converted from the database row).
 
 use crate::db::{DbError, UserRow};
-use crate::role::Role;
+use protocol::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserInfo {
@@ -17,10 +17,8 @@ pub struct UserInfo {
 impl TryFrom<UserRow> for UserInfo {
     type Error = DbError;
     fn try_from(row: UserRow) -> Result<Self, DbError> {
-        let role = row
-            .role
-            .parse::<Role>()
-            .map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.name)))?;
+        let role =
+            row.role.parse::<Role>().map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.name)))?;
         Ok(UserInfo {
             name: row.name,
             role,

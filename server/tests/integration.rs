@@ -26,35 +26,20 @@ fn temp_dir() -> PathBuf {
 }
 
 /// A minimal HTTP/1.1 client: returns (status, body).
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> (u16, String) {
+async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     let body = body.unwrap_or("");
-    req.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
+    req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await.unwrap().unwrap();
     let text = String::from_utf8(raw).unwrap();
     let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body)
 }
 
@@ -62,12 +47,7 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
 }
 
-async fn login(
-    addr: SocketAddr,
-    user: &str,
-    password: &str,
-    device: Uuid,
-) -> (u16, serde_json::Value) {
+async fn login(addr: SocketAddr, user: &str, password: &str, device: Uuid) -> (u16, serde_json::Value) {
     let body = serde_json::json!({
         "user": user, "password": password, "device_id": device.to_string(), "device_name": "test"
     })
@@ -78,11 +58,8 @@ async fn login(
 
 async fn connect(addr: SocketAddr, token: &str) -> Result<Ws, tungstenite::Error> {
     let mut req = format!("ws://{addr}/sync").into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
+    req.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws)
 }
 
 async fn next(ws: &mut Ws) -> Message {
@@ -106,9 +83,7 @@ async fn recv(ws: &mut Ws) -> ServerMsg {
 }
 
 async fn send(ws: &mut Ws, msg: &ClientMsg) {
-    ws.send(Message::binary(encode(msg).unwrap()))
-        .await
-        .unwrap();
+    ws.send(Message::binary(encode(msg).unwrap())).await.unwrap();
 }
 
 /// Expect `Error{code}` and then a close frame with `code.close_code()`.
@@ -120,13 +95,13 @@ async fn expect_fatal(ws: &mut Ws, code: ErrorCode) {
     match next(ws).await {
         Message::Close(Some(frame)) => {
             assert_eq!(u16::from(frame.code), code.close_code());
-            assert_eq!(
-                ErrorCode::from_close_code(u16::from(frame.code)),
-                Some(code)
-            );
+            assert_eq!(ErrorCode::from_close_code(u16::from(frame.code)), Some(code));
         }
         other => panic!("expected a close frame, got {other:?}"),
     }
+    // Reading on sends our close reply; then the stream ends.
+    let end = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap();
+    assert!(matches!(end, None | Some(Err(_))), "{end:?}");
 }
 
 struct Client {
@@ -140,9 +115,7 @@ impl Client {
         let device = Uuid::new_v4();
         let (status, body) = login(addr, user, PASSWORD, device).await;
         assert_eq!(status, 200, "{body}");
-        let mut ws = connect(addr, body["token"].as_str().unwrap())
-            .await
-            .unwrap();
+        let mut ws = connect(addr, body["token"].as_str().unwrap()).await.unwrap();
         let actor = Uuid::new_v4().as_bytes().to_vec();
         send(
             &mut ws,
@@ -173,9 +146,7 @@ fn edit(doc: &mut AutoCommit, key: &str, value: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_sync_relay_and_bad_frames() {
     let dir = temp_dir();
-    let server = jiuloop_server::start(Config::new(&dir).listen_on("127.0.0.1:0"))
-        .await
-        .unwrap();
+    let server = jiuloop_server::start(Config::new(&dir).listen_on("127.0.0.1:0")).await.unwrap();
     let addr = server.local_addr();
 
     // Users added while the server runs take effect at once.
@@ -204,15 +175,9 @@ async fn login_sync_relay_and_bad_frames() {
 
     // Login failures and success.
     let (status, body) = login(addr, "li", "wrong password", Uuid::new_v4()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("bad_credentials"))
-    );
+    assert_eq!((status, body["code"].as_str()), (401, Some("bad_credentials")));
     let (status, body) = login(addr, "nobody", PASSWORD, Uuid::new_v4()).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("bad_credentials"))
-    );
+    assert_eq!((status, body["code"].as_str()), (401, Some("bad_credentials")));
     let li_device = Uuid::new_v4();
     let (status, body) = login(addr, "li", PASSWORD, li_device).await;
     assert_eq!(status, 200, "{body}");
@@ -238,39 +203,20 @@ async fn login_sync_relay_and_bad_frames() {
     }
     // Query-string tokens work too.
     let token = body_token(addr, "li").await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token={token}"))
-        .await
-        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token={token}")).await.unwrap();
     ws.close(None).await.unwrap();
 
     // Two devices: hello → caught up; push → ack; relay to the other.
     let (mut a, first) = Client::join(addr, "li", 0).await;
-    assert_eq!(
-        first,
-        ServerMsg::CaughtUp {
-            cursor: 0,
-            docs_sent: 0
-        }
-    );
+    assert_eq!(first, ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 });
     let (mut b, first) = Client::join(addr, "wang", 0).await;
-    assert_eq!(
-        first,
-        ServerMsg::CaughtUp {
-            cursor: 0,
-            docs_sent: 0
-        }
-    );
+    assert_eq!(first, ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 });
 
     let id = DocId::new_random();
     let mut doc = a.doc();
     let changes = edit(&mut doc, "name", "泸州老窖专卖店");
     let heads = hashes_to_wire(&doc.get_heads());
-    let chunk = DocChunk {
-        id,
-        kind: DocKind::Customer,
-        heads: heads.clone(),
-        changes,
-    };
+    let chunk = DocChunk { id, kind: DocKind::Customer, heads: heads.clone(), changes };
     send(&mut a.ws, &ClientMsg::Push { docs: vec![chunk] }).await;
     match recv(&mut a.ws).await {
         ServerMsg::Ack { docs } => {
@@ -291,26 +237,16 @@ async fn login_sync_relay_and_bad_frames() {
 
     // A late device catches up from the server.
     let (mut c, first) = Client::join(addr, "wang", 0).await;
-    let ServerMsg::Changes { docs, cursor: None } = first else {
-        panic!("{first:?}")
-    };
+    let ServerMsg::Changes { docs, cursor: None } = first else { panic!("{first:?}") };
     assert_eq!((docs.len(), docs[0].id), (1, id));
-    assert_eq!(
-        recv(&mut c.ws).await,
-        ServerMsg::CaughtUp {
-            cursor: 1,
-            docs_sent: 1
-        }
-    );
+    assert_eq!(recv(&mut c.ws).await, ServerMsg::CaughtUp { cursor: 1, docs_sent: 1 });
 
     // Bad frames close only their own connection, each with its code.
     c.ws.send(Message::text("hello?")).await.unwrap();
     expect_fatal(&mut c.ws, ErrorCode::Malformed).await;
 
     let (mut d, _) = Client::join(addr, "wang", 1).await;
-    d.ws.send(Message::binary(b"XX\x01\x00junk".to_vec()))
-        .await
-        .unwrap();
+    d.ws.send(Message::binary(b"XX\x01\x00junk".to_vec())).await.unwrap();
     expect_fatal(&mut d.ws, ErrorCode::Malformed).await;
 
     let (mut e, _) = Client::join(addr, "wang", 1).await;
@@ -331,13 +267,7 @@ async fn login_sync_relay_and_bad_frames() {
         heads: vec![],
         changes: b"not automerge at all".to_vec(),
     };
-    send(
-        &mut g.ws,
-        &ClientMsg::Push {
-            docs: vec![garbage],
-        },
-    )
-    .await;
+    send(&mut g.ws, &ClientMsg::Push { docs: vec![garbage] }).await;
     expect_fatal(&mut g.ws, ErrorCode::BadChanges).await;
 
     // A connection cut mid-message disturbs nothing.
@@ -351,23 +281,12 @@ async fn login_sync_relay_and_bad_frames() {
     let heads = hashes_to_wire(&doc.get_heads());
     send(
         &mut a.ws,
-        &ClientMsg::Push {
-            docs: vec![DocChunk {
-                id,
-                kind: DocKind::Customer,
-                heads: heads.clone(),
-                changes: more,
-            }],
-        },
+        &ClientMsg::Push { docs: vec![DocChunk { id, kind: DocKind::Customer, heads: heads.clone(), changes: more }] },
     )
     .await;
-    let ServerMsg::Ack { docs } = recv(&mut a.ws).await else {
-        panic!("expected Ack")
-    };
+    let ServerMsg::Ack { docs } = recv(&mut a.ws).await else { panic!("expected Ack") };
     assert_eq!(docs[0].seq, 2);
-    let ServerMsg::Changes { docs, cursor } = recv(&mut b.ws).await else {
-        panic!("expected Changes")
-    };
+    let ServerMsg::Changes { docs, cursor } = recv(&mut b.ws).await else { panic!("expected Changes") };
     assert_eq!((cursor, &docs[0].heads), (Some(2), &heads));
     assert_ne!(a.device, b.device);
 
@@ -403,31 +322,36 @@ async fn login_sync_relay_and_bad_frames() {
     }
 
     // Shutdown closes live connections with "going away" and releases the database.
+    let watchers: Vec<_> = [a.ws, b.ws]
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let msg = next(&mut ws).await;
+                let _ = ws.next().await; // sends our close reply
+                msg
+            })
+        })
+        .collect();
     server.shutdown().await.unwrap();
-    match next(&mut a.ws).await {
-        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Away),
-        other => panic!("expected close, got {other:?}"),
+    for w in watchers {
+        match w.await.unwrap() {
+            Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Away),
+            other => panic!("expected close, got {other:?}"),
+        }
     }
 
     // Restart on the same directory: the acknowledged data is there.
-    let server = jiuloop_server::start(Config::new(&dir).listen_on("127.0.0.1:0"))
-        .await
-        .unwrap();
+    let server = jiuloop_server::start(Config::new(&dir).listen_on("127.0.0.1:0")).await.unwrap();
     let (mut z, first) = Client::join(server.local_addr(), "wang", 0).await;
-    let ServerMsg::Changes { docs, .. } = first else {
-        panic!("{first:?}")
-    };
+    let ServerMsg::Changes { docs, .. } = first else { panic!("{first:?}") };
     let mut replica = AutoCommit::new();
     replica.load_incremental(&docs[0].changes).unwrap();
     assert_eq!(replica.get_heads(), doc.get_heads());
-    assert_eq!(
-        recv(&mut z.ws).await,
-        ServerMsg::CaughtUp {
-            cursor: 2,
-            docs_sent: 1
-        }
-    );
+    assert_eq!(recv(&mut z.ws).await, ServerMsg::CaughtUp { cursor: 2, docs_sent: 1 });
+    z.ws.close(None).await.unwrap();
     server.shutdown().await.unwrap();
+    drop(admin);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Log in from a fresh device and return the token.
@@ -435,4 +359,31 @@ async fn body_token(addr: SocketAddr, user: &str) -> String {
     let (status, body) = login(addr, user, PASSWORD, Uuid::new_v4()).await;
     assert_eq!(status, 200, "{body}");
     body["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refused_with_token_expired() {
+    let dir = temp_dir();
+    let mut config = Config::new(&dir).listen_on("127.0.0.1:0");
+    config.token_ttl = Duration::ZERO;
+    let server = jiuloop_server::start(config).await.unwrap();
+    let addr = server.local_addr();
+    Accounts::open_in(&dir, Duration::ZERO)
+        .unwrap()
+        .add_user(
+            &UserSpec { name: "li".into(), password: PASSWORD.into(), role: Role::Rep, territory: None, manager: None },
+            0,
+        )
+        .unwrap();
+    let token = body_token(addr, "li").await;
+    match connect(addr, &token).await {
+        Err(tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 401);
+            let body = String::from_utf8(resp.body().clone().unwrap_or_default()).unwrap();
+            assert_eq!(json(&body)["code"], "token_expired");
+        }
+        other => panic!("expected HTTP 401, got {:?}", other.map(|_| ())),
+    }
+    server.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,7 @@
 pub mod bins;
 pub mod device;
 pub mod http;
+pub mod load;
 pub mod process;
 pub mod raw;
 pub mod rng;

@@ -53,7 +53,10 @@ impl TestServer {
         }
     }
 
-    /// Users (all role `rep`) added, then started.
+    /// The territory of the reps `started` creates: they all work on the same customers.
+    pub const TERRITORY: &'static str = "贵州";
+
+    /// Users (all role `rep` in [`Self::TERRITORY`]) added, then started.
     pub fn started(users: &[&str]) -> Self {
         Self::started_with(&[], users)
     }
@@ -61,7 +64,7 @@ impl TestServer {
     pub fn started_with(args: &[&str], users: &[&str]) -> Self {
         let mut s = Self::with_args(args);
         for u in users {
-            s.add_user(u, "rep", None);
+            s.add_user(u, "rep", Some(Self::TERRITORY));
         }
         s.start();
         s

@@ -82,14 +82,14 @@ const SCENARIOS: &[Scenario] = &[
             Contact("张经理"),
             Set("notes", "大客户，年底备货"),
             Set("phone", "13900000002"),
-            Set("owner", "li"),
+            Set("purchasing_power", "li"),
         ],
         b: &[
             Set("class", "C"),
             Contact("王总"),
             Set("notes", "年底备货，要发票"),
             Set("region", "毕节"),
-            Set("owner", "wang"),
+            Set("purchasing_power", "wang"),
         ],
         expect: &[
             OneOf("class", ["A", "C"]),
@@ -98,7 +98,7 @@ const SCENARIOS: &[Scenario] = &[
             Is("notes", "大客户，年底备货，要发票"),
             Is("phone", "13900000002"),
             Is("region", "毕节"),
-            OneOf("owner", ["li", "wang"]),
+            OneOf("purchasing_power", ["li", "wang"]),
         ],
     },
 ];

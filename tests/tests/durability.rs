@@ -11,7 +11,7 @@ fn three_devices_lose_nothing_acknowledged_across_kill9_restarts() {
     let mut server = TestServer::started_with(&["--compact-after", "4"], &["li", "wang", "zhao", "qian"]);
     let a = Device::logged_in(&server, "li");
     let b = Device::logged_in(&server, "wang");
-    let c = Device::logged_in(&server, "zhao");
+    let c = Device::logged_in(&server, "li"); // li's second laptop: reps edit their own visits
 
     // Round 1: A records a customer, a visit and an order, syncs; the server dies.
     let c1 = a.add_customer(

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 const USERS: [&str; 3] = ["li", "wang", "zhao"];
 const STEPS: usize = 60;
-const FIELDS: [&str; 6] = ["phone", "address", "region", "purchasing_power", "next_follow_up", "owner"];
+const FIELDS: [&str; 6] = ["phone", "address", "region", "purchasing_power", "next_follow_up", "business_scope"];
 
 #[test]
 fn seed_1() {

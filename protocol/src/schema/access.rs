@@ -130,6 +130,50 @@ pub(crate) fn check_kind(doc: &AutoCommit, expected: &str) -> R<()> {
     Ok(())
 }
 
+/// Copy the root fields that differ between `from` and `to` into `to`, for the fields
+/// `keep` accepts: scalars are put, Text is updated by diff. Lists and maps are not
+/// copied (they cannot be merged field by field); their names are returned as skipped.
+/// Returns (copied, skipped).
+pub fn copy_root_fields(
+    from: &AutoCommit,
+    to: &mut AutoCommit,
+    keep: &dyn Fn(&str) -> bool,
+) -> R<(Vec<String>, Vec<String>)> {
+    let (mut copied, mut skipped) = (Vec::new(), Vec::new());
+    for key in from.keys(automerge::ROOT) {
+        if !keep(&key) {
+            continue;
+        }
+        match from.get(automerge::ROOT, key.as_str())? {
+            Some((Value::Scalar(v), _)) => {
+                let same = matches!(to.get(automerge::ROOT, key.as_str())?, Some((Value::Scalar(w), _)) if w == v);
+                if !same {
+                    to.put(automerge::ROOT, key.as_str(), v.into_owned())?;
+                    copied.push(key);
+                }
+            }
+            Some((Value::Object(ObjType::Text), id)) => {
+                let text = from.text(&id)?;
+                if get_str(to, &automerge::ROOT, &key) != text {
+                    put_text(to, &automerge::ROOT, &key, &text)?;
+                    copied.push(key);
+                }
+            }
+            Some((Value::Object(_), id)) => {
+                let differs = match to.get(automerge::ROOT, key.as_str())? {
+                    Some((Value::Object(_), other)) => from.length(&id) != to.length(&other),
+                    _ => true,
+                };
+                if differs {
+                    skipped.push(key);
+                }
+            }
+            None => {}
+        }
+    }
+    Ok((copied, skipped))
+}
+
 /// Serde helper: UTC milliseconds as RFC 3339 strings in JSON.
 pub mod json_time {
     use serde::Serializer;

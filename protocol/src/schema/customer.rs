@@ -26,6 +26,8 @@ pub struct Customer {
     pub class: Option<CustomerClass>,
     pub class_history: Vec<ClassChange>,
     pub owner: Option<String>,
+    /// The sales territory that owns the customer (decides who reads and writes it).
+    pub territory: Option<String>,
     pub next_follow_up: Option<String>,
     pub notes: String,
     pub created_by: String,
@@ -59,6 +61,7 @@ pub struct NewCustomer {
     pub class: Option<CustomerClass>,
     pub region: Option<String>,
     pub owner: Option<String>,
+    pub territory: Option<String>,
 }
 
 /// Write a new customer into an empty document.
@@ -81,8 +84,25 @@ pub fn init(doc: &mut AutoCommit, new: &NewCustomer, now: i64, by: &str) -> R<()
             set_field(doc, DocKind::Customer, field, &v)?;
         }
     }
+    if let Some(t) = &new.territory {
+        put_str(doc, &ROOT, "territory", t.trim())?;
+    }
     if let Some(class) = new.class {
         set_class(doc, class, now, by)?;
+    }
+    Ok(())
+}
+
+/// Move the customer to another territory and owning rep (managers and admins only; the
+/// customer's visits and orders follow it).
+pub fn reassign(doc: &mut AutoCommit, territory: &str, owner: Option<&str>) -> R<()> {
+    check_kind(doc, DocKind::Customer.as_str())?;
+    if territory.trim().is_empty() {
+        return Err(SchemaError::BadValue { field: "territory".into(), reason: "may not be empty".into() });
+    }
+    put_str(doc, &ROOT, "territory", territory.trim())?;
+    if let Some(o) = owner {
+        put_str(doc, &ROOT, "owner", o.trim())?;
     }
     Ok(())
 }
@@ -107,10 +127,10 @@ pub fn set_class(doc: &mut AutoCommit, to: CustomerClass, now: i64, by: &str) ->
 /// Set any field of the customer from text (`class` included, with its history).
 pub fn set(doc: &mut AutoCommit, field: &str, value: &str, now: i64, by: &str) -> R<()> {
     if field == "class" {
-        let class = value.trim().parse::<CustomerClass>().map_err(|reason| SchemaError::BadValue {
-            field: field.into(),
-            reason,
-        })?;
+        let class = value
+            .trim()
+            .parse::<CustomerClass>()
+            .map_err(|reason| SchemaError::BadValue { field: field.into(), reason })?;
         return set_class(doc, class, now, by);
     }
     set_field(doc, DocKind::Customer, field, value)
@@ -168,6 +188,7 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Customer> {
             })
             .collect(),
         owner: s("owner"),
+        territory: s("territory"),
         next_follow_up: s("next_follow_up"),
         notes: get_str(doc, &ROOT, "notes"),
         created_by: get_str(doc, &ROOT, "created_by"),
@@ -202,7 +223,13 @@ mod tests {
     fn bad_values_are_refused_and_change_nothing() {
         let mut doc = customer();
         let before = doc.get_heads();
-        let cases = [("channel", "wholesale"), ("class", "D"), ("next_follow_up", "2026-13-01"), ("name", ""), ("colour", "red")];
+        let cases = [
+            ("channel", "wholesale"),
+            ("class", "D"),
+            ("next_follow_up", "2026-13-01"),
+            ("name", ""),
+            ("colour", "red"),
+        ];
         for (field, value) in cases {
             assert!(set(&mut doc, field, value, 5, "li").is_err(), "{field}={value}");
         }

@@ -107,14 +107,12 @@ pub fn set_field(doc: &mut AutoCommit, kind: DocKind, name: &str, value: &str) -
         },
         Str | RequiredStr => put_str(doc, &ROOT, name, value.trim()),
         Enum(names) => {
-            let canonical = canonical_enum(name, value).ok_or_else(|| {
-                bad(format!("'{value}' is not one of {}", names.join(", ")))
-            })?;
+            let canonical = canonical_enum(name, value)
+                .ok_or_else(|| bad(format!("'{value}' is not one of {}", names.join(", "))))?;
             put_str(doc, &ROOT, name, canonical)
         }
         Date => {
-            let d = crate::time::parse_date(value)
-                .ok_or_else(|| bad(format!("'{value}' is not a date YYYY-MM-DD")))?;
+            let d = crate::time::parse_date(value).ok_or_else(|| bad(format!("'{value}' is not a date YYYY-MM-DD")))?;
             put_str(doc, &ROOT, name, &d.format("%Y-%m-%d").to_string())
         }
         Int { min, max } => {

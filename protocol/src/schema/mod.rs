@@ -13,7 +13,7 @@ mod field;
 pub mod order;
 pub mod visit;
 
-pub use access::SchemaError;
+pub use access::{SchemaError, copy_root_fields};
 pub use enums::{Channel, CustomerClass, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind, VisitMethod};
 pub use field::{FieldSpec, FieldType, fields_of, find_field, set_field};
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 /// Largest quantity and unit price one line may carry (keeps every total far inside i64).
 pub const MAX_QTY: i64 = 1_000_000;
-pub const MAX_UNIT_PRICE_FEN: i64 = 100_000_000_00;
+pub const MAX_UNIT_PRICE_FEN: i64 = 10_000_000_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Order {
@@ -86,7 +86,10 @@ pub fn add_line(doc: &mut AutoCommit, line: &NewLine) -> R<()> {
         return Err(bad("qty", format!("{} is not between 1 and {MAX_QTY}", line.qty)));
     }
     if !(0..=MAX_UNIT_PRICE_FEN).contains(&line.unit_price_fen) {
-        return Err(bad("unit_price_fen", format!("{} fen is not between 0 and {MAX_UNIT_PRICE_FEN}", line.unit_price_fen)));
+        return Err(bad(
+            "unit_price_fen",
+            format!("{} fen is not between 0 and {MAX_UNIT_PRICE_FEN}", line.unit_price_fen),
+        ));
     }
     let l = push_map(doc, &ROOT, "lines")?;
     put_str(doc, &l, "id", &line.id)?;
@@ -198,12 +201,16 @@ mod tests {
         let mut doc = AutoCommit::new();
         init(&mut doc, DocId::new_random(), OrderSource::Verbal, 5, "li").unwrap();
         for (sku, qty, price) in [("MT-53-500", 6, 149_900), ("XJ-52-500", 2, 89_950)] {
-            add_line(&mut doc, &NewLine { id: sku.into(), sku: sku.into(), spec: None, qty, unit_price_fen: price }).unwrap();
+            add_line(&mut doc, &NewLine { id: sku.into(), sku: sku.into(), spec: None, qty, unit_price_fen: price })
+                .unwrap();
         }
         let o = read(&doc, DocId::new_random()).unwrap();
         assert_eq!(o.total_fen, 6 * 149_900 + 2 * 89_950);
         assert_eq!(format_fen(o.total_fen), "10793.00");
         assert_eq!(format_fen(-5), "-0.05");
-        assert!(add_line(&mut doc, &NewLine { id: "x".into(), sku: "A".into(), spec: None, qty: 0, unit_price_fen: 1 }).is_err());
+        assert!(
+            add_line(&mut doc, &NewLine { id: "x".into(), sku: "A".into(), spec: None, qty: 0, unit_price_fen: 1 })
+                .is_err()
+        );
     }
 }

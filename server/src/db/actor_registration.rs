@@ -66,9 +66,7 @@ impl Db {
     }
 
     pub fn device_actors(&self, device: Uuid) -> Result<Vec<Vec<u8>>, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT actor FROM actors WHERE device = ?1")?;
+        let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device = ?1")?;
         let rows = stmt.query_map([device.to_string()], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

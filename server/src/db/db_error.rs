@@ -4,32 +4,31 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create data directory {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open database {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    // Causes are part of the message (and not `source`s), so that a log line of the
+    // error alone says everything and an error chain does not repeat it.
+    #[error("cannot create data directory {path}: {error}")]
+    CreateDir { path: PathBuf, error: std::io::Error },
+    #[error("cannot open database {path}: {error}")]
+    Open { path: PathBuf, error: rusqlite::Error },
     #[error(
         "database schema version {found} is newer than this server understands ({supported}); upgrade jiuloop-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("corrupt row in table {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
 }
 
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sqlite(e)
+    }
+}
+
 impl DbError {
     pub(crate) fn corrupt(table: &'static str, detail: impl Into<String>) -> Self {
-        DbError::Corrupt {
-            table,
-            detail: detail.into(),
-        }
+        DbError::Corrupt { table, detail: detail.into() }
     }
 
     /// True when the error is a uniqueness violation (e.g. a user name that exists).

@@ -19,13 +19,7 @@ impl Db {
             .conn
             .prepare_cached("SELECT user, name, created_at, revoked FROM devices WHERE id = ?1")?
             .query_row([id.to_string()], |r| {
-                Ok(DeviceRow {
-                    id,
-                    user: r.get(0)?,
-                    name: r.get(1)?,
-                    created_at: r.get(2)?,
-                    revoked: r.get(3)?,
-                })
+                Ok(DeviceRow { id, user: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, revoked: r.get(3)? })
             })
             .optional()?;
         Ok(row)
@@ -43,10 +37,7 @@ impl Db {
 
     /// Revoke (or restore) a device; returns false if there is no such device.
     pub fn set_device_revoked(&self, id: Uuid, revoked: bool) -> Result<bool, DbError> {
-        let n = self.conn.execute(
-            "UPDATE devices SET revoked = ?2 WHERE id = ?1",
-            params![id.to_string(), revoked],
-        )?;
+        let n = self.conn.execute("UPDATE devices SET revoked = ?2 WHERE id = ?1", params![id.to_string(), revoked])?;
         Ok(n > 0)
     }
 }

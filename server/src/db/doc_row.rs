@@ -49,11 +49,7 @@ impl DocRow {
 impl Db {
     pub fn doc(&self, id: &[u8]) -> Result<Option<DocRow>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM docs WHERE id = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([id], DocRow::from_row)
-            .optional()?)
+        Ok(self.conn.prepare_cached(&sql)?.query_row([id], DocRow::from_row).optional()?)
     }
 
     /// The row and the full bytes of a document.
@@ -89,9 +85,8 @@ impl Db {
                 out.extend_from_slice(&s);
             }
         }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
-        )?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
         let mut rows = stmt.query(params![id, after.unwrap_or(-1)])?;
         while let Some(r) = rows.next()? {
             let bytes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
@@ -102,17 +97,8 @@ impl Db {
 
     /// Store one chunk of new changes of a document (creating its row if new) and return
     /// its sequence number. Call inside a transaction.
-    pub fn store_change(
-        &self,
-        id: &[u8],
-        kind: i64,
-        heads: &[u8],
-        bytes: &[u8],
-        now: i64,
-    ) -> Result<i64, DbError> {
-        self.conn
-            .prepare_cached("INSERT INTO changes (doc_id, bytes) VALUES (?1, ?2)")?
-            .execute(params![id, bytes])?;
+    pub fn store_change(&self, id: &[u8], kind: i64, heads: &[u8], bytes: &[u8], now: i64) -> Result<i64, DbError> {
+        self.conn.prepare_cached("INSERT INTO changes (doc_id, bytes) VALUES (?1, ?2)")?.execute(params![id, bytes])?;
         let seq = self.conn.last_insert_rowid();
         self.conn
             .prepare_cached(
@@ -127,12 +113,7 @@ impl Db {
 
     /// Replace a document's chunks up to `snapshot_seq` by `snapshot`. Call inside a
     /// transaction.
-    pub fn compact_doc(
-        &self,
-        id: &[u8],
-        snapshot: &[u8],
-        snapshot_seq: i64,
-    ) -> Result<(), DbError> {
+    pub fn compact_doc(&self, id: &[u8], snapshot: &[u8], snapshot_seq: i64) -> Result<(), DbError> {
         self.conn
             .prepare_cached("DELETE FROM changes WHERE doc_id = ?1 AND seq <= ?2")?
             .execute(params![id, snapshot_seq])?;
@@ -148,25 +129,15 @@ impl Db {
 
     /// The highest sequence number stored (0 when empty). Survives compaction.
     pub fn max_seq(&self) -> Result<i64, DbError> {
-        Ok(self
-            .conn
-            .query_row("SELECT coalesce(max(last_seq), 0) FROM docs", [], |r| {
-                r.get(0)
-            })?)
+        Ok(self.conn.query_row("SELECT coalesce(max(last_seq), 0) FROM docs", [], |r| r.get(0))?)
     }
 
     pub fn doc_count(&self) -> Result<i64, DbError> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?)
     }
 
     /// Number of chunk rows stored for a document (for tests and diagnostics).
     pub fn chunk_rows(&self, id: &[u8]) -> Result<i64, DbError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM changes WHERE doc_id = ?1",
-            [id],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row("SELECT count(*) FROM changes WHERE doc_id = ?1", [id], |r| r.get(0))?)
     }
 }

@@ -35,31 +35,22 @@ pub struct Db {
 impl Db {
     /// Open (creating if needed) `DIR/jiuloop.db`, creating `DIR` if it is missing.
     pub fn open_in(data_dir: &Path) -> Result<Self, DbError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| DbError::CreateDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|error| DbError::CreateDir { path: data_dir.to_path_buf(), error })?;
         Self::open(&data_dir.join(DB_FILE))
     }
 
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        let open_err = |source| DbError::Open {
-            path: PathBuf::from(path),
-            source,
-        };
+        let open_err = |error| DbError::Open { path: PathBuf::from(path), error };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(open_err)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "SQLite did not switch to WAL mode");
         }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         migrations::migrate(&mut conn)?;
         Ok(Db { conn })
     }
@@ -109,17 +100,14 @@ impl Db {
 
     /// Undo everything written since the savepoint, and forget it.
     pub fn rollback_to(&self, name: &str) -> Result<(), DbError> {
-        self.conn
-            .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+        self.conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
         Ok(())
     }
 
     /// Cap the file at its current size (tests use this to simulate a full disk).
     #[doc(hidden)]
     pub fn freeze_size_for_tests(&self) -> Result<(), DbError> {
-        let pages: i64 = self
-            .conn
-            .pragma_query_value(None, "page_count", |r| r.get(0))?;
+        let pages: i64 = self.conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
         self.conn.pragma_update(None, "max_page_count", pages)?;
         Ok(())
     }

@@ -18,14 +18,7 @@ pub struct TokenRow {
 }
 
 impl Db {
-    pub fn insert_token(
-        &self,
-        hash: &str,
-        user: &str,
-        device: Uuid,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<(), DbError> {
+    pub fn insert_token(&self, hash: &str, user: &str, device: Uuid, now: i64, expires_at: i64) -> Result<(), DbError> {
         self.conn.execute(
             "INSERT INTO tokens (hash, user, device, created_at, expires_at, revoked)
              VALUES (?1, ?2, ?3, ?4, ?5, 0)",
@@ -56,12 +49,11 @@ impl Db {
                 ))
             })
             .optional()?;
-        let Some((user, device, expires_at, revoked, role, territory, disabled, dev_rev)) = row
-        else {
+        let Some((user, device, expires_at, revoked, role, territory, disabled, dev_rev)) = row else {
             return Ok(None);
         };
-        let device = Uuid::parse_str(&device)
-            .map_err(|e| DbError::corrupt("tokens", format!("device id {device:?}: {e}")))?;
+        let device =
+            Uuid::parse_str(&device).map_err(|e| DbError::corrupt("tokens", format!("device id {device:?}: {e}")))?;
         Ok(Some(TokenRow {
             user,
             device,
@@ -76,9 +68,7 @@ impl Db {
 
     /// Revoke a token; returns false if it is unknown.
     pub fn revoke_token(&self, hash: &str) -> Result<bool, DbError> {
-        let n = self
-            .conn
-            .execute("UPDATE tokens SET revoked = 1 WHERE hash = ?1", [hash])?;
+        let n = self.conn.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?1", [hash])?;
         Ok(n > 0)
     }
 }

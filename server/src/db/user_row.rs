@@ -49,25 +49,14 @@ impl Db {
         self.conn.execute(
             "INSERT INTO users (name, password_hash, role, territory, manager, disabled, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-            params![
-                user.name,
-                user.password_hash,
-                user.role,
-                user.territory,
-                user.manager,
-                user.created_at
-            ],
+            params![user.name, user.password_hash, user.role, user.territory, user.manager, user.created_at],
         )?;
         Ok(())
     }
 
     pub fn user(&self, name: &str) -> Result<Option<UserRow>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE name = ?1");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([name], UserRow::from_row)
-            .optional()?)
+        Ok(self.conn.prepare_cached(&sql)?.query_row([name], UserRow::from_row).optional()?)
     }
 
     pub fn users(&self) -> Result<Vec<UserRow>, DbError> {
@@ -79,10 +68,7 @@ impl Db {
 
     /// Enable or disable a user; returns false if there is no such user.
     pub fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, DbError> {
-        let n = self.conn.execute(
-            "UPDATE users SET disabled = ?2 WHERE name = ?1",
-            params![name, disabled],
-        )?;
+        let n = self.conn.execute("UPDATE users SET disabled = ?2 WHERE name = ?1", params![name, disabled])?;
         Ok(n > 0)
     }
 }

@@ -1,4 +1,4 @@
-//! What a user does in the company; decides what they may read and write.
+//! Roles: what a user does in the company. Decides, with `rules`, what they may read and write.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,13 +51,10 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown role '{s}' (one of {})", names.join(", "))
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown role '{s}' (one of {})", names.join(", "))
+        })
     }
 }
 

@@ -1,0 +1,1 @@
+//! Issue 2's figures (placeholder, filled below).

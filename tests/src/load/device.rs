@@ -1,0 +1,556 @@
+//! A simulated device: a real client-core [`Replica`] and [`SyncEngine`] with either an
+//! in-memory store (cheap enough for thousands of devices in one process) or the native
+//! driver's SQLite profile, synced over a real WebSocket.
+//!
+//! Two ways to run it: [`Device::sync_once`] (connect, sync until quiescent, close — what
+//! `jiuloop sync` does) and [`live`] (stay connected, take edit commands, reconnect with
+//! backoff when the connection drops, report when edits of others arrive).
+
+use super::metrics::{Errors, Traffic};
+use super::server::{Login, login};
+use super::tracker::Tracker;
+use anyhow::{Context, Result, anyhow, bail};
+use automerge::ActorId;
+use client_core::{Replica, StoreOp, StoredDoc, SyncEngine, SyncStats};
+use futures_util::{SinkExt, StreamExt};
+use jiuloop_cli::Profile;
+use jiuloop_cli::http::ServerUrl;
+use protocol::wire::{self, ServerMsg};
+use protocol::{DocId, DocKind};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const CLIENT_NAME: &str = concat!("jiuloop-loadgen/", env!("CARGO_PKG_VERSION"));
+/// How long a device waits for the server's next frame while it expects one.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Documents as a device stores them, kept in memory: the store ops applied exactly as
+/// the SQLite store applies them (so a device can be cloned or reloaded from it).
+#[derive(Default)]
+pub struct MemStore {
+    docs: HashMap<DocId, StoredDoc>,
+    cursor: u64,
+    inbox: usize,
+}
+
+impl MemStore {
+    pub fn apply(&mut self, ops: Vec<StoreOp>) {
+        fn doc(docs: &mut HashMap<DocId, StoredDoc>, id: DocId, kind: DocKind) -> &mut StoredDoc {
+            docs.entry(id).or_insert_with(|| StoredDoc { id, kind, chunks: Vec::new(), server_heads: Vec::new() })
+        }
+        for op in ops {
+            match op {
+                StoreOp::AppendChunk { id, kind, bytes } => doc(&mut self.docs, id, kind).chunks.push(bytes),
+                StoreOp::Compact { id, kind, snapshot } => doc(&mut self.docs, id, kind).chunks = vec![snapshot],
+                StoreOp::SetServerHeads { id, kind, heads } => doc(&mut self.docs, id, kind).server_heads = heads,
+                StoreOp::SetCursor(c) => self.cursor = c,
+                StoreOp::AddInbox(_) => self.inbox += 1,
+                StoreOp::DeleteDoc { id } => {
+                    self.docs.remove(&id);
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, id: DocId) -> Option<&StoredDoc> {
+        self.docs.get(&id)
+    }
+}
+
+enum Backend {
+    Mem { replica: Box<Replica>, store: MemStore },
+    Sqlite(Box<Profile>),
+}
+
+pub struct Device {
+    /// Index of the device in its set (for the tracker and status arrays).
+    pub idx: usize,
+    pub user: String,
+    pub territory: String,
+    pub device_id: Uuid,
+    token: String,
+    backend: Backend,
+}
+
+impl Device {
+    /// A new in-memory device of `user`, logged in over HTTP.
+    pub async fn login_mem(url: &ServerUrl, user: &str, territory: &str) -> Result<Self> {
+        let device_id = Uuid::new_v4();
+        let l = login(url, user, device_id).await?;
+        Self::mem(user, territory, device_id, l, Vec::new(), 0)
+    }
+
+    /// An in-memory device holding `stored` documents and the server cursor `cursor`, as
+    /// if it had synced them earlier (a fresh actor id; the login is `login`'s).
+    pub fn mem(
+        user: &str,
+        territory: &str,
+        device_id: Uuid,
+        login: Login,
+        stored: Vec<StoredDoc>,
+        cursor: u64,
+    ) -> Result<Self> {
+        let mut store = MemStore { cursor, ..MemStore::default() };
+        for d in &stored {
+            store.docs.insert(d.id, d.clone());
+        }
+        let replica = Replica::load(ActorId::random(), user, stored, cursor, Vec::new())?;
+        Ok(Device {
+            idx: 0,
+            user: user.to_string(),
+            territory: login.territory.unwrap_or_else(|| territory.to_string()),
+            device_id,
+            token: login.token,
+            backend: Backend::Mem { replica: Box::new(replica), store },
+        })
+    }
+
+    /// A new profile directory (the native driver's SQLite file) logged in as `user`.
+    pub async fn login_sqlite(dir: &Path, url: &ServerUrl, user: &str) -> Result<Self> {
+        let profile = Profile::open(dir)?;
+        let device_id = profile.device_id();
+        let l = login(url, user, device_id).await?;
+        let mut profile = profile;
+        let server = format!("http://{}", url.authority());
+        profile.save_login(&server, user, &l.token, "")?;
+        profile.set_meta("territory", l.territory.as_deref().unwrap_or_default())?;
+        drop(profile);
+        // Reopen: the replica reads the user name at open.
+        let profile = Profile::open(dir)?;
+        Ok(Device {
+            idx: 0,
+            user: user.to_string(),
+            territory: l.territory.unwrap_or_default(),
+            device_id,
+            token: l.token,
+            backend: Backend::Sqlite(Box::new(profile)),
+        })
+    }
+
+    pub fn replica(&mut self) -> &mut Replica {
+        match &mut self.backend {
+            Backend::Mem { replica, .. } => replica,
+            Backend::Sqlite(p) => &mut p.replica,
+        }
+    }
+
+    pub fn replica_ref(&self) -> &Replica {
+        match &self.backend {
+            Backend::Mem { replica, .. } => replica,
+            Backend::Sqlite(p) => &p.replica,
+        }
+    }
+
+    /// Make the replica's pending store ops durable (in memory, or one SQLite
+    /// transaction).
+    pub fn persist(&mut self) -> Result<()> {
+        match &mut self.backend {
+            Backend::Mem { replica, store } => {
+                store.apply(replica.take_store_ops());
+                Ok(())
+            }
+            Backend::Sqlite(p) => Ok(p.persist()?),
+        }
+    }
+
+    /// Copies of stored documents (in-memory devices only).
+    pub fn stored(&self, ids: &[DocId]) -> Vec<StoredDoc> {
+        match &self.backend {
+            Backend::Mem { store, .. } => ids.iter().filter_map(|id| store.get(*id).cloned()).collect(),
+            Backend::Sqlite(_) => Vec::new(),
+        }
+    }
+
+    pub fn cursor(&self) -> u64 {
+        self.replica_ref().cursor()
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Connect, sync until quiescent, close. The SQLite device uses the native driver
+    /// (`jiuloop_cli::sync`), the in-memory one the same loop over its own store.
+    pub async fn sync_once(&mut self, addr: SocketAddr, traffic: &Traffic) -> Result<SyncStats> {
+        if let Backend::Sqlite(p) = &mut self.backend {
+            let report = jiuloop_cli::sync(p).await?;
+            traffic.add(&report.stats);
+            return Ok(report.stats);
+        }
+        let mut ws = connect(addr, &self.token).await?;
+        let mut engine = SyncEngine::new(self.device_id, CLIENT_NAME);
+        let result = self.drive_until_quiescent(&mut engine, &mut ws).await;
+        traffic.add(&engine.stats);
+        let _ = ws.close(None).await;
+        result.map(|()| engine.stats.clone())
+    }
+
+    async fn drive_until_quiescent(&mut self, engine: &mut SyncEngine, ws: &mut Ws) -> Result<()> {
+        let frames = engine.connected(self.replica())?;
+        self.persist()?;
+        send_all(ws, frames).await?;
+        while !engine.is_quiescent(self.replica()) {
+            let next = tokio::time::timeout(IDLE_TIMEOUT, ws.next())
+                .await
+                .map_err(|_| anyhow!("no frame from the server within {IDLE_TIMEOUT:?}"))?;
+            match next {
+                Some(Ok(Message::Binary(frame))) => {
+                    let result = engine.receive(self.replica(), &frame, jiuloop_cli::now_ms());
+                    self.persist()?;
+                    send_all(ws, result?).await?;
+                }
+                Some(Ok(Message::Close(f))) => bail!("the server closed the connection: {f:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => bail!("connection lost: {e}"),
+                None => bail!("the server closed the connection"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Automerge "tokens" of a document: order lines and contacts whose SKU / name is a
+    /// load token (`T:…`), as the user would see them.
+    pub fn tokens(&self, id: DocId, kind: DocKind) -> Option<Vec<String>> {
+        let r = self.replica_ref();
+        match kind {
+            DocKind::Order => Some(
+                r.order(id).ok()?.lines.into_iter().map(|l| l.sku).filter(|s| s.starts_with(TOKEN_PREFIX)).collect(),
+            ),
+            DocKind::Customer => Some(
+                r.customer(id)
+                    .ok()?
+                    .contacts
+                    .into_iter()
+                    .map(|c| c.name)
+                    .filter(|s| s.starts_with(TOKEN_PREFIX))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Make one tracked edit: a new order line / contact named `token`.
+    pub fn edit(&mut self, doc: DocId, kind: DocKind, token: &str, rng: &mut crate::Rng) -> Result<()> {
+        let now = jiuloop_cli::now_ms();
+        match kind {
+            DocKind::Order => self.replica().add_order_line(doc, &super::records::line(rng, Some(token)), now)?,
+            DocKind::Customer => self.replica().add_contact(doc, token, Some("13800000000"), Some("采购"), now)?,
+            other => bail!("no tracked edit for {other}"),
+        }
+        Ok(())
+    }
+}
+
+/// Load tokens start with this.
+pub const TOKEN_PREFIX: &str = "T:";
+
+/// Open the sync WebSocket (Nagle off, like an interactive client should).
+pub async fn connect(addr: SocketAddr, token: &str) -> Result<Ws> {
+    let mut req = format!("ws://{addr}/sync").into_client_request().context("ws request")?;
+    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().context("token header")?);
+    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, None, true));
+    match attempt.await {
+        Err(_) => bail!("WebSocket handshake took over {CONNECT_TIMEOUT:?}"),
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(tungstenite::Error::Http(resp))) => Err(Rejected(format!(
+            "HTTP {}: {}",
+            resp.status(),
+            resp.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default()
+        ))
+        .into()),
+        Ok(Err(e)) => bail!("connect: {e}"),
+    }
+}
+
+/// The server answered the handshake with an HTTP error (not a network failure).
+#[derive(Debug, thiserror::Error)]
+#[error("handshake refused: {0}")]
+pub struct Rejected(pub String);
+
+async fn send_all(ws: &mut Ws, frames: Vec<Vec<u8>>) -> Result<()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    for f in frames {
+        ws.feed(Message::Binary(f.into())).await.context("send")?;
+    }
+    ws.flush().await.context("send")
+}
+
+// ---- live devices -------------------------------------------------------------------
+
+/// What a live device is asked to do.
+pub enum Cmd {
+    /// A tracked edit of one of its documents.
+    Edit { doc: DocId, kind: DocKind, token: String },
+    /// Close the connection and hand the device back.
+    Stop,
+}
+
+/// Device status as the orchestrator sees it.
+pub const OFFLINE: u8 = 0;
+pub const SYNCING: u8 = 1;
+pub const IN_SYNC: u8 = 2;
+
+/// State shared by a set of live devices and the orchestrator.
+pub struct LiveCtx {
+    pub addr: SocketAddr,
+    pub traffic: Traffic,
+    pub errors: Errors,
+    pub tracker: std::sync::Mutex<Tracker>,
+    pub status: Vec<AtomicU8>,
+    pub connects: Vec<AtomicU32>,
+}
+
+impl LiveCtx {
+    pub fn new(addr: SocketAddr, devices: usize, tracker: Tracker) -> Self {
+        LiveCtx {
+            addr,
+            traffic: Traffic::default(),
+            errors: Errors::default(),
+            tracker: std::sync::Mutex::new(tracker),
+            status: (0..devices).map(|_| AtomicU8::new(OFFLINE)).collect(),
+            connects: (0..devices).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    pub fn tracker(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.tracker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn all_in_sync(&self) -> bool {
+        self.status.iter().all(|s| s.load(Relaxed) == IN_SYNC)
+    }
+
+    pub fn count_status(&self, want: u8) -> usize {
+        self.status.iter().filter(|s| s.load(Relaxed) == want).count()
+    }
+}
+
+pub struct LiveHandle {
+    pub tx: mpsc::UnboundedSender<Cmd>,
+    pub join: tokio::task::JoinHandle<Device>,
+}
+
+/// Run `dev` connected until [`Cmd::Stop`]: reconnects (50 ms .. 1 s backoff, jittered)
+/// whenever the connection drops; edits made while offline are pushed on reconnect.
+pub fn live(dev: Device, ctx: Arc<LiveCtx>) -> LiveHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let join = tokio::spawn(run_live(dev, ctx, rx));
+    LiveHandle { tx, join }
+}
+
+struct LiveState {
+    dev: Device,
+    ctx: Arc<LiveCtx>,
+    /// Tokens this device has seen, per document.
+    seen: HashMap<DocId, HashSet<String>>,
+    rng: crate::Rng,
+}
+
+enum Event {
+    Frame(Vec<u8>),
+    Dropped,
+    Cmd(Option<Cmd>),
+}
+
+async fn run_live(dev: Device, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceiver<Cmd>) -> Device {
+    let seed = dev.device_id.as_u64_pair().0;
+    let mut st = LiveState { dev, ctx, seen: HashMap::new(), rng: crate::Rng::new(seed) };
+    st.init_seen();
+    let idx = st.dev.idx;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        st.ctx.status[idx].store(OFFLINE, Relaxed);
+        // Connect, taking commands meanwhile.
+        let token = st.dev.token.clone();
+        let attempt = connect(st.ctx.addr, &token);
+        tokio::pin!(attempt);
+        let connected = loop {
+            tokio::select! {
+                r = &mut attempt => break r,
+                cmd = rx.recv() => if !st.offline_cmd(cmd) { return st.dev },
+            }
+        };
+        let mut ws = match connected {
+            Ok(ws) => ws,
+            Err(e) => {
+                if e.downcast_ref::<Rejected>().is_some() {
+                    st.ctx.errors.push(format!("device {idx}: {e}"));
+                }
+                let jitter = Duration::from_millis(st.rng.below(1 + backoff.as_millis() as usize / 2) as u64);
+                let nap = tokio::time::sleep(backoff + jitter);
+                tokio::pin!(nap);
+                loop {
+                    tokio::select! {
+                        _ = &mut nap => break,
+                        cmd = rx.recv() => if !st.offline_cmd(cmd) { return st.dev },
+                    }
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(50);
+        st.ctx.connects[idx].fetch_add(1, Relaxed);
+        st.ctx.status[idx].store(SYNCING, Relaxed);
+        let mut engine = SyncEngine::new(st.dev.device_id, CLIENT_NAME);
+        let mut counted = SyncStats::default();
+        let stop = st.online(&mut engine, &mut ws, &mut rx, &mut counted).await;
+        engine.disconnected();
+        st.ctx.traffic.add_delta(&engine.stats, &mut counted);
+        if stop {
+            st.ctx.status[idx].store(OFFLINE, Relaxed);
+            let _ = tokio::time::timeout(Duration::from_secs(5), ws.close(None)).await;
+            return st.dev;
+        }
+    }
+}
+
+impl LiveState {
+    fn init_seen(&mut self) {
+        let dev = &self.dev;
+        let r = dev.replica_ref();
+        let ids: Vec<(DocId, DocKind)> = r
+            .orders()
+            .iter()
+            .map(|o| (o.id, DocKind::Order))
+            .chain(r.customers().iter().map(|c| (c.id, DocKind::Customer)))
+            .collect();
+        for (id, kind) in ids {
+            if let Some(tokens) = self.dev.tokens(id, kind) {
+                self.seen.insert(id, tokens.into_iter().collect());
+            }
+        }
+    }
+
+    /// A command while offline: edits are committed locally. False on `Stop`.
+    fn offline_cmd(&mut self, cmd: Option<Cmd>) -> bool {
+        match cmd {
+            Some(Cmd::Edit { doc, kind, token }) => {
+                self.apply_edit(doc, kind, token);
+                true
+            }
+            Some(Cmd::Stop) | None => false,
+        }
+    }
+
+    fn apply_edit(&mut self, doc: DocId, kind: DocKind, token: String) {
+        let idx = self.dev.idx;
+        match self.dev.edit(doc, kind, &token, &mut self.rng).and_then(|()| self.dev.persist()) {
+            Ok(()) => {
+                self.ctx.tracker().committed(&token, doc, Instant::now());
+                self.seen.entry(doc).or_default().insert(token);
+            }
+            Err(e) => self.ctx.errors.push(format!("device {idx}: edit of {doc}: {e:#}")),
+        }
+    }
+
+    /// Run one connection. True when asked to stop, false when the connection dropped.
+    async fn online(
+        &mut self,
+        engine: &mut SyncEngine,
+        ws: &mut Ws,
+        rx: &mut mpsc::UnboundedReceiver<Cmd>,
+        counted: &mut SyncStats,
+    ) -> bool {
+        let idx = self.dev.idx;
+        let first = engine.connected(self.dev.replica()).map_err(anyhow::Error::from);
+        let sent = match first.and_then(|f| self.dev.persist().map(|()| f)) {
+            Ok(frames) => send_all(ws, frames).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            self.ctx.errors.push(format!("device {idx}: hello: {e:#}"));
+            return false;
+        }
+        loop {
+            let event = tokio::select! {
+                m = ws.next() => match m {
+                    Some(Ok(Message::Binary(f))) => Event::Frame(f.into()),
+                    Some(Ok(Message::Close(_))) => Event::Dropped,
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) => Event::Dropped,
+                    None => Event::Dropped,
+                },
+                cmd = rx.recv() => Event::Cmd(cmd),
+            };
+            let out = match event {
+                Event::Frame(frame) => self.received(engine, &frame),
+                Event::Dropped => return false,
+                Event::Cmd(Some(Cmd::Edit { doc, kind, token })) => {
+                    self.apply_edit(doc, kind, token);
+                    engine.local_changes(self.dev.replica()).map_err(anyhow::Error::from)
+                }
+                Event::Cmd(Some(Cmd::Stop) | None) => return true,
+            };
+            match out {
+                Ok(frames) => {
+                    if send_all(ws, frames).await.is_err() {
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    self.ctx.errors.push(format!("device {idx}: {e:#}"));
+                    return false;
+                }
+            }
+            self.ctx.traffic.add_delta(&engine.stats, counted);
+            let status = if engine.is_quiescent(self.dev.replica()) { IN_SYNC } else { SYNCING };
+            self.ctx.status[idx].store(status, Relaxed);
+        }
+    }
+
+    fn received(&mut self, engine: &mut SyncEngine, frame: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let docs: Vec<(DocId, DocKind)> = match wire::decode::<ServerMsg>(frame) {
+            Ok(ServerMsg::Changes { docs, .. }) => docs.iter().map(|d| (d.id, d.kind)).collect(),
+            Ok(ServerMsg::Refused { refusals }) => {
+                for r in &refusals {
+                    self.ctx
+                        .errors
+                        .push(format!("device {}: refused {}: {} ({})", self.dev.idx, r.id, r.message, r.rule));
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        let result = engine.receive(self.dev.replica(), frame, jiuloop_cli::now_ms());
+        self.dev.persist()?;
+        let frames = result?;
+        let now = Instant::now();
+        for (id, kind) in docs {
+            let Some(tokens) = self.dev.tokens(id, kind) else { continue };
+            let seen = self.seen.entry(id).or_default();
+            let mut fresh = Vec::new();
+            let mut distinct = HashSet::new();
+            for t in tokens {
+                if !distinct.insert(t.clone()) {
+                    self.ctx.errors.push(format!("device {}: token {t} twice in {id}", self.dev.idx));
+                }
+                if seen.insert(t.clone()) {
+                    fresh.push(t);
+                }
+            }
+            if !fresh.is_empty() {
+                let mut tracker = self.ctx.tracker();
+                for t in fresh {
+                    tracker.arrived(&t, &self.dev.territory, now);
+                }
+            }
+        }
+        Ok(frames)
+    }
+}

@@ -1,0 +1,57 @@
+//! What `/proc` says about a process: CPU seconds (utime + stime) and resident memory
+//! (current and peak), and resetting the peak so that it can be read per phase.
+
+use std::sync::OnceLock;
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux we run on).
+fn clk_tck() -> f64 {
+    static TCK: OnceLock<f64> = OnceLock::new();
+    *TCK.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// CPU seconds (user + system) the process has used so far; `None` if it is gone.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    cpu_secs_of(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU seconds of this process (the load generator's own cost).
+pub fn self_cpu_secs() -> f64 {
+    cpu_secs_of("/proc/self/stat").unwrap_or(0.0)
+}
+
+fn cpu_secs_of(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clk_tck())
+}
+
+/// Resident memory in KiB: (current VmRSS, peak VmHWM).
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Reset the process's peak RSS to its current RSS (`echo 5 > /proc/PID/clear_refs`),
+/// so that VmHWM read later is the peak of what happened in between.
+pub fn reset_peak(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// Peak RSS of this process so far, in KiB.
+pub fn self_peak_kib() -> u64 {
+    rss_kib(std::process::id()).map_or(0, |(_, hwm)| hwm)
+}
