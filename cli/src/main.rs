@@ -317,6 +317,12 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             p.replica.add_contact(id, &name, phone.as_deref(), title.as_deref(), now)?;
             p.persist()?;
         }
+        CustomerCmd::Reassign { id, territory, owner } => {
+            p.require_user()?;
+            let id = id_of(p, &id, DocKind::Customer)?;
+            p.replica.reassign_customer(id, &territory, owner.as_deref(), now)?;
+            p.persist()?;
+        }
         CustomerCmd::List { json } => {
             let all = p.replica.customers();
             if json { out.json(&all) } else { out.customers(&all) }

@@ -70,6 +70,12 @@ pub async fn sync(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
             let code = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.get("code").and_then(|c| c.as_str()).and_then(ErrorCode::parse));
+            if code == Some(ErrorCode::Revoked) {
+                // This user or device was disabled: remove the company's data from it.
+                profile.replica.wipe("this user or device was disabled by the administrator", crate::now_ms());
+                profile.persist()?;
+                profile.forget_token()?;
+            }
             return Err(match code {
                 Some(code) => SyncFailure::Rejected { code },
                 None => SyncFailure::Http(resp.status().as_u16()),

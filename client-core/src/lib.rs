@@ -13,12 +13,14 @@
 mod error;
 mod inbox_item;
 mod local_doc;
+mod mem_store;
 mod replica;
 mod store_op;
 mod sync_engine;
 
 pub use error::CoreError;
 pub use inbox_item::InboxItem;
+pub use mem_store::MemStore;
 pub use replica::Replica;
 pub use store_op::{StoreOp, StoredDoc};
 pub use sync_engine::{SyncEngine, SyncError, SyncStats};

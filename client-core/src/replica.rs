@@ -416,6 +416,13 @@ impl Replica {
         }
     }
 
+    /// The user or device was revoked: delete every document (unsent edits go to the
+    /// inbox first, as with [`Replica::forget`]).
+    pub fn wipe(&mut self, reason: &str, now: i64) {
+        let all: Vec<DocId> = self.docs.keys().copied().collect();
+        self.forget(&all, reason, now);
+    }
+
     /// Documents lacking changes the server told us about (e.g. after a crash while a
     /// resync was outstanding).
     pub(crate) fn lacking_docs(&mut self) -> Vec<DocId> {

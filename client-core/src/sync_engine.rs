@@ -167,7 +167,12 @@ impl SyncEngine {
                         .map_err(|e| SyncError::BadChanges(r.id, e.to_string()))?;
                 }
             }
-            ServerMsg::Error { code, message } => return Err(SyncError::Server { code, message }),
+            ServerMsg::Error { code, message } => {
+                if code == ErrorCode::Revoked {
+                    replica.wipe(&message, now);
+                }
+                return Err(SyncError::Server { code, message });
+            }
             ServerMsg::Forget { docs, reason } => {
                 for id in &docs {
                     self.in_flight.remove(id);

@@ -3,47 +3,12 @@
 //! applies store ops the way the native and browser drivers do.
 
 use automerge::ActorId;
-use client_core::{InboxItem, Replica, StoreOp, StoredDoc, SyncEngine, SyncError};
+use client_core::{MemStore, Replica, SyncEngine, SyncError};
 use protocol::schema::customer::NewCustomer;
 use protocol::schema::order::NewLine;
 use protocol::wire::{self, ClientMsg, DocAck, DocChunk, Refusal, ServerMsg};
 use protocol::{DocId, DocKind, ErrorCode};
-use std::collections::BTreeMap;
 use uuid::Uuid;
-
-/// Applies store ops like a driver; `reload` builds a fresh replica from them.
-#[derive(Default)]
-struct MemStore {
-    docs: BTreeMap<DocId, StoredDoc>,
-    cursor: u64,
-    inbox: Vec<InboxItem>,
-}
-
-impl MemStore {
-    fn apply(&mut self, ops: Vec<StoreOp>) {
-        for op in ops {
-            match op {
-                StoreOp::AppendChunk { id, kind, bytes } => self.doc(id, kind).chunks.push(bytes),
-                StoreOp::Compact { id, kind, snapshot } => self.doc(id, kind).chunks = vec![snapshot],
-                StoreOp::SetServerHeads { id, kind, heads } => self.doc(id, kind).server_heads = heads,
-                StoreOp::SetCursor(c) => self.cursor = c,
-                StoreOp::AddInbox(i) => self.inbox.push(i),
-                StoreOp::DeleteDoc { id } => {
-                    self.docs.remove(&id);
-                }
-            }
-        }
-    }
-
-    fn doc(&mut self, id: DocId, kind: DocKind) -> &mut StoredDoc {
-        self.docs.entry(id).or_insert(StoredDoc { id, kind, chunks: vec![], server_heads: vec![] })
-    }
-
-    fn reload(&self, actor: &ActorId) -> Replica {
-        Replica::load(actor.clone(), "li", self.docs.values().cloned().collect(), self.cursor, self.inbox.clone())
-            .unwrap()
-    }
-}
 
 struct Device {
     replica: Replica,
@@ -136,7 +101,7 @@ fn ack_and_caught_up_make_it_quiescent_and_persist_the_cursor() {
     assert!(d.quiescent());
     assert_eq!(d.store.cursor, 8);
     // Reloaded from storage, nothing is pending and the next hello carries the cursor.
-    let mut again = Device { replica: d.store.reload(d.replica.actor()), ..Device::new() };
+    let mut again = Device { replica: d.store.load(d.replica.actor().clone(), "li").unwrap(), ..Device::new() };
     let msgs = again.connect();
     assert!(matches!(&msgs[..], [ClientMsg::Hello(h)] if h.cursor == 8), "{msgs:?}");
 }
@@ -175,7 +140,7 @@ fn changes_from_elsewhere_apply_and_need_no_push_back() {
     assert!(b.quiescent(), "received changes are the server's: nothing to push back");
     assert_eq!(b.store.cursor, 3);
     // Received documents are stored: they survive a reload.
-    assert_eq!(b.store.reload(b.replica.actor()).customer(id).unwrap().name, "贵阳酒行");
+    assert_eq!(b.store.load(b.replica.actor().clone(), "li").unwrap().customer(id).unwrap().name, "贵阳酒行");
 }
 
 #[test]
@@ -229,7 +194,7 @@ fn a_refused_edit_goes_to_the_inbox_and_the_document_returns_to_the_server_state
     assert_eq!((inbox[0].path.as_str(), inbox[0].code()), ("owner", Some(ErrorCode::Forbidden)));
     assert_eq!(inbox[0].changes, bad[0].changes, "the refused change is kept, not dropped");
     // The restored state survives a reload.
-    let reloaded = d.store.reload(d.replica.actor());
+    let reloaded = d.store.load(d.replica.actor().clone(), "li").unwrap();
     assert_eq!(reloaded.customer(id).unwrap().owner.as_deref(), Some("li"));
     assert_eq!(reloaded.inbox().len(), 1);
 }
@@ -270,7 +235,60 @@ fn a_resync_interrupted_by_a_restart_is_asked_for_again_on_connect() {
     b.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
     b.receive(ServerMsg::Changes { docs: later, cursor: Some(2) }).unwrap();
     // The device restarts before the whole document arrives.
-    let mut again = Device { replica: b.store.reload(b.replica.actor()), ..Device::new() };
+    let mut again = Device { replica: b.store.load(b.replica.actor().clone(), "li").unwrap(), ..Device::new() };
     let msgs = again.connect();
     assert!(msgs.iter().any(|m| matches!(m, ClientMsg::Resync { docs } if docs == &[id])), "{msgs:?}");
+}
+
+#[test]
+fn a_revoked_device_wipes_its_documents_but_keeps_unsent_edits_in_the_inbox() {
+    let mut d = Device::new();
+    let sent = d.customer("已同步客户");
+    let chunks = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.receive(ack(&chunks, 1)).unwrap();
+    let unsent = d.customer("未同步客户");
+    let err = d.receive(ServerMsg::Error { code: ErrorCode::Revoked, message: "disabled".into() }).unwrap_err();
+    assert!(matches!(err, SyncError::Server { code: ErrorCode::Revoked, .. }));
+    assert!(d.replica.customers().is_empty());
+    assert!(d.store.docs.is_empty(), "nothing of the company's data stays on the device");
+    let kept: Vec<DocId> = d.store.inbox.iter().map(|i| i.doc).collect();
+    assert_eq!(kept, vec![unsent], "only the unsent edit is kept, in the inbox: {sent} was on the server");
+}
+
+#[test]
+fn forget_removes_documents_the_user_may_no_longer_read() {
+    let mut d = Device::new();
+    let a = d.customer("甲");
+    let b = d.customer("乙");
+    let chunks = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.receive(ack(&chunks, 1)).unwrap();
+    d.receive(ServerMsg::Forget { docs: vec![a], reason: "reassigned to 四川".into() }).unwrap();
+    let left: Vec<DocId> = d.replica.customers().iter().map(|c| c.id).collect();
+    assert_eq!(left, vec![b]);
+    assert!(!d.store.docs.contains_key(&a));
+    assert!(d.store.inbox.is_empty(), "nothing unsent was lost");
+    assert!(d.quiescent());
+}
+
+#[test]
+fn an_honest_client_refuses_locally_what_the_rules_forbid() {
+    use protocol::Role;
+    use protocol::rules::Principal;
+    let mut d = Device::new();
+    let rep = Principal { user: "li".into(), role: Role::Rep, territories: vec!["贵州".into()] };
+    d.replica.set_principal(rep);
+    let mine = NewCustomer { name: "贵阳酒行".into(), territory: Some("贵州".into()), ..Default::default() };
+    let id = d.replica.create_customer(&mine, 1).unwrap();
+    let elsewhere = NewCustomer { name: "成都酒行".into(), territory: Some("四川".into()), ..Default::default() };
+    let cases: Vec<(&str, Result<(), client_core::CoreError>)> = vec![
+        ("create in another territory", d.replica.create_customer(&elsewhere, 2).map(|_| ())),
+        ("set owner", d.replica.set_customer(id, "owner", "wang", 2)),
+        ("reassign", d.replica.reassign_customer(id, "四川", None, 2)),
+    ];
+    for (what, result) in cases {
+        assert!(matches!(result, Err(client_core::CoreError::NotAllowed { .. })), "{what}: {result:?}");
+    }
+    assert!(d.replica.set_customer(id, "phone", "0851-1", 3).is_ok());
 }
