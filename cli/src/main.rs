@@ -107,6 +107,14 @@ enum CustomerCmd {
     Import {
         file: PathBuf,
     },
+    /// Move a customer, with its visits and orders, to another territory (managers).
+    Reassign {
+        id: String,
+        #[arg(long)]
+        territory: String,
+        #[arg(long)]
+        owner: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
