@@ -3,6 +3,7 @@
 
 pub mod error_code;
 pub mod ids;
+pub mod pricing;
 pub mod role;
 pub mod rules;
 pub mod schema;

@@ -174,10 +174,227 @@ pub fn copy_root_fields(
     Ok((copied, skipped))
 }
 
+/// The root keys (top-level fields) that the operations of `changes` write. A write inside
+/// a nested object (a contact, an order line, a Text) counts for the root key that holds
+/// it; deleting or re-creating an object is an operation on its root key. `doc` must
+/// contain the changes (e.g. the scratch copy they were loaded into). Operations are read,
+/// not patches: a write that loses a conflict, or lands inside an object deleted
+/// concurrently, changes nothing visible but still counts.
+pub fn root_keys_written(doc: &mut AutoCommit, changes: &[automerge::Change]) -> R<std::collections::BTreeSet<String>> {
+    use automerge::legacy::{Key, ObjectId};
+    let mut keys = std::collections::BTreeSet::new();
+    let mut tree = ObjectTree::default();
+    let mut targets = Vec::new();
+    for change in changes {
+        let expanded = change.decode();
+        tree.learn(&expanded);
+        for op in &expanded.operations {
+            match (&op.obj, &op.key) {
+                (ObjectId::Root, Key::Map(k)) => {
+                    keys.insert(k.to_string());
+                }
+                (ObjectId::Root, Key::Seq(_)) => {
+                    return Err(SchemaError::Automerge("a list operation on the root map".into()));
+                }
+                (ObjectId::Id(id), _) => targets.push(id.to_string()),
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Ok(keys);
+    }
+    if targets.iter().any(|t| tree.root_key(t).is_none()) {
+        tree.learn_visible(doc);
+    }
+    if targets.iter().any(|t| tree.root_key(t).is_none()) {
+        // Objects no longer visible (deleted, or lost a conflict): find where the
+        // history created them.
+        for change in doc.get_changes(&[]) {
+            tree.learn(&change.decode());
+        }
+    }
+    for t in &targets {
+        match tree.root_key(t) {
+            Some(k) => keys.insert(k),
+            None => return Err(SchemaError::Automerge(format!("object {t} is not under a root key"))),
+        };
+    }
+    Ok(keys)
+}
+
+/// Where objects live: object id (`counter@actor`) → its parent object id, or the root key
+/// for objects directly in the root map.
+#[derive(Default)]
+struct ObjectTree {
+    parent: std::collections::HashMap<String, Parent>,
+}
+
+enum Parent {
+    RootKey(String),
+    Object(String),
+}
+
+impl ObjectTree {
+    /// Record the objects a change creates.
+    fn learn(&mut self, change: &automerge::ExpandedChange) {
+        use automerge::legacy::{Key, ObjectId, OpType};
+        let start = change.start_op.get();
+        for (i, op) in change.operations.iter().enumerate() {
+            if !matches!(op.action, OpType::Make(_)) {
+                continue;
+            }
+            let id = format!("{}@{}", start + i as u64, change.actor_id);
+            let parent = match (&op.obj, &op.key) {
+                (ObjectId::Root, Key::Map(k)) => Parent::RootKey(k.to_string()),
+                (ObjectId::Root, Key::Seq(_)) => continue,
+                (ObjectId::Id(p), _) => Parent::Object(p.to_string()),
+            };
+            self.parent.insert(id, parent);
+        }
+    }
+
+    /// Record every object reachable in the current document, conflicts included.
+    fn learn_visible(&mut self, doc: &AutoCommit) {
+        let mut stack: Vec<(ObjId, Parent)> = Vec::new();
+        for key in doc.keys(automerge::ROOT) {
+            for (value, id) in doc.get_all(automerge::ROOT, key.as_str()).unwrap_or_default() {
+                if matches!(value, Value::Object(_)) {
+                    stack.push((id, Parent::RootKey(key.clone())));
+                }
+            }
+        }
+        while let Some((obj, parent)) = stack.pop() {
+            let name = obj.to_string();
+            let children: Vec<ObjId> = match doc.object_type(&obj) {
+                Ok(ObjType::Map | ObjType::Table) => doc
+                    .keys(&obj)
+                    .flat_map(|k| doc.get_all(&obj, k.as_str()).unwrap_or_default())
+                    .filter(|(v, _)| matches!(v, Value::Object(_)))
+                    .map(|(_, id)| id)
+                    .collect(),
+                Ok(ObjType::List) => (0..doc.length(&obj))
+                    .flat_map(|i| doc.get_all(&obj, i).unwrap_or_default())
+                    .filter(|(v, _)| matches!(v, Value::Object(_)))
+                    .map(|(_, id)| id)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for child in children {
+                stack.push((child, Parent::Object(name.clone())));
+            }
+            self.parent.insert(name, parent);
+        }
+    }
+
+    fn root_key(&self, id: &str) -> Option<String> {
+        let mut at = id;
+        for _ in 0..=self.parent.len() {
+            match self.parent.get(at)? {
+                Parent::RootKey(k) => return Some(k.clone()),
+                Parent::Object(p) => at = p,
+            }
+        }
+        None
+    }
+}
+
+/// A root field as text, when it is a string (or number); Text objects give their
+/// content. `None` when absent or empty.
+pub fn root_string(doc: &AutoCommit, key: &str) -> Option<String> {
+    get_opt_str(doc, &automerge::ROOT, key)
+}
+
+/// A root field's scalar value as a person reads it (times in RFC 3339 UTC); `None` for
+/// objects (lists, maps, Text), null and absent fields.
+pub fn root_scalar_text(doc: &AutoCommit, key: &str) -> Option<String> {
+    match doc.get(automerge::ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            ScalarValue::Int(i) => Some(i.to_string()),
+            ScalarValue::Uint(u) => Some(u.to_string()),
+            ScalarValue::F64(f) => Some(f.to_string()),
+            ScalarValue::Boolean(b) => Some(b.to_string()),
+            ScalarValue::Timestamp(ms) => Some(crate::time::rfc3339(*ms)),
+            ScalarValue::Null => None,
+            other => Some(other.to_string()),
+        },
+        _ => None,
+    }
+}
+
 /// Serde helper: UTC milliseconds as RFC 3339 strings in JSON.
 pub mod json_time {
     use serde::Serializer;
     pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::time::rfc3339(*ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::ROOT;
+
+    fn new_changes(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<automerge::Change> {
+        doc.get_changes(before)
+    }
+
+    fn keys(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<String> {
+        let changes = new_changes(doc, before);
+        root_keys_written(doc, &changes).unwrap().into_iter().collect()
+    }
+
+    fn base() -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        put_str(&mut doc, &ROOT, "name", "茅台专卖").unwrap();
+        put_text(&mut doc, &ROOT, "notes", "喜欢酱香").unwrap();
+        let c = push_map(&mut doc, &ROOT, "contacts").unwrap();
+        put_str(&mut doc, &c, "name", "王经理").unwrap();
+        doc.commit();
+        doc
+    }
+
+    #[test]
+    fn nested_writes_count_for_their_root_key() {
+        let mut doc = base();
+        assert_eq!(keys(&mut doc, &[]), vec!["contacts", "name", "notes"]);
+        let before = doc.get_heads();
+        let c = list_items(&doc, &ROOT, "contacts")[0].clone();
+        put_str(&mut doc, &c, "phone", "138").unwrap();
+        put_text(&mut doc, &ROOT, "notes", "喜欢浓香").unwrap();
+        doc.commit();
+        assert_eq!(keys(&mut doc, &before), vec!["contacts", "notes"]);
+    }
+
+    #[test]
+    fn deleting_and_recreating_is_a_write_of_the_root_key() {
+        let mut doc = base();
+        let before = doc.get_heads();
+        doc.delete(ROOT, "contacts").unwrap();
+        doc.put_object(ROOT, "contacts", ObjType::List).unwrap();
+        doc.commit();
+        assert_eq!(keys(&mut doc, &before), vec!["contacts"]);
+    }
+
+    #[test]
+    fn writes_inside_deleted_objects_and_lost_conflicts_count() {
+        let mut a = base();
+        let before = a.get_heads();
+        let mut b = a.fork();
+        // a deletes the contact and the notes; b edits inside both, concurrently.
+        let list = get_obj(&a, &ROOT, "contacts").unwrap();
+        a.delete(&list, 0).unwrap();
+        a.delete(ROOT, "notes").unwrap();
+        put_str(&mut a, &ROOT, "name", "A").unwrap();
+        a.commit();
+        let c = list_items(&b, &ROOT, "contacts")[0].clone();
+        put_str(&mut b, &c, "title", "老板").unwrap();
+        put_text(&mut b, &ROOT, "notes", "喜欢酱香，月底进货").unwrap();
+        put_str(&mut b, &ROOT, "name", "B").unwrap();
+        b.commit();
+        let theirs = new_changes(&mut b, &before);
+        a.merge(&mut b).unwrap();
+        let got: Vec<String> = root_keys_written(&mut a, &theirs).unwrap().into_iter().collect();
+        assert_eq!(got, vec!["contacts", "name", "notes"]);
     }
 }

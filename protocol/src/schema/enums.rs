@@ -138,7 +138,40 @@ string_enum!(
     OrderStatus {
         Draft = "draft", "草稿", "Draft";
         Submitted = "submitted", "已提交", "Submitted";
+        AwaitingApproval = "awaiting-approval", "待审批", "Awaiting approval";
+        Rejected = "rejected", "已驳回", "Rejected";
+        Confirmed = "confirmed", "已确认", "Confirmed";
+        Shipped = "shipped", "已发货", "Shipped";
+        Delivered = "delivered", "已签收", "Delivered";
+        Closed = "closed", "已完成", "Closed";
         Cancelled = "cancelled", "已取消", "Cancelled";
+    }
+);
+
+string_enum!(
+    /// What happened to an order (订单事件). Appended to the order's event list.
+    EventKind {
+        Created = "created", "创建", "Created";
+        Submitted = "submitted", "提交", "Submitted";
+        Approved = "approved", "审批通过", "Approved";
+        Rejected = "rejected", "审批驳回", "Rejected";
+        Paid = "paid", "确认收款", "Payment confirmed";
+        Shipped = "shipped", "发货", "Shipped";
+        Delivered = "delivered", "签收", "Delivered";
+        Exception = "exception", "异常", "Exception";
+        Resolved = "resolved", "异常处理完毕", "Exception resolved";
+        Cancelled = "cancelled", "取消", "Cancelled";
+        Closed = "closed", "关闭", "Closed";
+    }
+);
+
+string_enum!(
+    /// Kinds of order exception (订单异常).
+    ExceptionKind {
+        Delayed = "delayed", "延迟", "Delayed";
+        Damaged = "damaged", "破损", "Damaged";
+        Refused = "refused", "客户拒收", "Refused by customer";
+        CancelAfterShipment = "cancel-after-shipment", "发货后申请取消", "Cancel requested after shipment";
     }
 );
 

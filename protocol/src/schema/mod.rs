@@ -11,10 +11,14 @@ pub mod customer;
 mod enums;
 mod field;
 pub mod order;
+pub mod order_lifecycle;
 pub mod visit;
 
-pub use access::{SchemaError, copy_root_fields};
-pub use enums::{Channel, CustomerClass, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind, VisitMethod};
+pub use access::{SchemaError, copy_root_fields, root_keys_written, root_scalar_text, root_string};
+pub use enums::{
+    Channel, CustomerClass, EventKind, ExceptionKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
+    VisitMethod,
+};
 pub use field::{FieldSpec, FieldType, fields_of, find_field, set_field};
 
 /// The root key every document carries with its kind (`customer`, `visit`, `order`). Not `kind`: visits have a field of that name.

@@ -47,13 +47,31 @@ pub struct OrderLine {
     pub amount_fen: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One entry of the order's append-only event list. Which fields are set depends on the
+/// kind (approvals carry the approver's role and the content hash they approved; shipping
+/// carries carrier and tracking number; exceptions their kind and a note).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct OrderEvent {
     pub kind: String,
     #[serde(with = "json_time")]
     pub at: i64,
     pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
 }
+
+/// The optional fields an event is written with.
+pub const EVENT_FIELDS: [&str; 6] = ["role", "hash", "comment", "carrier", "tracking", "exception"];
 
 #[derive(Clone, Debug)]
 pub struct NewLine {
@@ -101,24 +119,38 @@ pub fn add_line(doc: &mut AutoCommit, line: &NewLine) -> R<()> {
     put_int(doc, &l, "unit_price_fen", line.unit_price_fen)
 }
 
-/// Append a lifecycle event (`created`, `submitted`, `cancelled`, …).
+/// Append a lifecycle event with only kind, time and author.
 pub fn record_event(doc: &mut AutoCommit, kind: &str, at: i64, by: &str) -> R<()> {
-    let e = push_map(doc, &ROOT, "events")?;
-    put_str(doc, &e, "kind", kind)?;
-    put_time(doc, &e, "at", at)?;
-    put_str(doc, &e, "by", by)
+    append_event(doc, &OrderEvent { kind: kind.to_string(), at, by: by.to_string(), ..Default::default() })
 }
 
-/// Fold the event list into a status. Events are applied in (time, list) order; an event
-/// that is not legal from the current status is ignored, so any merge gives a legal state.
+/// Append a lifecycle event (see [`super::order_lifecycle`] for what each kind means).
+pub fn append_event(doc: &mut AutoCommit, event: &OrderEvent) -> R<()> {
+    check_kind(doc, DocKind::Order.as_str())?;
+    let e = push_map(doc, &ROOT, "events")?;
+    put_str(doc, &e, "kind", &event.kind)?;
+    put_time(doc, &e, "at", event.at)?;
+    put_str(doc, &e, "by", &event.by)?;
+    let optional = [
+        ("role", &event.role),
+        ("hash", &event.hash),
+        ("comment", &event.comment),
+        ("carrier", &event.carrier),
+        ("tracking", &event.tracking),
+        ("exception", &event.exception),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            put_str(doc, &e, key, v)?;
+        }
+    }
+    Ok(())
+}
+
+/// The status from the events alone, before the required approvals are known (the fold with
+/// the policy's required approvals is [`super::order_lifecycle::fold`]).
 pub fn fold_status(events: &[OrderEvent]) -> OrderStatus {
-    let mut sorted: Vec<&OrderEvent> = events.iter().collect();
-    sorted.sort_by_key(|e| e.at);
-    sorted.into_iter().fold(OrderStatus::Draft, |status, e| match (status, e.kind.as_str()) {
-        (OrderStatus::Draft, "submitted") => OrderStatus::Submitted,
-        (OrderStatus::Draft | OrderStatus::Submitted, "cancelled") => OrderStatus::Cancelled,
-        (s, _) => s,
-    })
+    super::order_lifecycle::fold(events, None, "", &super::order_lifecycle::same_role).status
 }
 
 pub fn set(doc: &mut AutoCommit, field: &str, value: &str) -> R<()> {
@@ -148,6 +180,12 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
             kind: get_str(doc, &e, "kind"),
             at: get_int(doc, &e, "at").unwrap_or(0),
             by: get_str(doc, &e, "by"),
+            role: get_opt_str(doc, &e, "role"),
+            hash: get_opt_str(doc, &e, "hash"),
+            comment: get_opt_str(doc, &e, "comment"),
+            carrier: get_opt_str(doc, &e, "carrier"),
+            tracking: get_opt_str(doc, &e, "tracking"),
+            exception: get_opt_str(doc, &e, "exception"),
         })
         .collect();
     Ok(Order {
@@ -179,7 +217,7 @@ mod tests {
     use super::*;
 
     fn ev(kind: &str, at: i64) -> OrderEvent {
-        OrderEvent { kind: kind.into(), at, by: "x".into() }
+        OrderEvent { kind: kind.into(), at, by: "x".into(), ..Default::default() }
     }
 
     #[test]
