@@ -11,7 +11,7 @@ use output::Out;
 use protocol::schema::customer::NewCustomer;
 use protocol::schema::order::NewLine;
 use protocol::schema::visit::NewVisit;
-use protocol::schema::{Channel, CustomerClass, Lang, OrderSource, VisitKind, VisitMethod};
+use protocol::schema::{Channel, CustomerClass, ExceptionKind, Lang, OrderSource, VisitKind, VisitMethod};
 use protocol::{DocId, DocKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +59,12 @@ enum Command {
     /// Orders (订单).
     #[command(subcommand)]
     Order(OrderCmd),
+    /// The price policy (价格体系) this device holds.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Orders waiting for an approval you can give.
+    #[command(subcommand)]
+    Approvals(ApprovalsCmd),
     /// Edits the server refused, with the reason.
     Inbox {
         #[arg(long)]
@@ -114,6 +120,27 @@ enum CustomerCmd {
         territory: String,
         #[arg(long)]
         owner: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// The policy in force (and scheduled adjustments with --upcoming).
+    Show {
+        #[arg(long)]
+        upcoming: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a new policy version from a CSV file (market department).
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCmd {
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -174,6 +201,58 @@ enum OrderCmd {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Offline price preview: lines, discounts, total, approvals needed.
+    Price {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Submit {
+        id: String,
+    },
+    Approve {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    Reject {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    PayConfirm {
+        id: String,
+    },
+    Ship {
+        id: String,
+        #[arg(long)]
+        carrier: String,
+        #[arg(long)]
+        tracking: String,
+    },
+    Deliver {
+        id: String,
+        #[arg(long)]
+        feedback: Option<String>,
+    },
+    Exception {
+        id: String,
+        #[arg(long)]
+        kind: ExceptionKind,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    Resolve {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    Cancel {
+        id: String,
+    },
+    Close {
+        id: String,
     },
 }
 
@@ -240,6 +319,50 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 out.json(&p.replica.inbox())
             } else {
                 out.inbox(p.replica.inbox())
+            }
+            Ok(())
+        }
+        Command::Policy(PolicyCmd::Show { upcoming, json }) => {
+            let Some(current) = p.replica.current_policy() else { bail!("{}", out.t("no-policy")) };
+            if json {
+                let upcoming: Vec<_> = if upcoming {
+                    current.policy.upcoming_adjustments(now).into_iter().cloned().collect()
+                } else {
+                    vec![]
+                };
+                out.json(&serde_json::json!({
+                    "version": current.version,
+                    "published_at": protocol::time::rfc3339(current.published_at),
+                    "published_by": current.published_by,
+                    "policy": current.policy,
+                    "upcoming": upcoming,
+                }));
+            } else {
+                out.policy(&current, upcoming, now);
+            }
+            Ok(())
+        }
+        Command::Policy(PolicyCmd::Import { file }) => {
+            p.require_user()?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut policy = protocol::pricing::parse_policy_csv(&text).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow!("{}: {}", file.display(), lines.join("; "))
+            })?;
+            if let Some(latest) = p.replica.current_policy() {
+                policy.version = policy.version.max(latest.version + 1);
+            }
+            p.replica.publish_policy(&policy, now)?;
+            p.persist()?;
+            println!("{}", policy.version);
+            Ok(())
+        }
+        Command::Approvals(ApprovalsCmd::List { json }) => {
+            let queue = p.replica.approvals_queue();
+            if json {
+                out.json(&queue)
+            } else {
+                out.approvals(&queue)
             }
             Ok(())
         }
@@ -454,19 +577,47 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         }
         OrderCmd::Show { id, json } => {
             let id = id_of(p, &id, DocKind::Order)?;
-            let o = p.replica.order(id)?;
+            let view = p.replica.order_view(id)?;
             if json {
-                out.json(&o)
+                out.json(&view)
             } else {
-                let customer = o.customer.and_then(|c| p.replica.customer(c).ok()).map(|c| c.name);
-                out.order(&o, customer.as_deref());
+                let customer = view.order.customer.and_then(|c| p.replica.customer(c).ok()).map(|c| c.name);
+                out.order(&view, customer.as_deref());
             }
         }
+        OrderCmd::Price { id, json } => {
+            let id = id_of(p, &id, DocKind::Order)?;
+            let Some(priced) = p.replica.price(id)? else { bail!("{}", out.t("no-policy")) };
+            if json { out.json(&priced) } else { out.priced(&priced) }
+        }
+        OrderCmd::Submit { id } => step(p, &id, |r, id| r.submit_order(id, now))?,
+        OrderCmd::Approve { id, comment } => step(p, &id, |r, id| r.decide_order(id, true, &comment, now))?,
+        OrderCmd::Reject { id, comment } => step(p, &id, |r, id| r.decide_order(id, false, &comment, now))?,
+        OrderCmd::PayConfirm { id } => step(p, &id, |r, id| r.confirm_payment(id, now))?,
+        OrderCmd::Ship { id, carrier, tracking } => step(p, &id, |r, id| r.ship_order(id, &carrier, &tracking, now))?,
+        OrderCmd::Deliver { id, feedback } => step(p, &id, |r, id| r.deliver_order(id, feedback.as_deref(), now))?,
+        OrderCmd::Exception { id, kind, note } => step(p, &id, |r, id| r.order_exception(id, kind, &note, now))?,
+        OrderCmd::Resolve { id, note } => step(p, &id, |r, id| r.resolve_exception(id, &note, now))?,
+        OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
+        OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
         OrderCmd::List { json } => {
             let all = p.replica.orders();
             if json { out.json(&all) } else { out.orders(&all) }
         }
     }
+    Ok(())
+}
+
+/// One lifecycle step on an order: resolve the id, apply, persist.
+fn step(
+    p: &mut Profile,
+    id: &str,
+    f: impl FnOnce(&mut client_core::Replica, DocId) -> Result<(), client_core::CoreError>,
+) -> Result<()> {
+    p.require_user()?;
+    let id = id_of(p, id, DocKind::Order)?;
+    f(&mut p.replica, id)?;
+    p.persist()?;
     Ok(())
 }
 

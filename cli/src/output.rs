@@ -1,10 +1,14 @@
 //! Human-readable output in simplified Chinese (default) or English, and `--json`.
 
 use client_core::InboxItem;
+use client_core::OrderView;
 use jiuloop_cli::SyncReport;
 use protocol::DocKind;
+use protocol::pricing::{PricedOrder, format_bp};
+use protocol::schema::EventKind;
 use protocol::schema::customer::Customer;
 use protocol::schema::order::{Order, format_fen};
+use protocol::schema::policy_doc::PublishedPolicy;
 use protocol::schema::visit::Visit;
 use protocol::schema::{Lang, fields_of};
 use protocol::time::display_local;
@@ -54,6 +58,19 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("last-sync", "上次同步", "Last sync"),
     ("never", "从未", "never"),
     ("inbox", "被拒绝的修改", "Refused edits"),
+    ("no-policy", "本机还没有价格体系，请先同步", "no price policy on this device yet: sync first"),
+    ("preview", "离线价格预览", "Offline price preview"),
+    ("verdict", "服务器校验", "Server verdict"),
+    ("not-checked", "尚未校验", "not checked yet"),
+    ("rechecking", "内容已修改，待重新校验", "content changed since; to be re-checked"),
+    ("policy", "价格体系", "policy"),
+    ("policy-price", "政策价", "policy price"),
+    ("stale", "下单时使用旧版", "priced with old"),
+    ("paid", "已确认收款", "Payment confirmed"),
+    ("exception", "异常", "Exception"),
+    ("timeline", "流程记录", "Timeline"),
+    ("upcoming", "即将生效的调价", "Upcoming price changes"),
+    ("no-approvals", "没有待审批的订单", "no orders waiting for your approval"),
 ];
 
 impl Out {
@@ -224,8 +241,10 @@ impl Out {
         }
     }
 
-    pub fn order(&self, o: &Order, customer: Option<&str>) {
-        println!("{}  {}", o.id, o.status.label(self.lang));
+    pub fn order(&self, view: &OrderView, customer: Option<&str>) {
+        let o = &view.order;
+        let l = &view.lifecycle;
+        println!("{}  {}", o.id, l.status.label(self.lang));
         println!("  {}: {}", self.t("customer"), customer.unwrap_or("?"));
         let k = DocKind::Order;
         let rows = [
@@ -240,17 +259,120 @@ impl Out {
             }
         }
         println!("  {}:", self.t("lines"));
-        for l in &o.lines {
+        for line in &o.lines {
             println!(
                 "    {}  {}  × {}  ¥{}  = ¥{}",
-                l.sku,
-                l.spec.as_deref().unwrap_or(""),
-                l.qty,
-                format_fen(l.unit_price_fen),
-                format_fen(l.amount_fen)
+                line.sku,
+                line.spec.as_deref().unwrap_or(""),
+                line.qty,
+                format_fen(line.unit_price_fen),
+                format_fen(line.amount_fen)
             );
         }
         println!("  {}: ¥{}", self.t("total"), format_fen(o.total_fen));
-        println!("  {}: {}  {}", self.t("created"), display_local(o.created_at), o.created_by);
+        if let Some(p) = &view.priced {
+            println!("  {}:", self.t("preview"));
+            self.priced_body(p);
+        }
+        match &view.verdict {
+            Some(v) => println!(
+                "  {}: {} ({} v{}{}){}",
+                self.t("verdict"),
+                v.verdict,
+                self.t("policy"),
+                v.policy_version,
+                if v.stale { format!(", {} v{}", self.t("stale"), v.priced_with) } else { String::new() },
+                if view.verdict_current { String::new() } else { format!(" — {}", self.t("rechecking")) }
+            ),
+            None => println!("  {}: {}", self.t("verdict"), self.t("not-checked")),
+        }
+        if l.paid {
+            println!("  {}", self.t("paid"));
+        }
+        for ex in &l.open_exceptions {
+            println!(
+                "  {}: {} {}",
+                self.t("exception"),
+                ex.exception.as_deref().unwrap_or(""),
+                ex.comment.as_deref().unwrap_or("")
+            );
+        }
+        println!("  {}:", self.t("timeline"));
+        for t in &l.timeline {
+            let kind = t.event.kind.parse::<EventKind>().map(|k| k.label(self.lang)).unwrap_or(t.event.kind.as_str());
+            let extra = [&t.event.carrier, &t.event.tracking, &t.event.exception, &t.event.comment]
+                .iter()
+                .filter_map(|x| x.as_deref())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mark = if t.applied { "" } else { " ✗" };
+            println!(
+                "    {}  {}{}  {}  {}  → {}",
+                display_local(t.event.at),
+                kind,
+                mark,
+                t.event.by,
+                extra,
+                t.status_after.label(self.lang)
+            );
+        }
+    }
+
+    pub fn priced(&self, p: &PricedOrder) {
+        self.priced_body(p);
+    }
+
+    fn priced_body(&self, p: &PricedOrder) {
+        for line in &p.lines {
+            let expected = line.expected_unit_price_fen.map(format_fen).unwrap_or_else(|| "?".into());
+            println!(
+                "    #{} {}  ¥{} ({} ¥{}, {})",
+                line.line,
+                line.sku,
+                format_fen(line.unit_price_fen),
+                self.t("policy-price"),
+                expected,
+                line.discount_bp.map(format_bp).unwrap_or_default()
+            );
+            for f in &line.findings {
+                println!("      - {}", f.text(self.lang));
+            }
+        }
+        if let Some(t) = p.total_fen {
+            println!("    {}: ¥{}", self.t("total"), format_fen(t));
+        }
+        for a in &p.approvals {
+            println!("    ! {}", a.text(self.lang));
+        }
+        println!("    {}: {:?} ({} v{})", self.t("verdict"), p.verdict, self.t("policy"), p.policy_version);
+    }
+
+    pub fn policy(&self, p: &PublishedPolicy, upcoming: bool, now: i64) {
+        println!("{} v{}  {}  {}", self.t("policy"), p.version, p.policy.title, display_local(p.published_at));
+        for sku in &p.policy.skus {
+            println!("  {}  {}  {}  {}", sku.code, sku.name, sku.spec, if sku.active { "" } else { "(停售)" });
+        }
+        if upcoming {
+            println!("{}:", self.t("upcoming"));
+            for a in p.policy.upcoming_adjustments(now) {
+                println!("  {}  {:?}  ¥{}  {}", a.sku, a.tier, format_fen(a.price_fen), display_local(a.effective_at));
+            }
+        }
+    }
+
+    pub fn approvals(&self, queue: &[OrderView]) {
+        if queue.is_empty() {
+            println!("{}", self.t("no-approvals"));
+        }
+        for v in queue {
+            let missing: Vec<&str> = v.lifecycle.missing_approvals.iter().map(|r| r.as_str()).collect();
+            println!(
+                "{}  ¥{}  {}  {}",
+                v.order.id,
+                format_fen(v.order.total_fen),
+                v.order.created_by,
+                missing.join(",")
+            );
+        }
     }
 }

@@ -264,7 +264,58 @@ impl Replica {
                 let o = order::read(&d.doc, id).ok()?;
                 DocFacts { author: Some(o.created_by), ..self.child_facts(DocKind::Order, o.customer?) }
             }
+            DocKind::Policy => DocFacts { kind: DocKind::Policy, territory: None, author: None },
+            DocKind::Verdict => {
+                let v = protocol::schema::verdict::read(&d.doc).ok()?;
+                DocFacts { kind: DocKind::Verdict, ..self.facts_of(v.order?)? }
+            }
         })
+    }
+
+    pub(crate) fn doc_ref(&self, id: DocId, kind: DocKind) -> Result<&AutoCommit, CoreError> {
+        self.get(id, kind)
+    }
+
+    /// Append an order event after checking it against the shared rules: the `events`
+    /// field rule and who may append this kind of event.
+    pub(crate) fn append_order_event(
+        &mut self,
+        id: DocId,
+        event: &order::OrderEvent,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        if let (Some(p), Ok(kind)) = (&self.principal, event.kind.parse::<protocol::schema::EventKind>())
+            && !protocol::schema::order_lifecycle::event_writers(kind).contains(&p.role)
+        {
+            return Err(CoreError::NotAllowed {
+                field: "events".into(),
+                rule: "event-role".into(),
+                message: format!("role {} may not record '{}' on an order", p.role, kind.as_str()),
+            });
+        }
+        self.edit(id, DocKind::Order, now, &["events"], |doc| order::append_event(doc, event))
+    }
+
+    pub(crate) fn set_priced_with(&mut self, id: DocId, version: u32, now: i64) -> Result<(), CoreError> {
+        self.edit(id, DocKind::Order, now, &["priced_with"], |doc| order::set_priced_with(doc, version))
+    }
+
+    /// Publish a price policy version from this device (market department).
+    pub fn publish_policy(&mut self, policy: &protocol::pricing::Policy, now: i64) -> Result<(), CoreError> {
+        use protocol::schema::policy_doc::{self, POLICY_DOC_ID};
+        let facts = DocFacts { kind: DocKind::Policy, territory: None, author: None };
+        let exists = self.docs.contains_key(&POLICY_DOC_ID);
+        self.check(exists.then_some(&facts), &facts, &["versions"])?;
+        let user = self.user.clone();
+        if !exists {
+            let local = LocalDoc::new(POLICY_DOC_ID, DocKind::Policy, &self.actor);
+            self.docs.insert(POLICY_DOC_ID, local);
+        }
+        let local = self.docs.get_mut(&POLICY_DOC_ID).expect("inserted above");
+        let ((), ops) = local.edit(now, |doc| policy_doc::publish(doc, policy, now, &user))?;
+        self.outbox.extend(ops);
+        self.maybe_unsent.insert(POLICY_DOC_ID);
+        Ok(())
     }
 
     /// Facts of a new visit or order of `customer` by this user: the customer's territory.
@@ -421,6 +472,66 @@ impl Replica {
     pub fn wipe(&mut self, reason: &str, now: i64) {
         let all: Vec<DocId> = self.docs.keys().copied().collect();
         self.forget(&all, reason, now);
+    }
+
+    /// Mirror in memory what another writer of this device (another browser tab) has just
+    /// made durable in the shared store: appended chunks are merged, server heads, cursor,
+    /// inbox items and deletions are taken over. No store ops result (they are stored
+    /// already). A compaction may have discarded refused changes, which merging cannot
+    /// undo: the documents returned must be reloaded from the store with
+    /// [`Replica::replace_doc`].
+    pub fn apply_peer_ops(&mut self, ops: &[StoreOp]) -> Result<Vec<DocId>, CoreError> {
+        let mut reload = Vec::new();
+        for op in ops {
+            match op {
+                StoreOp::AppendChunk { id, kind, bytes } => {
+                    let local = self.doc_or_new(*id, *kind);
+                    if local.kind != *kind {
+                        return Err(CoreError::WrongKind { id: *id, expected: *kind, found: local.kind });
+                    }
+                    local.merge_stored(bytes).map_err(|e| CoreError::Corrupt { id: *id, reason: e.to_string() })?;
+                    self.maybe_unsent.insert(*id);
+                }
+                StoreOp::Compact { id, .. } => {
+                    if !reload.contains(id) {
+                        reload.push(*id);
+                    }
+                }
+                StoreOp::SetServerHeads { id, kind, heads } => {
+                    self.doc_or_new(*id, *kind).server_heads = protocol::wire::hashes_from_wire(heads);
+                    self.maybe_unsent.insert(*id);
+                }
+                StoreOp::SetCursor(c) => self.cursor = self.cursor.max(*c),
+                StoreOp::AddInbox(item) => {
+                    if !self.inbox.contains(item) {
+                        self.inbox.push(item.clone());
+                    }
+                }
+                StoreOp::DeleteDoc { id } => {
+                    self.docs.remove(id);
+                    self.maybe_unsent.remove(id);
+                    reload.retain(|r| r != id);
+                }
+            }
+        }
+        Ok(reload)
+    }
+
+    /// Replace a document by what the store holds (`None`: it is gone), after another
+    /// writer of this device compacted or deleted it.
+    pub fn replace_doc(&mut self, id: DocId, stored: Option<&StoredDoc>) -> Result<(), CoreError> {
+        match stored {
+            Some(s) => {
+                let local = LocalDoc::load(s, &self.actor)?;
+                self.docs.insert(id, local);
+                self.maybe_unsent.insert(id);
+            }
+            None => {
+                self.docs.remove(&id);
+                self.maybe_unsent.remove(&id);
+            }
+        }
+        Ok(())
     }
 
     /// Documents lacking changes the server told us about (e.g. after a crash while a

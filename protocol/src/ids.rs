@@ -40,16 +40,23 @@ pub enum DocKind {
     Customer,
     Visit,
     Order,
+    /// The published price policy (one document, [`crate::schema::policy_doc::POLICY_DOC_ID`]).
+    Policy,
+    /// The server's validation verdict of one order (written only by the server).
+    Verdict,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 3] = [DocKind::Customer, DocKind::Visit, DocKind::Order];
+    pub const ALL: [DocKind; 5] =
+        [DocKind::Customer, DocKind::Visit, DocKind::Order, DocKind::Policy, DocKind::Verdict];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Customer => "customer",
             DocKind::Visit => "visit",
             DocKind::Order => "order",
+            DocKind::Policy => "policy",
+            DocKind::Verdict => "verdict",
         }
     }
 
@@ -59,6 +66,8 @@ impl DocKind {
             DocKind::Customer => 1,
             DocKind::Visit => 2,
             DocKind::Order => 3,
+            DocKind::Policy => 4,
+            DocKind::Verdict => 5,
         }
     }
 

@@ -72,6 +72,7 @@ pub struct FieldRule {
 const FIELD_STAFF: Grants = &[(Role::Rep, T), (Role::Manager, T), (Role::Admin, A)];
 const ASSIGNERS: Grants = &[(Role::Manager, T), (Role::Admin, A)];
 const VISIT_STAFF: Grants = FIELD_STAFF;
+const PUBLISHERS: Grants = &[(Role::Market, A), (Role::Admin, A)];
 const ORDER_EVENTS: Grants =
     &[(Role::Rep, T), (Role::Manager, T), (Role::Logistics, A), (Role::Finance, A), (Role::Admin, A)];
 
@@ -79,7 +80,7 @@ const fn rule(kind: DocKind, field: &'static str, writers: Grants, create_only: 
     FieldRule { kind, field, writers, create_only }
 }
 
-use DocKind::{Customer as C, Order as O, Visit as V};
+use DocKind::{Customer as C, Order as O, Policy as P, Visit as V};
 
 /// Every field of every document kind. A field not listed here is writable by nobody.
 pub const FIELD_RULES: &[FieldRule] = &[
@@ -123,7 +124,11 @@ pub const FIELD_RULES: &[FieldRule] = &[
     rule(O, "delivery_place", FIELD_STAFF, false),
     rule(O, "payment_method", FIELD_STAFF, false),
     rule(O, "notes", FIELD_STAFF, false),
+    rule(O, "priced_with", FIELD_STAFF, false),
     rule(O, "events", ORDER_EVENTS, false),
+    rule(P, "doc_kind", PUBLISHERS, true),
+    rule(P, "versions", PUBLISHERS, false),
+    // Verdict documents have no rule: only the server writes them.
 ];
 
 /// Who may read each kind.
@@ -159,10 +164,23 @@ pub fn read_grants(kind: DocKind) -> Grants {
         (Role::Executive, A),
         (Role::Admin, A),
     ];
+    const EVERYONE: Grants = &[
+        (Role::Rep, A),
+        (Role::Manager, A),
+        (Role::Market, A),
+        (Role::Logistics, A),
+        (Role::Finance, A),
+        (Role::Legal, A),
+        (Role::AfterSales, A),
+        (Role::Quality, A),
+        (Role::Executive, A),
+        (Role::Admin, A),
+    ];
     match kind {
         DocKind::Customer => OFFICE_ALL,
         DocKind::Visit => VISITS,
-        DocKind::Order => ORDERS,
+        DocKind::Order | DocKind::Verdict => ORDERS,
+        DocKind::Policy => EVERYONE,
     }
 }
 

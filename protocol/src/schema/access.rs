@@ -90,6 +90,21 @@ pub(crate) fn put_time(doc: &mut AutoCommit, obj: &ObjId, key: &str, ms: i64) ->
     Ok(())
 }
 
+pub(crate) fn put_bytes(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &[u8]) -> R<()> {
+    doc.put(obj, key, ScalarValue::Bytes(v.to_vec()))?;
+    Ok(())
+}
+
+pub(crate) fn get_bytes(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Vec<u8>> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Bytes(b) => Some(b.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 pub(crate) fn put_null(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> R<()> {
     doc.put(obj, key, ScalarValue::Null)?;
     Ok(())

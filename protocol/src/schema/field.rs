@@ -76,6 +76,7 @@ pub fn fields_of(kind: DocKind) -> &'static [FieldSpec] {
         DocKind::Customer => CUSTOMER,
         DocKind::Visit => VISIT,
         DocKind::Order => ORDER,
+        DocKind::Policy | DocKind::Verdict => &[],
     }
 }
 

@@ -12,6 +12,8 @@ mod enums;
 mod field;
 pub mod order;
 pub mod order_lifecycle;
+pub mod policy_doc;
+pub mod verdict;
 pub mod visit;
 
 pub use access::{SchemaError, copy_root_fields, root_keys_written, root_scalar_text, root_string};

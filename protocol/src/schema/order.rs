@@ -30,6 +30,8 @@ pub struct Order {
     pub delivery_place: Option<String>,
     pub payment_method: Option<PaymentMethod>,
     pub notes: String,
+    /// The policy version the rep's device priced the order with when submitting.
+    pub priced_with: Option<i64>,
     pub status: OrderStatus,
     pub events: Vec<OrderEvent>,
     pub created_by: String,
@@ -153,6 +155,11 @@ pub fn fold_status(events: &[OrderEvent]) -> OrderStatus {
     super::order_lifecycle::fold(events, None, "", &super::order_lifecycle::same_role).status
 }
 
+/// Record the policy version the device priced with (at submission).
+pub fn set_priced_with(doc: &mut AutoCommit, version: u32) -> R<()> {
+    put_int(doc, &ROOT, "priced_with", i64::from(version))
+}
+
 pub fn set(doc: &mut AutoCommit, field: &str, value: &str) -> R<()> {
     set_field(doc, DocKind::Order, field, value)
 }
@@ -198,6 +205,7 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
         delivery_place: get_opt_str(doc, &ROOT, "delivery_place"),
         payment_method: get_parsed(doc, &ROOT, "payment_method"),
         notes: get_str(doc, &ROOT, "notes"),
+        priced_with: get_int(doc, &ROOT, "priced_with"),
         status: fold_status(&events),
         events,
         created_by: get_str(doc, &ROOT, "created_by"),

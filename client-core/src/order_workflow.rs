@@ -1,0 +1,186 @@
+//! Orders beyond their lines: offline pricing against the synced price policy, submission,
+//! approvals bound to content, and each department's lifecycle step. The same pricing
+//! function and lifecycle fold run on the server, so what a rep sees offline is what the
+//! server will decide.
+
+use crate::error::CoreError;
+use crate::replica::Replica;
+use protocol::pricing::{CustomerFacts, LineFacts, Policy, PricedOrder, approvals_hash, price_order};
+use protocol::schema::order::{Order, OrderEvent};
+use protocol::schema::order_lifecycle::{self, Lifecycle};
+use protocol::schema::policy_doc::{self, POLICY_DOC_ID, PublishedPolicy};
+use protocol::schema::verdict::{self, OrderVerdict, verdict_id};
+use protocol::schema::{EventKind, ExceptionKind, OrderStatus};
+use protocol::{DocId, DocKind, Role};
+use serde::Serialize;
+
+/// Everything a person needs to see about an order.
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub order: Order,
+    /// Offline pricing with the policy the device holds (None: no policy synced yet).
+    pub priced: Option<PricedOrder>,
+    /// The server's verdict, once it has checked this order.
+    pub verdict: Option<OrderVerdict>,
+    /// Does the verdict refer to the current content (false: edited since; re-checking)?
+    pub verdict_current: bool,
+    pub lifecycle: Lifecycle,
+}
+
+impl Replica {
+    /// Every published price-policy version this device holds, oldest first.
+    pub fn policy_versions(&self) -> Vec<PublishedPolicy> {
+        self.doc_ref(POLICY_DOC_ID, DocKind::Policy).map(policy_doc::read).unwrap_or_default()
+    }
+
+    /// The newest policy (what new orders are priced with).
+    pub fn current_policy(&self) -> Option<PublishedPolicy> {
+        self.policy_versions().pop()
+    }
+
+    fn pricer_role(&self) -> Role {
+        self.principal().map(|p| p.role).unwrap_or(Role::Rep)
+    }
+
+    /// Price an order offline, exactly as the server will (same function, same policy
+    /// version in force at the order's date).
+    pub fn price(&self, id: DocId) -> Result<Option<PricedOrder>, CoreError> {
+        let o = self.order(id)?;
+        let versions = self.policy_versions();
+        let Some(policy) = policy_doc::in_force(&versions, o.created_at) else { return Ok(None) };
+        Ok(Some(price_with(&policy.policy, self, &o, self.pricer_role())))
+    }
+
+    pub fn verdict(&self, order: DocId) -> Option<OrderVerdict> {
+        self.doc_ref(verdict_id(order), DocKind::Verdict).ok().and_then(|d| verdict::read(d).ok())
+    }
+
+    /// Hex content hash of the order as it is now (what an approval binds to).
+    pub fn content_hash(&self, id: DocId) -> Result<String, CoreError> {
+        let o = self.order(id)?;
+        Ok(content_hash_of(&o))
+    }
+
+    pub fn order_view(&self, id: DocId) -> Result<OrderView, CoreError> {
+        let order = self.order(id)?;
+        let priced = self.price(id)?;
+        let verdict = self.verdict(id);
+        let hash = content_hash_of(&order);
+        let verdict_current = verdict.as_ref().is_some_and(|v| v.content_hash == hash);
+        // Required approvals: the server's verdict when it is about this content, else
+        // the offline preview (the server will agree: same function, same policy).
+        let required: Option<Vec<Role>> = match (&verdict, &priced) {
+            (Some(v), _) if verdict_current => Some(v.required.clone()),
+            (_, Some(p)) => Some(p.approver_roles()),
+            _ => None,
+        };
+        let versions = self.policy_versions();
+        let policy = policy_doc::in_force(&versions, order.created_at).map(|p| p.policy.clone());
+        let may_approve = |a: Role, r: Role| policy.as_ref().map_or(a == r, |p| p.may_approve(a, r));
+        let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &hash, &may_approve);
+        Ok(OrderView { order, priced, verdict, verdict_current, lifecycle })
+    }
+
+    /// Orders waiting for an approval this user's role can give.
+    pub fn approvals_queue(&self) -> Vec<OrderView> {
+        let role = self.pricer_role();
+        let versions = self.policy_versions();
+        self.orders()
+            .into_iter()
+            .filter_map(|o| self.order_view(o.id).ok())
+            .filter(|v| v.lifecycle.status == OrderStatus::AwaitingApproval)
+            .filter(|v| {
+                let policy = policy_doc::in_force(&versions, v.order.created_at);
+                v.lifecycle
+                    .missing_approvals
+                    .iter()
+                    .any(|r| policy.map_or(role == *r, |p| p.policy.may_approve(role, *r)))
+            })
+            .collect()
+    }
+
+    fn event(&self, kind: EventKind, now: i64) -> OrderEvent {
+        OrderEvent { kind: kind.as_str().into(), at: now, by: self.user().to_string(), ..Default::default() }
+    }
+
+    /// Submit: record the policy version priced with, then the `submitted` event.
+    pub fn submit_order(&mut self, id: DocId, now: i64) -> Result<(), CoreError> {
+        if let Some(p) = self.current_policy() {
+            self.set_priced_with(id, p.version, now)?;
+        }
+        let e = self.event(EventKind::Submitted, now);
+        self.append_order_event(id, &e, now)
+    }
+
+    /// Approve or reject the order's current content, with a comment.
+    pub fn decide_order(&mut self, id: DocId, approve: bool, comment: &str, now: i64) -> Result<(), CoreError> {
+        let hash = self.content_hash(id)?;
+        let kind = if approve { EventKind::Approved } else { EventKind::Rejected };
+        let e = OrderEvent {
+            role: Some(self.pricer_role().as_str().into()),
+            hash: Some(hash),
+            comment: Some(comment.to_string()).filter(|c| !c.is_empty()),
+            ..self.event(kind, now)
+        };
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn confirm_payment(&mut self, id: DocId, now: i64) -> Result<(), CoreError> {
+        let e = self.event(EventKind::Paid, now);
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn ship_order(&mut self, id: DocId, carrier: &str, tracking: &str, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent {
+            carrier: Some(carrier.to_string()),
+            tracking: Some(tracking.to_string()),
+            ..self.event(EventKind::Shipped, now)
+        };
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn deliver_order(&mut self, id: DocId, feedback: Option<&str>, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent { comment: feedback.map(str::to_string), ..self.event(EventKind::Delivered, now) };
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn order_exception(&mut self, id: DocId, kind: ExceptionKind, note: &str, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent {
+            exception: Some(kind.as_str().into()),
+            comment: Some(note.to_string()),
+            ..self.event(EventKind::Exception, now)
+        };
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn resolve_exception(&mut self, id: DocId, note: &str, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent { comment: Some(note.to_string()), ..self.event(EventKind::Resolved, now) };
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn cancel_order(&mut self, id: DocId, now: i64) -> Result<(), CoreError> {
+        let e = self.event(EventKind::Cancelled, now);
+        self.append_order_event(id, &e, now)
+    }
+
+    pub fn close_order(&mut self, id: DocId, now: i64) -> Result<(), CoreError> {
+        let e = self.event(EventKind::Closed, now);
+        self.append_order_event(id, &e, now)
+    }
+}
+
+/// Price `o` with `policy`: the one pricing function, with the customer's channel.
+pub fn price_with(policy: &Policy, replica: &Replica, o: &Order, pricer: Role) -> PricedOrder {
+    let customer = o.customer.unwrap_or(DocId(uuid::Uuid::nil()));
+    let channel = replica.customer(customer).ok().and_then(|c| c.channel);
+    let lines: Vec<LineFacts> = o.lines.iter().map(LineFacts::from).collect();
+    price_order(policy, &CustomerFacts { id: customer, channel }, &lines, o.created_at, pricer)
+}
+
+/// The hex content hash of an order (customer + lines).
+pub fn content_hash_of(o: &Order) -> String {
+    let customer = o.customer.unwrap_or(DocId(uuid::Uuid::nil()));
+    let lines: Vec<LineFacts> = o.lines.iter().map(LineFacts::from).collect();
+    approvals_hash(customer, &lines).to_string()
+}
