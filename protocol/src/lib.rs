@@ -1,6 +1,9 @@
 //! The contract shared by every jiuloop client and the server: wire messages, ids,
 //! error codes, size limits and the Automerge document schemas. No IO happens here.
 
+#[macro_use]
+mod vocab;
+
 pub mod error_code;
 pub mod ids;
 pub mod pricing;

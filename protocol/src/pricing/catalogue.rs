@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-vocab!(
+string_enum!(
     /// Aroma type (香型), the twelve standard categories of baijiu.
     AromaType {
         Jiang = "jiang", "酱香", "Sauce aroma";
@@ -20,7 +20,7 @@ vocab!(
     }
 );
 
-vocab!(
+string_enum!(
     /// The unit an SKU is ordered and priced in (计量单位).
     Unit {
         Bottle = "bottle", "瓶", "bottle";

@@ -20,7 +20,7 @@ pub const BP_SCALE: i64 = 10_000;
 /// Largest order-amount threshold (10^15 fen = 10 trillion yuan).
 pub const MAX_THRESHOLD_FEN: i64 = 1_000_000_000_000_000;
 
-vocab!(
+string_enum!(
     /// Price tier (价格档).
     PriceTier {
         Factory = "factory", "出厂价", "Factory price";

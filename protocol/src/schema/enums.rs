@@ -1,7 +1,5 @@
 //! The closed vocabularies of the documents, with their Chinese and English labels.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
 use std::str::FromStr;
 
 /// The language text is shown in. Simplified Chinese is the default.
@@ -21,57 +19,6 @@ impl FromStr for Lang {
             _ => Err(format!("unknown language '{s}' (zh, en)")),
         }
     }
-}
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($var:ident = $s:literal, $zh:literal, $en:literal;)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($var),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$var),+];
-            pub const NAMES: &'static [&'static str] = &[$($s),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-            pub fn label(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $(($name::$var, Lang::Zh) => $zh, ($name::$var, Lang::En) => $en,)+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s || v.label(Lang::Zh) == s)
-                    .ok_or_else(|| format!("'{}' is not one of {}", s, $name::NAMES.join(", ")))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
 }
 
 string_enum!(
