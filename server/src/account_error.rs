@@ -23,6 +23,8 @@ pub enum AccountError {
     InvalidRequest(String),
     #[error("the password must be at least {min} characters long")]
     PasswordTooShort { min: usize },
+    #[error("the password may not be the user name")]
+    PasswordIsUserName,
     #[error("user '{0}' already exists")]
     UserExists(String),
     #[error("manager '{0}' is not a user; add the manager first")]
@@ -47,6 +49,7 @@ impl AccountError {
             AccountError::TokenExpired => ErrorCode::TokenExpired,
             AccountError::InvalidRequest(_)
             | AccountError::PasswordTooShort { .. }
+            | AccountError::PasswordIsUserName
             | AccountError::UserExists(_)
             | AccountError::UnknownManager(_)
             | AccountError::InvalidName(_) => ErrorCode::Malformed,

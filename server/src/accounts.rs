@@ -6,7 +6,7 @@
 use crate::account_error::AccountError;
 use crate::db::{Db, DbError, NewUser};
 use crate::login_limiter::LoginLimiter;
-use crate::password::{self, MIN_PASSWORD_CHARS};
+use crate::password;
 use crate::session::Session;
 use crate::token;
 use crate::user_info::UserInfo;
@@ -27,6 +27,8 @@ pub struct LoginGrant {
     pub user: String,
     pub role: Role,
     pub territory: Option<String>,
+    /// Own territory plus, for a manager, the team's.
+    pub territories: Vec<String>,
 }
 
 /// What a login presents.
@@ -119,7 +121,9 @@ impl Accounts {
                 return Err(e);
             }
         }
-        Ok(LoginGrant { token, expires_at, user: user.name, role: user.role, territory: user.territory })
+        drop(db);
+        let territories = self.territories_of(&user.name, user.role, user.territory.as_deref())?;
+        Ok(LoginGrant { token, expires_at, user: user.name, role: user.role, territory: user.territory, territories })
     }
 
     /// Revoke a token. Unknown tokens are `Unauthorized`.
@@ -144,7 +148,29 @@ impl Accounts {
         }
         let role =
             row.role.parse::<Role>().map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.user)))?;
-        Ok(Session { user: row.user, role, territory: row.territory, device_id: row.device })
+        let territories = self.territories_of(&row.user, role, row.territory.as_deref())?;
+        Ok(Session {
+            user: row.user,
+            role,
+            territory: row.territory,
+            territories,
+            device_id: row.device,
+            token_hash: token::hash(token),
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Own territory, plus the territories of a manager's reps.
+    fn territories_of(&self, user: &str, role: Role, own: Option<&str>) -> Result<Vec<String>, AccountError> {
+        let mut all: Vec<String> = own.map(String::from).into_iter().collect();
+        if role == Role::Manager {
+            for t in self.db().team_territories(user)? {
+                if !all.contains(&t) {
+                    all.push(t);
+                }
+            }
+        }
+        Ok(all)
     }
 
     pub fn add_user(&self, spec: &UserSpec, now: i64) -> Result<(), AccountError> {
@@ -152,9 +178,7 @@ impl Accounts {
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(AccountError::InvalidName(spec.name.clone()));
         }
-        if spec.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AccountError::PasswordTooShort { min: MIN_PASSWORD_CHARS });
-        }
+        password::check_rules(name, &spec.password)?;
         let clean = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
         let manager = clean(&spec.manager);
         if let Some(m) = &manager
@@ -186,6 +210,11 @@ impl Accounts {
     /// Disable or re-enable a user; false if there is no such user.
     pub fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
         Ok(self.db().set_user_disabled(name, disabled)?)
+    }
+
+    /// Devices, of one user or of everyone.
+    pub fn list_devices(&self, user: Option<&str>) -> Result<Vec<crate::db::DeviceRow>, AccountError> {
+        Ok(self.db().devices(user)?)
     }
 
     /// Revoke or restore a device; false if there is no such device.
@@ -278,6 +307,27 @@ mod tests {
         a.logout(&grant.token).unwrap();
         assert!(matches!(a.authenticate(&grant.token, 2000), Err(AccountError::Unauthorized)));
         assert_eq!(a.list_users().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_manager_works_in_the_team_territories() {
+        let a = accounts();
+        let mut m = spec("zhang", "12345678");
+        m.role = Role::Manager;
+        m.territory = Some("四川".into());
+        a.add_user(&m, 1).unwrap();
+        for (name, t) in [("li", "四川"), ("wang", "贵州")] {
+            let mut r = spec(name, "12345678");
+            r.territory = Some(t.into());
+            r.manager = Some("zhang".into());
+            a.add_user(&r, 1).unwrap();
+        }
+        let grant = a.login(&attempt("zhang", "12345678", Uuid::new_v4()), 1).unwrap();
+        assert_eq!(grant.territories, vec!["四川".to_string(), "贵州".to_string()]);
+        let s = a.authenticate(&grant.token, 2).unwrap();
+        assert_eq!(s.principal().territories, grant.territories);
+        let rep = a.login(&attempt("wang", "12345678", Uuid::new_v4()), 1).unwrap();
+        assert_eq!(rep.territories, vec!["贵州".to_string()]);
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! Deciding whether a pushed chunk may be applied, on a scratch copy: the server's
 //! document is never touched here. Pure: no storage, no network, unit-tested.
+//!
+//! Two steps. [`authorize`] loads the chunk into a fork of the document and checks that
+//! every new change comes from an actor registered to the pushing device. [`check_rights`]
+//! then finds the top-level fields the new changes' *operations* write (a write inside a
+//! contact, an order line or a Text counts for the root key holding it; a write that
+//! loses a conflict counts too) and asks the shared rule table about each of them.
 
 use automerge::{AutoCommit, Automerge, AutomergeError, Change, LoadOptions};
-use protocol::ErrorCode;
-use protocol::wire::{DocChunk, Refusal, hashes_to_wire};
-use std::collections::HashSet;
+use protocol::rules::{self, DocFacts, Principal};
+use protocol::wire::{DocChunk, Hash, Refusal, hashes_to_wire};
+use protocol::{DocId, DocKind, ErrorCode};
+use std::collections::{BTreeSet, HashSet};
 
 /// The chunk may be applied: `scratch` is the document with it applied, `new_changes`
 /// the changes the server did not have (possibly none).
@@ -57,10 +64,89 @@ pub fn authorize(
     Ok(Authorized { scratch, new_changes })
 }
 
+/// The document as the rules see it, before and after the chunk.
+pub struct WriteContext<'a> {
+    pub principal: &'a Principal,
+    pub id: DocId,
+    pub kind: DocKind,
+    /// `None`: the server does not have the document; this chunk creates it.
+    pub before: Option<&'a DocFacts>,
+    pub after: &'a DocFacts,
+    /// What the server holds (sent back with a refusal so the device restores to it).
+    pub server_heads: &'a [Hash],
+}
+
+/// May the principal write what the new changes write? Returns the root fields written.
+///
+/// On an existing document every field written is checked with
+/// [`rules::check_write`] (before and after the change must both be in the writer's
+/// reach; create-only fields are refused). A document new to the server is checked once
+/// as a whole: the writer must be allowed to create it where it lands (`doc_kind`, at
+/// creation), every field written must exist, and the creator sets every field's first
+/// value (a rep creating a customer sets its territory and owner to their own).
+///
+/// A refusal because the document is outside the writer's territories is the same
+/// whether or not the document exists: see [`out_of_reach`].
+pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Result<BTreeSet<String>, Rejection> {
+    let fields = protocol::schema::root_keys_written(&mut authorized.scratch, &authorized.new_changes)
+        .map_err(|e| Rejection::BadChanges(e.to_string()))?;
+    let refuse = |v: rules::Violation| {
+        Rejection::Refused(Refusal {
+            id: ctx.id,
+            kind: ctx.kind,
+            code: ErrorCode::Forbidden,
+            path: v.field,
+            rule: v.rule,
+            message: v.message,
+            server_heads: ctx.server_heads.to_vec(),
+        })
+    };
+    match ctx.before {
+        None => {
+            for f in &fields {
+                if rules::field_rule(ctx.kind, f).is_none() {
+                    return Err(refuse(rules::Violation {
+                        field: f.clone(),
+                        rule: "unknown-field".into(),
+                        message: format!("{} has no writable field '{f}'", ctx.kind),
+                    }));
+                }
+            }
+            if let Err(v) = rules::check_write(ctx.principal, protocol::schema::KIND_KEY, None, ctx.after) {
+                if v.rule == "territory" {
+                    return Err(Rejection::Refused(out_of_reach(ctx.principal, ctx.id, ctx.kind)));
+                }
+                return Err(refuse(rules::Violation { field: String::new(), ..v }));
+            }
+        }
+        Some(before) => {
+            for f in &fields {
+                rules::check_write(ctx.principal, f, Some(before), ctx.after).map_err(refuse)?;
+            }
+        }
+    }
+    Ok(fields)
+}
+
+/// The refusal of a write to a document outside the writer's territories: identical for
+/// a document that exists (which the writer may not even know of) and for one being
+/// created there, so a refusal never tells whether a document exists, nor its heads.
+pub fn out_of_reach(principal: &Principal, id: DocId, kind: DocKind) -> Refusal {
+    Refusal {
+        id,
+        kind,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "territory".into(),
+        message: format!("{} may not write this {kind}: it is outside their territories", principal.user),
+        server_heads: Vec::new(),
+    }
+}
+
 /// `load_incremental` skips undecodable trailing data with only a log line, so decode
 /// the bytes strictly on their own first. Changes whose dependencies are elsewhere
 /// (in the server's document) are fine here.
-fn check_well_formed(bytes: &[u8]) -> Result<(), Rejection> {
+pub fn check_well_formed(bytes: &[u8]) -> Result<(), Rejection> {
     match Automerge::load_with_options(bytes, LoadOptions::new()) {
         Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
         Err(e) => Err(Rejection::BadChanges(e.to_string())),
@@ -71,8 +157,7 @@ fn check_well_formed(bytes: &[u8]) -> Result<(), Rejection> {
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
-    use automerge::{ActorId, ROOT};
-    use protocol::{DocId, DocKind};
+    use automerge::{ActorId, ROOT, ReadDoc};
 
     const MINE: &[u8] = &[1; 16];
     const THEIRS: &[u8] = &[2; 16];
@@ -181,6 +266,416 @@ mod tests {
             authorize(&mut server, &chunk(b"junk".to_vec()), &actors(&[MINE])),
             Err(Rejection::BadChanges(_))
         ));
+    }
+
+    // ---- field rights: a table of hostile changes ---------------------------------
+
+    use protocol::Role;
+    use protocol::schema::{customer, order};
+
+    const LI: &[u8] = &[3; 16];
+    const ADMIN_ACTOR: &[u8] = &[0xff; 16];
+
+    fn who(role: Role, user: &str, territories: &[&str]) -> Principal {
+        Principal { user: user.into(), role, territories: territories.iter().map(|t| t.to_string()).collect() }
+    }
+
+    fn facts(kind: DocKind, territory: Option<&str>) -> DocFacts {
+        DocFacts { kind, territory: territory.map(String::from), author: Some("li".into()) }
+    }
+
+    /// A customer of 四川 as the server holds it (created by li's device).
+    fn sichuan_customer(territory: &str) -> AutoCommit {
+        let mut doc = device_doc(LI);
+        let new =
+            customer::NewCustomer {
+                name: "成都酒行".into(), territory: Some(territory.into()), ..Default::default()
+            };
+        customer::init(&mut doc, &new, 1_000, "li").unwrap();
+        customer::add_contact(&mut doc, "c1", "王经理", None, None).unwrap();
+        doc.commit();
+        doc
+    }
+
+    fn an_order() -> AutoCommit {
+        let mut doc = device_doc(LI);
+        order::init(&mut doc, DocId::new_random(), protocol::schema::OrderSource::Written, 1_000, "li").unwrap();
+        let line =
+            order::NewLine { id: "l1".into(), sku: "飞天53度".into(), spec: None, qty: 6, unit_price_fen: 149_900 };
+        order::add_line(&mut doc, &line).unwrap();
+        doc.commit();
+        doc
+    }
+
+    /// What the case's writer does, on their replica of the server's document.
+    type Edit = fn(&mut AutoCommit);
+
+    struct Case {
+        name: &'static str,
+        who: Principal,
+        kind: DocKind,
+        /// The server's document, or None: the change creates it.
+        server: Option<fn() -> AutoCommit>,
+        /// For a new document: what the writer creates.
+        create: Option<fn() -> AutoCommit>,
+        edit: Edit,
+        /// The territory a visit/order lands in (its customer's), if not a customer.
+        child_territory: Option<&'static str>,
+        /// Ok(fields written) or Err((path, rule)).
+        want: Result<&'static [&'static str], (&'static str, &'static str)>,
+    }
+
+    fn run(case: &Case) -> Result<Vec<String>, (String, String, ErrorCode, usize)> {
+        let mut server = case.server.map(|f| f()).unwrap_or_default();
+        let writer_actor = match case.who.role {
+            Role::Admin => ADMIN_ACTOR,
+            _ => MINE,
+        };
+        let mut device = match case.create {
+            Some(create) => create(),
+            None => server.fork(),
+        }
+        .with_actor(ActorId::from(writer_actor));
+        let before_heads = device.get_heads();
+        (case.edit)(&mut device);
+        device.commit();
+        let bytes = if case.create.is_some() { device.save() } else { device.save_after(&before_heads) };
+        let c = chunk(bytes);
+        let actors = actors(&[MINE, LI, ADMIN_ACTOR]);
+        let server_heads = hashes_to_wire(&server.get_heads());
+        let mut authorized = authorize(&mut server, &c, &actors)
+            .map_err(|e| (format!("{e:?}"), String::new(), ErrorCode::Internal, 0))?;
+        let territory_of = |doc: &AutoCommit| match case.kind {
+            DocKind::Customer => protocol::schema::root_string(doc, "territory"),
+            _ => case.child_territory.map(String::from),
+        };
+        let before = case.server.map(|_| facts(case.kind, territory_of(&server).as_deref()));
+        let after = facts(case.kind, territory_of(&authorized.scratch).as_deref());
+        let ctx = WriteContext {
+            principal: &case.who,
+            id: c.id,
+            kind: case.kind,
+            before: before.as_ref(),
+            after: &after,
+            server_heads: &server_heads,
+        };
+        match check_rights(&ctx, &mut authorized) {
+            Ok(fields) => Ok(fields.into_iter().collect()),
+            Err(Rejection::Refused(r)) => Err((r.path, r.rule, r.code, r.server_heads.len())),
+            Err(other) => Err((format!("{other:?}"), String::new(), ErrorCode::Internal, 0)),
+        }
+    }
+
+    fn sc() -> AutoCommit {
+        sichuan_customer("四川")
+    }
+    fn gz() -> AutoCommit {
+        sichuan_customer("贵州")
+    }
+
+    #[test]
+    fn hostile_changes_are_refused_field_by_field() {
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let mgr = who(Role::Manager, "zhang", &["四川", "贵州"]);
+        let fin = who(Role::Finance, "qian", &[]);
+        let cases = vec![
+            Case {
+                name: "own customer's name",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::set(d, "name", "成都名酒行", 2, "li").unwrap(),
+                child_territory: None,
+                want: Ok(&["name"]),
+            },
+            Case {
+                name: "a contact's phone counts as contacts",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::add_contact(d, "c2", "李总", Some("139"), None).unwrap(),
+                child_territory: None,
+                want: Ok(&["contacts"]),
+            },
+            Case {
+                name: "notes text",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::set(d, "notes", "喜欢酱香", 2, "li").unwrap(),
+                child_territory: None,
+                want: Ok(&["notes"]),
+            },
+            Case {
+                name: "rep moves own customer",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::reassign(d, "贵州", None).unwrap(),
+                child_territory: None,
+                want: Err(("territory", "role")),
+            },
+            Case {
+                name: "rep sets the owner",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| d.put(automerge::ROOT, "owner", "wang").unwrap(),
+                child_territory: None,
+                want: Err(("owner", "role")),
+            },
+            Case {
+                name: "rewriting created_by",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| d.put(automerge::ROOT, "created_by", "wang").unwrap(),
+                child_territory: None,
+                want: Err(("created_by", "create-only")),
+            },
+            Case {
+                name: "deleting and re-creating doc_kind",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| {
+                    d.delete(automerge::ROOT, "doc_kind").unwrap();
+                    d.put(automerge::ROOT, "doc_kind", "customer").unwrap();
+                },
+                child_territory: None,
+                want: Err(("doc_kind", "create-only")),
+            },
+            Case {
+                name: "deleting the territory (even by a manager it is a territory write)",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| d.delete(automerge::ROOT, "territory").unwrap(),
+                child_territory: None,
+                want: Err(("territory", "role")),
+            },
+            Case {
+                name: "unknown field",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| d.put(automerge::ROOT, "colour", "red").unwrap(),
+                child_territory: None,
+                want: Err(("colour", "unknown-field")),
+            },
+            Case {
+                name: "another territory's customer",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: Some(gz),
+                create: None,
+                edit: |d| customer::set(d, "phone", "138", 2, "li").unwrap(),
+                child_territory: None,
+                want: Err(("phone", "territory")),
+            },
+            Case {
+                name: "manager moves a customer inside the team",
+                who: mgr.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::reassign(d, "贵州", Some("wang")).unwrap(),
+                child_territory: None,
+                want: Ok(&["owner", "territory"]),
+            },
+            Case {
+                name: "manager moves a customer out of the team",
+                who: mgr.clone(),
+                kind: DocKind::Customer,
+                server: Some(sc),
+                create: None,
+                edit: |d| customer::reassign(d, "云南", None).unwrap(),
+                child_territory: None,
+                want: Err(("territory", "territory")),
+            },
+            Case {
+                name: "finance confirms payment (an order event)",
+                who: fin.clone(),
+                kind: DocKind::Order,
+                server: Some(an_order),
+                create: None,
+                edit: |d| order::record_event(d, "paid", 3, "qian").unwrap(),
+                child_territory: Some("四川"),
+                want: Ok(&["events"]),
+            },
+            Case {
+                name: "finance edits an order line's price",
+                who: fin.clone(),
+                kind: DocKind::Order,
+                server: Some(an_order),
+                create: None,
+                edit: |d| {
+                    let lines = match d.get(automerge::ROOT, "lines").unwrap() {
+                        Some((_, id)) => id,
+                        None => panic!("no lines"),
+                    };
+                    let line = d.get(&lines, 0).unwrap().unwrap().1;
+                    d.put(&line, "unit_price_fen", 1).unwrap();
+                },
+                child_territory: Some("四川"),
+                want: Err(("lines", "role")),
+            },
+            Case {
+                name: "finance deletes and re-creates the lines",
+                who: fin.clone(),
+                kind: DocKind::Order,
+                server: Some(an_order),
+                create: None,
+                edit: |d| {
+                    d.delete(automerge::ROOT, "lines").unwrap();
+                    d.put_object(automerge::ROOT, "lines", automerge::ObjType::List).unwrap();
+                },
+                child_territory: Some("四川"),
+                want: Err(("lines", "role")),
+            },
+            Case {
+                name: "rep re-points an order to another customer",
+                who: rep.clone(),
+                kind: DocKind::Order,
+                server: Some(an_order),
+                create: None,
+                edit: |d| d.put(automerge::ROOT, "customer", DocId::new_random().to_string()).unwrap(),
+                child_territory: Some("四川"),
+                want: Err(("customer", "create-only")),
+            },
+            Case {
+                name: "rep creates a customer at home (sets territory and owner)",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: None,
+                create: Some(sc),
+                edit: |_| {},
+                child_territory: None,
+                want: Ok(&[
+                    "class_history",
+                    "contacts",
+                    "created_at",
+                    "created_by",
+                    "doc_kind",
+                    "name",
+                    "notes",
+                    "owner",
+                    "territory",
+                ]),
+            },
+            Case {
+                name: "rep creates a customer in another territory",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: None,
+                create: Some(gz),
+                edit: |_| {},
+                child_territory: None,
+                want: Err(("", "territory")),
+            },
+            Case {
+                name: "rep creates an order for another territory's customer",
+                who: rep.clone(),
+                kind: DocKind::Order,
+                server: None,
+                create: Some(an_order),
+                edit: |_| {},
+                child_territory: Some("贵州"),
+                want: Err(("", "territory")),
+            },
+            Case {
+                name: "finance creates an order",
+                who: fin.clone(),
+                kind: DocKind::Order,
+                server: None,
+                create: Some(an_order),
+                edit: |_| {},
+                child_territory: Some("四川"),
+                want: Err(("", "role")),
+            },
+            Case {
+                name: "a new document with an unknown field",
+                who: rep.clone(),
+                kind: DocKind::Customer,
+                server: None,
+                create: Some(sc),
+                edit: |d| d.put(automerge::ROOT, "discount_override", 90).unwrap(),
+                child_territory: None,
+                want: Err(("discount_override", "unknown-field")),
+            },
+        ];
+        for case in &cases {
+            let got = run(case);
+            match (&got, &case.want) {
+                (Ok(fields), Ok(want)) => assert_eq!(fields, want, "{}", case.name),
+                (Err((path, rule, code, _)), Err((want_path, want_rule))) => {
+                    assert_eq!((path.as_str(), rule.as_str()), (*want_path, *want_rule), "{}", case.name);
+                    assert_eq!(*code, ErrorCode::Forbidden, "{}", case.name);
+                }
+                _ => panic!("{}: got {got:?}, want {:?}", case.name, case.want),
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_reach_refusals_do_not_tell_whether_the_document_exists() {
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let existing = out_of_reach(&rep, DocId(uuid::Uuid::nil()), DocKind::Customer);
+        let created = run(&Case {
+            name: "create",
+            who: rep.clone(),
+            kind: DocKind::Customer,
+            server: None,
+            create: Some(gz),
+            edit: |_| {},
+            child_territory: None,
+            want: Err(("", "territory")),
+        })
+        .unwrap_err();
+        assert_eq!((existing.path.as_str(), existing.rule.as_str()), (created.0.as_str(), created.1.as_str()));
+        assert!(existing.server_heads.is_empty());
+        assert_eq!(created.3, 0, "no server heads for a document that does not exist");
+    }
+
+    #[test]
+    fn a_write_that_loses_a_conflict_is_still_checked() {
+        // The server took an admin's owner change; li's device, not having seen it, sets the
+        // owner too. Li's write loses the conflict (higher actor wins), so no patch would
+        // show it: the operation is refused all the same.
+        let mut server = sc();
+        let mut li = server.fork().with_actor(ActorId::from(MINE));
+        let mut admin = server.fork().with_actor(ActorId::from(ADMIN_ACTOR));
+        admin.put(automerge::ROOT, "owner", "wang").unwrap();
+        admin.commit();
+        server.merge(&mut admin).unwrap();
+        let before = li.get_heads();
+        li.put(automerge::ROOT, "owner", "zhao").unwrap();
+        li.commit();
+        let c = chunk(li.save_after(&before));
+        let mut authorized = authorize(&mut server, &c, &actors(&[MINE])).unwrap();
+        assert_eq!(protocol::schema::root_string(&authorized.scratch, "owner").as_deref(), Some("wang"));
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let f = facts(DocKind::Customer, Some("四川"));
+        let ctx = WriteContext {
+            principal: &rep,
+            id: c.id,
+            kind: DocKind::Customer,
+            before: Some(&f),
+            after: &f,
+            server_heads: &[],
+        };
+        let got = check_rights(&ctx, &mut authorized);
+        let Err(Rejection::Refused(r)) = got else { panic!("{got:?}") };
+        assert_eq!((r.path.as_str(), r.rule.as_str()), ("owner", "role"));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Compact a document into a snapshot once it has more than this many chunks.
     pub compact_after: u32,
+    /// The built browser app to serve at `/` (`scripts/build-web.sh`); None: a page that
+    /// says how to build it.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -32,6 +35,7 @@ impl Config {
             cache_docs: Self::DEFAULT_CACHE_DOCS,
             token_ttl: Duration::from_secs(Self::DEFAULT_TOKEN_TTL_SECS),
             compact_after: Self::DEFAULT_COMPACT_AFTER,
+            web_dir: None,
         }
     }
 

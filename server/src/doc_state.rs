@@ -1,6 +1,7 @@
 //! A document loaded in memory, with what the hub needs to know about its storage.
 
 use crate::db::{DbError, DocRow, StoredDoc};
+use crate::facts::StoredFacts;
 use automerge::AutoCommit;
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
@@ -14,6 +15,9 @@ pub struct DocMeta {
     pub snapshot_seq: u64,
     pub last_seq: u64,
     pub chunk_count: u64,
+    pub facts: StoredFacts,
+    /// False for rows stored before the facts were kept (computed at start-up).
+    pub facts_known: bool,
 }
 
 impl TryFrom<DocRow> for DocMeta {
@@ -29,6 +33,13 @@ impl TryFrom<DocRow> for DocMeta {
             snapshot_seq: crate::db::u64_from_i64(row.snapshot_seq),
             last_seq: crate::db::u64_from_i64(row.last_seq),
             chunk_count: crate::db::u64_from_i64(row.chunk_count),
+            facts: StoredFacts {
+                kind,
+                territory: row.territory,
+                parent: row.parent.as_deref().and_then(DocId::from_slice),
+                author: row.author,
+            },
+            facts_known: row.facts_known,
         })
     }
 }

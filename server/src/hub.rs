@@ -7,25 +7,42 @@
 //! sequence order, and a catch-up is atomic with respect to relays. Consecutive pushes
 //! (from any connections) are group-committed: one transaction, one savepoint per frame,
 //! answers held back until the commit is durable.
+//!
+//! Access: every document's facts (territory, customer, author; [`crate::facts`]) are
+//! kept in its `docs` row and recomputed after every accepted change. A connection only
+//! ever receives documents its user may read ([`crate::access`]); a push is checked
+//! field by field before anything of it is applied ([`crate::authorize`]). When a
+//! customer changes territory, it and its visits and orders move: connections that could
+//! read them and no longer can are told to forget them, those that now can get them whole,
+//! and the move is recorded with a sequence number so devices that were offline learn of
+//! it on their next hello.
 
-use crate::access;
-use crate::authorize::{Authorized, Rejection, authorize};
+mod admin;
+
+use crate::access::{self, FORGET_REASON};
+use crate::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
 use crate::conn_id::ConnId;
-use crate::db::{ActorRegistration, Db, DbError, i64_from_u64};
+use crate::db::{ActorRegistration, Db, DbError, NewAudit, i64_from_u64, u64_from_i64};
 use crate::doc_cache::DocCache;
 use crate::doc_state::{DocMeta, DocState, heads_to_blob};
+use crate::facts::{OwnFacts, StoredFacts, own_facts};
 use crate::hub_event::{HubEvent, Outgoing};
 use crate::server_stats::ServerStats;
 use crate::session::Session;
+use automerge::{AutoCommit, Change};
+use protocol::rules::{DocFacts, Principal};
 use protocol::wire::{DocAck, DocChunk, Hello, Refusal, batch_by_size, hashes_to_wire};
-use protocol::{ClientMsg, DocId, ErrorCode, ServerMsg};
-use std::collections::{HashMap, HashSet};
+use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Largest actor id accepted in a hello, in bytes.
 pub const MAX_ACTOR_BYTES: usize = 64;
 /// Most actor ids one hello may register.
 pub const MAX_ACTORS_PER_HELLO: usize = 256;
+/// The actor of the changes the server itself makes (admin reassignment). No device may
+/// register it.
+pub const SERVER_ACTOR: &[u8; 16] = b"jiuloop-server\0\0";
 const FRAME_SAVEPOINT: &str = "push_frame";
 
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +55,7 @@ pub struct HubSettings {
 
 struct ConnState {
     session: Session,
+    principal: Principal,
     /// Hello done: catch-up sent, receives live relays.
     ready: bool,
     /// Every actor registered to the connection's device.
@@ -54,7 +72,7 @@ struct PushBatch {
     new_docs: u64,
 }
 
-/// One push frame being processed (inside its savepoint).
+/// One push frame (or one admin change) being processed, inside its savepoint.
 #[derive(Default)]
 struct FrameWork {
     docs: HashMap<DocId, DocState>,
@@ -62,10 +80,26 @@ struct FrameWork {
     new_docs: u64,
 }
 
+/// A stored chunk to relay to the connections that may read it.
+struct Relay {
+    chunk: DocChunk,
+    seq: u64,
+    facts: DocFacts,
+}
+
+/// A document whose territory changed.
+#[derive(Clone, Debug)]
+struct Moved {
+    id: DocId,
+    old: DocFacts,
+    new: DocFacts,
+    seq: u64,
+}
+
 enum ChunkOutcome {
     Ack(DocAck),
     Refused(Refusal),
-    Stored { ack: DocAck, relay: DocChunk },
+    Stored { ack: DocAck, relay: Relay, moved: Vec<Moved> },
 }
 
 enum ChunkError {
@@ -79,6 +113,28 @@ impl From<DbError> for ChunkError {
     }
 }
 
+/// Who made a change, for the audit trail.
+struct Author<'a> {
+    user: &'a str,
+    device: Option<String>,
+}
+
+/// New changes of one document that passed every check, ready to store.
+struct Accepted {
+    id: DocId,
+    kind: DocKind,
+    scratch: AutoCommit,
+    new_changes: Vec<Change>,
+    was_stored: bool,
+    chunk_count: u64,
+    snapshot_seq: u64,
+    before: Option<StoredFacts>,
+    after: StoredFacts,
+    fields: BTreeSet<String>,
+    /// (field, old, new) of the root scalars that changed.
+    values: Vec<(String, Option<String>, Option<String>)>,
+}
+
 pub struct Hub {
     db: Db,
     cache: DocCache,
@@ -90,9 +146,12 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(db: Db, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
-        let max_seq = crate::db::u64_from_i64(db.max_seq()?);
-        stats.set_documents(crate::db::u64_from_i64(db.doc_count()?));
-        Ok(Hub { db, cache: DocCache::new(settings.cache_docs), conns: HashMap::new(), settings, max_seq, stats })
+        let max_seq = u64_from_i64(db.max_seq()?);
+        stats.set_documents(u64_from_i64(db.doc_count()?));
+        let mut hub =
+            Hub { db, cache: DocCache::new(settings.cache_docs), conns: HashMap::new(), settings, max_seq, stats };
+        hub.compute_missing_facts()?;
+        Ok(hub)
     }
 
     /// The highest sequence number stored.
@@ -162,7 +221,7 @@ impl Hub {
         self.db.rollback();
         self.cache.clear();
         match self.db.max_seq() {
-            Ok(s) => self.max_seq = crate::db::u64_from_i64(s),
+            Ok(s) => self.max_seq = u64_from_i64(s),
             Err(e) => tracing::error!(error = %e, "cannot read max seq after panic"),
         }
     }
@@ -174,10 +233,21 @@ impl Hub {
     fn handle_other(&mut self, event: HubEvent, out: &mut Vec<Outgoing>) {
         match event {
             HubEvent::Connected { conn, session } => {
-                self.conns.insert(conn, ConnState { session, ready: false, actors: HashSet::new() });
+                let principal = session.principal();
+                self.conns.insert(conn, ConnState { session, principal, ready: false, actors: HashSet::new() });
             }
             HubEvent::Disconnected { conn } => {
                 self.conns.remove(&conn);
+            }
+            HubEvent::Tick { now } => self.tick(now, out),
+            HubEvent::TokenRevoked { token_hash } => {
+                let closed = self.close_where(
+                    |s| !token_hash.is_empty() && s.token_hash == token_hash,
+                    ErrorCode::Unauthorized,
+                    "logged out: this login's token was revoked",
+                    out,
+                );
+                tracing::debug!(closed, "token revoked");
             }
             HubEvent::Message { conn, msg } => {
                 if !self.conns.contains_key(&conn) {
@@ -201,6 +271,23 @@ impl Hub {
         out.push(Outgoing { to: vec![conn], msg: ServerMsg::Error { code, message } });
     }
 
+    /// Close every connection whose session matches; returns how many.
+    fn close_where(
+        &mut self,
+        matches: impl Fn(&Session) -> bool,
+        code: ErrorCode,
+        message: &str,
+        out: &mut Vec<Outgoing>,
+    ) -> usize {
+        let mut doomed: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| matches(&c.session)).map(|(id, _)| *id).collect();
+        doomed.sort();
+        for conn in &doomed {
+            self.fatal(*conn, code, message.to_string(), out);
+        }
+        doomed.len()
+    }
+
     fn hello(&mut self, conn: ConnId, hello: Hello, out: &mut Vec<Outgoing>) {
         let Some(state) = self.conns.get(&conn) else {
             return;
@@ -209,6 +296,7 @@ impl Hub {
             return self.fatal(conn, ErrorCode::UnexpectedMessage, "hello was already received".into(), out);
         }
         let session = state.session.clone();
+        let principal = state.principal.clone();
         if hello.device_id != session.device_id {
             return self.fatal(
                 conn,
@@ -231,6 +319,14 @@ impl Hub {
                 out,
             );
         }
+        if hello.actors.iter().any(|a| a.as_slice() == SERVER_ACTOR.as_slice()) {
+            return self.fatal(
+                conn,
+                ErrorCode::ActorNotYours,
+                "the server's own actor id may not be claimed".into(),
+                out,
+            );
+        }
         let now = crate::accounts::now_ms();
         let actors = match self.db.register_actors(session.device_id, &session.user, &hello.actors, now) {
             Ok(ActorRegistration::Registered(all)) => all,
@@ -247,7 +343,7 @@ impl Hub {
                 return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
             }
         };
-        let (messages, docs_sent) = match self.catch_up(&session, hello.cursor) {
+        let (messages, docs_sent, forgotten) = match self.catch_up(&principal, hello.cursor) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(%conn, error = %e, "catch-up failed");
@@ -261,6 +357,7 @@ impl Hub {
             client = hello.client,
             cursor = hello.cursor,
             docs_sent,
+            forgotten,
             server_cursor = self.max_seq,
             "hello"
         );
@@ -271,24 +368,52 @@ impl Hub {
         }
     }
 
-    /// Everything changed after `cursor` that the session may read, from SQLite only,
-    /// then `CaughtUp`.
-    fn catch_up(&self, session: &Session, cursor: u64) -> Result<(Vec<ServerMsg>, u32), DbError> {
+    /// What a device that has everything up to `cursor` must be told: `Forget` for the
+    /// documents that moved out of its reach since, then every readable document changed
+    /// (or moved in) since — straight from SQLite, filtered there — then `CaughtUp`.
+    fn catch_up(&self, principal: &Principal, cursor: u64) -> Result<(Vec<ServerMsg>, u32, usize), DbError> {
+        let mut forget = Vec::new();
+        let mut moved = HashSet::new();
+        if cursor > 0 {
+            // doc → (could read it at some point since the cursor, facts now)
+            let mut seen: BTreeMap<DocId, (bool, DocFacts)> = BTreeMap::new();
+            for m in self.db.moves_since(i64_from_u64(cursor))? {
+                let (Some(id), Some(kind)) = (DocId::from_slice(&m.doc_id), DocKind::from_code(m.kind)) else {
+                    return Err(DbError::corrupt("moves", format!("doc {:?} kind {}", m.doc_id, m.kind)));
+                };
+                let old = DocFacts { kind, territory: m.old_territory, author: m.author.clone() };
+                let now = DocFacts { kind, territory: m.current_territory, author: m.author };
+                let entry = seen.entry(id).or_insert((false, now));
+                entry.0 |= access::may_read(principal, &old);
+                moved.insert(id);
+            }
+            forget = seen
+                .into_iter()
+                .filter(|(_, (was, now))| *was && !access::may_read(principal, now))
+                .map(|(id, _)| id)
+                .collect();
+        }
         let mut chunks = Vec::new();
-        for row in self.db.docs_changed_since(i64_from_u64(cursor))? {
+        let filter = access::read_filter(principal);
+        for row in self.db.readable_docs_changed_since(i64_from_u64(cursor), &filter)? {
             let meta = DocMeta::try_from(row)?;
-            if !access::may_read(session, meta.id, meta.kind) {
+            if !access::may_read(principal, &meta.facts.rules_facts()) {
                 continue;
             }
-            let after = (cursor >= meta.snapshot_seq).then_some(i64_from_u64(cursor));
+            let whole = cursor < meta.snapshot_seq || moved.contains(&meta.id);
+            let after = (!whole).then_some(i64_from_u64(cursor));
             let changes = self.db.doc_bytes(meta.id.as_bytes(), after)?;
             chunks.push(DocChunk { id: meta.id, kind: meta.kind, heads: meta.heads, changes });
         }
         let docs_sent = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
-        let mut messages: Vec<ServerMsg> =
-            batch_by_size(chunks).into_iter().map(|docs| ServerMsg::Changes { docs, cursor: None }).collect();
+        let forgotten = forget.len();
+        let mut messages = Vec::new();
+        if !forget.is_empty() {
+            messages.push(ServerMsg::Forget { docs: forget, reason: FORGET_REASON.into() });
+        }
+        messages.extend(batch_by_size(chunks).into_iter().map(|docs| ServerMsg::Changes { docs, cursor: None }));
         messages.push(ServerMsg::CaughtUp { cursor: self.max_seq, docs_sent });
-        Ok((messages, docs_sent))
+        Ok((messages, docs_sent, forgotten))
     }
 
     fn resync(&mut self, conn: ConnId, ids: Vec<DocId>, out: &mut Vec<Outgoing>) {
@@ -298,7 +423,7 @@ impl Hub {
         if !state.ready {
             return self.fatal(conn, ErrorCode::UnexpectedMessage, "resync before hello".into(), out);
         }
-        let session = state.session.clone();
+        let principal = state.principal.clone();
         let mut seen = HashSet::new();
         let mut chunks = Vec::new();
         let result: Result<(), DbError> = (|| {
@@ -310,7 +435,7 @@ impl Hub {
                     continue;
                 };
                 let meta = DocMeta::try_from(row)?;
-                if !access::may_read(&session, meta.id, meta.kind) {
+                if !access::may_read(&principal, &meta.facts.rules_facts()) {
                     continue;
                 }
                 chunks.push(DocChunk {
@@ -338,31 +463,38 @@ impl Hub {
 
     /// Process one push frame inside the open batch. A `DbError` means the whole batch
     /// must be abandoned.
-    fn push_frame(&mut self, batch: &mut PushBatch, conn: ConnId, docs: Vec<DocChunk>) -> Result<(), DbError> {
+    fn push_frame(&mut self, batch: &mut PushBatch, conn: ConnId, mut docs: Vec<DocChunk>) -> Result<(), DbError> {
         let Some(state) = self.conns.get(&conn) else {
             return Ok(());
         };
         let actors = state.actors.clone();
-        let user = state.session.user.clone();
+        let session = state.session.clone();
+        let principal = state.principal.clone();
+        let user = session.user.clone();
         if !batch.pushers.contains(&conn) {
             batch.pushers.push(conn);
         }
+        // Customers first: a new order's territory is its (maybe also new) customer's.
+        docs.sort_by_key(|c| c.kind != DocKind::Customer);
         self.db.savepoint(FRAME_SAVEPOINT)?;
         let mut work = FrameWork::default();
         let mut acks = Vec::new();
         let mut refusals = Vec::new();
-        let mut relays: Vec<(DocChunk, u64)> = Vec::new();
+        let mut relays = Vec::new();
+        let mut moved = Vec::new();
         let n_docs = docs.len();
         for chunk in docs {
             let id = chunk.id;
-            match self.push_chunk(batch, &mut work, &actors, chunk) {
+            match self.push_chunk(batch, &mut work, &session, &principal, &actors, chunk) {
                 Ok(ChunkOutcome::Ack(ack)) => acks.push(ack),
                 Ok(ChunkOutcome::Refused(r)) => {
-                    tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, "refused");
+                    tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, path = r.path, "refused");
+                    self.audit_refusal(&session, &r)?;
                     refusals.push(r);
                 }
-                Ok(ChunkOutcome::Stored { ack, relay }) => {
-                    relays.push((relay, ack.seq));
+                Ok(ChunkOutcome::Stored { ack, relay, moved: m }) => {
+                    relays.push(relay);
+                    moved.extend(m);
                     acks.push(ack);
                 }
                 Err(ChunkError::Bad(reason)) => {
@@ -375,6 +507,10 @@ impl Hub {
                 Err(ChunkError::Db(e)) => return Err(e),
             }
         }
+        let mut relay_out = Vec::new();
+        if !relays.is_empty() || !moved.is_empty() {
+            self.relay(Some(conn), &relays, &moved, &mut relay_out)?;
+        }
         self.db.release(FRAME_SAVEPOINT)?;
         tracing::debug!(%conn, user, docs = n_docs, stored = relays.len(), refused = refusals.len(), "push");
         batch.docs.extend(work.docs);
@@ -386,9 +522,7 @@ impl Hub {
         if !refusals.is_empty() {
             batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Refused { refusals } });
         }
-        if !relays.is_empty() {
-            self.relay(conn, relays, &mut batch.outputs);
-        }
+        batch.outputs.extend(relay_out);
         Ok(())
     }
 
@@ -396,10 +530,25 @@ impl Hub {
         &mut self,
         batch: &mut PushBatch,
         work: &mut FrameWork,
+        session: &Session,
+        principal: &Principal,
         actors: &HashSet<Vec<u8>>,
         chunk: DocChunk,
     ) -> Result<ChunkOutcome, ChunkError> {
         let id = chunk.id;
+        // Garbage is fatal whether or not the document exists (the answer must not tell).
+        if let Err(Rejection::BadChanges(reason)) = authorize::check_well_formed(&chunk.changes) {
+            return Err(ChunkError::Bad(reason));
+        }
+        let stored_meta = match self.db.doc(id.as_bytes())? {
+            Some(row) => Some(DocMeta::try_from(row)?),
+            None => None,
+        };
+        if let Some(meta) = &stored_meta
+            && !access::may_read(principal, &meta.facts.rules_facts())
+        {
+            return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
+        }
         let mut fresh = None;
         let state: &mut DocState = if work.docs.contains_key(&id) {
             work.docs.get_mut(&id)
@@ -428,25 +577,73 @@ impl Hub {
             }));
         }
         let server_ack = DocAck { id, heads: state.heads.clone(), seq: 0 };
-        let Authorized { mut scratch, new_changes } = match authorize(&mut state.doc, &chunk, actors) {
+        let mut authorized = match authorize(&mut state.doc, &chunk, actors) {
             Ok(a) => a,
             Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
             Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
             Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
         };
-        if new_changes.is_empty() {
+        if authorized.new_changes.is_empty() {
             return Ok(ChunkOutcome::Ack(server_ack));
         }
         let kind = state.kind;
-        let was_stored = state.stored;
-        let mut chunk_count = state.chunk_count;
-        let mut snapshot_seq = state.snapshot_seq;
+        let before = stored_meta.as_ref().map(|m| m.facts.clone());
+        let own = own_facts(kind, &authorized.scratch);
+        let after = resolve_facts(&self.db, kind, own, before.as_ref(), Some(principal))?;
+        let (before_rules, after_rules) = (before.as_ref().map(StoredFacts::rules_facts), after.rules_facts());
+        let ctx = WriteContext {
+            principal,
+            id,
+            kind,
+            before: before_rules.as_ref(),
+            after: &after_rules,
+            server_heads: &state.heads,
+        };
+        let fields = match check_rights(&ctx, &mut authorized) {
+            Ok(f) => f,
+            Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
+            Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
+            Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
+        };
+        let Authorized { scratch, new_changes } = authorized;
+        let values = scalar_changes(&state.doc, &scratch, &fields);
+        let accepted = Accepted {
+            id,
+            kind,
+            scratch,
+            new_changes,
+            was_stored: state.stored,
+            chunk_count: state.chunk_count,
+            snapshot_seq: state.snapshot_seq,
+            before,
+            after,
+            fields,
+            values,
+        };
+        let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
+        let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
+        Ok(ChunkOutcome::Stored { ack, relay, moved })
+    }
 
+    /// Store accepted changes with the document's new facts and an audit entry, move the
+    /// customer's visits and orders along if its territory changed. Call inside a
+    /// transaction.
+    fn store_accepted(
+        &mut self,
+        work: &mut FrameWork,
+        acc: Accepted,
+        author: &Author<'_>,
+    ) -> Result<(DocAck, Relay, Vec<Moved>), DbError> {
+        let Accepted { id, kind, mut scratch, new_changes, was_stored, before, after, fields, values, .. } = acc;
+        let mut chunk_count = acc.chunk_count;
+        let mut snapshot_seq = acc.snapshot_seq;
         let bytes: Vec<u8> = new_changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
         let heads = hashes_to_wire(&scratch.get_heads());
         let now = crate::accounts::now_ms();
         let seq = self.db.store_change(id.as_bytes(), kind.code(), &heads_to_blob(&heads), &bytes, now)?;
-        let seq = crate::db::u64_from_i64(seq);
+        let parent = after.parent.map(|p| p.as_bytes().to_vec());
+        self.db.set_doc_facts(id.as_bytes(), after.territory.as_deref(), parent.as_deref(), after.author.as_deref())?;
+        let seq = u64_from_i64(seq);
         chunk_count += 1;
         if chunk_count > self.settings.compact_after {
             let snapshot = scratch.save();
@@ -459,6 +656,48 @@ impl Hub {
             work.new_docs += 1;
         }
         work.max_seq = work.max_seq.max(seq);
+
+        let mut moved = Vec::new();
+        if let Some(b) = &before
+            && b.territory != after.territory
+        {
+            self.db.record_move(
+                id.as_bytes(),
+                b.territory.as_deref(),
+                after.territory.as_deref(),
+                i64_from_u64(seq),
+                now,
+            )?;
+            moved.push(Moved { id, old: b.rules_facts(), new: after.rules_facts(), seq });
+        }
+        if before.as_ref().is_none_or(|b| b.territory != after.territory) {
+            moved.extend(self.move_descendants(work, id, after.territory.as_deref(), now)?);
+        }
+
+        let fields_json = serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into());
+        let values_json = serde_json::to_string(
+            &values
+                .iter()
+                .map(|(f, old, new)| serde_json::json!({ "field": f, "old": old, "new": new }))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|_| "[]".into());
+        self.db.insert_audit(&NewAudit {
+            at: now,
+            user: author.user,
+            device: author.device.as_deref(),
+            doc_id: id.as_bytes(),
+            kind: kind.code(),
+            seq: Some(i64_from_u64(seq)),
+            refused: false,
+            fields: &fields_json,
+            changes: &values_json,
+            code: None,
+            rule: None,
+            message: None,
+        })?;
+
+        let facts = after.rules_facts();
         work.docs.insert(
             id,
             DocState {
@@ -471,39 +710,169 @@ impl Hub {
                 stored: true,
             },
         );
-        Ok(ChunkOutcome::Stored {
-            ack: DocAck { id, heads: heads.clone(), seq },
-            relay: DocChunk { id, kind, heads, changes: bytes },
+        Ok((
+            DocAck { id, heads: heads.clone(), seq },
+            Relay { chunk: DocChunk { id, kind, heads, changes: bytes }, seq, facts },
+            moved,
+        ))
+    }
+
+    /// A document's territory is now `territory`: what hangs off it (a customer's visits
+    /// and orders, their verdicts) follows, under one new sequence number.
+    fn move_descendants(
+        &mut self,
+        work: &mut FrameWork,
+        root: DocId,
+        territory: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<Moved>, DbError> {
+        let mut moved = Vec::new();
+        let mut seq = None;
+        let mut queue = vec![root];
+        let mut seen = HashSet::from([root]);
+        while let Some(parent) = queue.pop() {
+            for row in self.db.children_of(parent.as_bytes())? {
+                let c = DocMeta::try_from(row)?;
+                if !seen.insert(c.id) {
+                    continue;
+                }
+                queue.push(c.id);
+                if c.facts.territory.as_deref() == territory {
+                    continue;
+                }
+                let s = match seq {
+                    Some(s) => s,
+                    None => *seq.insert(self.db.next_seq()?),
+                };
+                self.db.record_move(c.id.as_bytes(), c.facts.territory.as_deref(), territory, s, now)?;
+                moved.push(Moved {
+                    id: c.id,
+                    old: c.facts.rules_facts(),
+                    new: c.facts.in_territory(territory.map(String::from)),
+                    seq: u64_from_i64(s),
+                });
+            }
+        }
+        if let Some(s) = seq {
+            work.max_seq = work.max_seq.max(u64_from_i64(s));
+            tracing::info!(doc = %root, docs = moved.len(), "records follow their customer");
+        }
+        Ok(moved)
+    }
+
+    fn audit_refusal(&self, session: &Session, r: &Refusal) -> Result<(), DbError> {
+        let fields = serde_json::to_string(&[r.path.as_str()].iter().filter(|p| !p.is_empty()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let device = session.device_id.to_string();
+        self.db.insert_audit(&NewAudit {
+            at: crate::accounts::now_ms(),
+            user: &session.user,
+            device: Some(&device),
+            doc_id: r.id.as_bytes(),
+            kind: r.kind.code(),
+            seq: None,
+            refused: true,
+            fields: &fields,
+            changes: "[]",
+            code: Some(r.code.as_str()),
+            rule: Some(&r.rule),
+            message: Some(&r.message),
         })
     }
 
-    /// Queue the stored chunks of one frame for every other ready connection that may
-    /// read them, in as few messages as the size budget allows.
-    fn relay(&self, from: ConnId, relays: Vec<(DocChunk, u64)>, outputs: &mut Vec<Outgoing>) {
-        let mut groups: HashMap<Vec<usize>, Vec<ConnId>> = HashMap::new();
-        for (conn, state) in &self.conns {
-            if *conn == from || !state.ready {
-                continue;
-            }
-            let visible: Vec<usize> = relays
-                .iter()
-                .enumerate()
-                .filter(|(_, (c, _))| access::may_read(&state.session, c.id, c.kind))
-                .map(|(i, _)| i)
-                .collect();
-            if !visible.is_empty() {
-                groups.entry(visible).or_default().push(*conn);
+    /// Queue, for every ready connection, what the stored changes and moves mean to it:
+    /// `Forget` for documents it may no longer read, whole documents for those it may now
+    /// read, and the new changes of those it could and still can read (except to
+    /// `from`, which sent them). Connections that see the same thing share messages.
+    fn relay(
+        &self,
+        from: Option<ConnId>,
+        relays: &[Relay],
+        moved: &[Moved],
+        outputs: &mut Vec<Outgoing>,
+    ) -> Result<(), DbError> {
+        // One entry per moved document: where it was first, where it is now.
+        let mut moves: Vec<Moved> = Vec::new();
+        for m in moved {
+            match moves.iter_mut().find(|x| x.id == m.id) {
+                Some(x) => {
+                    x.new = m.new.clone();
+                    x.seq = x.seq.max(m.seq);
+                }
+                None => moves.push(m.clone()),
             }
         }
-        for (visible, mut to) in groups {
+        type Plan = (Vec<usize>, Vec<usize>, Vec<usize>);
+        let mut groups: HashMap<Plan, Vec<ConnId>> = HashMap::new();
+        for (conn, state) in &self.conns {
+            if !state.ready {
+                continue;
+            }
+            let p = &state.principal;
+            let (mut forget, mut gain) = (Vec::new(), Vec::new());
+            for (i, m) in moves.iter().enumerate() {
+                match (access::may_read(p, &m.old), access::may_read(p, &m.new)) {
+                    (true, false) => forget.push(i),
+                    (false, true) => gain.push(i),
+                    _ => {}
+                }
+            }
+            let mut chunks = Vec::new();
+            if Some(*conn) != from {
+                for (i, r) in relays.iter().enumerate() {
+                    if access::may_read(p, &r.facts) && !gain.iter().any(|&g| moves[g].id == r.chunk.id) {
+                        chunks.push(i);
+                    }
+                }
+            }
+            if !chunks.is_empty() || !forget.is_empty() || !gain.is_empty() {
+                groups.entry((chunks, gain, forget)).or_default().push(*conn);
+            }
+        }
+        let mut groups: Vec<(Plan, Vec<ConnId>)> = groups.into_iter().collect();
+        groups.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut whole: HashMap<DocId, DocChunk> = HashMap::new();
+        for ((chunks, gain, forget), mut to) in groups {
             to.sort();
-            let seq_of: HashMap<DocId, u64> = visible.iter().map(|&i| (relays[i].0.id, relays[i].1)).collect();
-            let chunks = visible.iter().map(|&i| relays[i].0.clone()).collect();
-            for docs in batch_by_size(chunks) {
+            if !forget.is_empty() {
+                let docs = forget.iter().map(|&i| moves[i].id).collect();
+                outputs
+                    .push(Outgoing { to: to.clone(), msg: ServerMsg::Forget { docs, reason: FORGET_REASON.into() } });
+            }
+            let mut seq_of: HashMap<DocId, u64> = HashMap::new();
+            let mut docs: Vec<DocChunk> = Vec::new();
+            for &i in &chunks {
+                seq_of.insert(relays[i].chunk.id, relays[i].seq);
+                docs.push(relays[i].chunk.clone());
+            }
+            for &g in &gain {
+                let m = &moves[g];
+                let seq = relays.iter().filter(|r| r.chunk.id == m.id).map(|r| r.seq).max().unwrap_or(0).max(m.seq);
+                seq_of.insert(m.id, seq);
+                if !whole.contains_key(&m.id)
+                    && let Some(chunk) = self.whole_doc(m.id)?
+                {
+                    whole.insert(m.id, chunk);
+                }
+                if let Some(c) = whole.get(&m.id) {
+                    docs.push(c.clone());
+                }
+            }
+            for docs in batch_by_size(docs) {
                 let cursor = docs.iter().filter_map(|d| seq_of.get(&d.id)).max().copied();
                 outputs.push(Outgoing { to: to.clone(), msg: ServerMsg::Changes { docs, cursor } });
             }
         }
+        Ok(())
+    }
+
+    /// A document as stored, all of it.
+    fn whole_doc(&self, id: DocId) -> Result<Option<DocChunk>, DbError> {
+        let Some(row) = self.db.doc(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let meta = DocMeta::try_from(row)?;
+        Ok(Some(DocChunk { id, kind: meta.kind, heads: meta.heads, changes: self.db.doc_bytes(id.as_bytes(), None)? }))
     }
 
     fn commit_batch(&mut self, batch: PushBatch, out: &mut Vec<Outgoing>) {
@@ -530,6 +899,91 @@ impl Hub {
             }
         }
     }
+
+    /// Rows stored before the facts were kept (schema version 1) get them now: customers
+    /// first, as visits and orders take their customer's territory.
+    fn compute_missing_facts(&mut self) -> Result<(), DbError> {
+        let ids = self.db.docs_without_facts()?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut docs = Vec::new();
+        for id in &ids {
+            if let Some(stored) = self.db.load_doc(id)? {
+                let (id, state) = DocState::load(stored)?;
+                docs.push((id, state.kind, own_facts(state.kind, &state.doc)));
+            }
+        }
+        docs.sort_by_key(|(_, kind, _)| *kind != DocKind::Customer);
+        self.db.begin()?;
+        let result = (|| {
+            for (id, kind, own) in docs {
+                let facts = resolve_facts(&self.db, kind, own, None, None)?;
+                let parent = facts.parent.map(|p| p.as_bytes().to_vec());
+                self.db.set_doc_facts(
+                    id.as_bytes(),
+                    facts.territory.as_deref(),
+                    parent.as_deref(),
+                    facts.author.as_deref(),
+                )?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.db.commit()?,
+            Err(e) => {
+                self.db.rollback();
+                return Err(e);
+            }
+        }
+        tracing::info!(docs = ids.len(), "computed access facts of documents stored by an older version");
+        Ok(())
+    }
+}
+
+/// A document's facts after a change: a customer's territory is its own; any other
+/// document's is its parent's (a visit's or order's customer, a verdict's order). When the
+/// parent is not (yet) on the server — an order pushed before its new customer — the child
+/// keeps the territory it was stored with, or for a new one the writer's own; it follows
+/// the parent once the parent arrives.
+fn resolve_facts(
+    db: &Db,
+    kind: DocKind,
+    own: OwnFacts,
+    stored: Option<&StoredFacts>,
+    writer: Option<&Principal>,
+) -> Result<StoredFacts, DbError> {
+    let territory = if kind == DocKind::Customer {
+        own.territory
+    } else {
+        match own.parent {
+            None => None,
+            Some(p) => match db.doc(p.as_bytes())? {
+                Some(row) => row.territory,
+                None => match stored {
+                    Some(s) => s.territory.clone(),
+                    None => writer.and_then(|w| w.territories.first().cloned()),
+                },
+            },
+        }
+    };
+    Ok(StoredFacts { kind, territory, parent: own.parent, author: own.author })
+}
+
+/// The root scalar fields among `fields` whose value differs between the two states.
+fn scalar_changes(
+    before: &AutoCommit,
+    after: &AutoCommit,
+    fields: &BTreeSet<String>,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    fields
+        .iter()
+        .filter_map(|f| {
+            let old = protocol::schema::root_scalar_text(before, f);
+            let new = protocol::schema::root_scalar_text(after, f);
+            (old != new).then(|| (f.clone(), old, new))
+        })
+        .collect()
 }
 
 fn internal_message() -> String {

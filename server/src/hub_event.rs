@@ -12,14 +12,21 @@ pub enum HubEvent {
     Message { conn: ConnId, msg: ClientMsg },
     /// The connection is gone (closed, cut, or dropped by the server).
     Disconnected { conn: ConnId },
+    /// A few times a second: carry out queued admin commands, close connections whose
+    /// token has expired. `now` is UTC ms.
+    Tick { now: i64 },
+    /// A token was revoked (logout): close the connections opened with it.
+    TokenRevoked { token_hash: String },
 }
 
 impl HubEvent {
-    pub fn conn(&self) -> ConnId {
+    /// The connection the event is about, if any.
+    pub fn conn(&self) -> Option<ConnId> {
         match self {
             HubEvent::Connected { conn, .. } | HubEvent::Message { conn, .. } | HubEvent::Disconnected { conn } => {
-                *conn
+                Some(*conn)
             }
+            HubEvent::Tick { .. } | HubEvent::TokenRevoked { .. } => None,
         }
     }
 }

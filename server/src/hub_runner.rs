@@ -20,6 +20,8 @@ pub const OUTBOX_FRAMES: usize = 1024;
 const INBOX_EVENTS: usize = 4096;
 /// Most events handled (and group-committed) in one go.
 const MAX_BATCH_EVENTS: usize = 256;
+/// How often the hub looks at the admin command queue and at token expiry.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What the hub sends to a connection task.
 #[derive(Debug)]
@@ -82,6 +84,18 @@ impl HubThread {
     pub fn spawn(hub: Hub) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(INBOX_EVENTS);
         let join = std::thread::Builder::new().name("jiuloop-hub".into()).spawn(move || run(hub, rx))?;
+        let ticks = tx.clone();
+        std::thread::Builder::new().name("jiuloop-hub-tick".into()).spawn(move || {
+            // Ends when the hub has stopped (the channel is closed).
+            loop {
+                std::thread::sleep(TICK);
+                let tick = HubEvent::Tick { now: crate::accounts::now_ms() };
+                match ticks.try_send(RunnerEvent::Hub(tick)) {
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                    Err(mpsc::error::TrySendError::Closed(_)) => break,
+                }
+            }
+        })?;
         Ok(HubThread { handle: HubHandle { tx }, join })
     }
 
@@ -131,7 +145,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             }
             next = rx.try_recv().ok();
         }
-        let involved: Vec<ConnId> = events.iter().map(HubEvent::conn).collect();
+        let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
         let outgoing = match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events))) {
             Ok(outgoing) => outgoing,
             Err(_) => {
@@ -247,7 +261,7 @@ mod tests {
         let handle = thread.handle();
 
         let conn = ConnId(1);
-        let session = Session { user: "li".into(), role: Role::Rep, territory: None, device_id: device };
+        let session = Session::for_tests("li", Role::Rep, None, device);
         let (outbox, mut frames, kill) = ConnOutbox::new();
         handle.connect(conn, session, outbox).await.unwrap();
         let hello =

@@ -49,11 +49,26 @@ struct Device {
     id: Uuid,
     actor: Vec<u8>,
     conn: ConnId,
+    user: String,
+    role: Role,
+    territory: Option<String>,
 }
 
 impl Device {
+    /// An admin's device: reads and writes everything (the protocol tests).
     fn new(conn: u64) -> Self {
-        Device { id: Uuid::new_v4(), actor: Uuid::new_v4().as_bytes().to_vec(), conn: ConnId(conn) }
+        Self::of(conn, &format!("user{conn}"), Role::Admin, None)
+    }
+
+    fn of(conn: u64, user: &str, role: Role, territory: Option<&str>) -> Self {
+        Device {
+            id: Uuid::new_v4(),
+            actor: Uuid::new_v4().as_bytes().to_vec(),
+            conn: ConnId(conn),
+            user: user.into(),
+            role,
+            territory: territory.map(String::from),
+        }
     }
 
     fn doc(&self) -> AutoCommit {
@@ -61,7 +76,7 @@ impl Device {
     }
 
     fn session(&self) -> Session {
-        Session { user: format!("user{}", self.conn.0), role: Role::Rep, territory: None, device_id: self.id }
+        Session::for_tests(&self.user, self.role, self.territory.as_deref(), self.id)
     }
 
     /// Connect and say hello; returns what the hub sent this connection.
@@ -80,8 +95,8 @@ impl Device {
                 .insert_user(&NewUser {
                     name: s.user.clone(),
                     password_hash: "x".into(),
-                    role: "rep".into(),
-                    territory: None,
+                    role: s.role.as_str().into(),
+                    territory: s.territory.clone(),
                     manager: None,
                     created_at: 0,
                 })
@@ -215,7 +230,7 @@ fn catch_up_sends_only_what_the_cursor_lacks() {
     let (mut doc1, mut doc2) = (a.doc(), a.doc());
     let c = edit(&mut doc1, "name", "x");
     hub.handle(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 1
-    let c = edit(&mut doc2, "note", "y");
+    let c = edit(&mut doc2, "outcome", "y");
     hub.handle(a.push(vec![chunk(d2, DocKind::Visit, &mut doc2, c)])); // seq 2
     let c = edit(&mut doc1, "class", "B");
     hub.handle(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 3
@@ -256,7 +271,7 @@ fn catch_up_is_correct_after_compaction() {
     let mut doc = a.doc();
     let mut heads_after = Vec::new();
     for i in 0..5 {
-        let c = edit(&mut doc, &format!("k{i}"), "v");
+        let c = edit(&mut doc, "delivery_place", &format!("v{i}"));
         let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
         assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, i + 1);
         heads_after.push(doc.get_heads());
@@ -281,7 +296,7 @@ fn catch_up_is_correct_after_compaction() {
     drop(hub);
     let mut hub = open_hub(&path, 100, 2);
     a.join(&mut hub, 5);
-    let c = edit(&mut doc, "after", "restart");
+    let c = edit(&mut doc, "delivery_place", "after restart");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 6);
 }
@@ -377,11 +392,11 @@ fn incomplete_chunk_is_acked_with_server_heads_and_not_applied() {
     b.join(&mut hub, 0);
     let id = DocId::new_random();
     let mut doc = a.doc();
-    let first = edit(&mut doc, "a", "1");
+    let first = edit(&mut doc, "outcome", "1");
     hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, first)]));
     let server_heads = hashes_to_wire(&doc.get_heads());
-    let _second = edit(&mut doc, "b", "2");
-    let third = edit(&mut doc, "c", "3");
+    let _second = edit(&mut doc, "feedback", "2");
+    let third = edit(&mut doc, "next_action", "3");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, third)]));
     assert_eq!(acks(&msgs_for(&out, a.conn)), vec![DocAck { id, heads: server_heads.clone(), seq: 0 }]);
     assert!(msgs_for(&out, b.conn).is_empty());
@@ -401,7 +416,7 @@ fn eviction_keeps_data() {
     let mut docs: Vec<(DocId, AutoCommit)> = (0..6).map(|_| (DocId::new_random(), a.doc())).collect();
     for round in 0..3 {
         for (id, doc) in docs.iter_mut() {
-            let c = edit(doc, &format!("r{round}"), "v");
+            let c = edit(doc, "delivery_place", &format!("r{round}"));
             let out = hub.handle(a.push(vec![chunk(*id, DocKind::Order, doc, c)]));
             let ack = &acks(&msgs_for(&out, a.conn))[0];
             assert_ne!(ack.seq, 0);
@@ -429,7 +444,7 @@ fn restart_keeps_acknowledged_data() {
         let mut hub = open_hub(&path, 100, 64);
         a.join(&mut hub, 0);
         for i in 0..3 {
-            let c = edit(&mut doc, &format!("k{i}"), "v");
+            let c = edit(&mut doc, "address", &format!("v{i}"));
             hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
         }
     }
@@ -443,7 +458,7 @@ fn restart_keeps_acknowledged_data() {
     assert_eq!(heads_of(&mut replicas, &id), doc.get_heads());
     // The device's actor is still registered to it: it may keep pushing.
     a.join(&mut hub, 3);
-    let c = edit(&mut doc, "after", "restart");
+    let c = edit(&mut doc, "address", "after restart");
     let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 4);
 }
@@ -481,7 +496,7 @@ fn resync_sends_whole_documents() {
     let id = DocId::new_random();
     let mut doc = a.doc();
     for i in 0..4 {
-        let c = edit(&mut doc, &format!("k{i}"), "v");
+        let c = edit(&mut doc, "address", &format!("v{i}"));
         hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     }
     let out =
@@ -503,8 +518,8 @@ fn consecutive_pushes_are_group_committed() {
     }
     let (ida, idb) = (DocId::new_random(), DocId::new_random());
     let (mut da, mut db) = (a.doc(), b.doc());
-    let ca = edit(&mut da, "x", "1");
-    let cb = edit(&mut db, "y", "2");
+    let ca = edit(&mut da, "delivery_place", "1");
+    let cb = edit(&mut db, "delivery_place", "2");
     let out = hub.handle_batch(vec![
         a.push(vec![chunk(ida, DocKind::Order, &mut da, ca)]),
         b.push(vec![chunk(idb, DocKind::Order, &mut db, cb)]),
@@ -553,4 +568,358 @@ fn failed_storage_closes_the_pusher_and_keeps_the_rest() {
     assert_eq!(sent[0].heads, hashes_to_wire(&stored_heads));
     let out = hub.handle(b.push(vec![chunk(id, DocKind::Customer, &mut doc, vec![])]));
     assert_eq!(acks(&msgs_for(&out, b.conn))[0].heads, hashes_to_wire(&stored_heads));
+}
+
+// ---- territories, rights, moves, revocation ------------------------------------------
+
+use protocol::schema::{OrderSource, customer, order};
+
+/// A new customer in `territory`, as `dev` creates it: (id, doc, the creating chunk).
+fn new_customer(dev: &Device, territory: &str) -> (DocId, AutoCommit, DocChunk) {
+    let mut doc = dev.doc();
+    let new = customer::NewCustomer {
+        name: format!("{territory}酒行"),
+        territory: Some(territory.into()),
+        ..Default::default()
+    };
+    customer::init(&mut doc, &new, 1_000, &dev.user).unwrap();
+    doc.commit();
+    let id = DocId::new_random();
+    let bytes = doc.save();
+    let c = chunk(id, DocKind::Customer, &mut doc, bytes);
+    (id, doc, c)
+}
+
+fn new_order(dev: &Device, customer: DocId) -> (DocId, AutoCommit, DocChunk) {
+    let mut doc = dev.doc();
+    order::init(&mut doc, customer, OrderSource::Written, 1_000, &dev.user).unwrap();
+    doc.commit();
+    let id = DocId::new_random();
+    let bytes = doc.save();
+    let c = chunk(id, DocKind::Order, &mut doc, bytes);
+    (id, doc, c)
+}
+
+fn refusals(msgs: &[ServerMsg]) -> Vec<protocol::wire::Refusal> {
+    msgs.iter()
+        .flat_map(|m| match m {
+            ServerMsg::Refused { refusals } => refusals.clone(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+fn forgets(msgs: &[ServerMsg]) -> Vec<DocId> {
+    msgs.iter()
+        .flat_map(|m| match m {
+            ServerMsg::Forget { docs, .. } => docs.clone(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+fn ids(chunks: &[DocChunk]) -> Vec<DocId> {
+    let mut v: Vec<DocId> = chunks.iter().map(|c| c.id).collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<DocId>) -> Vec<DocId> {
+    v.sort();
+    v
+}
+
+fn territory_of(hub: &Hub, id: DocId) -> Option<String> {
+    hub.db().doc(id.as_bytes()).unwrap().unwrap().territory
+}
+
+#[test]
+fn devices_receive_only_what_their_user_may_read() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let wang = Device::of(2, "wang", Role::Rep, Some("贵州"));
+    let logistics = Device::of(3, "liu", Role::Logistics, None);
+    for d in [&li, &wang, &logistics] {
+        d.join(&mut hub, 0);
+    }
+    let (gz, _, gz_chunk) = new_customer(&wang, "贵州");
+    let (gz_order, _, gz_order_chunk) = new_order(&wang, gz);
+    let out = hub.handle(wang.push(vec![gz_order_chunk, gz_chunk]));
+    assert_eq!(acks(&msgs_for(&out, wang.conn)).len(), 2, "{out:?}");
+    assert!(msgs_for(&out, li.conn).is_empty(), "li may not see 贵州: {out:?}");
+    assert_eq!(ids(&changes(&msgs_for(&out, logistics.conn))), sorted(vec![gz, gz_order]));
+    assert_eq!(territory_of(&hub, gz_order).as_deref(), Some("贵州"), "the order follows its customer");
+
+    let (sc, _, sc_chunk) = new_customer(&li, "四川");
+    let out = hub.handle(li.push(vec![sc_chunk]));
+    assert!(msgs_for(&out, wang.conn).is_empty());
+
+    // Catch-up from scratch and resync give nothing of the other territory.
+    let li2 = Device::of(4, "li", Role::Rep, Some("四川"));
+    let msgs = li2.join(&mut hub, 0);
+    assert_eq!(ids(&changes(&msgs)), vec![sc]);
+    let out = hub.handle(HubEvent::Message { conn: li2.conn, msg: ClientMsg::Resync { docs: vec![gz, gz_order] } });
+    assert!(changes(&msgs_for(&out, li2.conn)).is_empty());
+    // Logistics reads customers and orders everywhere, but no visits.
+    let msgs = Device::of(5, "liu", Role::Logistics, None).join(&mut hub, 0);
+    assert_eq!(ids(&changes(&msgs)), sorted(vec![gz, gz_order, sc]));
+}
+
+#[test]
+fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let wang = Device::of(2, "wang", Role::Rep, Some("贵州"));
+    li.join(&mut hub, 0);
+    wang.join(&mut hub, 0);
+    let (gz, mut gz_doc, gz_chunk) = new_customer(&wang, "贵州");
+    hub.handle(wang.push(vec![gz_chunk]));
+    let stored = hub.db().max_seq().unwrap();
+
+    // li got hold of the document somehow and writes it.
+    let mut stolen = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
+    let c = edit(&mut stolen, "phone", "13800000000");
+    let out = hub.handle(li.push(vec![chunk(gz, DocKind::Customer, &mut stolen, c)]));
+    let existing = refusals(&msgs_for(&out, li.conn));
+    assert!(msgs_for(&out, wang.conn).is_empty());
+    // … and creates a customer in 贵州.
+    let (new_gz, _, new_chunk) = new_customer(&li, "贵州");
+    let out = hub.handle(li.push(vec![new_chunk]));
+    let created = refusals(&msgs_for(&out, li.conn));
+    assert_eq!(existing.len(), 1);
+    assert_eq!(created.len(), 1);
+    let strip = |r: &protocol::wire::Refusal| {
+        (r.kind, r.code, r.path.clone(), r.rule.clone(), r.message.clone(), r.server_heads.clone())
+    };
+    assert_eq!(strip(&existing[0]), strip(&created[0]), "a refusal must not tell whether the document exists");
+    assert_eq!((existing[0].code, existing[0].rule.as_str()), (ErrorCode::Forbidden, "territory"));
+    assert!(existing[0].server_heads.is_empty());
+    // Missing dependencies on a document out of reach do not reveal heads either.
+    let mut later = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
+    edit(&mut later, "phone", "1");
+    let c = edit(&mut later, "phone", "2");
+    let out = hub.handle(li.push(vec![chunk(gz, DocKind::Customer, &mut later, c)]));
+    assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
+    assert!(acks(&msgs_for(&out, li.conn)).is_empty());
+
+    assert_eq!(hub.db().max_seq().unwrap(), stored, "nothing stored");
+    assert!(hub.db().doc(new_gz.as_bytes()).unwrap().is_none());
+    let audit = crate::audit::of_user(hub.db(), "li", 10).unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(audit.iter().all(|e| e.outcome == "refused" && e.rule.as_deref() == Some("territory")));
+
+    // wang's own protected fields: territory (role) and created_by (create-only).
+    let c = {
+        let before = gz_doc.get_heads();
+        customer::reassign(&mut gz_doc, "四川", None).unwrap();
+        gz_doc.commit();
+        gz_doc.save_after(&before)
+    };
+    let out = hub.handle(wang.push(vec![chunk(gz, DocKind::Customer, &mut gz_doc, c)]));
+    let r = &refusals(&msgs_for(&out, wang.conn))[0];
+    assert_eq!((r.code, r.path.as_str(), r.rule.as_str()), (ErrorCode::Forbidden, "territory", "role"));
+    assert_eq!(r.server_heads.len(), 1, "a readable document's refusal carries the server heads");
+    assert!(msgs_for(&out, li.conn).is_empty());
+    assert_eq!(territory_of(&hub, gz).as_deref(), Some("贵州"));
+}
+
+#[test]
+fn an_order_pushed_before_its_customer_takes_the_customer_territory() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let mgr = Device::of(2, "zhang", Role::Manager, Some("四川"));
+    li.join(&mut hub, 0);
+    mgr.join(&mut hub, 0);
+    let (c, _, c_chunk) = new_customer(&li, "四川");
+    let (o, _, o_chunk) = new_order(&li, c);
+    // Separate frames, order first: the order is the writer's territory until the customer
+    // arrives.
+    let out = hub.handle(li.push(vec![o_chunk]));
+    assert_eq!(acks(&msgs_for(&out, li.conn))[0].id, o);
+    assert_eq!(territory_of(&hub, o).as_deref(), Some("四川"));
+    let out = hub.handle(li.push(vec![c_chunk]));
+    assert_eq!(acks(&msgs_for(&out, li.conn))[0].id, c);
+    assert_eq!(ids(&changes(&msgs_for(&out, mgr.conn))), vec![c]);
+    let row = hub.db().doc(o.as_bytes()).unwrap().unwrap();
+    assert_eq!(row.parent.as_deref(), Some(c.as_bytes().as_slice()));
+    assert_eq!(row.author.as_deref(), Some("li"));
+}
+
+#[test]
+fn a_reassignment_moves_the_customer_and_its_records_for_every_device() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let wang = Device::of(2, "wang", Role::Rep, Some("贵州"));
+    li.join(&mut hub, 0);
+    wang.join(&mut hub, 0);
+    let (c, _, c_chunk) = new_customer(&li, "四川");
+    let (o, _, o_chunk) = new_order(&li, c);
+    let (other, _, other_chunk) = new_customer(&li, "四川");
+    hub.handle(li.push(vec![c_chunk, o_chunk, other_chunk]));
+    let cursor_before = hub.max_seq();
+
+    let cmd =
+        crate::admin::AdminCommand::Reassign { customer: c, territory: "贵州".into(), owner: Some("wang".into()) };
+    let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+    let out = hub.handle(HubEvent::Tick { now: 0 });
+    let done = hub.db().admin_command(id).unwrap().unwrap();
+    assert_eq!(done.ok, Some(true), "{:?}", done.result);
+    assert!(done.result.unwrap().contains("1 of its records (visits, orders) followed"));
+    // Live: li forgets both; wang receives both whole, with a cursor.
+    assert_eq!(sorted(forgets(&msgs_for(&out, li.conn))), sorted(vec![c, o]));
+    assert!(changes(&msgs_for(&out, li.conn)).is_empty());
+    let to_wang = msgs_for(&out, wang.conn);
+    let mut replicas = Default::default();
+    apply(&mut replicas, &changes(&to_wang));
+    assert_eq!(ids(&changes(&to_wang)), sorted(vec![c, o]));
+    assert!(matches!(to_wang.last(), Some(ServerMsg::Changes { cursor: Some(s), .. }) if *s == hub.max_seq()));
+    let moved = customer::read(replicas.get(&c).unwrap(), c).unwrap();
+    assert_eq!((moved.territory.as_deref(), moved.owner.as_deref()), (Some("贵州"), Some("wang")));
+    assert_eq!(territory_of(&hub, o).as_deref(), Some("贵州"));
+
+    // Offline devices learn it on their next hello, from their old cursor.
+    let li_laptop = Device::of(3, "li", Role::Rep, Some("四川"));
+    let msgs = li_laptop.join(&mut hub, cursor_before);
+    assert!(matches!(msgs[0], ServerMsg::Forget { .. }), "forget comes first: {msgs:?}");
+    assert_eq!(sorted(forgets(&msgs)), sorted(vec![c, o]));
+    assert!(changes(&msgs).is_empty());
+    let wang_laptop = Device::of(4, "wang", Role::Rep, Some("贵州"));
+    let msgs = wang_laptop.join(&mut hub, cursor_before);
+    assert!(forgets(&msgs).is_empty());
+    let mut replicas = Default::default();
+    apply(&mut replicas, &changes(&msgs));
+    assert_eq!(ids(&changes(&msgs)), sorted(vec![c, o]), "whole documents, though older than the cursor");
+    // A device that never had them is not told about them.
+    let fresh = Device::of(5, "li", Role::Rep, Some("四川"));
+    let msgs = fresh.join(&mut hub, 0);
+    assert!(forgets(&msgs).is_empty());
+    assert_eq!(ids(&changes(&msgs)), vec![other]);
+
+    // The audit trail names the administrator.
+    let trail = crate::audit::of_doc(hub.db(), c, 10).unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!((last.user.as_str(), last.device.as_deref()), (crate::admin::ADMIN_AUTHOR, None));
+    assert_eq!(last.fields, vec!["owner", "territory"]);
+    assert!(last.changes.iter().any(|v| v.field == "territory" && v.old.as_deref() == Some("四川")));
+
+    // The same move again changes nothing and tells no one.
+    let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+    let seq = hub.max_seq();
+    let out = hub.handle(HubEvent::Tick { now: 0 });
+    assert!(out.is_empty(), "{out:?}");
+    assert!(hub.db().admin_command(id).unwrap().unwrap().result.unwrap().contains("already in"));
+    assert_eq!(hub.max_seq(), seq);
+
+    // Bad commands fail with a reason.
+    for cmd in [
+        crate::admin::AdminCommand::Reassign { customer: o, territory: "四川".into(), owner: None },
+        crate::admin::AdminCommand::Reassign { customer: DocId::new_random(), territory: "四川".into(), owner: None },
+        crate::admin::AdminCommand::Reassign { customer: c, territory: "四川".into(), owner: Some("nobody".into()) },
+    ] {
+        let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+        hub.handle(HubEvent::Tick { now: 0 });
+        assert_eq!(hub.db().admin_command(id).unwrap().unwrap().ok, Some(false), "{cmd:?}");
+    }
+}
+
+#[test]
+fn a_manager_reassigns_from_a_device() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let wang = Device::of(2, "wang", Role::Rep, Some("贵州"));
+    let mut mgr = Device::of(3, "zhang", Role::Manager, Some("四川"));
+    mgr.territory = Some("四川".into());
+    for d in [&li, &wang] {
+        d.join(&mut hub, 0);
+    }
+    mgr.register(&hub);
+    let mut session = mgr.session();
+    session.territories = vec!["四川".into(), "贵州".into()];
+    hub.handle(HubEvent::Connected { conn: mgr.conn, session });
+    hub.handle(mgr.hello(0));
+    let (c, mut doc, c_chunk) = new_customer(&li, "四川");
+    hub.handle(li.push(vec![c_chunk]));
+    let mut mine = doc.fork().with_actor(ActorId::from(mgr.actor.clone()));
+    let before = mine.get_heads();
+    customer::reassign(&mut mine, "贵州", Some("wang")).unwrap();
+    mine.commit();
+    let bytes = mine.save_after(&before);
+    let out = hub.handle(mgr.push(vec![chunk(c, DocKind::Customer, &mut mine, bytes)]));
+    assert_eq!(acks(&msgs_for(&out, mgr.conn)).len(), 1, "{out:?}");
+    assert_eq!(forgets(&msgs_for(&out, li.conn)), vec![c]);
+    assert_eq!(ids(&changes(&msgs_for(&out, wang.conn))), vec![c]);
+    // A rep may not do the same.
+    let c2 = edit(&mut doc, "territory", "贵州");
+    let out = hub.handle(li.push(vec![chunk(c, DocKind::Customer, &mut doc, c2)]));
+    assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
+}
+
+#[test]
+fn expired_logged_out_and_disabled_sessions_are_closed() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let (a, b, c, d) = (
+        Device::of(1, "li", Role::Rep, Some("四川")),
+        Device::of(2, "wang", Role::Rep, Some("贵州")),
+        Device::of(3, "zhao", Role::Rep, Some("贵州")),
+        Device::of(4, "qian", Role::Rep, Some("贵州")),
+    );
+    for (dev, expires, token) in [(&a, 5_000, "ta"), (&b, i64::MAX, "tb"), (&c, i64::MAX, "tc"), (&d, i64::MAX, "td")] {
+        dev.register(&hub);
+        let mut s = dev.session();
+        s.expires_at = expires;
+        s.token_hash = token.into();
+        hub.handle(HubEvent::Connected { conn: dev.conn, session: s });
+        hub.handle(dev.hello(0));
+    }
+    let out = hub.handle(HubEvent::Tick { now: 4_999 });
+    assert!(out.is_empty());
+    let out = hub.handle(HubEvent::Tick { now: 5_000 });
+    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::TokenExpired));
+    let out = hub.handle(HubEvent::TokenRevoked { token_hash: "tb".into() });
+    assert_eq!(error_code(&msgs_for(&out, b.conn)), Some(ErrorCode::Unauthorized));
+    let cmd = crate::admin::AdminCommand::CloseUser { user: "zhao".into() };
+    hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+    let cmd = crate::admin::AdminCommand::CloseDevice { device: d.id };
+    hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+    let out = hub.handle(HubEvent::Tick { now: 5_001 });
+    assert_eq!(error_code(&msgs_for(&out, c.conn)), Some(ErrorCode::Revoked));
+    assert_eq!(error_code(&msgs_for(&out, d.conn)), Some(ErrorCode::Revoked));
+    assert_eq!(hub.connections(), 0);
+}
+
+#[test]
+fn the_server_actor_cannot_be_claimed() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let mut thief = Device::new(1);
+    thief.actor = crate::hub::SERVER_ACTOR.to_vec();
+    assert_eq!(error_code(&thief.join(&mut hub, 0)), Some(ErrorCode::ActorNotYours));
+}
+
+#[test]
+fn facts_of_documents_stored_before_version_2_are_computed_at_start() {
+    let path = temp_db();
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let (c, _, c_chunk) = new_customer(&li, "四川");
+    let (o, _, o_chunk) = new_order(&li, c);
+    {
+        let mut hub = open_hub(&path, 100, 64);
+        li.join(&mut hub, 0);
+        hub.handle(li.push(vec![o_chunk, c_chunk]));
+    }
+    // What a version-1 database looks like: no facts.
+    let raw = rusqlite::Connection::open(&*path).unwrap();
+    raw.execute("UPDATE docs SET territory = NULL, parent = NULL, author = NULL, facts_known = 0", []).unwrap();
+    drop(raw);
+    let mut hub = open_hub(&path, 100, 64);
+    assert_eq!(territory_of(&hub, c).as_deref(), Some("四川"));
+    assert_eq!(territory_of(&hub, o).as_deref(), Some("四川"));
+    let msgs = Device::of(2, "li", Role::Rep, Some("四川")).join(&mut hub, 0);
+    assert_eq!(ids(&changes(&msgs)), sorted(vec![c, o]));
 }

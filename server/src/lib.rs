@@ -23,19 +23,23 @@
 pub mod access;
 pub mod account_error;
 pub mod accounts;
+pub mod admin;
 pub mod api_error;
 pub mod app_state;
+pub mod audit;
 pub mod authorize;
 pub mod config;
 pub mod conn_id;
 pub mod db;
 pub mod doc_cache;
 pub mod doc_state;
+pub mod facts;
 pub mod hub;
 pub mod hub_event;
 pub mod hub_runner;
 #[cfg(test)]
 mod hub_tests;
+pub mod instance_lock;
 pub mod login_limiter;
 pub mod password;
 pub mod router;
@@ -46,6 +50,7 @@ pub mod session;
 pub mod sync_socket;
 pub mod token;
 pub mod user_info;
+pub mod web_assets;
 
 pub use account_error::AccountError;
 pub use accounts::{Accounts, LoginGrant, UserSpec};

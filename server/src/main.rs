@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use jiuloop_server::admin::AdminCommand;
 use jiuloop_server::{Accounts, Config, Role, UserSpec};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -34,10 +35,58 @@ enum Command {
         /// Compact a document into a snapshot once it has more than N stored chunks.
         #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_COMPACT_AFTER)]
         compact_after: u32,
+        /// Serve the browser app built into DIR (by scripts/build-web.sh) at `/`.
+        #[arg(long, value_name = "DIR", env = "JIULOOP_WEB")]
+        web: Option<PathBuf>,
     },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Customers (admin operations).
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Who changed what, from which device, and when (times in Asia/Shanghai).
+    Audit {
+        /// A document's history.
+        #[arg(long, value_name = "ID", conflicts_with = "user", required_unless_present = "user")]
+        doc: Option<String>,
+        /// What a user did.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Show at most the N latest entries.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List devices (of one user).
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Revoke a device: its tokens stop working and its open connections close at once.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// Move a customer, with its visits and orders, to another territory. Takes effect at
+    /// once on a running server: devices that may no longer read them forget them.
+    Reassign {
+        id: String,
+        #[arg(long)]
+        territory: String,
+        /// The new owning rep (an existing user).
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,7 +106,14 @@ enum UserCommand {
     },
     /// List users.
     List,
+    /// Disable a user: their tokens stop working and their open connections close at once.
+    Disable { name: String },
+    /// Enable a disabled user again (they log in anew).
+    Enable { name: String },
 }
+
+/// How long a command waits for the running server to carry it out.
+const ADMIN_WAIT: Duration = Duration::from_secs(15);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -83,13 +139,14 @@ fn init_tracing() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, cache_docs, token_ttl_secs, compact_after } => {
+        Command::Serve { listen, cache_docs, token_ttl_secs, compact_after, web } => {
             let config = Config {
                 data_dir: cli.data,
                 listen,
                 cache_docs,
                 token_ttl: Duration::from_secs(token_ttl_secs),
                 compact_after,
+                web_dir: web,
             };
             serve(config)
         }
@@ -119,7 +176,76 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Disable { name }) => {
+            if !open_accounts(&cli.data)?.set_user_disabled(&name, true)? {
+                anyhow::bail!("no user '{name}'");
+            }
+            let closed = admin(&cli.data, AdminCommand::CloseUser { user: name.clone() })?;
+            println!("disabled user {name}; {closed}");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { name }) => {
+            if !open_accounts(&cli.data)?.set_user_disabled(&name, false)? {
+                anyhow::bail!("no user '{name}'");
+            }
+            println!("enabled user {name}");
+            Ok(())
+        }
+        Command::Device(DeviceCommand::List { user }) => {
+            let devices = open_accounts(&cli.data)?.list_devices(user.as_deref())?;
+            println!("{:<36} {:<20} {:<24} {:<8} CREATED", "ID", "USER", "NAME", "STATUS");
+            for d in devices {
+                println!(
+                    "{:<36} {:<20} {:<24} {:<8} {}",
+                    d.id,
+                    d.user,
+                    d.name,
+                    if d.revoked { "revoked" } else { "active" },
+                    protocol::time::rfc3339(d.created_at)
+                );
+            }
+            Ok(())
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            let device = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow::anyhow!("'{id}' is not a device id"))?;
+            if !open_accounts(&cli.data)?.set_device_revoked(device, true)? {
+                anyhow::bail!("no device {device}");
+            }
+            let closed = admin(&cli.data, AdminCommand::CloseDevice { device })?;
+            println!("revoked device {device}; {closed}");
+            Ok(())
+        }
+        Command::Customer(CustomerCommand::Reassign { id, territory, owner }) => {
+            let customer: protocol::DocId = id.parse().map_err(|_| anyhow::anyhow!("'{id}' is not a document id"))?;
+            println!("{}", admin(&cli.data, AdminCommand::Reassign { customer, territory, owner })?);
+            Ok(())
+        }
+        Command::Audit { doc, user, limit, json } => {
+            let db = jiuloop_server::Db::open_in(&cli.data)?;
+            let entries = match (doc, user) {
+                (Some(doc), _) => {
+                    let id: protocol::DocId =
+                        doc.parse().map_err(|_| anyhow::anyhow!("'{doc}' is not a document id"))?;
+                    jiuloop_server::audit::of_doc(&db, id, limit)?
+                }
+                (None, Some(user)) => jiuloop_server::audit::of_user(&db, &user, limit)?,
+                (None, None) => anyhow::bail!("give --doc ID or --user NAME"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else if entries.is_empty() {
+                println!("no entries");
+            } else {
+                print!("{}", jiuloop_server::audit::render(&entries));
+            }
+            Ok(())
+        }
     }
+}
+
+fn admin(data: &std::path::Path, command: AdminCommand) -> anyhow::Result<String> {
+    let outcome = jiuloop_server::admin::submit(data, &command, ADMIN_WAIT)?;
+    if outcome.ok { Ok(outcome.message) } else { Err(anyhow::anyhow!(outcome.message)) }
 }
 
 fn open_accounts(data: &std::path::Path) -> anyhow::Result<Accounts> {

@@ -67,6 +67,8 @@ struct LoginResponse {
     user: String,
     role: &'static str,
     territory: Option<String>,
+    /// Every territory whose customers the user reads: own, plus a manager's team's.
+    territories: Vec<String>,
 }
 
 async fn login(
@@ -101,6 +103,7 @@ async fn login(
                 user: grant.user,
                 role: grant.role.as_str(),
                 territory: grant.territory,
+                territories: grant.territories,
             }))
         }
         (user, Err(e)) => {
@@ -113,7 +116,10 @@ async fn login(
 async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers).ok_or_else(missing_token)?;
     let accounts = app.accounts.clone();
+    let token_hash = crate::token::hash(&token);
     tokio::task::spawn_blocking(move || accounts.logout(&token)).await.map_err(|_| ApiError::internal())??;
+    // Connections opened with the token close now, not at their next reconnect.
+    let _ = app.hub.send(crate::hub_event::HubEvent::TokenRevoked { token_hash }).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -27,6 +27,8 @@ pub struct RunningServer {
     http: JoinHandle<std::io::Result<()>>,
     hub: HubThread,
     stats: Arc<ServerStats>,
+    /// Tells admin commands in other processes that this server picks up their work.
+    _lock: Option<crate::instance_lock::InstanceLock>,
 }
 
 /// Open the data directory, start the sync hub and listen on `config.listen`.
@@ -50,9 +52,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
+    let lock = crate::instance_lock::acquire(&config.data_dir);
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let app = router(AppState::new(Arc::new(accounts), hub.handle(), stats.clone(), shutdown_rx.clone()));
+    let app = crate::web_assets::with_web_app(app, config.web_dir.clone());
     let mut stop = shutdown_rx;
     let http = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -62,7 +66,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .await
     });
     tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, stats })
+    Ok(RunningServer { addr, shutdown, http, hub, stats, _lock: lock })
 }
 
 impl RunningServer {

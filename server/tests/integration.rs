@@ -184,6 +184,7 @@ async fn login_sync_relay_and_bad_frames() {
     assert_eq!(body["user"], "li");
     assert_eq!(body["role"], "rep");
     assert_eq!(body["territory"], "华东");
+    assert_eq!(body["territories"], serde_json::json!(["华东"]));
     assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["token"].as_str().unwrap().len(), 64);
     // li's device cannot be used by wang.
@@ -214,7 +215,11 @@ async fn login_sync_relay_and_bad_frames() {
 
     let id = DocId::new_random();
     let mut doc = a.doc();
-    let changes = edit(&mut doc, "name", "泸州老窖专卖店");
+    // A customer of li's territory (both users work in 华东).
+    doc.put(ROOT, "territory", "华东").unwrap();
+    doc.put(ROOT, "name", "泸州老窖专卖店").unwrap();
+    doc.commit();
+    let changes = doc.save();
     let heads = hashes_to_wire(&doc.get_heads());
     let chunk = DocChunk { id, kind: DocKind::Customer, heads: heads.clone(), changes };
     send(&mut a.ws, &ClientMsg::Push { docs: vec![chunk] }).await;

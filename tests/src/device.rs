@@ -124,6 +124,62 @@ impl Device {
         s["pending_docs"].as_u64().unwrap_or_else(|| panic!("no pending_docs in status {s}"))
     }
 
+    /// `inbox --json`: the edits the server refused, with the reasons.
+    pub fn inbox(&self) -> Value {
+        self.json(&["inbox"])
+    }
+
+    /// The device id the profile logs in with.
+    pub fn device_id(&self) -> String {
+        let s = self.status();
+        s["device_id"].as_str().unwrap_or_else(|| panic!("no device_id in status {s}")).to_string()
+    }
+
+    /// The profile's SQLite file (`PROFILE/jiuloop.db`), opened read-only.
+    pub fn local_db(&self) -> rusqlite::Connection {
+        let path = self.profile().join("jiuloop.db");
+        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("open {} read-only: {e}", path.display()));
+        conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+        conn
+    }
+
+    /// Every document the device's SQLite file holds anything of (rows of `docs` and of
+    /// `chunks`), loaded from the stored bytes: what is on the disk, not what the API shows.
+    pub fn stored_docs(&self) -> Vec<StoredDoc> {
+        let db = self.local_db();
+        let mut ids: Vec<Vec<u8>> = Vec::new();
+        for sql in ["SELECT id FROM docs", "SELECT DISTINCT doc_id FROM chunks"] {
+            let mut stmt = db.prepare(sql).expect("query the device's tables");
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).expect("rows");
+            for id in rows {
+                let id = id.expect("an id");
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.into_iter()
+            .map(|raw| {
+                let id = uuid::Uuid::from_slice(&raw).unwrap_or_else(|_| panic!("bad doc id {raw:?}")).to_string();
+                let mut doc = automerge::AutoCommit::new();
+                let mut stmt = db.prepare("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY seq").expect("chunks");
+                let rows = stmt.query_map([&raw], |r| r.get::<_, Vec<u8>>(0)).expect("chunk rows");
+                for bytes in rows {
+                    let _ = doc.load_incremental(&bytes.expect("chunk bytes"));
+                }
+                let text = |k: &str| protocol::schema::root_string(&doc, k);
+                StoredDoc {
+                    kind: text("doc_kind").unwrap_or_default(),
+                    territory: text("territory"),
+                    customer: text("customer"),
+                    name: text("name"),
+                    id,
+                }
+            })
+            .collect()
+    }
+
     /// `customer add --name NAME EXTRA…`, returns the new id.
     pub fn add_customer(&self, name: &str, extra: &[&str]) -> String {
         let mut args = vec!["customer", "add", "--name", name];
@@ -165,6 +221,18 @@ impl Device {
         }
         serde_json::json!({ "customers": customers, "orders": self.orders(), "visits": visits })
     }
+}
+
+/// A document as found in a device's SQLite file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub id: String,
+    /// `customer`, `visit`, `order` (empty if its first changes are missing).
+    pub kind: String,
+    pub territory: Option<String>,
+    /// Visits and orders: their customer's id.
+    pub customer: Option<String>,
+    pub name: Option<String>,
 }
 
 /// A JSON array of records sorted by their `id` (list order is not part of the contract).

@@ -11,9 +11,11 @@
 //! - [`RawClient`] speaks the wire protocol directly (no client-core), [`RawTcp`] speaks
 //!   bytes below WebSocket, and [`LocalDoc`] builds Automerge changes by hand;
 //! - [`http`] is a minimal HTTP/1.1 client for `/api/login` and `/health`;
-//! - [`Rng`] is a small seeded generator for replayable random plans.
+//! - [`Rng`] is a small seeded generator for replayable random plans;
+//! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests).
 
 pub mod bins;
+pub mod browser;
 pub mod device;
 pub mod http;
 pub mod load;
@@ -24,7 +26,7 @@ pub mod server;
 pub mod tmp;
 
 pub use bins::bins;
-pub use device::{Device, SyncStats, sort_by_id};
+pub use device::{Device, StoredDoc, SyncStats, sort_by_id};
 pub use raw::{Auth, CatchUp, Incoming, LocalDoc, RawClient, RawTcp, Rejection};
 pub use rng::Rng;
 pub use server::{StoreCounts, TestServer};

@@ -303,12 +303,26 @@ pub struct LocalDoc {
 }
 
 impl LocalDoc {
-    /// A new customer written by `actor`.
+    /// A new customer written by `actor`, in the territory of the reps of
+    /// [`TestServer::started`].
     pub fn new_customer(actor: &ActorId, name: &str) -> Self {
+        Self::new_customer_in(actor, name, TestServer::TERRITORY)
+    }
+
+    /// A new customer in `territory`.
+    pub fn new_customer_in(actor: &ActorId, name: &str, territory: &str) -> Self {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
-        let new = NewCustomer { name: name.into(), ..Default::default() };
+        let new = NewCustomer { name: name.into(), territory: Some(territory.into()), ..Default::default() };
         customer::init(&mut doc, &new, now_ms(), "raw-client").expect("init customer");
         LocalDoc { id: DocId::new_random(), kind: DocKind::Customer, doc, sent: Vec::new() }
+    }
+
+    /// A new order of `customer`, created by `by` writing as `actor`.
+    pub fn new_order(actor: &ActorId, customer: DocId, by: &str) -> Self {
+        let mut doc = AutoCommit::new().with_actor(actor.clone());
+        protocol::schema::order::init(&mut doc, customer, protocol::schema::OrderSource::Written, now_ms(), by)
+            .expect("init order");
+        LocalDoc { id: DocId::new_random(), kind: DocKind::Order, doc, sent: Vec::new() }
     }
 
     /// A replica of a document received from the server, to write on as `actor`.

@@ -84,9 +84,17 @@ impl TestServer {
 
     /// `jiuloop-server --data DIR user add NAME --role ROLE [--territory T]`.
     pub fn add_user(&self, name: &str, role: &str, territory: Option<&str>) {
+        self.add_user_with(name, role, territory, None);
+    }
+
+    /// `user add NAME --role ROLE [--territory T] [--manager M]` (the manager must exist).
+    pub fn add_user_with(&self, name: &str, role: &str, territory: Option<&str>, manager: Option<&str>) {
         let mut args = vec!["user", "add", name, "--role", role];
         if let Some(t) = territory {
             args.extend(["--territory", t]);
+        }
+        if let Some(m) = manager {
+            args.extend(["--manager", m]);
         }
         let out = self.admin(&args);
         assert!(
@@ -245,6 +253,51 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// `jiuloop-server --data DIR ARGS…` from a second process (the server may be running);
+    /// asserts success, returns trimmed stdout.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "jiuloop-server {} failed ({}):\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Like [`Self::admin_ok`] but asserts failure; returns stderr.
+    pub fn admin_fail(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(
+            !out.status.success(),
+            "jiuloop-server {} should have failed; stdout: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).trim().to_string()
+    }
+
+    /// `customer reassign ID --territory T [--owner NAME]`.
+    pub fn reassign(&self, id: &str, territory: &str, owner: Option<&str>) -> String {
+        let mut args = vec!["customer", "reassign", id, "--territory", territory];
+        if let Some(o) = owner {
+            args.extend(["--owner", o]);
+        }
+        self.admin_ok(&args)
+    }
+
+    /// `audit ARGS… --json`, parsed.
+    pub fn audit_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["audit"];
+        a.extend_from_slice(args);
+        a.push("--json");
+        let out = self.admin_ok(&a);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("audit --json printed no JSON ({e}): {out}"))
+    }
+
     /// `POST /api/logout` with the token: revokes it.
     pub fn logout(&self, token: &str) -> HttpResponse {
         let auth = format!("Bearer {token}");

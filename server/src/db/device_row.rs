@@ -41,3 +41,22 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+impl Db {
+    /// Devices, of one user or of everyone, oldest first.
+    pub fn devices(&self, user: Option<&str>) -> Result<Vec<DeviceRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, user, name, created_at, revoked FROM devices
+             WHERE ?1 IS NULL OR user = ?1 ORDER BY created_at, id",
+        )?;
+        let rows =
+            stmt.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, user, name, created_at, revoked) = row?;
+            let id = Uuid::parse_str(&id).map_err(|e| DbError::corrupt("devices", format!("id {id:?}: {e}")))?;
+            out.push(DeviceRow { id, user, name, created_at, revoked });
+        }
+        Ok(out)
+    }
+}

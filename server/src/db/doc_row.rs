@@ -19,6 +19,33 @@ pub struct DocRow {
     pub snapshot_seq: i64,
     pub last_seq: i64,
     pub chunk_count: i64,
+    /// Access facts (see `crate::facts`): the territory the document belongs to, the
+    /// customer of a visit or order (16 bytes), who created it; `facts_known` is false
+    /// for rows stored before version 2 until the hub has computed them.
+    pub territory: Option<String>,
+    pub parent: Option<Vec<u8>>,
+    pub author: Option<String>,
+    pub facts_known: bool,
+}
+
+/// Which documents a reader may see, per kind: `None` = every document of the kind,
+/// `Some(list)` = those in these territories. Kinds not listed are not readable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadFilter {
+    pub kinds: Vec<(i64, Option<Vec<String>>)>,
+}
+
+/// A territory move of a document since some sequence number, with the document's current
+/// territory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveRow {
+    pub seq: i64,
+    pub doc_id: Vec<u8>,
+    pub kind: i64,
+    pub old_territory: Option<String>,
+    pub new_territory: Option<String>,
+    pub current_territory: Option<String>,
+    pub author: Option<String>,
 }
 
 /// A document's row and all its bytes (snapshot then chunks), for loading it.
@@ -31,7 +58,7 @@ pub struct StoredDoc {
 /// What catch-up needs of a document, without its bytes.
 pub type DocSummary = DocRow;
 
-const COLUMNS: &str = "id, kind, heads, snapshot_seq, last_seq, chunk_count";
+const COLUMNS: &str = "id, kind, heads, snapshot_seq, last_seq, chunk_count, territory, parent, author, facts_known";
 
 impl DocRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -42,6 +69,10 @@ impl DocRow {
             snapshot_seq: r.get(3)?,
             last_seq: r.get(4)?,
             chunk_count: r.get(5)?,
+            territory: r.get(6)?,
+            parent: r.get(7)?,
+            author: r.get(8)?,
+            facts_known: r.get(9)?,
         })
     }
 }
@@ -95,11 +126,19 @@ impl Db {
         Ok(out)
     }
 
+    /// The next server sequence number. Every stored chunk and every territory move takes
+    /// one, so a cursor covers both. Call inside the transaction that uses it.
+    pub fn next_seq(&self) -> Result<i64, DbError> {
+        Ok(self.conn.prepare_cached("SELECT coalesce(max(last_seq), 0) + 1 FROM docs")?.query_row([], |r| r.get(0))?)
+    }
+
     /// Store one chunk of new changes of a document (creating its row if new) and return
     /// its sequence number. Call inside a transaction.
     pub fn store_change(&self, id: &[u8], kind: i64, heads: &[u8], bytes: &[u8], now: i64) -> Result<i64, DbError> {
-        self.conn.prepare_cached("INSERT INTO changes (doc_id, bytes) VALUES (?1, ?2)")?.execute(params![id, bytes])?;
-        let seq = self.conn.last_insert_rowid();
+        let seq = self.next_seq()?;
+        self.conn
+            .prepare_cached("INSERT INTO changes (seq, doc_id, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![seq, id, bytes])?;
         self.conn
             .prepare_cached(
                 "INSERT INTO docs (id, kind, heads, snapshot, snapshot_seq, last_seq, chunk_count, updated_at)
@@ -109,6 +148,105 @@ impl Db {
             )?
             .execute(params![id, kind, heads, seq, now])?;
         Ok(seq)
+    }
+
+    /// Record a document's access facts. Call inside a transaction.
+    pub fn set_doc_facts(
+        &self,
+        id: &[u8],
+        territory: Option<&str>,
+        parent: Option<&[u8]>,
+        author: Option<&str>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached("UPDATE docs SET territory = ?2, parent = ?3, author = ?4, facts_known = 1 WHERE id = ?1")?
+            .execute(params![id, territory, parent, author])?;
+        Ok(())
+    }
+
+    /// The visits and orders of a customer.
+    pub fn children_of(&self, parent: &[u8]) -> Result<Vec<DocRow>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM docs WHERE parent = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([parent], DocRow::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Move a document to another territory at sequence number `seq` (so catch-up from
+    /// an older cursor sees it), remembering where it was. Call inside a transaction.
+    pub fn record_move(
+        &self,
+        id: &[u8],
+        old: Option<&str>,
+        new: Option<&str>,
+        seq: i64,
+        now: i64,
+    ) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached("UPDATE docs SET territory = ?2, last_seq = max(last_seq, ?3) WHERE id = ?1")?
+            .execute(params![id, new, seq])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO moves (seq, doc_id, old_territory, new_territory, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![seq, id, old, new, now])?;
+        Ok(())
+    }
+
+    /// Moves after `cursor`, oldest first, with each document's current territory.
+    pub fn moves_since(&self, cursor: i64) -> Result<Vec<MoveRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.seq, m.doc_id, d.kind, m.old_territory, m.new_territory, d.territory, d.author
+             FROM moves m JOIN docs d ON d.id = m.doc_id WHERE m.seq > ?1 ORDER BY m.seq",
+        )?;
+        let rows = stmt.query_map([cursor], |r| {
+            Ok(MoveRow {
+                seq: r.get(0)?,
+                doc_id: r.get(1)?,
+                kind: r.get(2)?,
+                old_territory: r.get(3)?,
+                new_territory: r.get(4)?,
+                current_territory: r.get(5)?,
+                author: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Documents changed (or moved) after `cursor` that `filter` lets through, oldest
+    /// change first. The filtering happens in SQLite, so a rep's catch-up never reads
+    /// the rows of other territories.
+    pub fn readable_docs_changed_since(&self, cursor: i64, filter: &ReadFilter) -> Result<Vec<DocSummary>, DbError> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
+        for (kind, territories) in &filter.kinds {
+            args.push((*kind).into());
+            let k = args.len();
+            match territories {
+                None => clauses.push(format!("kind = ?{k}")),
+                Some(list) => {
+                    let json = serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+                    args.push(json.into());
+                    let t = args.len();
+                    clauses.push(format!("(kind = ?{k} AND territory IN (SELECT value FROM json_each(?{t})))"));
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql =
+            format!("SELECT {COLUMNS} FROM docs WHERE last_seq > ?1 AND ({}) ORDER BY last_seq", clauses.join(" OR "));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), DocRow::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Ids of documents whose access facts were never computed (stored before version 2).
+    pub fn docs_without_facts(&self) -> Result<Vec<Vec<u8>>, DbError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM docs WHERE facts_known = 0")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Replace a document's chunks up to `snapshot_seq` by `snapshot`. Call inside a

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -57,6 +57,54 @@ CREATE TABLE changes (
 CREATE INDEX changes_by_doc ON changes(doc_id, seq);
 ";
 
+/// Version 2: who may read what. Each document's access facts (its territory — for visits
+/// and orders their customer's —, its customer, its author), territory moves (so a device
+/// whose cursor predates a move is told to forget), the audit trail, and the queue of
+/// admin commands that the running server picks up.
+const V2: &str = "
+ALTER TABLE docs ADD COLUMN territory TEXT;
+ALTER TABLE docs ADD COLUMN parent BLOB;
+ALTER TABLE docs ADD COLUMN author TEXT;
+ALTER TABLE docs ADD COLUMN facts_known INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX docs_by_parent ON docs(parent) WHERE parent IS NOT NULL;
+CREATE INDEX docs_by_territory ON docs(territory, last_seq);
+CREATE TABLE moves (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq           INTEGER NOT NULL,
+    doc_id        BLOB NOT NULL,
+    old_territory TEXT,
+    new_territory TEXT,
+    at            INTEGER NOT NULL
+);
+CREATE INDEX moves_by_seq ON moves(seq);
+CREATE TABLE audit (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    user     TEXT NOT NULL,
+    device   TEXT,
+    doc_id   BLOB NOT NULL,
+    kind     INTEGER NOT NULL,
+    seq      INTEGER,
+    refused  INTEGER NOT NULL DEFAULT 0,
+    fields   TEXT NOT NULL,
+    changes  TEXT NOT NULL DEFAULT '[]',
+    code     TEXT,
+    rule     TEXT,
+    message  TEXT
+);
+CREATE INDEX audit_by_doc ON audit(doc_id, id);
+CREATE INDEX audit_by_user ON audit(user, id);
+CREATE TABLE admin_commands (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at INTEGER NOT NULL,
+    command    TEXT NOT NULL,
+    done_at    INTEGER,
+    ok         INTEGER,
+    result     TEXT
+);
+CREATE INDEX admin_commands_pending ON admin_commands(id) WHERE done_at IS NULL;
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -67,6 +115,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 1 {
         tx.execute_batch(V1)?;
+    }
+    if found < 2 {
+        tx.execute_batch(V2)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -2,6 +2,8 @@
 //! converts them explicitly to its own types.
 
 mod actor_registration;
+mod admin_row;
+mod audit_row;
 mod db_error;
 mod device_row;
 mod doc_row;
@@ -10,9 +12,11 @@ mod token_row;
 mod user_row;
 
 pub use actor_registration::ActorRegistration;
+pub use admin_row::AdminCommandRow;
+pub use audit_row::{AuditRow, NewAudit};
 pub use db_error::DbError;
 pub use device_row::DeviceRow;
-pub use doc_row::{DocRow, DocSummary, StoredDoc};
+pub use doc_row::{DocRow, DocSummary, MoveRow, ReadFilter, StoredDoc};
 pub use migrations::SCHEMA_VERSION;
 pub use token_row::TokenRow;
 pub use user_row::{NewUser, UserRow};

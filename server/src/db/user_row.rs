@@ -72,3 +72,14 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+impl Db {
+    /// The territories of the users whose manager is `manager`.
+    pub fn team_territories(&self, manager: &str) -> Result<Vec<String>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT territory FROM users WHERE manager = ?1 AND territory IS NOT NULL ORDER BY territory",
+        )?;
+        let rows = stmt.query_map([manager], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,70 @@
+//! The `admin_commands` table: commands given on the command line (`user disable`,
+//! `customer reassign`, …) while the server runs. The hub picks them up within a fraction
+//! of a second and writes the outcome back.
+
+use super::{Db, DbError};
+use rusqlite::{OptionalExtension, params};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminCommandRow {
+    pub id: i64,
+    /// JSON.
+    pub command: String,
+    pub done_at: Option<i64>,
+    pub ok: Option<bool>,
+    pub result: Option<String>,
+}
+
+impl Db {
+    /// Queue a command; returns its id.
+    pub fn enqueue_admin_command(&self, command: &str, now: i64) -> Result<i64, DbError> {
+        self.conn
+            .prepare_cached("INSERT INTO admin_commands (created_at, command) VALUES (?1, ?2)")?
+            .execute(params![now, command])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Commands not yet carried out, oldest first.
+    pub fn pending_admin_commands(&self) -> Result<Vec<AdminCommandRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, command, done_at, ok, result FROM admin_commands WHERE done_at IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AdminCommandRow {
+                id: r.get(0)?,
+                command: r.get(1)?,
+                done_at: r.get(2)?,
+                ok: r.get(3)?,
+                result: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Record a command's outcome (only once: returns false if it was already done).
+    pub fn finish_admin_command(&self, id: i64, ok: bool, result: &str, now: i64) -> Result<bool, DbError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE admin_commands SET done_at = ?2, ok = ?3, result = ?4 WHERE id = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![id, now, ok, result])?;
+        Ok(n > 0)
+    }
+
+    pub fn admin_command(&self, id: i64) -> Result<Option<AdminCommandRow>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, command, done_at, ok, result FROM admin_commands WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(AdminCommandRow {
+                    id: r.get(0)?,
+                    command: r.get(1)?,
+                    done_at: r.get(2)?,
+                    ok: r.get(3)?,
+                    result: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+}
