@@ -193,6 +193,15 @@ enum OrderCmd {
         field: String,
         value: String,
     },
+    /// Change a line's quantity and/or unit price (LINE: its id or 1-based position).
+    SetLine {
+        id: String,
+        line: String,
+        #[arg(long)]
+        qty: Option<i64>,
+        #[arg(long = "unit-price")]
+        unit_price: Option<i64>,
+    },
     Show {
         id: String,
         #[arg(long)]
@@ -573,6 +582,15 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
             p.require_user()?;
             let id = id_of(p, &id, DocKind::Order)?;
             p.replica.set_order(id, &field, &value, now)?;
+            p.persist()?;
+        }
+        OrderCmd::SetLine { id, line, qty, unit_price } => {
+            p.require_user()?;
+            if qty.is_none() && unit_price.is_none() {
+                bail!("give --qty and/or --unit-price");
+            }
+            let id = id_of(p, &id, DocKind::Order)?;
+            p.replica.set_order_line(id, &line, qty, unit_price, now)?;
             p.persist()?;
         }
         OrderCmd::Show { id, json } => {

@@ -61,6 +61,13 @@ impl LocalDoc {
         }
     }
 
+    /// Merge changes another writer of this device has already stored (no store op).
+    pub fn merge_stored(&mut self, bytes: &[u8]) -> Result<(), automerge::AutomergeError> {
+        self.doc.load_incremental(bytes)?;
+        self.chunks += 1;
+        Ok(())
+    }
+
     /// Apply changes from the server; returns what to store.
     pub fn apply_remote(&mut self, changes: &[u8]) -> Result<Vec<StoreOp>, automerge::AutomergeError> {
         let before = self.doc.get_heads();
@@ -73,7 +80,10 @@ impl LocalDoc {
             return Vec::new();
         }
         self.chunks += 1;
-        if self.chunks > COMPACT_AFTER_CHUNKS {
+        // A new document is stored as a snapshot from the start: a snapshot loads about
+        // three times faster than the changes it holds, which decides how fast a device
+        // (a browser tab above all) holding thousands of documents starts.
+        if before.is_empty() || self.chunks > COMPACT_AFTER_CHUNKS {
             self.chunks = 1;
             return vec![StoreOp::Compact { id: self.id, kind: self.kind, snapshot: self.doc.save() }];
         }

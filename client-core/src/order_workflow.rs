@@ -43,13 +43,23 @@ impl Replica {
         self.principal().map(|p| p.role).unwrap_or(Role::Rep)
     }
 
+    /// Whose discount authority applies to an order's prices: its author's, as the server
+    /// prices it. This user's own role for their orders; for someone else's, the role the
+    /// server's verdict names, else a rep's (the least authority).
+    fn pricer_of(&self, o: &Order) -> Role {
+        if o.created_by == self.user() {
+            return self.pricer_role();
+        }
+        self.verdict(o.id).and_then(|v| v.priced.map(|p| p.pricer)).unwrap_or(Role::Rep)
+    }
+
     /// Price an order offline, exactly as the server will (same function, same policy
-    /// version in force at the order's date).
+    /// version in force at the order's date, the author's discount authority).
     pub fn price(&self, id: DocId) -> Result<Option<PricedOrder>, CoreError> {
         let o = self.order(id)?;
         let versions = self.policy_versions();
         let Some(policy) = policy_doc::in_force(&versions, o.created_at) else { return Ok(None) };
-        Ok(Some(price_with(&policy.policy, self, &o, self.pricer_role())))
+        Ok(Some(price_with(&policy.policy, self, &o, self.pricer_of(&o))))
     }
 
     pub fn verdict(&self, order: DocId) -> Option<OrderVerdict> {
@@ -70,9 +80,10 @@ impl Replica {
         let verdict_current = verdict.as_ref().is_some_and(|v| v.content_hash == hash);
         // Required approvals: the server's verdict when it is about this content, else
         // the offline preview (the server will agree: same function, same policy).
+        // An invalid order waits (None): no approval can make it proceed.
         let required: Option<Vec<Role>> = match (&verdict, &priced) {
-            (Some(v), _) if verdict_current => Some(v.required.clone()),
-            (_, Some(p)) => Some(p.approver_roles()),
+            (Some(v), _) if verdict_current => v.required_approvals(),
+            (_, Some(p)) => p.required_approvals(),
             _ => None,
         };
         let versions = self.policy_versions();

@@ -46,6 +46,31 @@ impl Replica {
         Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
     }
 
+    /// Add more stored documents to a loaded replica (a driver may load the documents
+    /// the first screen needs, show it, then load the rest). A document the replica got
+    /// meanwhile (another writer's change, a new edit) is merged with what was stored.
+    pub fn load_more(&mut self, stored: &[StoredDoc]) -> Result<(), CoreError> {
+        for s in stored {
+            match self.docs.get_mut(&s.id) {
+                Some(local) => {
+                    for chunk in &s.chunks {
+                        local
+                            .merge_stored(chunk)
+                            .map_err(|e| CoreError::Corrupt { id: s.id, reason: e.to_string() })?;
+                    }
+                    if local.server_heads.is_empty() {
+                        local.server_heads = protocol::wire::hashes_from_wire(&s.server_heads);
+                    }
+                }
+                None => {
+                    self.docs.insert(s.id, LocalDoc::load(s, &self.actor)?);
+                }
+            }
+            self.maybe_unsent.insert(s.id);
+        }
+        Ok(())
+    }
+
     /// Check edits against the shared rule table as this principal before committing
     /// them, so an honest client refuses locally instead of producing a change the server
     /// will refuse.
@@ -200,6 +225,18 @@ impl Replica {
 
     pub fn add_order_line(&mut self, id: DocId, line: &NewLine, now: i64) -> Result<(), CoreError> {
         self.edit(id, DocKind::Order, now, &["lines"], |doc| order::add_line(doc, line))
+    }
+
+    /// Change a line's quantity and/or unit price (`line`: its id or 1-based position).
+    pub fn set_order_line(
+        &mut self,
+        id: DocId,
+        line: &str,
+        qty: Option<i64>,
+        unit_price_fen: Option<i64>,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        self.edit(id, DocKind::Order, now, &["lines"], |doc| order::set_line(doc, line, qty, unit_price_fen))
     }
 
     pub fn set_order(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
@@ -492,8 +529,17 @@ impl Replica {
                     local.merge_stored(bytes).map_err(|e| CoreError::Corrupt { id: *id, reason: e.to_string() })?;
                     self.maybe_unsent.insert(*id);
                 }
-                StoreOp::Compact { id, .. } => {
-                    if !reload.contains(id) {
+                StoreOp::Compact { id, kind, snapshot } => {
+                    // A document new here (or still empty) is exactly its snapshot; one held
+                    // here may have lost refused changes in the compaction: reload it.
+                    let fresh = self.docs.get_mut(id).is_none_or(|d| d.doc.get_heads().is_empty());
+                    if fresh && !snapshot.is_empty() {
+                        let local = self.doc_or_new(*id, *kind);
+                        local
+                            .merge_stored(snapshot)
+                            .map_err(|e| CoreError::Corrupt { id: *id, reason: e.to_string() })?;
+                        self.maybe_unsent.insert(*id);
+                    } else if !reload.contains(id) {
                         reload.push(*id);
                     }
                 }

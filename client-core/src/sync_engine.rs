@@ -57,6 +57,9 @@ pub struct SyncEngine {
     in_flight: BTreeMap<DocId, Vec<u8>>,
     /// Whole documents asked for with `Resync`, not yet received.
     resync: BTreeSet<DocId>,
+    /// Actor ids announced in the hello besides the replica's own (other writers on this
+    /// device, e.g. other browser tabs whose changes this connection pushes).
+    other_actors: Vec<Vec<u8>>,
     pub stats: SyncStats,
 }
 
@@ -68,7 +71,21 @@ impl SyncEngine {
             phase: Phase::Offline,
             in_flight: BTreeMap::new(),
             resync: BTreeSet::new(),
+            other_actors: Vec::new(),
             stats: SyncStats::default(),
+        }
+    }
+
+    /// Also register these actor ids in the hello: other writers of this device (each
+    /// browser tab writes with an actor of its own; the tab that holds the connection
+    /// pushes all their changes, which the server accepts only from registered actors).
+    /// Takes effect on the next [`SyncEngine::connected`].
+    pub fn announce_actors(&mut self, actors: impl IntoIterator<Item = automerge::ActorId>) {
+        for actor in actors {
+            let bytes = actor.to_bytes().to_vec();
+            if !self.other_actors.contains(&bytes) {
+                self.other_actors.push(bytes);
+            }
         }
     }
 
@@ -81,9 +98,11 @@ impl SyncEngine {
         self.phase = Phase::CatchingUp;
         self.in_flight.clear();
         self.resync.clear();
+        let own = replica.actor().to_bytes().to_vec();
+        let others = self.other_actors.iter().filter(|a| **a != own).cloned();
         let hello = ClientMsg::Hello(Hello {
             device_id: self.device_id,
-            actors: vec![replica.actor().to_bytes().to_vec()],
+            actors: std::iter::once(own.clone()).chain(others).collect(),
             cursor: replica.cursor(),
             client: self.client_name.clone(),
         });

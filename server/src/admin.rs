@@ -1,6 +1,6 @@
 //! Admin commands given on the command line while the server runs (`user disable`,
-//! `device revoke`, `customer reassign`). The command-line process writes what it can
-//! itself (disabling a user rejects their tokens at once) and queues a command in the
+//! `device revoke`, `customer reassign`, `policy import`). The command-line process writes
+//! what it can itself (disabling a user rejects their tokens at once) and queues a command in the
 //! `admin_commands` table; the running server's hub picks it up within
 //! [`crate::hub_runner::TICK`] and carries it out (closing open connections, moving a
 //! customer and telling every connected device). When no server runs on the data
@@ -30,6 +30,9 @@ pub enum AdminCommand {
     CloseDevice { device: Uuid },
     /// Move a customer (with its visits and orders) to another territory.
     Reassign { customer: DocId, territory: String, owner: Option<String> },
+    /// Publish a price policy version (`policy import`): numbered the file's version or one
+    /// above the latest, whichever is higher.
+    PublishPolicy { policy: Box<protocol::pricing::Policy> },
 }
 
 /// What became of a command.

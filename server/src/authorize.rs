@@ -6,9 +6,17 @@
 //! then finds the top-level fields the new changes' *operations* write (a write inside a
 //! contact, an order line or a Text counts for the root key holding it; a write that
 //! loses a conflict counts too) and asks the shared rule table about each of them.
+//! Two kinds of document are also checked inside a field: an order's `events` list is
+//! append-only and each new event must be one the writer may record as themselves
+//! ([`check_order_events`]); the policy document only grows by valid versions
+//! ([`check_policy_publication`]).
 
 use automerge::{AutoCommit, Automerge, AutomergeError, Change, LoadOptions};
 use protocol::rules::{self, DocFacts, Principal};
+use protocol::schema::EventKind;
+use protocol::schema::order::OrderEvent;
+use protocol::schema::order_lifecycle::event_writers;
+use protocol::schema::policy_doc::PublishedPolicy;
 use protocol::wire::{DocChunk, Hash, Refusal, hashes_to_wire};
 use protocol::{DocId, DocKind, ErrorCode};
 use std::collections::{BTreeSet, HashSet};
@@ -126,6 +134,108 @@ pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Resu
         }
     }
     Ok(fields)
+}
+
+/// Beyond the field rule on `events` (may this role append to this order's list at all?):
+/// what each new entry says. An order's event list is append-only — existing entries are
+/// never changed, deleted or replaced (operations are checked, so a write that loses a
+/// conflict is refused too) — and every new entry must be of a kind the writer's role may
+/// record ([`event_writers`]), written `by` the writer, and carry the writer's own `role`
+/// (approvals and rejections must carry it, with the content hash they decide on).
+/// `before` is the order as the server holds it (`None`: the push creates it).
+pub fn check_order_events(
+    ctx: &WriteContext<'_>,
+    before: Option<&AutoCommit>,
+    authorized: &mut Authorized,
+) -> Result<(), Rejection> {
+    let refuse = |v: rules::Violation| refusal(ctx, v);
+    let appended = protocol::schema::order::appended_events(before, &mut authorized.scratch, &authorized.new_changes)
+        .map_err(|e| Rejection::BadChanges(e.to_string()))?;
+    let events = appended.map_err(|why| {
+        refuse(rules::Violation { field: "events".into(), rule: "events-append-only".into(), message: why })
+    })?;
+    check_new_events(ctx.principal, &events).map_err(refuse)
+}
+
+/// The per-entry rules of [`check_order_events`], over the entries a change appends.
+pub fn check_new_events(p: &Principal, events: &[OrderEvent]) -> Result<(), rules::Violation> {
+    let violation =
+        |rule: &str, message: String| rules::Violation { field: "events".into(), rule: rule.into(), message };
+    for e in events {
+        let Some(kind) = EventKind::ALL.iter().copied().find(|k| k.as_str() == e.kind) else {
+            return Err(violation("event-kind", format!("'{}' is not an order event", e.kind)));
+        };
+        if !event_writers(kind).contains(&p.role) {
+            return Err(violation(
+                "event-role",
+                format!("role {} may not record '{}' on an order", p.role, kind.as_str()),
+            ));
+        }
+        if e.by != p.user {
+            return Err(violation(
+                "event-author",
+                format!("an event recorded by {} must name them, not '{}'", p.user, e.by),
+            ));
+        }
+        let decision = matches!(kind, EventKind::Approved | EventKind::Rejected);
+        match e.role.as_deref() {
+            Some(r) if r != p.role.as_str() => {
+                return Err(violation(
+                    "event-approver-role",
+                    format!("{} acts as {}, not as '{r}'", p.user, p.role.as_str()),
+                ));
+            }
+            None if decision => {
+                return Err(violation(
+                    "event-approver-role",
+                    format!("'{}' must say in which role it was decided", kind.as_str()),
+                ));
+            }
+            _ => {}
+        }
+        if decision && e.hash.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            return Err(violation(
+                "event-hash",
+                format!("'{}' must carry the hash of the order content it decides on", kind.as_str()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Beyond the field rule on `versions` (market and admin publish): a publication only
+/// appends versions, each a policy that decodes and is consistent, numbered above every
+/// published one, and published by the writer. Returns the new versions.
+pub fn check_policy_publication(
+    ctx: &WriteContext<'_>,
+    before: Option<&AutoCommit>,
+    authorized: &mut Authorized,
+) -> Result<Vec<PublishedPolicy>, Rejection> {
+    let invalid = |message: String| {
+        refusal(ctx, rules::Violation { field: "versions".into(), rule: "policy-invalid".into(), message })
+    };
+    let new = protocol::schema::policy_doc::appended_versions(before, &mut authorized.scratch, &authorized.new_changes)
+        .map_err(|e| Rejection::BadChanges(e.to_string()))?
+        .map_err(invalid)?;
+    if let Some(p) = new.iter().find(|p| p.published_by != ctx.principal.user) {
+        return Err(invalid(format!(
+            "version {} names '{}' as its publisher, not {}",
+            p.version, p.published_by, ctx.principal.user
+        )));
+    }
+    Ok(new)
+}
+
+fn refusal(ctx: &WriteContext<'_>, v: rules::Violation) -> Rejection {
+    Rejection::Refused(Refusal {
+        id: ctx.id,
+        kind: ctx.kind,
+        code: ErrorCode::Forbidden,
+        path: v.field,
+        rule: v.rule,
+        message: v.message,
+        server_heads: ctx.server_heads.to_vec(),
+    })
 }
 
 /// The refusal of a write to a document outside the writer's territories: identical for
@@ -683,5 +793,336 @@ mod tests {
         let mut server = AutoCommit::new();
         let ok = authorize(&mut server, &chunk(vec![]), &actors(&[])).unwrap();
         assert!(ok.new_changes.is_empty());
+    }
+
+    // ---- order events: what each new entry says, and append-only ------------------
+
+    /// An order of 四川 as the server holds it: created and submitted by li.
+    fn submitted_order() -> AutoCommit {
+        let mut doc = an_order();
+        order::record_event(&mut doc, "submitted", 2_000, "li").unwrap();
+        doc.commit();
+        doc
+    }
+
+    fn event(kind: &str, by: &str) -> order::OrderEvent {
+        order::OrderEvent { kind: kind.into(), at: 5_000, by: by.into(), ..Default::default() }
+    }
+
+    fn decision(kind: &str, by: &str, role: Option<&str>, hash: Option<&str>) -> order::OrderEvent {
+        order::OrderEvent { role: role.map(String::from), hash: hash.map(String::from), ..event(kind, by) }
+    }
+
+    fn events_list(d: &AutoCommit) -> automerge::ObjId {
+        match d.get(automerge::ROOT, "events").unwrap() {
+            Some((_, id)) => id,
+            None => panic!("no events"),
+        }
+    }
+
+    /// Everything the server checks on a write to an order: field rights, then the events.
+    fn check_order_write(
+        who: &Principal,
+        server: Option<&AutoCommit>,
+        device: &mut AutoCommit,
+        edit: &dyn Fn(&mut AutoCommit),
+    ) -> Result<(), (String, String)> {
+        let before_heads = device.get_heads();
+        edit(device);
+        device.commit();
+        let bytes = if server.is_some() { device.save_after(&before_heads) } else { device.save() };
+        let c = DocChunk { id: DocId::new_random(), kind: DocKind::Order, heads: vec![], changes: bytes };
+        let mut server_doc = server.cloned().unwrap_or_default();
+        let mut authorized =
+            authorize(&mut server_doc, &c, &actors(&[MINE, LI])).map_err(|e| (format!("{e:?}"), String::new()))?;
+        let f = facts(DocKind::Order, Some("四川"));
+        let ctx = WriteContext {
+            principal: who,
+            id: c.id,
+            kind: DocKind::Order,
+            before: server.map(|_| &f),
+            after: &f,
+            server_heads: &[],
+        };
+        let as_pair = |r: Rejection| match r {
+            Rejection::Refused(r) => {
+                assert_eq!(r.code, ErrorCode::Forbidden);
+                (r.path, r.rule)
+            }
+            other => (format!("{other:?}"), String::new()),
+        };
+        check_rights(&ctx, &mut authorized).map_err(as_pair)?;
+        check_order_events(&ctx, server, &mut authorized).map_err(as_pair)
+    }
+
+    #[test]
+    fn hostile_event_writes_are_refused() {
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let mgr = who(Role::Manager, "zhang", &["四川"]);
+        let exec = who(Role::Executive, "zhao", &[]);
+        let fin = who(Role::Finance, "qian", &[]);
+        let logi = who(Role::Logistics, "sun", &[]);
+        let after_sales = who(Role::AfterSales, "zhou", &[]);
+        let legal = who(Role::Legal, "wu", &[]);
+        type Edit = Box<dyn Fn(&mut AutoCommit)>;
+        type Want = Result<(), (&'static str, &'static str)>;
+        let append = |e: order::OrderEvent| -> Edit { Box::new(move |d| order::append_event(d, &e).unwrap()) };
+        let ok: Result<(), (&str, &str)> = Ok(());
+        let no = |rule: &'static str| -> Result<(), (&str, &str)> { Err(("events", rule)) };
+        let cases: Vec<(&str, &Principal, Edit, Want)> = vec![
+            ("finance confirms payment", &fin, append(event("paid", "qian")), ok),
+            ("logistics ships", &logi, append(event("shipped", "sun")), ok),
+            ("the rep cancels", &rep, append(event("cancelled", "li")), ok),
+            ("after-sales records an exception", &after_sales, append(event("exception", "zhou")), ok),
+            ("the manager approves", &mgr, append(decision("approved", "zhang", Some("manager"), Some("ab"))), ok),
+            ("an executive approves", &exec, append(decision("approved", "zhao", Some("executive"), Some("ab"))), ok),
+            ("finance ships", &fin, append(event("shipped", "qian")), no("event-role")),
+            ("logistics confirms payment", &logi, append(event("paid", "sun")), no("event-role")),
+            ("the rep approves", &rep, append(decision("approved", "li", Some("rep"), Some("ab"))), no("event-role")),
+            (
+                "the rep closes as admin",
+                &rep,
+                append(decision("closed", "li", Some("admin"), None)),
+                no("event-approver-role"),
+            ),
+            ("finance makes up a kind", &fin, append(event("refunded", "qian")), no("event-kind")),
+            ("a label is not a kind", &fin, append(event("确认收款", "qian")), no("event-kind")),
+            ("finance signs as someone else", &fin, append(event("paid", "li")), no("event-author")),
+            (
+                "the manager approves in the executive's name",
+                &mgr,
+                append(decision("approved", "zhang", Some("executive"), Some("ab"))),
+                no("event-approver-role"),
+            ),
+            (
+                "an approval without a role",
+                &mgr,
+                append(decision("approved", "zhang", None, Some("ab"))),
+                no("event-approver-role"),
+            ),
+            (
+                "an approval of no content",
+                &mgr,
+                append(decision("rejected", "zhang", Some("manager"), None)),
+                no("event-hash"),
+            ),
+            ("legal may not append at all", &legal, append(event("exception", "wu")), Err(("events", "role"))),
+            (
+                "finance rewrites who submitted",
+                &fin,
+                Box::new(|d| {
+                    let list = events_list(d);
+                    let e = d.get(&list, 1).unwrap().unwrap().1;
+                    d.put(&e, "by", "qian").unwrap();
+                }),
+                no("events-append-only"),
+            ),
+            (
+                "the rep deletes the submission",
+                &rep,
+                Box::new(|d| {
+                    let list = events_list(d);
+                    d.delete(&list, 1).unwrap();
+                }),
+                no("events-append-only"),
+            ),
+            (
+                "logistics overwrites an entry",
+                &logi,
+                Box::new(|d| {
+                    let list = events_list(d);
+                    d.put(&list, 0, "shipped").unwrap();
+                }),
+                no("events-append-only"),
+            ),
+            (
+                "the rep replaces the whole list",
+                &rep,
+                Box::new(|d| {
+                    d.delete(automerge::ROOT, "events").unwrap();
+                    d.put_object(automerge::ROOT, "events", automerge::ObjType::List).unwrap();
+                    order::record_event(d, "created", 1, "li").unwrap();
+                }),
+                no("events-append-only"),
+            ),
+            (
+                "finance nests an object in a new event",
+                &fin,
+                Box::new(|d| {
+                    order::record_event(d, "paid", 5_000, "qian").unwrap();
+                    let list = events_list(d);
+                    let n = d.length(&list);
+                    let e = d.get(&list, n - 1).unwrap().unwrap().1;
+                    d.put_object(&e, "comment", automerge::ObjType::Text).unwrap();
+                }),
+                no("events-append-only"),
+            ),
+            (
+                "finance appends a plain value",
+                &fin,
+                Box::new(|d| {
+                    let list = events_list(d);
+                    let n = d.length(&list);
+                    d.insert(&list, n, "paid").unwrap();
+                }),
+                no("events-append-only"),
+            ),
+        ];
+        let mut server = submitted_order();
+        for (name, who, edit, want) in cases {
+            let mut device = server.fork().with_actor(ActorId::from(MINE));
+            let got = check_order_write(who, Some(&server), &mut device, &*edit);
+            let got = got.as_ref().map_err(|(p, r)| (p.as_str(), r.as_str())).map(|_| ());
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_new_order_is_checked_event_by_event() {
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let mut fine = an_order().with_actor(ActorId::from(MINE));
+        assert_eq!(check_order_write(&rep, None, &mut fine, &|_| {}), Ok(()));
+        // A rep creates an order that arrives already approved.
+        let mut forged = an_order().with_actor(ActorId::from(MINE));
+        let approve = |d: &mut AutoCommit| {
+            order::append_event(d, &decision("approved", "li", Some("manager"), Some("ab"))).unwrap()
+        };
+        let got = check_order_write(&rep, None, &mut forged, &approve);
+        assert_eq!(got, Err(("events".to_string(), "event-role".to_string())));
+    }
+
+    #[test]
+    fn a_change_to_an_existing_event_that_loses_a_conflict_is_still_refused() {
+        // The server holds a correction of the submission time (made before the rule, by
+        // the highest actor); the rep's device, not having seen it, sets the time too. The
+        // rep's write loses the conflict — no patch would show it — and is refused all the same.
+        let mut server = submitted_order();
+        let mut device = server.fork().with_actor(ActorId::from(MINE));
+        let mut admin = server.fork().with_actor(ActorId::from(ADMIN_ACTOR));
+        let list = events_list(&admin);
+        let e = admin.get(&list, 1).unwrap().unwrap().1;
+        admin.put(&e, "at", 9).unwrap();
+        admin.commit();
+        server.merge(&mut admin).unwrap();
+        let rep = who(Role::Rep, "li", &["四川"]);
+        let rewrite = |d: &mut AutoCommit| {
+            let list = events_list(d);
+            let e = d.get(&list, 1).unwrap().unwrap().1;
+            d.put(&e, "at", 1).unwrap();
+        };
+        let got = check_order_write(&rep, Some(&server), &mut device, &rewrite);
+        assert_eq!(got, Err(("events".to_string(), "events-append-only".to_string())));
+        let mut merged = server.clone();
+        merged.merge(&mut device).unwrap();
+        assert_eq!(order::read(&merged, DocId::new_random()).unwrap().events[1].at, 9, "the rep's write lost");
+    }
+
+    // ---- policy publications ------------------------------------------------------
+
+    fn example_policy(version: u32) -> protocol::pricing::Policy {
+        let mut p = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
+        p.version = version;
+        p
+    }
+
+    fn published_v1() -> AutoCommit {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(LI));
+        protocol::schema::policy_doc::publish(&mut doc, &example_policy(1), 1_000, "ma").unwrap();
+        doc.commit();
+        doc
+    }
+
+    #[test]
+    fn only_valid_policy_versions_are_published() {
+        use automerge::ScalarValue;
+        let market = who(Role::Market, "ma", &[]);
+        let raw_version = |d: &mut AutoCommit, version: i64, body: Vec<u8>| {
+            let list = d.get(automerge::ROOT, "versions").unwrap().unwrap().1;
+            let n = d.length(&list);
+            let v = d.insert_object(&list, n, automerge::ObjType::Map).unwrap();
+            d.put(&v, "version", version).unwrap();
+            d.put(&v, "published_at", ScalarValue::Timestamp(2_000)).unwrap();
+            d.put(&v, "published_by", "ma").unwrap();
+            d.put(&v, "body", ScalarValue::Bytes(body)).unwrap();
+        };
+        type Edit = Box<dyn Fn(&mut AutoCommit)>;
+        let cases: Vec<(&str, Edit, Result<usize, &str>)> = vec![
+            (
+                "version 2",
+                Box::new(|d| protocol::schema::policy_doc::publish(d, &example_policy(2), 2_000, "ma").unwrap()),
+                Ok(1),
+            ),
+            ("a body that does not decode", Box::new(move |d| raw_version(d, 2, vec![1, 2, 3])), Err("policy-invalid")),
+            (
+                "an inconsistent policy",
+                Box::new(move |d| {
+                    let mut p = example_policy(2);
+                    p.prices[0].sku = "NOT-IN-CATALOGUE".into();
+                    raw_version(d, 2, p.to_bytes())
+                }),
+                Err("policy-invalid"),
+            ),
+            (
+                "a body of another version",
+                Box::new(move |d| raw_version(d, 2, example_policy(3).to_bytes())),
+                Err("policy-invalid"),
+            ),
+            (
+                "a number not above the published",
+                Box::new(move |d| raw_version(d, 1, example_policy(1).to_bytes())),
+                Err("policy-invalid"),
+            ),
+            (
+                "rewriting version 1",
+                Box::new(|d| {
+                    let list = d.get(automerge::ROOT, "versions").unwrap().unwrap().1;
+                    let v = d.get(&list, 0).unwrap().unwrap().1;
+                    let mut cheaper = example_policy(1);
+                    cheaper.prices[0].price_fen -= 100;
+                    d.put(&v, "body", ScalarValue::Bytes(cheaper.to_bytes())).unwrap();
+                }),
+                Err("policy-invalid"),
+            ),
+            (
+                "someone else's name",
+                Box::new(|d| protocol::schema::policy_doc::publish(d, &example_policy(2), 2_000, "boss").unwrap()),
+                Err("policy-invalid"),
+            ),
+        ];
+        let server = published_v1();
+        for (name, edit, want) in cases {
+            let mut server = server.clone();
+            let mut device = server.fork().with_actor(ActorId::from(MINE));
+            let before_heads = device.get_heads();
+            edit(&mut device);
+            device.commit();
+            let c = DocChunk {
+                id: protocol::schema::policy_doc::POLICY_DOC_ID,
+                kind: DocKind::Policy,
+                heads: vec![],
+                changes: device.save_after(&before_heads),
+            };
+            let before_doc = server.clone();
+            let mut authorized = authorize(&mut server, &c, &actors(&[MINE])).unwrap();
+            let f = DocFacts { kind: DocKind::Policy, territory: None, author: None };
+            let ctx = WriteContext {
+                principal: &market,
+                id: c.id,
+                kind: DocKind::Policy,
+                before: Some(&f),
+                after: &f,
+                server_heads: &[],
+            };
+            check_rights(&ctx, &mut authorized).unwrap();
+            let got = match check_policy_publication(&ctx, Some(&before_doc), &mut authorized) {
+                Ok(new) => Ok(new.len()),
+                Err(Rejection::Refused(r)) => {
+                    assert_eq!((r.code, r.path.as_str()), (ErrorCode::Forbidden, "versions"), "{name}");
+                    Err(r.rule)
+                }
+                Err(other) => panic!("{name}: {other:?}"),
+            };
+            assert_eq!(got.as_ref().map_err(String::as_str), want.as_ref().map_err(|r| *r), "{name}");
+        }
     }
 }

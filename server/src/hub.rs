@@ -18,6 +18,9 @@
 //! it on their next hello.
 
 mod admin;
+mod validate;
+
+pub use validate::VALIDATION_AUTHOR;
 
 use crate::access::{self, FORGET_REASON};
 use crate::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
@@ -27,11 +30,14 @@ use crate::doc_cache::DocCache;
 use crate::doc_state::{DocMeta, DocState, heads_to_blob};
 use crate::facts::{OwnFacts, StoredFacts, own_facts};
 use crate::hub_event::{HubEvent, Outgoing};
+use crate::order_check::Recheck;
 use crate::server_stats::ServerStats;
 use crate::session::Session;
 use automerge::{AutoCommit, Change};
 use protocol::rules::{DocFacts, Principal};
-use protocol::wire::{DocAck, DocChunk, Hello, Refusal, batch_by_size, hashes_to_wire};
+use protocol::schema::policy_doc::PublishedPolicy;
+use protocol::schema::verdict::verdict_id;
+use protocol::wire::{DocAck, DocChunk, Hash, Hello, Refusal, batch_by_size, hashes_to_wire};
 use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -99,7 +105,13 @@ struct Moved {
 enum ChunkOutcome {
     Ack(DocAck),
     Refused(Refusal),
-    Stored { ack: DocAck, relay: Relay, moved: Vec<Moved> },
+    /// `recheck`: the orders the change calls for re-validating.
+    Stored {
+        ack: DocAck,
+        relay: Relay,
+        moved: Vec<Moved>,
+        recheck: Option<Recheck>,
+    },
 }
 
 enum ChunkError {
@@ -142,14 +154,24 @@ pub struct Hub {
     settings: HubSettings,
     max_seq: u64,
     stats: Arc<ServerStats>,
+    /// The published policy versions, decoded, with the policy document's heads they were
+    /// read at.
+    policy_cache: Option<(Vec<Hash>, Arc<Vec<PublishedPolicy>>)>,
 }
 
 impl Hub {
     pub fn new(db: Db, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
         let max_seq = u64_from_i64(db.max_seq()?);
         stats.set_documents(u64_from_i64(db.doc_count()?));
-        let mut hub =
-            Hub { db, cache: DocCache::new(settings.cache_docs), conns: HashMap::new(), settings, max_seq, stats };
+        let mut hub = Hub {
+            db,
+            cache: DocCache::new(settings.cache_docs),
+            conns: HashMap::new(),
+            settings,
+            max_seq,
+            stats,
+            policy_cache: None,
+        };
         hub.compute_missing_facts()?;
         Ok(hub)
     }
@@ -220,6 +242,7 @@ impl Hub {
     pub fn recover_after_panic(&mut self) {
         self.db.rollback();
         self.cache.clear();
+        self.policy_cache = None;
         match self.db.max_seq() {
             Ok(s) => self.max_seq = u64_from_i64(s),
             Err(e) => tracing::error!(error = %e, "cannot read max seq after panic"),
@@ -482,6 +505,7 @@ impl Hub {
         let mut refusals = Vec::new();
         let mut relays = Vec::new();
         let mut moved = Vec::new();
+        let mut rechecks = Vec::new();
         let n_docs = docs.len();
         for chunk in docs {
             let id = chunk.id;
@@ -492,10 +516,11 @@ impl Hub {
                     self.audit_refusal(&session, &r)?;
                     refusals.push(r);
                 }
-                Ok(ChunkOutcome::Stored { ack, relay, moved: m }) => {
+                Ok(ChunkOutcome::Stored { ack, relay, moved: m, recheck }) => {
                     relays.push(relay);
                     moved.extend(m);
                     acks.push(ack);
+                    rechecks.extend(recheck);
                 }
                 Err(ChunkError::Bad(reason)) => {
                     self.db.rollback_to(FRAME_SAVEPOINT)?;
@@ -507,22 +532,37 @@ impl Hub {
                 Err(ChunkError::Db(e)) => return Err(e),
             }
         }
+        // Post-sync validation, in the same transaction: the orders' verdicts (and one-time
+        // effects) are durable before the pusher's Ack.
+        let orders = self.orders_to_recheck(&rechecks)?;
+        let checked = self.validate_orders(Some(&mut batch.docs), &mut work, &orders, crate::accounts::now_ms())?;
         let mut relay_out = Vec::new();
         if !relays.is_empty() || !moved.is_empty() {
             self.relay(Some(conn), &relays, &moved, &mut relay_out)?;
+        }
+        // The server's own changes go to every reader, the pusher included.
+        let mut server_out = Vec::new();
+        if !checked.is_empty() {
+            let (server_relays, server_moved): (Vec<Relay>, Vec<Vec<Moved>>) = checked.into_iter().unzip();
+            let server_moved: Vec<Moved> = server_moved.into_iter().flatten().collect();
+            self.relay(None, &server_relays, &server_moved, &mut server_out)?;
         }
         self.db.release(FRAME_SAVEPOINT)?;
         tracing::debug!(%conn, user, docs = n_docs, stored = relays.len(), refused = refusals.len(), "push");
         batch.docs.extend(work.docs);
         batch.max_seq = batch.max_seq.max(work.max_seq);
         batch.new_docs += work.new_docs;
+        // Others get the pushed changes before the server's changes they caused (sequence
+        // order); the pusher gets those before its Ack, so a device that has its Ack holds
+        // the verdicts on what it sent.
+        batch.outputs.extend(relay_out);
+        batch.outputs.extend(server_out);
         if !acks.is_empty() || refusals.is_empty() {
             batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Ack { docs: acks } });
         }
         if !refusals.is_empty() {
             batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Refused { refusals } });
         }
-        batch.outputs.extend(relay_out);
         Ok(())
     }
 
@@ -599,12 +639,42 @@ impl Hub {
             after: &after_rules,
             server_heads: &state.heads,
         };
+        let outcome = |rejection: Rejection| match rejection {
+            Rejection::Refused(r) => Ok(ChunkOutcome::Refused(r)),
+            Rejection::BadChanges(reason) => Err(ChunkError::Bad(reason)),
+            Rejection::MissingDeps => Ok(ChunkOutcome::Ack(server_ack.clone())),
+        };
         let fields = match check_rights(&ctx, &mut authorized) {
             Ok(f) => f,
-            Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
-            Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
-            Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
+            Err(rejection) => return outcome(rejection),
         };
+        if before.is_none()
+            && let Some(r) = reserved_id(&self.db, &ctx)?
+        {
+            return Ok(ChunkOutcome::Refused(r));
+        }
+        // Inside two fields the rules look at each entry: order events and policy versions.
+        let before_doc = state.stored.then_some(&state.doc);
+        let mut recheck = Recheck::after_change(kind, id, before.is_none(), &fields);
+        match kind {
+            DocKind::Order if before.is_none() || fields.contains("events") => {
+                if let Err(rejection) = authorize::check_order_events(&ctx, before_doc, &mut authorized) {
+                    return outcome(rejection);
+                }
+            }
+            DocKind::Policy if before.is_none() || fields.contains("versions") => {
+                match authorize::check_policy_publication(&ctx, before_doc, &mut authorized) {
+                    Ok(new) if !new.is_empty() => {
+                        let first = before_doc.is_none_or(|d| protocol::schema::policy_doc::read(d).is_empty());
+                        let since = new.iter().map(|p| p.published_at).min().unwrap_or(i64::MIN);
+                        recheck = Some(Recheck::OrdersSince(if first { i64::MIN } else { since }));
+                    }
+                    Ok(_) => {}
+                    Err(rejection) => return outcome(rejection),
+                }
+            }
+            _ => {}
+        }
         let Authorized { scratch, new_changes } = authorized;
         let values = scalar_changes(&state.doc, &scratch, &fields);
         let accepted = Accepted {
@@ -622,7 +692,7 @@ impl Hub {
         };
         let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
         let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
-        Ok(ChunkOutcome::Stored { ack, relay, moved })
+        Ok(ChunkOutcome::Stored { ack, relay, moved, recheck })
     }
 
     /// Store accepted changes with the document's new facts and an audit entry, move the
@@ -968,6 +1038,30 @@ fn resolve_facts(
         }
     };
     Ok(StoredFacts { kind, territory, parent: own.parent, author: own.author })
+}
+
+/// A new document may not take the id of an order's verdict document (only the server
+/// writes those; `verdict_id` is its own inverse): refuse a document whose id is the
+/// verdict id of a stored order, and an order whose verdict id is already taken.
+fn reserved_id(db: &Db, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
+    if ctx.kind == DocKind::Verdict {
+        return Ok(None);
+    }
+    let Some(row) = db.doc(verdict_id(ctx.id).as_bytes())? else {
+        return Ok(None);
+    };
+    if ctx.kind != DocKind::Order && row.kind != DocKind::Order.code() {
+        return Ok(None);
+    }
+    Ok(Some(Refusal {
+        id: ctx.id,
+        kind: ctx.kind,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "reserved-id".into(),
+        message: format!("id {} is reserved for the server's verdict on an order", ctx.id),
+        server_heads: Vec::new(),
+    }))
 }
 
 /// The root scalar fields among `fields` whose value differs between the two states.

@@ -923,3 +923,207 @@ fn facts_of_documents_stored_before_version_2_are_computed_at_start() {
     let msgs = Device::of(2, "li", Role::Rep, Some("四川")).join(&mut hub, 0);
     assert_eq!(ids(&changes(&msgs)), sorted(vec![c, o]));
 }
+
+// ---- post-sync validation and the order's one-time effects -------------------------
+
+use protocol::schema::verdict::{self, verdict_id};
+
+/// Publish the example policy through the admin command queue (as `policy import` does).
+fn publish_example_policy(hub: &mut Hub) -> Vec<Outgoing> {
+    let policy = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
+    let cmd = crate::admin::AdminCommand::PublishPolicy { policy: Box::new(policy) };
+    hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
+    let out = hub.run_admin_commands();
+    let done = hub.db().admin_command(1).unwrap().unwrap();
+    assert_eq!(done.ok, Some(true), "{:?}", done.result);
+    out
+}
+
+/// Apply what a device received to its replicas; the order's verdict if it was among it.
+fn verdict_in(
+    replicas: &mut std::collections::HashMap<DocId, AutoCommit>,
+    chunks: &[DocChunk],
+    order: DocId,
+) -> Option<verdict::OrderVerdict> {
+    let mine: Vec<DocChunk> = chunks.iter().filter(|c| c.id == verdict_id(order)).cloned().collect();
+    apply(replicas, &mine);
+    let c = mine.first()?;
+    assert_eq!(c.kind, DocKind::Verdict);
+    Some(verdict::read(&replicas[&c.id]).unwrap())
+}
+
+#[test]
+fn orders_are_checked_after_sync_and_assigned_exactly_once() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let zhang = Device::of(2, "zhang", Role::Manager, Some("四川"));
+    let sun = Device::of(3, "sun", Role::Logistics, None);
+    for d in [&li, &zhang, &sun] {
+        d.join(&mut hub, 0);
+    }
+    let (mut at_li, mut at_zhang, mut at_sun) = Default::default();
+    let out = publish_example_policy(&mut hub);
+    assert_eq!(changes(&msgs_for(&out, li.conn)).len(), 1, "every device gets the policy at once");
+
+    // li: a restaurant customer and an order 7% below the wholesale price (rep's floor: 3%).
+    let (c, mut c_doc, _) = new_customer(&li, "四川");
+    customer::set(&mut c_doc, "channel", "restaurant", 1_000, "li").unwrap();
+    c_doc.commit();
+    let c_chunk = {
+        let bytes = c_doc.save();
+        chunk(c, DocKind::Customer, &mut c_doc, bytes)
+    };
+    let (o, mut o_doc, _) = new_order(&li, c);
+    let line = order::NewLine { id: "l1".into(), sku: "SC-52-500".into(), spec: None, qty: 6, unit_price_fen: 50_000 };
+    order::add_line(&mut o_doc, &line).unwrap();
+    order::set_priced_with(&mut o_doc, 1).unwrap();
+    order::record_event(&mut o_doc, "submitted", 2_000, "li").unwrap();
+    o_doc.commit();
+    let o_chunk = {
+        let bytes = o_doc.save();
+        chunk(o, DocKind::Order, &mut o_doc, bytes)
+    };
+    let out = hub.handle(li.push(vec![o_chunk.clone(), c_chunk]));
+    let to_li = msgs_for(&out, li.conn);
+    let v = verdict_in(&mut at_li, &changes(&to_li), o).expect("the pusher gets the verdict");
+    assert!(matches!(to_li.last(), Some(ServerMsg::Ack { .. })), "…before its Ack: {to_li:?}");
+    assert_eq!(
+        (v.verdict.as_str(), v.required.as_slice(), v.policy_version, v.stale),
+        ("needs_approval", &[Role::Manager][..], 1, false)
+    );
+    assert_eq!(v.assigned_at, None);
+    assert_eq!(verdict_in(&mut at_zhang, &changes(&msgs_for(&out, zhang.conn)), o), Some(v.clone()), "the manager too");
+    assert_eq!(verdict_in(&mut at_sun, &changes(&msgs_for(&out, sun.conn)), o), Some(v.clone()), "logistics too");
+    let order_now = order::read(&o_doc, o).unwrap();
+    assert_eq!(order_now.lines[0].unit_price_fen, 50_000, "the order is never changed");
+
+    // Resending everything changes nothing: no new sequence number, no new verdict.
+    let seq = hub.max_seq();
+    let out = hub.handle(li.push(vec![o_chunk.clone()]));
+    assert_eq!(hub.max_seq(), seq);
+    assert!(changes(&out.iter().flat_map(|o| [o.msg.clone()]).collect::<Vec<_>>()).is_empty());
+
+    // The manager approves the current content: confirmed, assigned once.
+    let mut m_doc = o_doc.fork().with_actor(ActorId::from(zhang.actor.clone()));
+    let before = m_doc.get_heads();
+    let approval = order::OrderEvent {
+        kind: "approved".into(),
+        at: 3_000,
+        by: "zhang".into(),
+        role: Some("manager".into()),
+        hash: Some(v.content_hash.clone()),
+        ..Default::default()
+    };
+    order::append_event(&mut m_doc, &approval).unwrap();
+    m_doc.commit();
+    let approve = {
+        let bytes = m_doc.save_after(&before);
+        chunk(o, DocKind::Order, &mut m_doc, bytes)
+    };
+    let out = hub.handle(zhang.push(vec![approve.clone()]));
+    let assigned = verdict_in(&mut at_sun, &changes(&msgs_for(&out, sun.conn)), o).expect("logistics sees the verdict");
+    assert!(assigned.assigned_at.is_some());
+    assert_eq!(hub.db().notifications(None, None, 100).unwrap().len(), 2);
+    assert!(hub.db().assignment(o.as_bytes()).unwrap().is_some());
+
+    // Reconnect and resend (whole document), then another step: no duplicate effects.
+    let zhang2 = Device::of(4, "zhang", Role::Manager, Some("四川"));
+    zhang2.join(&mut hub, 0);
+    let seq = hub.max_seq();
+    hub.handle(zhang2.push(vec![{
+        let bytes = m_doc.save();
+        chunk(o, DocKind::Order, &mut m_doc, bytes)
+    }]));
+    assert_eq!(hub.max_seq(), seq);
+    let mut s_doc = m_doc.fork().with_actor(ActorId::from(sun.actor.clone()));
+    let before = s_doc.get_heads();
+    order::append_event(
+        &mut s_doc,
+        &order::OrderEvent {
+            kind: "shipped".into(),
+            at: 4_000,
+            by: "sun".into(),
+            carrier: Some("顺丰".into()),
+            tracking: Some("SF1".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    s_doc.commit();
+    let out = hub.handle(sun.push(vec![{
+        let bytes = s_doc.save_after(&before);
+        chunk(o, DocKind::Order, &mut s_doc, bytes)
+    }]));
+    assert!(
+        verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).is_none(),
+        "nothing the verdict says changed"
+    );
+    assert_eq!(hub.db().notifications(None, None, 100).unwrap().len(), 2);
+    assert_eq!(hub.max_seq(), seq + 1);
+}
+
+#[test]
+fn verdict_ids_cannot_be_squatted() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    li.join(&mut hub, 0);
+    let (c, _, c_chunk) = new_customer(&li, "四川");
+    let (o, _, o_chunk) = new_order(&li, c);
+    hub.handle(li.push(vec![c_chunk, o_chunk]));
+    // Another order at the first one's verdict id.
+    let (_, mut doc, _) = new_order(&li, c);
+    let squat = {
+        let bytes = doc.save();
+        chunk(verdict_id(o), DocKind::Order, &mut doc, bytes)
+    };
+    let out = hub.handle(li.push(vec![squat]));
+    let r = refusals(&msgs_for(&out, li.conn));
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].code, r[0].rule.as_str()), (ErrorCode::Forbidden, "reserved-id"));
+}
+
+#[test]
+fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    li.join(&mut hub, 0);
+    publish_example_policy(&mut hub);
+    let mut at_li = Default::default();
+    // The order arrives first: its customer (and so its channel) is unknown — invalid.
+    let (c, mut c_doc, _) = new_customer(&li, "四川");
+    customer::set(&mut c_doc, "channel", "restaurant", 1_000, "li").unwrap();
+    c_doc.commit();
+    let (o, mut o_doc, _) = new_order(&li, c);
+    let line = order::NewLine { id: "l1".into(), sku: "SC-52-500".into(), spec: None, qty: 6, unit_price_fen: 53_900 };
+    order::add_line(&mut o_doc, &line).unwrap();
+    order::record_event(&mut o_doc, "submitted", 2_000, "li").unwrap();
+    o_doc.commit();
+    let o_chunk = {
+        let bytes = o_doc.save();
+        chunk(o, DocKind::Order, &mut o_doc, bytes)
+    };
+    let out = hub.handle(li.push(vec![o_chunk]));
+    let v = verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).unwrap();
+    assert_eq!(v.verdict, "invalid");
+    // The customer arrives: re-checked at the wholesale price, ok, confirmed and assigned.
+    let c_chunk = {
+        let bytes = c_doc.save();
+        chunk(c, DocKind::Customer, &mut c_doc, bytes)
+    };
+    let out = hub.handle(li.push(vec![c_chunk]));
+    let v = verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).unwrap();
+    assert_eq!((v.verdict.as_str(), v.assigned_at.is_some()), ("ok", true));
+    // A later channel change re-checks only orders not yet assigned: this one keeps its verdict.
+    let before = c_doc.get_heads();
+    customer::set(&mut c_doc, "channel", "direct-store", 3_000, "li").unwrap();
+    c_doc.commit();
+    let c_chunk = {
+        let bytes = c_doc.save_after(&before);
+        chunk(c, DocKind::Customer, &mut c_doc, bytes)
+    };
+    let out = hub.handle(li.push(vec![c_chunk]));
+    assert!(verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).is_none());
+}

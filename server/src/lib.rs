@@ -7,6 +7,9 @@
 //!   compaction) as a pure event handler over storage and an LRU document cache;
 //!   [`hub_runner`] runs it on its own thread.
 //! - [`authorize::authorize`]: whether a pushed chunk may be applied (pure).
+//! - [`order_check`]: the server's verdict on an order after sync (pure); the hub writes it
+//!   into the order's verdict document and records the order's one-time effects
+//!   (assignment to logistics and finance, [`notifications`]).
 //! - [`router`], [`sync_socket`]: HTTP and WebSocket.
 //!
 //! Start a server in-process with [`start`]:
@@ -41,7 +44,10 @@ pub mod hub_runner;
 mod hub_tests;
 pub mod instance_lock;
 pub mod login_limiter;
+pub mod notifications;
+pub mod order_check;
 pub mod password;
+pub mod policy;
 pub mod router;
 pub mod server;
 pub mod server_error;

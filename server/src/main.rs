@@ -48,6 +48,23 @@ enum Command {
     /// Customers (admin operations).
     #[command(subcommand)]
     Customer(CustomerCommand),
+    /// The price policy (价格体系): import a CSV file as a new version, show the latest.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// What departments were told about orders (assignments to logistics and finance).
+    Notifications {
+        /// Only this department's (logistics, finance).
+        #[arg(long, value_name = "NAME")]
+        department: Option<String>,
+        /// Only this order's.
+        #[arg(long, value_name = "ID")]
+        order: Option<String>,
+        /// Show at most the N latest.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Who changed what, from which device, and when (times in Asia/Shanghai).
     Audit {
         /// A document's history.
@@ -86,6 +103,22 @@ enum CustomerCommand {
         /// The new owning rep (an existing user).
         #[arg(long, value_name = "NAME")]
         owner: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Publish FILE.csv (format: examples/policy.csv) as a new version, numbered the file's
+    /// version or one above the latest, whichever is higher. Every bad row is reported with
+    /// its line number and nothing is applied. Takes effect at once on a running server:
+    /// connected devices receive it, and orders it applies to are re-checked.
+    Import { file: PathBuf },
+    /// The latest published version (with --upcoming: announced adjustments not yet in force).
+    Show {
+        #[arg(long)]
+        upcoming: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -218,6 +251,58 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customer(CustomerCommand::Reassign { id, territory, owner }) => {
             let customer: protocol::DocId = id.parse().map_err(|_| anyhow::anyhow!("'{id}' is not a document id"))?;
             println!("{}", admin(&cli.data, AdminCommand::Reassign { customer, territory, owner })?);
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Import { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read the policy file {}", file.display()))?;
+            let policy = match protocol::pricing::parse_policy_csv(&text) {
+                Ok(p) => p,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", file.display());
+                    }
+                    anyhow::bail!("{} bad row(s) in {}; nothing was applied", errors.len(), file.display());
+                }
+            };
+            println!("{}", admin(&cli.data, AdminCommand::PublishPolicy { policy: Box::new(policy) })?);
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Show { upcoming, json }) => {
+            let db = jiuloop_server::Db::open_in(&cli.data)?;
+            let versions = jiuloop_server::policy::published(&db)?;
+            let Some(latest) = versions.last() else { anyhow::bail!("no price policy has been published") };
+            let now = jiuloop_server::accounts::now_ms();
+            if json {
+                let upcoming: Vec<_> = if upcoming { latest.policy.upcoming_adjustments(now) } else { Vec::new() };
+                let v = serde_json::json!({
+                    "version": latest.version,
+                    "versions": versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+                    "published_at": protocol::time::rfc3339(latest.published_at),
+                    "published_by": latest.published_by,
+                    "policy": latest.policy,
+                    "upcoming": upcoming,
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", jiuloop_server::policy::render(latest, upcoming, now));
+            }
+            Ok(())
+        }
+        Command::Notifications { department, order, limit, json } => {
+            let db = jiuloop_server::Db::open_in(&cli.data)?;
+            let order = match order {
+                Some(o) => Some(o.parse::<protocol::DocId>().map_err(|_| anyhow::anyhow!("'{o}' is not an order id"))?),
+                None => None,
+            };
+            let list = jiuloop_server::notifications::list(&db, department.as_deref(), order, limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no notifications");
+            } else {
+                print!("{}", jiuloop_server::notifications::render(&list));
+            }
             Ok(())
         }
         Command::Audit { doc, user, limit, json } => {

@@ -388,6 +388,13 @@ impl PricedOrder {
     pub fn approver_roles(&self) -> Vec<Role> {
         Role::ALL.into_iter().filter(|r| self.approvals.iter().any(|a| a.role == *r)).collect()
     }
+
+    /// The approvals the order lifecycle waits for
+    /// ([`crate::schema::order_lifecycle::fold`]'s `required`): `None` for an invalid order —
+    /// no approval can make it proceed; it stays submitted until it is corrected.
+    pub fn required_approvals(&self) -> Option<Vec<Role>> {
+        (self.verdict != Verdict::Invalid).then(|| self.approver_roles())
+    }
 }
 
 /// `301` → `3.01%`, `-250` → `-2.50%`.

@@ -237,6 +237,86 @@ pub fn root_keys_written(doc: &mut AutoCommit, changes: &[automerge::Change]) ->
     Ok(keys)
 }
 
+/// What new changes do to an append-only list of records (a map per entry) under the root
+/// key `key`: `Ok(new entries)` — the maps they append, in list order, as they read in
+/// `after` — or `Err(why)` when they do anything else to it: delete or re-create the list,
+/// delete, overwrite or change an existing entry (a write that loses a conflict counts:
+/// operations are read, not patches), insert something that is not a map, or nest an
+/// object inside a new entry (entries hold plain values). `before` is the document without
+/// the changes (`None`: they create it, so every entry is new); `after` contains them.
+pub(crate) fn appended_records(
+    before: Option<&AutoCommit>,
+    after: &mut AutoCommit,
+    changes: &[automerge::Change],
+    key: &str,
+) -> R<Result<Vec<ObjId>, String>> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    use std::collections::HashSet;
+    let Some(before) = before else {
+        return Ok(Ok(list_items(after, &automerge::ROOT, key)));
+    };
+    let list_before = get_obj(before, &automerge::ROOT, key);
+    let existing: HashSet<String> = list_items(before, &automerge::ROOT, key).iter().map(|o| o.to_string()).collect();
+    let list = list_before.as_ref().map(|l| l.to_string());
+    let mut tree = ObjectTree::default();
+    let mut created: HashSet<String> = HashSet::new();
+    let mut targets: Vec<String> = Vec::new();
+    for change in changes {
+        let expanded = change.decode();
+        tree.learn(&expanded);
+        let start = expanded.start_op.get();
+        for (i, op) in expanded.operations.iter().enumerate() {
+            let obj = match &op.obj {
+                ObjectId::Root => {
+                    if matches!(&op.key, Key::Map(k) if k.as_str() == key) && list.is_some() {
+                        return Ok(Err(format!("'{key}' may not be deleted or replaced: it is append-only")));
+                    }
+                    continue;
+                }
+                ObjectId::Id(id) => id.to_string(),
+            };
+            if Some(&obj) == list.as_ref() {
+                if !(op.insert && matches!(op.action, OpType::Make(ObjType::Map))) {
+                    return Ok(Err(format!(
+                        "entries of '{key}' may only be appended: existing entries are never deleted or replaced"
+                    )));
+                }
+                created.insert(format!("{}@{}", start + i as u64, expanded.actor_id));
+            } else {
+                if created.contains(&obj) && matches!(op.action, OpType::Make(_)) {
+                    return Ok(Err(format!("entries of '{key}' hold plain values, not nested objects")));
+                }
+                targets.push(obj);
+            }
+        }
+    }
+    if !targets.is_empty() {
+        tree.learn_visible(after);
+        if targets.iter().any(|t| !tree.parent.contains_key(t)) {
+            for change in after.get_changes(&[]) {
+                tree.learn(&change.decode());
+            }
+        }
+    }
+    for t in &targets {
+        // Walk up from the written object: is it (inside) an entry that already existed?
+        let mut at = t.as_str();
+        for _ in 0..=tree.parent.len() {
+            if existing.contains(at) {
+                return Ok(Err(format!("entries of '{key}' may not be changed once written")));
+            }
+            match tree.parent.get(at) {
+                Some(Parent::Object(p)) => at = p,
+                _ => break,
+            }
+        }
+    }
+    Ok(Ok(list_items(after, &automerge::ROOT, key)
+        .into_iter()
+        .filter(|o| !existing.contains(&o.to_string()))
+        .collect()))
+}
+
 /// Where objects live: object id (`counter@actor`) → its parent object id, or the root key
 /// for objects directly in the root map.
 #[derive(Default)]

@@ -121,6 +121,31 @@ pub fn add_line(doc: &mut AutoCommit, line: &NewLine) -> R<()> {
     put_int(doc, &l, "unit_price_fen", line.unit_price_fen)
 }
 
+/// Change the quantity and/or unit price of the line `line` (its id, or its 1-based
+/// position). Any such change changes the content hash: approvals given before are void.
+pub fn set_line(doc: &mut AutoCommit, line: &str, qty: Option<i64>, unit_price_fen: Option<i64>) -> R<()> {
+    check_kind(doc, DocKind::Order.as_str())?;
+    let bad = |field: &str, reason: String| SchemaError::BadValue { field: format!("lines/{field}"), reason };
+    let items = list_items(doc, &ROOT, "lines");
+    let by_position = line.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| items.get(i));
+    let Some(l) = items.iter().find(|l| get_str(doc, l, "id") == line).or(by_position).cloned() else {
+        return Err(SchemaError::NotFound("order line", line.to_string()));
+    };
+    if let Some(qty) = qty {
+        if !(1..=MAX_QTY).contains(&qty) {
+            return Err(bad("qty", format!("{qty} is not between 1 and {MAX_QTY}")));
+        }
+        put_int(doc, &l, "qty", qty)?;
+    }
+    if let Some(price) = unit_price_fen {
+        if !(0..=MAX_UNIT_PRICE_FEN).contains(&price) {
+            return Err(bad("unit_price_fen", format!("{price} fen is not between 0 and {MAX_UNIT_PRICE_FEN}")));
+        }
+        put_int(doc, &l, "unit_price_fen", price)?;
+    }
+    Ok(())
+}
+
 /// Append a lifecycle event with only kind, time and author.
 pub fn record_event(doc: &mut AutoCommit, kind: &str, at: i64, by: &str) -> R<()> {
     append_event(doc, &OrderEvent { kind: kind.to_string(), at, by: by.to_string(), ..Default::default() })
@@ -181,20 +206,7 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
             }
         })
         .collect();
-    let events: Vec<OrderEvent> = list_items(doc, &ROOT, "events")
-        .into_iter()
-        .map(|e| OrderEvent {
-            kind: get_str(doc, &e, "kind"),
-            at: get_int(doc, &e, "at").unwrap_or(0),
-            by: get_str(doc, &e, "by"),
-            role: get_opt_str(doc, &e, "role"),
-            hash: get_opt_str(doc, &e, "hash"),
-            comment: get_opt_str(doc, &e, "comment"),
-            carrier: get_opt_str(doc, &e, "carrier"),
-            tracking: get_opt_str(doc, &e, "tracking"),
-            exception: get_opt_str(doc, &e, "exception"),
-        })
-        .collect();
+    let events: Vec<OrderEvent> = list_items(doc, &ROOT, "events").iter().map(|e| read_event(doc, e)).collect();
     Ok(Order {
         id,
         customer: get_parsed(doc, &ROOT, "customer"),
@@ -211,6 +223,33 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
         created_by: get_str(doc, &ROOT, "created_by"),
         created_at: get_int(doc, &ROOT, "created_at").unwrap_or(0),
     })
+}
+
+fn read_event(doc: &AutoCommit, e: &automerge::ObjId) -> OrderEvent {
+    OrderEvent {
+        kind: get_str(doc, e, "kind"),
+        at: get_int(doc, e, "at").unwrap_or(0),
+        by: get_str(doc, e, "by"),
+        role: get_opt_str(doc, e, "role"),
+        hash: get_opt_str(doc, e, "hash"),
+        comment: get_opt_str(doc, e, "comment"),
+        carrier: get_opt_str(doc, e, "carrier"),
+        tracking: get_opt_str(doc, e, "tracking"),
+        exception: get_opt_str(doc, e, "exception"),
+    }
+}
+
+/// The events that `changes` append to the order's list (`before`: the order without them,
+/// `None` when they create it; `after`: with them), or why they do more than append — the
+/// list is append-only: existing events are never changed, deleted or replaced (see
+/// [`super::access`] for how operations, not patches, are read).
+pub fn appended_events(
+    before: Option<&AutoCommit>,
+    after: &mut AutoCommit,
+    changes: &[automerge::Change],
+) -> R<Result<Vec<OrderEvent>, String>> {
+    Ok(super::access::appended_records(before, after, changes, "events")?
+        .map(|new| new.iter().map(|e| read_event(after, e)).collect()))
 }
 
 /// `12345` fen → `123.45`.

@@ -45,6 +45,23 @@ pub struct OrderVerdict {
     pub assigned_at: Option<i64>,
 }
 
+impl OrderVerdict {
+    /// The approvals the order lifecycle waits for: `None` for an invalid order (no approval
+    /// can make it proceed), else the required roles.
+    pub fn required_approvals(&self) -> Option<Vec<Role>> {
+        (self.verdict != "invalid").then(|| self.required.clone())
+    }
+}
+
+/// `ok`, `needs_approval` or `invalid`: the stored name of a pricing verdict.
+pub fn verdict_name(v: crate::pricing::Verdict) -> &'static str {
+    match v {
+        crate::pricing::Verdict::Ok => "ok",
+        crate::pricing::Verdict::NeedsApproval => "needs_approval",
+        crate::pricing::Verdict::Invalid => "invalid",
+    }
+}
+
 pub fn write(doc: &mut AutoCommit, order: DocId, v: &OrderVerdict) -> R<()> {
     put_str(doc, &ROOT, KIND_KEY, DocKind::Verdict.as_str())?;
     put_str(doc, &ROOT, "order", &order.to_string())?;

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -105,6 +105,38 @@ CREATE TABLE admin_commands (
 CREATE INDEX admin_commands_pending ON admin_commands(id) WHERE done_at IS NULL;
 ";
 
+/// Version 3: orders' server-side effects. `order_checks`: every submitted order the hub
+/// has validated, with its date and when it was first checked (so a newly published policy
+/// version re-checks only the orders it can apply to). `assignments`: an order confirmed and handed to logistics and
+/// finance — at most one row per order, ever. `notifications`: what each department is told,
+/// at most once per (order, department, kind). Rows are inserted with `INSERT OR IGNORE`, so
+/// reconnects and resent pushes cannot duplicate them.
+const V3: &str = "
+CREATE TABLE order_checks (
+    order_id   BLOB PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL,
+    checked_at INTEGER NOT NULL
+);
+CREATE INDEX order_checks_by_created ON order_checks(created_at);
+CREATE TABLE assignments (
+    order_id    BLOB PRIMARY KEY NOT NULL,
+    assigned_at INTEGER NOT NULL,
+    customer    BLOB,
+    created_by  TEXT NOT NULL,
+    total_fen   INTEGER
+);
+CREATE TABLE notifications (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id   BLOB NOT NULL,
+    department TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    message    TEXT NOT NULL,
+    UNIQUE (order_id, department, kind)
+);
+CREATE INDEX notifications_by_department ON notifications(department, id);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -118,6 +150,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 2 {
         tx.execute_batch(V2)?;
+    }
+    if found < 3 {
+        tx.execute_batch(V3)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

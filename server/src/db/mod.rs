@@ -8,6 +8,7 @@ mod db_error;
 mod device_row;
 mod doc_row;
 mod migrations;
+mod order_effects_row;
 mod token_row;
 mod user_row;
 
@@ -18,6 +19,7 @@ pub use db_error::DbError;
 pub use device_row::DeviceRow;
 pub use doc_row::{DocRow, DocSummary, MoveRow, ReadFilter, StoredDoc};
 pub use migrations::SCHEMA_VERSION;
+pub use order_effects_row::{AssignmentRow, NotificationRow};
 pub use token_row::TokenRow;
 pub use user_row::{NewUser, UserRow};
 

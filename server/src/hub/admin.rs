@@ -63,6 +63,7 @@ impl Hub {
             AdminCommand::Reassign { customer, territory, owner } => {
                 self.reassign(*customer, territory, owner.as_deref(), now, out)
             }
+            AdminCommand::PublishPolicy { policy } => self.publish_policy((**policy).clone(), ADMIN_AUTHOR, now, out),
         }
     }
 

@@ -1,0 +1,75 @@
+//! What departments are told about orders, once each: when an order is first confirmed the
+//! hub assigns it to logistics (发货) and finance (收款) and queues one notification for each
+//! ([`crate::db`] `notifications`, unique per order, department and kind). People and
+//! scripts read them with `jiuloop-server notifications [--department D] [--order ID]`.
+
+use crate::db::{Db, DbError, NotificationRow};
+use protocol::DocId;
+use protocol::time::{display_local, rfc3339};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// The departments an order is handed to once it is confirmed.
+pub const ASSIGNED_TO: [&str; 2] = ["logistics", "finance"];
+/// The kind of notification that goes with the assignment.
+pub const ASSIGNED: &str = "assigned";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub order: DocId,
+    pub department: String,
+    pub kind: String,
+    /// When it was queued, RFC 3339 UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub at: i64,
+    pub message: String,
+}
+
+fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = DbError;
+    fn try_from(r: NotificationRow) -> Result<Self, DbError> {
+        let order = DocId::from_slice(&r.order_id)
+            .ok_or_else(|| DbError::corrupt("notifications", format!("order {:?}", r.order_id)))?;
+        Ok(Notification { id: r.id, order, department: r.department, kind: r.kind, at: r.at, message: r.message })
+    }
+}
+
+/// The message a department gets when an order is assigned to it.
+pub fn assigned_message(department: &str, order: DocId, customer: Option<&str>, total_fen: Option<i64>) -> String {
+    let what = match department {
+        "logistics" => "请安排发货",
+        "finance" => "请跟进收款",
+        _ => "请处理",
+    };
+    let short: String = order.to_string().chars().take(8).collect();
+    let mut m = format!("订单 {short} 已确认，{what}");
+    let details: Vec<String> = customer
+        .map(|c| format!("客户 {c}"))
+        .into_iter()
+        .chain(total_fen.map(|t| format!("合计 ¥{}", protocol::schema::order::format_fen(t))))
+        .collect();
+    if !details.is_empty() {
+        let _ = write!(m, "（{}）", details.join("，"));
+    }
+    m
+}
+
+/// Notifications, oldest first (at most `limit`, the latest), of one department and/or order.
+pub fn list(db: &Db, department: Option<&str>, order: Option<DocId>, limit: i64) -> Result<Vec<Notification>, DbError> {
+    let order = order.map(|o| o.as_bytes().to_vec());
+    db.notifications(department, order.as_deref(), limit)?.into_iter().map(Notification::try_from).collect()
+}
+
+/// One line per notification, times in Asia/Shanghai.
+pub fn render(list: &[Notification]) -> String {
+    let mut out = String::new();
+    for n in list {
+        let _ = writeln!(out, "{}  {:<10} {:<9} {}  {}", display_local(n.at), n.department, n.kind, n.order, n.message);
+    }
+    out
+}
