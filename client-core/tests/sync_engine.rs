@@ -2,6 +2,13 @@
 //! server frames (built from what another device pushes), with an in-memory store that
 //! applies store ops the way the native and browser drivers do.
 
+// In the browser (cargo test --target wasm32-unknown-unknown, headless Chromium) the
+// same tests run under wasm-bindgen-test.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use automerge::ActorId;
 use client_core::{MemStore, Replica, SyncEngine, SyncError};
 use protocol::schema::customer::NewCustomer;

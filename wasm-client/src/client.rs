@@ -1,0 +1,931 @@
+//! The JavaScript API: one [`Client`] per tab over one IndexedDB profile.
+//!
+//! Reads are synchronous and return JSON text (the UI `JSON.parse`s it). Edits return a
+//! promise that resolves once the edit is durable in IndexedDB; the sync loop pushes it
+//! afterwards (nothing waits for the network). `onChange(cb)` calls `cb(reason)` when the
+//! data (`"data"`), the connection status (`"status"`) or the login (`"session"`) changed.
+//!
+//! Several tabs may open the same profile. Each writes with an Automerge actor id of its
+//! own (a Web Lock per actor id lets a later tab reuse a free one, so they do not pile up);
+//! every tab mirrors the others' durable writes (BroadcastChannel, [`crate::peer`]); one
+//! tab at a time — the holder of the profile's sync Web Lock — runs the WebSocket and
+//! announces every actor id of the profile in its hello, so each change is sent once.
+
+use crate::idb::IdbStore;
+use crate::js::{self, err};
+use crate::mailbox::Mailbox;
+use crate::peer::PeerMsg;
+use crate::session::{LoginAnswer, Session};
+use crate::sync_loop::{self, Ev};
+use crate::text_merge::merge3;
+use crate::views::{self, CustomerQuery, LineInput};
+use automerge::ActorId;
+use client_core::{Replica, StoreOp, StoredDoc};
+use js_sys::{Function, Promise};
+use protocol::schema::customer::NewCustomer;
+use protocol::schema::order::NewLine;
+use protocol::schema::visit::NewVisit;
+use protocol::schema::{Channel, CustomerClass, FieldType, Lang, OrderSource, VisitKind, VisitMethod, find_field};
+use protocol::{DocId, DocKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::{Rc, Weak};
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use web_sys::{BroadcastChannel, MessageEvent};
+
+/// Connection status as the tab holding the connection sees it.
+#[derive(Clone, Debug, Default)]
+pub struct NetStatus {
+    pub online: bool,
+    pub connecting: bool,
+    pub last_sync: Option<i64>,
+    pub error: Option<String>,
+    /// The server is up but refuses this login (expired or revoked token).
+    pub auth_needed: bool,
+    pub retry_at: Option<i64>,
+    pub attempts: u32,
+}
+
+impl NetStatus {
+    fn to_json(&self) -> Value {
+        json!({
+            "online": self.online,
+            "connecting": self.connecting,
+            "last_sync": self.last_sync,
+            "error": self.error,
+            "auth_needed": self.auth_needed,
+            "retry_at": self.retry_at,
+            "attempts": self.attempts,
+        })
+    }
+}
+
+pub(crate) struct Core {
+    pub replica: Replica,
+    pub session: Session,
+    /// Actor ids of this profile known to this tab (its own and other tabs').
+    pub actors: BTreeSet<String>,
+}
+
+type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
+
+pub(crate) struct Shared {
+    pub db_name: String,
+    pub tab_id: String,
+    pub device_id: Uuid,
+    pub actor_hex: String,
+    pub store: IdbStore,
+    pub core: RefCell<Core>,
+    pub channel: Option<BroadcastChannel>,
+    pub mailbox: Mailbox<Ev>,
+    pub leader: Cell<bool>,
+    pub net: RefCell<NetStatus>,
+    /// The holder's status as last broadcast (when this tab does not hold the connection).
+    pub remote: RefCell<Option<Value>>,
+    pub listeners: RefCell<Vec<Function>>,
+    /// Web Lock release functions (actor, sync), called by `close`.
+    pub releases: RefCell<Vec<Function>>,
+    pub closed: Cell<bool>,
+    pub storage_error: RefCell<Option<String>>,
+    on_message: RefCell<Option<MessageHandler>>,
+    /// How long loading the profile took (IndexedDB read, replica load).
+    open_timings: RefCell<Value>,
+    /// Documents are still being loaded in the background (no sync until done).
+    pub loading: Cell<bool>,
+    /// Documents another tab compacted or deleted during the background load: what was
+    /// read at start is stale for them.
+    load_skip: RefCell<HashSet<DocId>>,
+}
+
+impl Shared {
+    pub fn notify(&self, reason: &str) {
+        let listeners = self.listeners.borrow().clone();
+        for f in listeners {
+            if let Err(e) = f.call1(&JsValue::NULL, &reason.into()) {
+                web_sys::console::error_2(&"jiuloop: onChange listener failed".into(), &e);
+            }
+        }
+    }
+
+    pub fn broadcast(&self, msg: &PeerMsg) {
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&msg.to_js(&self.tab_id));
+        }
+    }
+
+    /// Make the replica's pending store ops durable, then tell the other tabs.
+    pub async fn persist(&self) -> Result<(), JsValue> {
+        let ops = self.core.borrow_mut().replica.take_store_ops();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        match self.store.apply(&ops).await {
+            Ok(seqs) => {
+                *self.storage_error.borrow_mut() = None;
+                self.broadcast(&PeerMsg::Ops(ops.into_iter().zip(seqs).collect()));
+                Ok(())
+            }
+            Err(e) => {
+                let msg = e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()));
+                *self.storage_error.borrow_mut() = Some(msg.unwrap_or_else(|| "IndexedDB write failed".into()));
+                self.notify("status");
+                Err(e)
+            }
+        }
+    }
+
+    pub fn publish_status(&self) {
+        if self.leader.get() {
+            let json = self.net.borrow().to_json().to_string();
+            self.broadcast(&PeerMsg::Status(json));
+        }
+        self.notify("status");
+    }
+
+    /// Actor ids known here but not announced on the current connection.
+    pub fn unannounced(&self, announced: &BTreeSet<String>) -> bool {
+        self.core.borrow().actors.iter().any(|a| !announced.contains(a))
+    }
+
+    fn status_json(&self) -> Value {
+        let mut core = self.core.borrow_mut();
+        let pending = core.replica.unsent_docs().len();
+        let net = if self.leader.get() {
+            self.net.borrow().to_json()
+        } else {
+            self.remote.borrow().clone().unwrap_or_else(|| NetStatus::default().to_json())
+        };
+        let last_sync = net["last_sync"].as_i64();
+        json!({
+            "user": core.session.user,
+            "logged_in": core.session.token.is_some(),
+            "leader": self.leader.get(),
+            "online": net["online"],
+            "connecting": net["connecting"],
+            "last_sync": last_sync,
+            "last_sync_local": last_sync.map(protocol::time::display_local),
+            "error": net["error"],
+            "auth_needed": net["auth_needed"].as_bool().unwrap_or(false) || core.session.expired(js::now_ms()),
+            "retry_at": net["retry_at"],
+            "pending": pending,
+            "inbox": core.replica.inbox().len(),
+            "docs": core.replica.doc_count(),
+            "cursor": core.replica.cursor(),
+            "storage_error": *self.storage_error.borrow(),
+            "loading": self.loading.get(),
+            "tab": self.tab_id,
+            "actor": self.actor_hex,
+        })
+    }
+
+    fn on_peer(self: &Rc<Self>, data: JsValue) {
+        let Some((from, msg)) = PeerMsg::from_js(&data) else { return };
+        if from == self.tab_id || self.closed.get() {
+            return;
+        }
+        match msg {
+            PeerMsg::Ops(ops) => {
+                for (op, seq) in &ops {
+                    match (op, seq) {
+                        (StoreOp::AppendChunk { id, .. }, Some(s)) => self.store.learn(*id, *s),
+                        (StoreOp::DeleteDoc { id }, _) => self.store.forget_doc(*id),
+                        _ => {}
+                    }
+                }
+                let ops: Vec<StoreOp> = ops.into_iter().map(|(op, _)| op).collect();
+                if self.loading.get() {
+                    let mut skip = self.load_skip.borrow_mut();
+                    for op in &ops {
+                        if let StoreOp::Compact { id, .. } | StoreOp::DeleteDoc { id } = op {
+                            skip.insert(*id);
+                        }
+                    }
+                }
+                let reload = self.core.borrow_mut().replica.apply_peer_ops(&ops);
+                match reload {
+                    Ok(ids) if !ids.is_empty() => {
+                        let me = self.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            for id in ids {
+                                match me.store.load_doc(id).await {
+                                    Ok(stored) => {
+                                        if let Err(e) = me.core.borrow_mut().replica.replace_doc(id, stored.as_ref()) {
+                                            web_sys::console::error_1(&format!("jiuloop: reload {id}: {e}").into());
+                                        }
+                                    }
+                                    Err(e) => web_sys::console::error_1(&e),
+                                }
+                            }
+                            me.mailbox.post(Ev::Local);
+                            me.notify("data");
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => web_sys::console::error_1(&format!("jiuloop: another tab's change: {e}").into()),
+                }
+                self.mailbox.post(Ev::Local);
+                self.notify("data");
+            }
+            PeerMsg::Actor(hex) => {
+                self.core.borrow_mut().actors.insert(hex);
+                self.mailbox.post(Ev::Actor);
+            }
+            PeerMsg::Status(json) => {
+                if !self.leader.get() {
+                    *self.remote.borrow_mut() = serde_json::from_str(&json).ok();
+                    self.notify("status");
+                }
+            }
+            PeerMsg::Login => {
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = me.reload_session().await {
+                        web_sys::console::error_1(&e);
+                    }
+                    me.mailbox.post(Ev::Wake);
+                    me.notify("session");
+                    me.notify("data");
+                });
+            }
+            PeerMsg::Hello => {
+                if self.leader.get() {
+                    self.publish_status();
+                }
+            }
+        }
+    }
+
+    /// Re-read the login from the store; a first login (no user yet) reloads the replica
+    /// so that edits are attributed to the user.
+    async fn reload_session(&self) -> Result<(), JsValue> {
+        let meta = self.store.meta().await?;
+        let session = Session::from_meta(&meta);
+        let user_changed = self.core.borrow().replica.user() != session.user;
+        if user_changed {
+            let loaded = self.store.load().await?;
+            let cursor = loaded.meta.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+            let actor = ActorId::try_from(self.actor_hex.as_str()).map_err(err)?;
+            let replica = Replica::load(actor, session.user.clone(), loaded.docs, cursor, loaded.inbox).map_err(err)?;
+            self.core.borrow_mut().replica = replica;
+        }
+        let mut core = self.core.borrow_mut();
+        if let Some(p) = session.principal() {
+            core.replica.set_principal(p);
+        }
+        core.session = session;
+        Ok(())
+    }
+}
+
+/// The browser client of one tab.
+#[wasm_bindgen]
+pub struct Client {
+    shared: Rc<Shared>,
+}
+
+fn parse_lang(lang: &str) -> Lang {
+    lang.parse().unwrap_or_default()
+}
+
+fn parse_id(id: &str) -> Result<DocId, JsValue> {
+    id.trim().parse().map_err(|_| err(format!("'{id}' is not a document id")))
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+async fn take_lock(promise: Promise) -> Option<Function> {
+    JsFuture::from(promise).await.ok().and_then(|f| f.dyn_into::<Function>().ok())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CustomerInput {
+    name: String,
+    phone: String,
+    channel: String,
+    class: String,
+    region: String,
+    /// Other settable fields (address, notes, next_follow_up, …) by name.
+    fields: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct FieldEdit {
+    /// The value the form showed when the user started editing.
+    #[serde(default)]
+    base: String,
+    value: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VisitInput {
+    customer: String,
+    kind: String,
+    method: String,
+    notes: String,
+    fields: HashMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OrderInput {
+    customer: String,
+    source: String,
+    lines: Vec<LineInput>,
+    fields: HashMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ContactInput {
+    name: String,
+    phone: String,
+    title: String,
+}
+
+/// Check a field value the way the schema will, before anything is written (so a form
+/// with one bad field creates nothing).
+fn check_field(kind: DocKind, name: &str, value: &str) -> Result<(), String> {
+    let spec = find_field(kind, name).map_err(|e| e.to_string())?;
+    let v = value.trim();
+    let bad = |reason: String| Err(format!("{}: {reason}", spec.en));
+    match spec.ty {
+        FieldType::RequiredStr if v.is_empty() => bad("may not be empty".into()),
+        FieldType::Date if !v.is_empty() && protocol::time::parse_date(v).is_none() => {
+            bad(format!("'{v}' is not a date YYYY-MM-DD"))
+        }
+        FieldType::Int { min, max } if !v.is_empty() => match v.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            _ => bad(format!("'{v}' is not a whole number between {min} and {max}")),
+        },
+        // Enumerations accept their Chinese labels too: the schema checks them when writing.
+        _ => Ok(()),
+    }
+}
+
+impl Client {
+    fn require_user(&self) -> Result<(), JsValue> {
+        if self.shared.core.borrow().replica.user().is_empty() {
+            return Err(err("not logged in: log in once while online"));
+        }
+        Ok(())
+    }
+
+    /// [`Client::open`] for Rust callers (tests).
+    pub async fn open_profile(db_name: String) -> Result<Client, JsValue> {
+        let tab_id = format!("{:08x}{:08x}", js::random_u32(), js::random_u32());
+        // Listen before loading so that nothing another tab stores meanwhile is missed
+        // (a change seen twice merges as once).
+        let channel = BroadcastChannel::new(&format!("jiuloop:{db_name}")).ok();
+        let early: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+        let buffer = Closure::<dyn FnMut(MessageEvent)>::new({
+            let early = early.clone();
+            move |e: MessageEvent| early.borrow_mut().push(e.data())
+        });
+        if let Some(ch) = &channel {
+            ch.set_onmessage(Some(buffer.as_ref().unchecked_ref()));
+        }
+        let store = IdbStore::open(&db_name).await?;
+        let locks = js::locks_supported();
+        let mut releases = Vec::new();
+        // One tab at a time picks its device id and actor id.
+        let init = if locks { take_lock(js::wait_lock(&format!("jiuloop-init:{db_name}"))).await } else { None };
+        let picked: Result<(Uuid, String, bool), JsValue> = async {
+            let meta = store.meta().await?;
+            let device_id = match meta.get("device_id").and_then(|d| d.parse::<Uuid>().ok()) {
+                Some(id) => id,
+                None => {
+                    let id = Uuid::new_v4();
+                    store.set_meta(&[("device_id", Some(&id.to_string()))]).await?;
+                    id
+                }
+            };
+            // Reuse an actor id no open tab holds: its changes are all in the store.
+            if locks {
+                for (hex, _) in store.actors().await? {
+                    if let Some(release) = take_lock(js::try_lock(&format!("jiuloop-actor:{db_name}:{hex}"))).await {
+                        releases.push(release);
+                        return Ok((device_id, hex, false));
+                    }
+                }
+            }
+            let hex = ActorId::from(Uuid::new_v4().as_bytes()).to_hex_string();
+            if locks && let Some(release) = take_lock(js::try_lock(&format!("jiuloop-actor:{db_name}:{hex}"))).await {
+                releases.push(release);
+            }
+            store.add_actor(&hex).await?;
+            Ok((device_id, hex, true))
+        }
+        .await;
+        if let Some(release) = init {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        let (device_id, actor_hex, new_actor) = picked?;
+
+        let t0 = js_sys::Date::now();
+        // The first screen (customers) is shown as soon as the customers are loaded; the
+        // other documents follow in the background while the page already responds.
+        let loaded = store.load_with(&[DocKind::Customer]).await?;
+        let t1 = js_sys::Date::now();
+        let session = Session::from_meta(&loaded.meta);
+        let cursor = loaded.meta.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let last_sync = loaded.meta.get("last_sync").and_then(|c| c.parse().ok());
+        let actor = ActorId::try_from(actor_hex.as_str()).map_err(err)?;
+        let mut replica = Replica::load(actor, session.user.clone(), loaded.docs, cursor, loaded.inbox).map_err(err)?;
+        if let Some(p) = session.principal() {
+            replica.set_principal(p);
+        }
+        let t2 = js_sys::Date::now();
+        let open_timings = json!({
+            "store_ms": t1 - t0,
+            "replica_ms": t2 - t1,
+            "first_docs": replica.doc_count(),
+        });
+        let mut actors: BTreeSet<String> = loaded.actors.into_iter().collect();
+        actors.insert(actor_hex.clone());
+        let shared = Rc::new(Shared {
+            db_name: db_name.clone(),
+            tab_id,
+            device_id,
+            actor_hex: actor_hex.clone(),
+            store,
+            core: RefCell::new(Core { replica, session, actors }),
+            channel,
+            mailbox: Mailbox::default(),
+            leader: Cell::new(false),
+            net: RefCell::new(NetStatus { last_sync, ..NetStatus::default() }),
+            remote: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            releases: RefCell::new(releases),
+            closed: Cell::new(false),
+            storage_error: RefCell::new(None),
+            on_message: RefCell::new(None),
+            open_timings: RefCell::new(open_timings),
+            loading: Cell::new(true),
+            load_skip: RefCell::new(HashSet::new()),
+        });
+
+        // From now on, other tabs' messages go straight to the replica.
+        let weak: Weak<Shared> = Rc::downgrade(&shared);
+        let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(s) = weak.upgrade() {
+                s.on_peer(e.data());
+            }
+        });
+        if let Some(ch) = &shared.channel {
+            ch.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        }
+        *shared.on_message.borrow_mut() = Some(handler);
+        drop(buffer);
+        for data in early.take() {
+            shared.on_peer(data);
+        }
+        if new_actor {
+            shared.broadcast(&PeerMsg::Actor(actor_hex));
+        }
+        shared.broadcast(&PeerMsg::Hello);
+
+        wasm_bindgen_futures::spawn_local(load_rest(shared.clone(), t0));
+
+        // Whoever holds the profile's sync lock runs the connection.
+        let runner = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if locks {
+                let Some(release) = take_lock(js::wait_lock(&format!("jiuloop-sync:{}", runner.db_name))).await else {
+                    return;
+                };
+                if runner.closed.get() {
+                    let _ = release.call0(&JsValue::NULL);
+                    return;
+                }
+                runner.releases.borrow_mut().push(release);
+            }
+            sync_loop::run(runner).await;
+        });
+        Ok(Client { shared })
+    }
+
+    fn update(&self, kind: DocKind, id: String, edits: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            let edits: HashMap<String, FieldEdit> = serde_json::from_str(&edits).map_err(|e| e.to_string())?;
+            let mut edits: Vec<(String, FieldEdit)> = edits.into_iter().filter(|(_, e)| e.base != e.value).collect();
+            edits.sort_by(|a, b| a.0.cmp(&b.0));
+            for (field, _) in &edits {
+                if field != "class" {
+                    check_field(kind, field, &edits.iter().find(|(f, _)| f == field).expect("present").1.value)?;
+                }
+            }
+            let now = now as i64;
+            for (field, e) in edits {
+                let is_text = find_field(kind, &field).is_ok_and(|f| f.ty == FieldType::Text);
+                let value = if is_text {
+                    let current = current_text(&core.replica, kind, id, &field)?;
+                    merge3(&e.base, &e.value, &current)
+                } else {
+                    e.value
+                };
+                let r = if kind == DocKind::Customer {
+                    core.replica.set_customer(id, &field, &value, now)
+                } else if kind == DocKind::Visit {
+                    core.replica.set_visit(id, &field, &value, now)
+                } else {
+                    core.replica.set_order(id, &field, &value, now)
+                };
+                r.map_err(|e| e.to_string())?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Run an edit on the replica, make it durable, wake the sync loop, tell the UI.
+    fn edit<T: Into<JsValue> + 'static>(&self, f: impl FnOnce(&mut Core) -> Result<T, String> + 'static) -> Promise {
+        let shared = self.shared.clone();
+        let checked = self.require_user();
+        future_to_promise(async move {
+            checked?;
+            let out = {
+                let mut core = shared.core.borrow_mut();
+                f(&mut core)
+            };
+            // Whatever was committed before an error is stored all the same.
+            let stored = shared.persist().await;
+            shared.mailbox.post(Ev::Local);
+            shared.notify("data");
+            let out = out.map_err(err)?;
+            stored?;
+            Ok(out.into())
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl Client {
+    /// Open the profile stored in the IndexedDB database `db_name` (one per server origin;
+    /// the app uses `"jiuloop"`). Resolves to a `Client`.
+    pub fn open(db_name: String) -> Promise {
+        future_to_promise(async move { Ok(Client::open_profile(db_name).await?.into()) })
+    }
+
+    /// Delete a profile's database (tests; "remove local data" once everything is sent).
+    #[wasm_bindgen(js_name = deleteDatabase)]
+    pub fn delete_database(db_name: String) -> Promise {
+        future_to_promise(async move {
+            IdbStore::delete_database(&db_name).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Stop syncing, release this tab's locks and close the database.
+    pub fn close(&self) {
+        let s = &self.shared;
+        if s.closed.replace(true) {
+            return;
+        }
+        s.mailbox.post(Ev::Shutdown);
+        if let Some(ch) = &s.channel {
+            ch.set_onmessage(None);
+            ch.close();
+        }
+        s.on_message.borrow_mut().take();
+        s.listeners.borrow_mut().clear();
+        for release in s.releases.borrow_mut().drain(..) {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        s.store.close();
+    }
+
+    #[wasm_bindgen(js_name = onChange)]
+    pub fn on_change(&self, callback: Function) {
+        self.shared.listeners.borrow_mut().push(callback);
+    }
+
+    /// `{store_ms, replica_ms, docs}` of opening the profile.
+    #[wasm_bindgen(js_name = openTimings)]
+    pub fn open_timings(&self) -> String {
+        self.shared.open_timings.borrow().to_string()
+    }
+
+    #[wasm_bindgen(js_name = deviceId)]
+    pub fn device_id(&self) -> String {
+        self.shared.device_id.to_string()
+    }
+
+    /// `{user, server, logged_in, role, territory, territories, expires_at}`.
+    pub fn session(&self) -> String {
+        self.shared.core.borrow().session.to_json().to_string()
+    }
+
+    /// `{online, connecting, leader, pending, last_sync, last_sync_local, inbox, error,
+    /// auth_needed, …}`.
+    pub fn status(&self) -> String {
+        self.shared.status_json().to_string()
+    }
+
+    /// Store a successful `POST /api/login` answer (the UI made the request).
+    #[wasm_bindgen(js_name = completeLogin)]
+    pub fn complete_login(&self, server: String, answer_json: String) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let answer: LoginAnswer =
+                serde_json::from_str(&answer_json).map_err(|e| err(format!("login answer: {e}")))?;
+            let previous = shared.core.borrow().replica.user().to_string();
+            if !previous.is_empty() && previous != answer.user {
+                return Err(err(format!(
+                    "this browser profile belongs to {previous}; {} must use another browser profile",
+                    answer.user
+                )));
+            }
+            let meta = Session::login_meta(&server, &answer);
+            let pairs: Vec<(&str, Option<&str>)> = meta.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+            shared.store.set_meta(&pairs).await?;
+            shared.reload_session().await?;
+            shared.net.borrow_mut().auth_needed = false;
+            shared.broadcast(&PeerMsg::Login);
+            shared.mailbox.post(Ev::Wake);
+            shared.notify("session");
+            shared.notify("data");
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Forget the token (local data stays; unsent edits are sent after the next login).
+    /// Resolves to the forgotten token (for `POST /api/logout`), or null.
+    pub fn logout(&self) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let token = shared.core.borrow().session.token.clone();
+            shared.store.set_meta(&[("token", None), ("token_expires_at", None)]).await?;
+            shared.reload_session().await?;
+            shared.broadcast(&PeerMsg::Login);
+            shared.mailbox.post(Ev::Wake);
+            shared.notify("session");
+            Ok(token.map_or(JsValue::NULL, JsValue::from))
+        })
+    }
+
+    /// Try to connect now (network came back, the user asked).
+    #[wasm_bindgen(js_name = syncNow)]
+    pub fn sync_now(&self) {
+        self.shared.mailbox.post(Ev::Wake);
+    }
+
+    // ---- reads (JSON text) -------------------------------------------------------
+
+    /// `query`: `{q, class, channel, region, limit}` → `{total, count, items}`.
+    pub fn customers(&self, query: String, lang: String) -> Result<String, JsValue> {
+        let q: CustomerQuery = if query.trim().is_empty() {
+            CustomerQuery::default()
+        } else {
+            serde_json::from_str(&query).map_err(err)?
+        };
+        Ok(views::customers(&self.shared.core.borrow().replica, &q, parse_lang(&lang)).to_string())
+    }
+
+    pub fn facets(&self) -> String {
+        views::facets(&self.shared.core.borrow().replica).to_string()
+    }
+
+    /// `{customer, visits, orders, may_edit}`.
+    pub fn customer(&self, id: String, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        views::customer_detail(&self.shared.core.borrow().replica, id, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
+    /// `status`: `""` for all, or `draft` / `submitted` / `cancelled`.
+    pub fn orders(&self, status: String, limit: Option<u32>, lang: String) -> String {
+        let limit = limit.map(|l| l as usize);
+        views::orders(&self.shared.core.borrow().replica, status.trim(), limit, parse_lang(&lang)).to_string()
+    }
+
+    pub fn order(&self, id: String, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        views::order_detail(&self.shared.core.borrow().replica, id, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
+    pub fn inbox(&self, lang: String) -> String {
+        views::inbox(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
+    }
+
+    pub fn vocab(&self, lang: String) -> String {
+        views::vocab(parse_lang(&lang)).to_string()
+    }
+
+    /// Live preview of order lines `[{sku, spec, qty, unit_price}]` (unit price in yuan).
+    #[wasm_bindgen(js_name = previewOrder)]
+    pub fn preview_order(&self, lines: String) -> Result<String, JsValue> {
+        let lines: Vec<LineInput> = serde_json::from_str(&lines).map_err(err)?;
+        Ok(views::preview_order(&lines).to_string())
+    }
+
+    // ---- edits (promises, resolved once durable) --------------------------------
+
+    /// `{name, phone, channel, class, region, fields: {address, notes, …}}` → new id.
+    #[wasm_bindgen(js_name = createCustomer)]
+    pub fn create_customer(&self, input: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let i: CustomerInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+            let channel = opt(&i.channel).map(|c| c.parse::<Channel>()).transpose()?;
+            let class = opt(&i.class).map(|c| c.parse::<CustomerClass>()).transpose()?;
+            check_field(DocKind::Customer, "name", &i.name)?;
+            for (k, v) in &i.fields {
+                check_field(DocKind::Customer, k, v)?;
+            }
+            let new = NewCustomer {
+                name: i.name.trim().to_string(),
+                phone: opt(&i.phone),
+                channel,
+                class,
+                region: opt(&i.region),
+                owner: None,
+                territory: core.session.territory.clone(),
+            };
+            let now = now as i64;
+            let id = core.replica.create_customer(&new, now).map_err(|e| e.to_string())?;
+            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+            fields.sort();
+            for (k, v) in fields {
+                core.replica.set_customer(id, k, v, now).map_err(|e| e.to_string())?;
+            }
+            Ok(id.to_string())
+        })
+    }
+
+    /// `{field: {base, value}}`: writes the fields whose value differs from what the form
+    /// showed; free text is merged with what changed meanwhile.
+    #[wasm_bindgen(js_name = updateCustomer)]
+    pub fn update_customer(&self, id: String, edits: String, now: f64) -> Promise {
+        self.update(DocKind::Customer, id, edits, now)
+    }
+
+    #[wasm_bindgen(js_name = updateVisit)]
+    pub fn update_visit(&self, id: String, edits: String, now: f64) -> Promise {
+        self.update(DocKind::Visit, id, edits, now)
+    }
+
+    #[wasm_bindgen(js_name = updateOrder)]
+    pub fn update_order(&self, id: String, edits: String, now: f64) -> Promise {
+        self.update(DocKind::Order, id, edits, now)
+    }
+
+    /// `{name, phone, title}`.
+    #[wasm_bindgen(js_name = addContact)]
+    pub fn add_contact(&self, id: String, input: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            let c: ContactInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+            core.replica
+                .add_contact(id, &c.name, opt(&c.phone).as_deref(), opt(&c.title).as_deref(), now as i64)
+                .map_err(|e| e.to_string())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `{customer, kind, method, notes, fields: {outcome, feedback, satisfaction, …}}` →
+    /// new id.
+    #[wasm_bindgen(js_name = createVisit)]
+    pub fn create_visit(&self, input: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let i: VisitInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+            let customer: DocId = i.customer.trim().parse().map_err(|_| "choose a customer".to_string())?;
+            let kind: VisitKind = i.kind.trim().parse()?;
+            let method = opt(&i.method).map(|m| m.parse::<VisitMethod>()).transpose()?;
+            for (k, v) in &i.fields {
+                check_field(DocKind::Visit, k, v)?;
+            }
+            let now = now as i64;
+            let new = NewVisit { customer, kind, method, notes: i.notes };
+            let id = core.replica.create_visit(&new, now).map_err(|e| e.to_string())?;
+            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+            fields.sort();
+            for (k, v) in fields {
+                core.replica.set_visit(id, k, v, now).map_err(|e| e.to_string())?;
+            }
+            Ok(id.to_string())
+        })
+    }
+
+    /// Submit a draft order (records the price policy it was priced with).
+    #[wasm_bindgen(js_name = submitOrder)]
+    pub fn submit_order(&self, id: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            core.replica.submit_order(id, now as i64).map_err(|e| e.to_string())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = cancelOrder)]
+    pub fn cancel_order(&self, id: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            core.replica.cancel_order(id, now as i64).map_err(|e| e.to_string())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `{customer, source, lines: [{sku, spec, qty, unit_price}], fields: {delivery_date,
+    /// delivery_place, payment_method, notes}}` (unit price in yuan) → new id. Every line
+    /// and field is checked before anything is written.
+    #[wasm_bindgen(js_name = createOrder)]
+    pub fn create_order(&self, input: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let i: OrderInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+            let customer: DocId = i.customer.trim().parse().map_err(|_| "choose a customer".to_string())?;
+            let source = match opt(&i.source) {
+                Some(s) => s.parse::<OrderSource>()?,
+                None => OrderSource::Electronic,
+            };
+            if i.lines.is_empty() {
+                return Err("an order needs at least one line".into());
+            }
+            let lines = i
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(n, l)| views::check_line(l).map_err(|e| format!("line {}: {e}", n + 1)))
+                .collect::<Result<Vec<_>, _>>()?;
+            for (k, v) in &i.fields {
+                check_field(DocKind::Order, k, v)?;
+            }
+            let now = now as i64;
+            let id = core.replica.create_order(customer, source, now).map_err(|e| e.to_string())?;
+            for l in lines {
+                let line = NewLine {
+                    id: DocId::new_random().to_string(),
+                    sku: l.sku,
+                    spec: l.spec,
+                    qty: l.qty,
+                    unit_price_fen: l.unit_price_fen,
+                };
+                core.replica.add_order_line(id, &line, now).map_err(|e| e.to_string())?;
+            }
+            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+            fields.sort();
+            for (k, v) in fields {
+                core.replica.set_order(id, k, v, now).map_err(|e| e.to_string())?;
+            }
+            Ok(id.to_string())
+        })
+    }
+}
+
+/// Documents loaded in one go before the page gets a turn again.
+const LOAD_BATCH: usize = 400;
+
+async fn load_rest(shared: Rc<Shared>, started: f64) {
+    js::yield_now().await;
+    let kinds: Vec<DocKind> = DocKind::ALL.into_iter().filter(|k| *k != DocKind::Customer).collect();
+    let rest = match shared.store.load_docs(&kinds).await {
+        Ok(docs) => docs,
+        Err(e) => {
+            let msg = e.as_string().unwrap_or_else(|| "IndexedDB read failed".into());
+            *shared.storage_error.borrow_mut() = Some(msg);
+            Vec::new()
+        }
+    };
+    for batch in rest.chunks(LOAD_BATCH) {
+        js::yield_now().await;
+        if shared.closed.get() {
+            return;
+        }
+        let skip = shared.load_skip.borrow().clone();
+        let batch: Vec<StoredDoc> = batch.iter().filter(|d| !skip.contains(&d.id)).cloned().collect();
+        if let Err(e) = shared.core.borrow_mut().replica.load_more(&batch) {
+            *shared.storage_error.borrow_mut() = Some(e.to_string());
+            web_sys::console::error_1(&format!("jiuloop: loading stored documents: {e}").into());
+        }
+    }
+    shared.loading.set(false);
+    shared.load_skip.borrow_mut().clear();
+    {
+        let mut t = shared.open_timings.borrow_mut();
+        t["all_loaded_ms"] = json!(js_sys::Date::now() - started);
+        t["docs"] = json!(shared.core.borrow().replica.doc_count());
+    }
+    shared.mailbox.post(Ev::Loaded);
+    shared.notify("data");
+    shared.notify("status");
+}
+
+fn current_text(replica: &Replica, kind: DocKind, id: DocId, field: &str) -> Result<String, String> {
+    let e = |e: client_core::CoreError| e.to_string();
+    Ok(match (kind, field) {
+        (DocKind::Customer, "notes") => replica.customer(id).map_err(e)?.notes,
+        (DocKind::Visit, "notes") => replica.visit(id).map_err(e)?.notes,
+        (DocKind::Order, "notes") => replica.order(id).map_err(e)?.notes,
+        _ => String::new(),
+    })
+}

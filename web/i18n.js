@@ -1,0 +1,78 @@
+// UI texts in simplified Chinese (default) and English. Domain labels (channels, classes,
+// statuses, field names) come from the Rust side, which has them in both languages.
+
+const TEXTS = {
+  zh: {
+    app: 'jiuloop 销售',
+    customers: '客户', orders: '订单', inbox: '被拒修改', me: '我的',
+    online: '在线', offline: '离线', connecting: '连接中…', pending: '待发送', last_sync: '上次同步', never: '从未',
+    refused_login: '登录已失效，请重新登录', not_logged_in: '未登录',
+    login: '登录', user: '用户名', password: '密码', login_failed: '登录失败',
+    login_hint: '首次使用请在联网时登录；之后离线也能打开和使用。',
+    search: '搜索名称、电话、联系人', all: '全部', class: '分类', channel: '渠道', region: '区域',
+    new_customer: '新建客户', edit: '编辑', save: '保存', cancel: '取消', saved: '已保存',
+    n_customers: '共 {n} 个客户', n_lines: '{n} 行', showing: '显示前 {n} 个', more: '显示更多',
+    contacts: '联系人', add_contact: '添加联系人', contact_name: '姓名', contact_phone: '电话', contact_title: '职务',
+    notes: '备注', save_notes: '保存备注', notes_changed: '备注已被别处修改，保存时会合并',
+    visits: '拜访记录', log_visit: '记录拜访', no_visits: '暂无拜访记录',
+    customer_orders: '订单', new_order: '新建订单', no_orders: '暂无订单',
+    visit_kind: '拜访类型', visit_method: '拜访方式', visit_notes: '拜访记录',
+    order_source: '订单来源', lines: '订单明细', sku: '产品编码', spec: '规格', qty: '数量',
+    unit_price: '单价（元）', amount: '金额', total: '合计', add_line: '添加一行', remove: '删除',
+    delivery_date: '交货日期', delivery_place: '交货地点', payment_method: '付款方式',
+    pricing_hook: '产品选择与价格政策将在定价功能上线后提供；现在请手动输入产品编码和单价。',
+    status: '状态', timeline: '状态记录', submit_order: '提交订单', cancel_order: '取消订单', created_by: '创建人', created_at: '创建时间', customer: '客户',
+    inbox_empty: '没有被拒的修改。', inbox_intro: '服务器拒绝的修改会保留在这里，不会悄悄丢失。',
+    rule: '规则', reason: '原因', field: '字段',
+    account: '账户', device: '设备', territory: '销售片区', role: '角色', logout: '退出登录', sync_now: '立即同步',
+    version: '版本', docs: '本地文档', storage_error: '本地存储出错',
+    lang_switch: 'EN', error: '出错了', not_found: '找不到该记录', back: '返回',
+    other_tab: '另一个标签页正在同步', this_tab: '本标签页负责同步', loading: '加载中…',
+    offline_ready: '已可离线使用', required: '必填',
+  },
+  en: {
+    app: 'jiuloop Sales',
+    customers: 'Customers', orders: 'Orders', inbox: 'Refused edits', me: 'Me',
+    online: 'Online', offline: 'Offline', connecting: 'Connecting…', pending: 'Waiting to send', last_sync: 'Last synced', never: 'never',
+    refused_login: 'This login is no longer valid: please log in again', not_logged_in: 'Not logged in',
+    login: 'Log in', user: 'User name', password: 'Password', login_failed: 'Login failed',
+    login_hint: 'Log in once while online; after that the app opens and works offline.',
+    search: 'Search name, phone, contact', all: 'All', class: 'Class', channel: 'Channel', region: 'Region',
+    new_customer: 'New customer', edit: 'Edit', save: 'Save', cancel: 'Cancel', saved: 'Saved',
+    n_customers: '{n} customers', n_lines: '{n} lines', showing: 'showing the first {n}', more: 'Show more',
+    contacts: 'Contacts', add_contact: 'Add contact', contact_name: 'Name', contact_phone: 'Phone', contact_title: 'Title',
+    notes: 'Notes', save_notes: 'Save notes', notes_changed: 'The notes changed elsewhere; saving merges both',
+    visits: 'Visits', log_visit: 'Log a visit', no_visits: 'No visits yet',
+    customer_orders: 'Orders', new_order: 'New order', no_orders: 'No orders yet',
+    visit_kind: 'Kind', visit_method: 'Method', visit_notes: 'Notes',
+    order_source: 'Source', lines: 'Lines', sku: 'SKU', spec: 'Spec', qty: 'Qty',
+    unit_price: 'Unit price (yuan)', amount: 'Amount', total: 'Total', add_line: 'Add a line', remove: 'Remove',
+    delivery_date: 'Delivery date', delivery_place: 'Delivery place', payment_method: 'Payment method',
+    pricing_hook: 'A product picker and the price policy come with the pricing feature; for now type the SKU and unit price.',
+    status: 'Status', timeline: 'Status timeline', submit_order: 'Submit order', cancel_order: 'Cancel order', created_by: 'Created by', created_at: 'Created', customer: 'Customer',
+    inbox_empty: 'No refused edits.', inbox_intro: 'Edits the server refused stay here; nothing is lost silently.',
+    rule: 'Rule', reason: 'Reason', field: 'Field',
+    account: 'Account', device: 'Device', territory: 'Territory', role: 'Role', logout: 'Log out', sync_now: 'Sync now',
+    version: 'Version', docs: 'Local documents', storage_error: 'Local storage error',
+    lang_switch: '中文', error: 'Error', not_found: 'Not found', back: 'Back',
+    other_tab: 'Another tab is syncing', this_tab: 'This tab syncs', loading: 'Loading…',
+    offline_ready: 'Works offline', required: 'required',
+  },
+};
+
+let lang = (typeof localStorage !== 'undefined' && localStorage.getItem('jiuloop.lang')) || 'zh';
+if (!TEXTS[lang]) lang = 'zh';
+
+export function getLang() { return lang; }
+
+export function setLang(l) {
+  lang = TEXTS[l] ? l : 'zh';
+  localStorage.setItem('jiuloop.lang', lang);
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+}
+
+export function t(key, vars) {
+  let s = (TEXTS[lang] && TEXTS[lang][key]) || TEXTS.zh[key] || key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  return s;
+}
