@@ -58,6 +58,8 @@ function registerServiceWorker() {
 // ---- change notifications --------------------------------------------------------
 
 let refreshTimer = null;
+// Roles that see the approvals queue (the queue itself is computed by the client core).
+const APPROVERS = ['manager', 'executive'];
 
 function onChange(reason) {
   if (reason === 'session') {
@@ -91,6 +93,7 @@ function renderChrome() {
     link('#/customers', 'customers'),
     link('#/orders', 'orders'),
     link('#/inbox', 'inbox', h('span#inbox-badge.badge', { hidden: true })),
+    APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
     link('#/me', 'me'),
   );
   nav.hidden = !session.user;
@@ -155,6 +158,7 @@ function render() {
     else if (a === 'orders') view = viewOrders(b || '');
     else if (a === 'order' && b) view = viewOrder(b);
     else if (a === 'inbox') view = viewInbox();
+    else if (a === 'approvals') view = viewApprovals();
     else if (a === 'me') view = viewMe(session);
     else view = viewCustomers();
   } catch (e) {
@@ -630,14 +634,30 @@ function viewOrderForm(customerId) {
   const linesBody = h('div#order-lines.lines-edit');
   const total = h('strong#order-total', '¥0.00');
   const problems = h('p#order-problems.hint');
+  const approval = h('div#order-approval', { hidden: true });
+  const catalogue = JSON.parse(client.catalogue());
+  const pick = (row, code) => {
+    const p = catalogue.skus.find((x) => x.code === code);
+    if (!p) return;
+    row.querySelector('.line-sku').value = p.code;
+    row.querySelector('.line-spec').value = p.spec;
+    if (!row.querySelector('.line-qty').value) row.querySelector('.line-qty').value = '1';
+    preview();
+  };
   const lineRow = () => {
     const row = h(
       'div.line',
+      catalogue.skus.length
+        ? h('select.line-pick', { 'aria-label': t('product'), on: { change: (e) => pick(row, e.target.value) } },
+            h('option', { value: '' }, `— ${t('product')} —`),
+            catalogue.skus.map((p) => h('option', { value: p.code }, `${p.name} · ${p.spec} (${p.code})`)))
+        : null,
       h('input.line-sku', { placeholder: t('sku'), autocomplete: 'off', 'aria-label': t('sku') }),
       h('input.line-spec', { placeholder: t('spec'), 'aria-label': t('spec') }),
       h('input.line-qty', { inputmode: 'numeric', placeholder: t('qty'), 'aria-label': t('qty') }),
       h('input.line-price', { inputmode: 'decimal', placeholder: t('unit_price'), 'aria-label': t('unit_price') }),
       h('span.line-amount', ''),
+      h('small.line-policy', ''),
       h('button.small.remove-line', { type: 'button', title: t('remove'), on: { click: () => (row.remove(), preview()) } }, '×'),
     );
     return row;
@@ -652,16 +672,29 @@ function viewOrderForm(customerId) {
   // Live preview, computed by the client core: the pricing issue's product picker, list
   // prices and "approval needed" warnings plug in here (previewOrder's notes/warnings).
   function preview() {
-    const p = JSON.parse(client.previewOrder(JSON.stringify(lines())));
+    const p = JSON.parse(client.previewOrder(customerId, JSON.stringify(lines()), Date.now(), getLang()));
     const rows = [...linesBody.querySelectorAll('.line')];
     p.lines.forEach((l, i) => {
       const cell = rows[i].querySelector('.line-amount');
       const blank = !rows[i].querySelector('.line-sku').value && !rows[i].querySelector('.line-qty').value;
       cell.textContent = l.ok ? `¥${l.amount}` : blank ? '' : '!';
       cell.title = l.error || '';
+      const pol = rows[i].querySelector('.line-policy');
+      const parts = [];
+      if (l.policy_price) parts.push(`${t('policy_price')} ¥${l.policy_price}`);
+      if (l.discount) parts.push(`${t('discount')} ${l.discount}`);
+      if (l.note) parts.push(l.note);
+      pol.textContent = parts.join(' · ');
     });
     total.textContent = `¥${p.total}`;
-    problems.textContent = p.warnings.join(' ');
+    if (p.expected_total && p.expected_total !== p.total) total.title = `${t('policy_total')} ¥${p.expected_total}`;
+    problems.textContent = [p.policy_version ? t('priced_with', { v: p.policy_version }) : t('no_policy'), ...p.warnings].join(' ');
+    approval.hidden = !p.approvals.length;
+    approval.className = p.approvals.length ? 'warn-box' : '';
+    approval.dataset.verdict = p.verdict || '';
+    fill(approval, p.approvals.length
+      ? [h('strong', t('approval_needed', { roles: [...new Set(p.approvals.map((a) => a.role_label))].join('、') })), h('ul', p.approvals.map((a) => h('li', a.text)))]
+      : null);
   }
   linesBody.addEventListener('input', preview);
   linesBody.append(lineRow());
@@ -697,9 +730,9 @@ function viewOrderForm(customerId) {
     h('h2', `${t('new_order')} · ${name}`),
     field(t('order_source'), source),
     h('h3', t('lines')),
-    h('p.hint#pricing-hook', t('pricing_hook')),
     linesBody,
     h('p.total-row', `${t('total')} `, total),
+    approval,
     h('button#add-line.small', { type: 'button', on: { click: () => (linesBody.append(lineRow()), preview()) } }, `+ ${t('add_line')}`),
     problems,
     Object.entries(fields).map(([k, el]) => field(labelOf('order', k), el)),
@@ -802,11 +835,92 @@ function viewOrder(id) {
         ),
       ),
       o.notes ? [h('h3', labelOf('order', 'notes')), h('p', o.notes)] : null,
+      verdictBox(o),
+      o.may_decide ? decideBox(id, step) : null,
       h('h3', t('timeline')),
       h(
         'ol#order-timeline.timeline',
-        o.timeline.map((e) => h('li', { dataset: { kind: e.kind } }, h('strong', e.label), h('span.meta', ` ${e.at_local} · ${e.by}`))),
+        o.timeline.map((e) =>
+          h(
+            'li',
+            { dataset: { kind: e.kind, statusAfter: e.status_after }, class: e.applied ? null : 'not-applied' },
+            h('strong', e.label),
+            h('span.meta', ` ${e.at_local} · ${e.by}${e.role ? ` (${e.role})` : ''}`),
+            e.comment ? h('q.comment', e.comment) : null,
+            e.note ? h('small.hint', ` ${e.note}`) : null,
+          ),
+        ),
       ),
+    );
+  }
+  refresh();
+  return { node: wrap, refresh };
+}
+
+// The server's verdict (or, before it arrives, the offline preview) and what is missing.
+function verdictBox(o) {
+  const v = o.verdict;
+  const p = o.preview;
+  const shown = v || p;
+  if (!shown) return h('p#order-verdict.hint', { dataset: { verdict: 'none' } }, t('no_policy'));
+  const approvals = (v && v.current ? v.approvals : p ? p.approvals : []) || [];
+  return h(
+    'div#order-verdict.card',
+    { dataset: { verdict: shown.verdict, source: v ? 'server' : 'preview', stale: v && v.stale ? 'true' : 'false' } },
+    h('h3', v ? t('server_verdict') : t('offline_verdict')),
+    h('p', h('span.status.verdict-' + shown.verdict, shown.label),
+      v ? h('span.meta', ` ${t('checked_at')} ${v.checked_at_local} · ${t('policy_version')} ${v.policy_version}`) : null),
+    v && v.stale ? h('p.warn#verdict-stale', t('stale_policy', { a: v.priced_with, b: v.policy_version })) : null,
+    v && !v.current ? h('p.hint', t('verdict_outdated')) : null,
+    approvals.length ? h('ul.reasons', approvals.map((a) => h('li', a.text))) : null,
+    o.missing_approvals.length ? h('p.warn#missing-approvals', t('waiting_for', { roles: o.missing_approvals.join('、') })) : null,
+  );
+}
+
+function decideBox(id, done) {
+  const comment = h('textarea.decide-comment', { rows: 2, placeholder: t('comment'), 'aria-label': t('comment') });
+  const decide = (approve) => done(client.decideOrder(id, approve, comment.value, Date.now()));
+  return h(
+    'div.decide.card',
+    field(t('comment'), comment),
+    h(
+      'div.actions',
+      h('button.approve.primary', { type: 'button', on: { click: () => decide(true) } }, t('approve')),
+      h('button.reject', { type: 'button', on: { click: () => decide(false) } }, t('reject')),
+    ),
+  );
+}
+
+function viewApprovals() {
+  const wrap = h('section.approvals');
+  function refresh() {
+    const items = JSON.parse(client.approvals(getLang()));
+    fill(wrap,
+      h('h2', t('approvals')),
+      items.length
+        ? h(
+            'ul#approval-list.list',
+            items.map((o) =>
+              h(
+                'li.approval-row.card',
+                { dataset: { id: o.id } },
+                h('a', { href: `#/order/${o.id}` }, h('strong.name', o.customer_name || '?'), h('span.amount', ` ¥${o.total}`)),
+                h('p.meta', `${t('n_lines', { n: o.lines })} · ${o.created_at_local} · ${o.created_by}`),
+                h('p.warn', t('waiting_for', { roles: o.missing.join('、') })),
+                h('ul.reasons', o.reasons.map((r) => h('li', r.text))),
+                decideBox(o.id, async (promise) => {
+                  try {
+                    await promise;
+                    toast(t('saved'));
+                    refresh();
+                  } catch (e) {
+                    toast(errorText(e), 'error');
+                  }
+                }),
+              ),
+            ),
+          )
+        : h('p.empty#approvals-empty', t('approvals_empty')),
     );
   }
   refresh();

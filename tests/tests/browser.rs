@@ -398,3 +398,94 @@ async fn an_expired_login_asks_to_log_in_again_and_keeps_the_edits_made_meanwhil
     wang.sync();
     assert_eq!(wang.customer(&customer)["name"], "过期后新建的客户");
 }
+
+/// Pricing and approvals end to end: the market department publishes the example policy
+/// from its native client; a rep in the browser picks a product, prices it below the
+/// policy with the server down and sees, offline, that a manager must approve; submits;
+/// the manager approves in their own browser profile from the approvals queue; the rep's
+/// page shows the order confirmed with the server's verdict and who did what when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rep_prices_an_order_offline_below_policy_and_a_manager_approves_it_in_the_queue() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let web = web_app().to_str().expect("utf-8 path").to_string();
+    let mut server = TestServer::with_args(&["--web", &web]);
+    let gz = TestServer::TERRITORY;
+    server.add_user("zhang", "manager", Some(gz));
+    server.add_user_with("li", "rep", Some(gz), Some("zhang"));
+    server.add_user("ma", "market", None);
+    server.start();
+    let market = Device::logged_in(&server, "ma");
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    assert_eq!(market.ok(&["policy", "import", policy.to_str().expect("utf-8 path")]), "1");
+    market.sync();
+
+    // The rep's browser receives the policy with its first sync.
+    let rep_browser = Browser::launch().await;
+    let rep = open_app(&rep_browser, &server, "li", "").await;
+    login(&rep, "li").await;
+    wait_synced(&rep).await;
+    rep.wait_for("JSON.parse(jiuloop.client.catalogue()).version === 1", LONG).await;
+    let customer = create_customer(&rep, "贵阳名酒经销部", "0851-5555").await; // a distributor: factory prices
+    wait_synced(&rep).await;
+
+    // With the server down, the rep picks a product and writes a price below the policy.
+    server.kill9();
+    rep.wait_for("document.querySelector('#status').dataset.state === 'offline'", LONG).await;
+    go(&rep, &format!("#/customer/{customer}/order"), "#order-form").await;
+    rep.wait_for("document.querySelectorAll('#order-lines .line-pick option').length > 5", LONG).await;
+    rep.fill("#order-lines .line:nth-child(1) .line-pick", "QY-53-500").await;
+    assert_eq!(rep.eval("document.querySelector('#order-lines .line-sku').value").await, "QY-53-500");
+    assert_eq!(rep.eval("document.querySelector('#order-lines .line-spec').value").await, "500ml");
+    rep.fill("#order-lines .line:nth-child(1) .line-qty", "10").await;
+    rep.fill("#order-lines .line:nth-child(1) .line-price", "900").await;
+    rep.wait_text("#order-total", "¥9000.00").await;
+    rep.wait_text("#order-lines .line-policy", "969.00").await; // the factory price
+    rep.wait_text("#order-lines .line-policy", "7.13%").await; // the discount
+    rep.wait_for("!document.querySelector('#order-approval').hidden", LONG).await;
+    rep.wait_text("#order-approval", "需要销售经理审批").await;
+    assert_eq!(rep.status().await["online"], false);
+    shot(&rep, "17-new-order-approval-needed").await;
+    rep.click("#order-save").await;
+    rep.wait_for("location.hash.startsWith('#/order/') && !!document.querySelector('#submit-order')", LONG).await;
+    let order = rep.eval("location.hash").await.as_str().unwrap().trim_start_matches("#/order/").to_string();
+    rep.click("#submit-order").await;
+    rep.wait_text("#order-timeline", "提交").await;
+    rep.wait_for("document.querySelector('#order-verdict').dataset.source === 'preview'", LONG).await;
+    rep.wait_text("#order-verdict", "需要审批").await;
+
+    // Back online: the server checks it and the order waits for the manager.
+    server.start();
+    wait_synced(&rep).await;
+    rep.wait_for("document.querySelector('#order-verdict').dataset.source === 'server'", LONG).await;
+    rep.wait_for("document.querySelector('#order-verdict').dataset.verdict === 'needs_approval'", LONG).await;
+    rep.wait_for("document.querySelector('#order-status').classList.contains('awaiting-approval')", LONG).await;
+    rep.wait_text("#missing-approvals", "销售经理").await;
+    shot(&rep, "18-order-awaiting-approval").await;
+
+    // The manager, in another browser profile, approves it from the queue.
+    let mgr_browser = Browser::launch().await;
+    let mgr = open_app(&mgr_browser, &server, "zhang", "").await;
+    login(&mgr, "zhang").await;
+    wait_synced(&mgr).await;
+    mgr.wait_for("!!document.querySelector('#nav [data-nav=approvals]')", LONG).await;
+    go(&mgr, "#/approvals", "section.approvals").await;
+    let row = format!("#approval-list [data-id=\"{order}\"]");
+    mgr.wait_for(&format!("!!document.querySelector({})", js_str(&row)), LONG).await;
+    mgr.wait_text(&row, "贵阳名酒经销部").await;
+    mgr.wait_text(&row, "7.13%").await;
+    mgr.fill(&format!("{row} .decide-comment"), "老客户，同意本次让利").await;
+    shot(&mgr, "19-approvals-queue").await;
+    mgr.click(&format!("{row} .approve")).await;
+    mgr.wait_for("!!document.querySelector('#approvals-empty')", LONG).await;
+    wait_synced(&mgr).await;
+
+    // The rep's open page shows it confirmed, with who approved it and why.
+    rep.wait_for("document.querySelector('#order-status').classList.contains('confirmed')", LONG).await;
+    rep.wait_text("#order-timeline", "zhang").await;
+    rep.wait_text("#order-timeline", "老客户，同意本次让利").await;
+    rep.wait_for("!document.querySelector('#missing-approvals')", LONG).await;
+    shot(&rep, "20-order-confirmed").await;
+    rep.click("#lang").await;
+    rep.wait_text("#order-verdict", "Server's price check").await;
+    shot(&rep, "21-order-confirmed-en").await;
+}

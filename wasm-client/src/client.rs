@@ -723,11 +723,26 @@ impl Client {
         views::vocab(parse_lang(&lang)).to_string()
     }
 
-    /// Live preview of order lines `[{sku, spec, qty, unit_price}]` (unit price in yuan).
+    /// Live offline preview of order lines `[{sku, spec, qty, unit_price}]` (unit price in
+    /// yuan) for `customer`, priced with the synced policy: per-line policy price and
+    /// discount, total, verdict and the approvals needed.
     #[wasm_bindgen(js_name = previewOrder)]
-    pub fn preview_order(&self, lines: String) -> Result<String, JsValue> {
+    pub fn preview_order(&self, customer: String, lines: String, now: f64, lang: String) -> Result<String, JsValue> {
         let lines: Vec<LineInput> = serde_json::from_str(&lines).map_err(err)?;
-        Ok(views::preview_order(&lines).to_string())
+        let customer = customer.trim().parse::<DocId>().ok();
+        let core = self.shared.core.borrow();
+        Ok(views::preview_order(&core.replica, customer, &lines, now as i64, parse_lang(&lang)).to_string())
+    }
+
+    /// The active products of the synced price policy: `{version, title, skus: [{code,
+    /// name, spec}]}`.
+    pub fn catalogue(&self) -> String {
+        views::catalogue(&self.shared.core.borrow().replica).to_string()
+    }
+
+    /// Orders waiting for an approval this user's role can give.
+    pub fn approvals(&self, lang: String) -> String {
+        views::approvals(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
     }
 
     // ---- edits (promises, resolved once durable) --------------------------------
@@ -823,6 +838,16 @@ impl Client {
         self.edit(move |core| {
             let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
             core.replica.submit_order(id, now as i64).map_err(|e| e.to_string())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Approve (or reject) the order's current content, with a comment.
+    #[wasm_bindgen(js_name = decideOrder)]
+    pub fn decide_order(&self, id: String, approve: bool, comment: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            core.replica.decide_order(id, approve, comment.trim(), now as i64).map_err(|e| e.to_string())?;
             Ok(JsValue::UNDEFINED)
         })
     }

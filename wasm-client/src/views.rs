@@ -2,9 +2,12 @@
 //! totals, timelines) and handed to the UI as JSON: the JavaScript only lays it out.
 
 use crate::money::yuan;
-use client_core::Replica;
+use client_core::{OrderView, Replica};
+use protocol::Role;
+use protocol::pricing::{CustomerFacts, LineFacts, PricedOrder, format_bp, price_order, role_label};
 use protocol::schema::customer::Customer;
 use protocol::schema::order::Order;
+use protocol::schema::verdict;
 use protocol::schema::visit::Visit;
 use protocol::schema::{
     Channel, CustomerClass, EventKind, FieldType, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
@@ -214,12 +217,6 @@ pub fn orders(replica: &Replica, status: &str, limit: Option<usize>, lang: Lang)
     json!({ "total": hits.len(), "count": all.len(), "counts": counts, "items": items })
 }
 
-pub fn order_detail(replica: &Replica, id: DocId, lang: Lang) -> Result<Value, String> {
-    let o = replica.order(id).map_err(|e| e.to_string())?;
-    let name = o.customer.and_then(|c| replica.customer(c).ok()).map(|c| c.name);
-    Ok(order_json(&o, name.as_deref(), lang))
-}
-
 pub fn inbox(replica: &Replica, lang: Lang) -> Value {
     let items: Vec<Value> = replica
         .inbox()
@@ -322,22 +319,116 @@ pub fn check_line(l: &LineInput) -> Result<CheckedLine, String> {
     Ok(CheckedLine { sku: sku.to_string(), spec, qty, unit_price_fen })
 }
 
-/// The live preview of a new order's lines: amounts and total in yuan, and what is wrong
-/// with each line.
-///
-/// Hook for the pricing issue: this is where the offline price list (product picker,
-/// list price, discount floor) and the "approval needed" verdict of the shared pricing
-/// rules plug in; the UI already shows `warnings` and per-line `note`s.
-pub fn preview_order(lines: &[LineInput]) -> Value {
+/// The role whose discount authority prices this user's orders.
+fn own_role(replica: &Replica) -> Role {
+    replica.principal().map(|p| p.role).unwrap_or(Role::Rep)
+}
+
+/// The active products of the synced price policy (what the product picker offers).
+pub fn catalogue(replica: &Replica) -> Value {
+    let Some(p) = replica.current_policy() else { return json!({ "version": null, "skus": [] }) };
+    let skus: Vec<Value> = p
+        .policy
+        .skus
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| json!({ "code": s.code, "name": s.name, "spec": s.spec }))
+        .collect();
+    json!({ "version": p.version, "title": p.policy.title, "skus": skus })
+}
+
+fn approvals_json(p: &PricedOrder, lang: Lang) -> Vec<Value> {
+    p.approvals
+        .iter()
+        .map(|a| json!({ "role": a.role.as_str(), "role_label": role_label(a.role, lang), "text": a.text(lang) }))
+        .collect()
+}
+
+fn verdict_label(v: &str, lang: Lang) -> &'static str {
+    let zh = lang == Lang::Zh;
+    match v {
+        "ok" => {
+            if zh {
+                "价格符合政策"
+            } else {
+                "prices within policy"
+            }
+        }
+        "needs_approval" => {
+            if zh {
+                "需要审批"
+            } else {
+                "needs approval"
+            }
+        }
+        "invalid" => {
+            if zh {
+                "订单无效"
+            } else {
+                "invalid"
+            }
+        }
+        _ => "?",
+    }
+}
+
+/// The live offline preview of a new order's lines, priced by the shared pricing engine
+/// with the synced policy and this user's discount authority: per line the policy price,
+/// the discount and what is wrong; the total; the approvals the order will need.
+pub fn preview_order(replica: &Replica, customer: Option<DocId>, lines: &[LineInput], now: i64, lang: Lang) -> Value {
+    let checked: Vec<Result<CheckedLine, String>> = lines.iter().map(check_line).collect();
+    let facts: Vec<(usize, LineFacts)> = checked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().ok().map(|c| (i, c)))
+        .map(|(i, c)| {
+            let f = LineFacts {
+                id: i.to_string(),
+                sku: c.sku.clone(),
+                spec: c.spec.clone(),
+                qty: c.qty,
+                unit_price_fen: c.unit_price_fen,
+            };
+            (i, f)
+        })
+        .collect();
+    let policy = replica.current_policy();
+    let priced = match (&policy, facts.is_empty()) {
+        (Some(p), false) => {
+            let id = customer.unwrap_or(DocId(uuid::Uuid::nil()));
+            let channel = customer.and_then(|c| replica.customer(c).ok()).and_then(|c| c.channel);
+            let lf: Vec<LineFacts> = facts.iter().map(|(_, f)| f.clone()).collect();
+            Some(price_order(&p.policy, &CustomerFacts { id, channel }, &lf, now, own_role(replica)))
+        }
+        _ => None,
+    };
     let mut total: i64 = 0;
     let mut ok = true;
-    let rows: Vec<Value> = lines
+    let rows: Vec<Value> = checked
         .iter()
-        .map(|l| match check_line(l) {
+        .enumerate()
+        .map(|(i, c)| match c {
             Ok(c) => {
                 let amount = c.qty.saturating_mul(c.unit_price_fen);
                 total = total.saturating_add(amount);
-                json!({ "ok": true, "amount_fen": amount, "amount": yuan(amount), "unit_price_fen": c.unit_price_fen, "note": null })
+                let pl = priced.as_ref().and_then(|p| {
+                    let pos = facts.iter().position(|(j, _)| *j == i)?;
+                    p.lines.get(pos)
+                });
+                let expected = pl.and_then(|l| l.expected_unit_price_fen);
+                let discount = pl.and_then(|l| l.discount_bp).filter(|d| *d != 0);
+                let note: Vec<String> =
+                    pl.map(|l| l.findings.iter().map(|f| f.text(lang)).collect()).unwrap_or_default();
+                json!({
+                    "ok": true,
+                    "amount_fen": amount,
+                    "amount": yuan(amount),
+                    "unit_price_fen": c.unit_price_fen,
+                    "policy_price": expected.map(yuan),
+                    "discount_bp": discount,
+                    "discount": discount.map(format_bp),
+                    "note": if note.is_empty() { Value::Null } else { note.join("; ").into() },
+                })
             }
             Err(e) => {
                 ok = false;
@@ -345,7 +436,130 @@ pub fn preview_order(lines: &[LineInput]) -> Value {
             }
         })
         .collect();
-    json!({ "ok": ok && !lines.is_empty(), "lines": rows, "total_fen": total, "total": yuan(total), "warnings": [] })
+    let (approvals, verdict, expected_total) = match &priced {
+        Some(p) => {
+            let v = verdict::verdict_name(p.verdict);
+            (approvals_json(p, lang), Some(v), p.expected_total_fen)
+        }
+        None => (Vec::new(), None, None),
+    };
+    let warnings: Vec<String> = priced
+        .as_ref()
+        .map(|p| p.order_findings.iter().map(|f| f.text(lang).to_string()).collect())
+        .unwrap_or_default();
+    json!({
+        "ok": ok && !lines.is_empty(),
+        "lines": rows,
+        "total_fen": total,
+        "total": yuan(total),
+        "expected_total": expected_total.map(yuan),
+        "policy_version": policy.as_ref().map(|p| p.version),
+        "verdict": verdict,
+        "verdict_label": verdict.map(|v| verdict_label(v, lang)),
+        "approvals": approvals,
+        "warnings": warnings,
+    })
+}
+
+fn lifecycle_timeline(v: &OrderView, lang: Lang) -> Value {
+    v.lifecycle
+        .timeline
+        .iter()
+        .map(|t| {
+            let e = &t.event;
+            json!({
+                "kind": e.kind,
+                "label": event_label(&e.kind, lang),
+                "at_local": display_local(e.at),
+                "by": e.by,
+                "role": e.role.as_deref().and_then(|r| r.parse::<Role>().ok()).map(|r| role_label(r, lang)),
+                "comment": e.comment,
+                "applied": t.applied,
+                "note": t.note,
+                "status_after": t.status_after,
+                "status_after_label": t.status_after.label(lang),
+            })
+        })
+        .collect()
+}
+
+/// An order with the server's verdict, the offline pricing and the lifecycle timeline.
+pub fn order_detail(replica: &Replica, id: DocId, lang: Lang) -> Result<Value, String> {
+    let v = replica.order_view(id).map_err(|e| e.to_string())?;
+    let o = &v.order;
+    let name = o.customer.and_then(|c| replica.customer(c).ok()).map(|c| c.name);
+    let mut j = order_json(o, name.as_deref(), lang);
+    if let Value::Object(m) = &mut j {
+        let status = v.lifecycle.status;
+        m.insert("status".into(), json!(status));
+        m.insert("status_label".into(), status.label(lang).into());
+        m.insert("timeline".into(), lifecycle_timeline(&v, lang));
+        let missing: Vec<&str> = v.lifecycle.missing_approvals.iter().map(|r| role_label(*r, lang)).collect();
+        m.insert("missing_approvals".into(), json!(missing));
+        let verdict = v.verdict.as_ref().map(|vd| {
+            json!({
+                "verdict": vd.verdict,
+                "label": verdict_label(&vd.verdict, lang),
+                "stale": vd.stale,
+                "current": v.verdict_current,
+                "policy_version": vd.policy_version,
+                "priced_with": vd.priced_with,
+                "required": vd.required.iter().map(|r| role_label(*r, lang)).collect::<Vec<_>>(),
+                "approvals": vd.priced.as_ref().map(|p| approvals_json(p, lang)).unwrap_or_default(),
+                "checked_at_local": display_local(vd.checked_at),
+            })
+        });
+        m.insert("verdict".into(), verdict.unwrap_or(Value::Null));
+        let preview = v.priced.as_ref().map(|p| {
+            let vn = verdict::verdict_name(p.verdict);
+            json!({
+                "verdict": vn,
+                "label": verdict_label(vn, lang),
+                "policy_version": p.policy_version,
+                "approvals": approvals_json(p, lang),
+            })
+        });
+        m.insert("preview".into(), preview.unwrap_or(Value::Null));
+        let may_submit = status == OrderStatus::Draft && !o.lines.is_empty();
+        let may_cancel = matches!(status, OrderStatus::Draft | OrderStatus::Submitted | OrderStatus::AwaitingApproval);
+        m.insert("may_submit".into(), may_submit.into());
+        m.insert("may_cancel".into(), may_cancel.into());
+        let may_decide =
+            status == OrderStatus::AwaitingApproval && replica.approvals_queue().iter().any(|q| q.order.id == id);
+        m.insert("may_decide".into(), may_decide.into());
+    }
+    Ok(j)
+}
+
+/// Orders waiting for an approval this user's role can give.
+pub fn approvals(replica: &Replica, lang: Lang) -> Value {
+    let names = customer_names(replica);
+    let items: Vec<Value> = replica
+        .approvals_queue()
+        .iter()
+        .map(|v| {
+            let o = &v.order;
+            let reasons = v
+                .verdict
+                .as_ref()
+                .filter(|_| v.verdict_current)
+                .and_then(|vd| vd.priced.as_ref())
+                .or(v.priced.as_ref())
+                .map(|p| approvals_json(p, lang))
+                .unwrap_or_default();
+            json!({
+                "id": o.id,
+                "customer_name": o.customer.and_then(|c| names.get(&c)),
+                "total": yuan(o.total_fen),
+                "lines": o.lines.len(),
+                "created_by": o.created_by,
+                "created_at_local": display_local(o.created_at),
+                "missing": v.lifecycle.missing_approvals.iter().map(|r| role_label(*r, lang)).collect::<Vec<_>>(),
+                "reasons": reasons,
+            })
+        })
+        .collect();
+    json!(items)
 }
 
 #[cfg(test)]
@@ -427,15 +641,18 @@ mod tests {
             unit_price: price.into(),
             ..Default::default()
         };
-        let p = preview_order(&[line("MT-53-500", "6", "1499"), line("XJ-52-500", "2", "899.5")]);
+        let r = replica();
+        let p =
+            preview_order(&r, None, &[line("MT-53-500", "6", "1499"), line("XJ-52-500", "2", "899.5")], 0, Lang::En);
         assert_eq!(
             (p["ok"].as_bool(), p["total"].as_str(), p["total_fen"].as_i64()),
             (Some(true), Some("10793.00"), Some(1_079_300))
         );
-        let bad = preview_order(&[line("", "1", "1"), line("A", "0", "1"), line("A", "1", "1.001")]);
+        let bad =
+            preview_order(&r, None, &[line("", "1", "1"), line("A", "0", "1"), line("A", "1", "1.001")], 0, Lang::En);
         assert_eq!(bad["ok"], false);
         assert!(bad["lines"].as_array().unwrap().iter().all(|l| l["error"].is_string()));
-        assert_eq!(preview_order(&[])["ok"], false);
+        assert_eq!(preview_order(&r, None, &[], 0, Lang::En)["ok"], false);
     }
 
     #[test]
