@@ -70,18 +70,30 @@ pub struct LoadArgs {
     /// Documents touched (edited and pushed) after the restart in the rest phase.
     #[arg(long)]
     pub rest_touch: Option<usize>,
-    /// Devices uploading (and touching) in the rest phase.
+    /// Devices uploading at once in the rest phase (each receives the others' batches
+    /// while every user may read everything).
     #[arg(long)]
     pub rest_devices: Option<usize>,
+    /// Skip the rest phase's full download by a fresh device.
+    #[arg(long)]
+    pub no_rest_cold: bool,
     /// Phases to run, comma-separated (the ones they need run as well).
     #[arg(long, value_delimiter = ',', value_enum)]
     pub phases: Vec<Phase>,
     /// The jiuloop-server binary (default: built next to this one by cargo).
     #[arg(long)]
     pub server_bin: Option<PathBuf>,
+    /// Environment for the server process only, KEY=VALUE (repeatable), e.g.
+    /// `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub server_env: Vec<String>,
     /// Concurrent logins (each costs the server one Argon2 verification).
     #[arg(long, default_value_t = 4)]
     pub login_parallel: usize,
+    /// Record the server with `perf record -g` during these phases (comma-separated
+    /// phase names as printed; files `$TMPDIR/jiuloop-perf-PHASE.data`).
+    #[arg(long, value_delimiter = ',')]
+    pub perf: Vec<String>,
     /// Seed of the generated records.
     #[arg(long, default_value_t = 6)]
     pub seed: u64,
@@ -103,6 +115,7 @@ pub struct Sizes {
     pub rest_cache: Vec<usize>,
     pub rest_touch: usize,
     pub rest_devices: usize,
+    pub rest_cold: bool,
 }
 
 impl LoadArgs {
@@ -117,13 +130,14 @@ impl LoadArgs {
             connected: pick(self.connected, 12, 2000).max(2),
             rate: self.rate.unwrap_or(if q { 20.0 } else { 200.0 }),
             stored: pick(self.stored, 1500, 100_000),
-            reps_per_territory: pick(self.reps_per_territory, 2, 1).max(1),
+            reps_per_territory: pick(self.reps_per_territory, 2, 2).max(1),
             fanout_secs: self.fanout_secs.unwrap_or(if q { 2.0 } else { 10.0 }),
             fanout_docs: pick(self.fanout_docs, 2, 4).max(1),
             cache_docs,
             rest_cache: if self.rest_cache.is_empty() { vec![cache_docs] } else { self.rest_cache.clone() },
             rest_touch: pick(self.rest_touch, 600, 20_000),
-            rest_devices: pick(self.rest_devices, 2, 4).max(1),
+            rest_devices: pick(self.rest_devices, 1, 1).max(1),
+            rest_cold: !self.no_rest_cold,
         };
         Sizes { edits: s.edits.min(s.docs), ..s }
     }

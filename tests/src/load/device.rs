@@ -15,13 +15,13 @@ use client_core::{Replica, StoreOp, StoredDoc, SyncEngine, SyncStats};
 use futures_util::{SinkExt, StreamExt};
 use jiuloop_cli::Profile;
 use jiuloop_cli::http::ServerUrl;
-use protocol::wire::{self, ServerMsg};
+use protocol::wire::{self, ClientMsg, ServerMsg};
 use protocol::{DocId, DocKind};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -254,14 +254,65 @@ impl Device {
     }
 }
 
-/// Load tokens start with this.
+/// Load tokens start with this, and end with [`TOKEN_END`].
 pub const TOKEN_PREFIX: &str = "T:";
+pub const TOKEN_END: char = '~';
+
+/// A unique load token, e.g. `T:f17~`.
+pub fn make_token(tag: &str, n: u64) -> String {
+    format!("{TOKEN_PREFIX}{tag}{n}{TOKEN_END}")
+}
+
+/// The load tokens written by a run of plain Automerge change chunks, found in their
+/// bytes (small changes keep strings uncompressed); `None` if the bytes hold anything
+/// else (a document chunk, a compressed change) or do not parse.
+pub fn tokens_in_changes(bytes: &[u8]) -> Option<Vec<String>> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    const CHANGE: u8 = 1;
+    let mut rest = bytes;
+    let mut out: Vec<String> = Vec::new();
+    while !rest.is_empty() {
+        if rest.len() < 10 || rest[..4] != MAGIC || rest[8] != CHANGE {
+            return None;
+        }
+        let (mut len, mut shift, mut n) = (0usize, 0u32, 0usize);
+        loop {
+            let b = *rest.get(9 + n)?;
+            len |= usize::from(b & 0x7f).checked_shl(shift)?;
+            n += 1;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = (9 + n).checked_add(len)?;
+        let body = rest.get(9 + n..end)?;
+        let prefix = TOKEN_PREFIX.as_bytes();
+        let mut i = 0;
+        while let Some(at) = body[i..].windows(prefix.len()).position(|w| w == prefix) {
+            let start = i + at;
+            // Strings are stored back to back: the end marker delimits a token.
+            let len = body[start..].iter().take(32).position(|&b| b == TOKEN_END as u8)?;
+            let token = String::from_utf8_lossy(&body[start..=start + len]).into_owned();
+            if !out.contains(&token) {
+                out.push(token);
+            }
+            i = start + len + 1;
+        }
+        rest = &rest[end..];
+    }
+    Some(out)
+}
 
 /// Open the sync WebSocket (Nagle off, like an interactive client should).
 pub async fn connect(addr: SocketAddr, token: &str) -> Result<Ws> {
     let mut req = format!("ws://{addr}/sync").into_client_request().context("ws request")?;
     req.headers_mut().insert("authorization", format!("Bearer {token}").parse().context("token header")?);
-    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, None, true));
+    // Small buffers: thousands of simulated devices share this process.
+    let config =
+        tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024).write_buffer_size(16 * 1024);
+    let attempt =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async_with_config(req, Some(config), true));
     match attempt.await {
         Err(_) => bail!("WebSocket handshake took over {CONNECT_TIMEOUT:?}"),
         Ok(Ok((ws, _))) => Ok(ws),
@@ -313,6 +364,10 @@ pub struct LiveCtx {
     pub tracker: std::sync::Mutex<Tracker>,
     pub status: Vec<AtomicU8>,
     pub connects: Vec<AtomicU32>,
+    /// Document chunks received for documents the device does not watch.
+    pub unwatched: AtomicU64,
+    /// Commit → `Ack` at the editing device, microseconds (the server's part of an edit).
+    pub ack_us: std::sync::Mutex<Vec<u64>>,
 }
 
 impl LiveCtx {
@@ -324,6 +379,8 @@ impl LiveCtx {
             tracker: std::sync::Mutex::new(tracker),
             status: (0..devices).map(|_| AtomicU8::new(OFFLINE)).collect(),
             connects: (0..devices).map(|_| AtomicU32::new(0)).collect(),
+            unwatched: AtomicU64::new(0),
+            ack_us: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -347,17 +404,36 @@ pub struct LiveHandle {
 
 /// Run `dev` connected until [`Cmd::Stop`]: reconnects (50 ms .. 1 s backoff, jittered)
 /// whenever the connection drops; edits made while offline are pushed on reconnect.
-pub fn live(dev: Device, ctx: Arc<LiveCtx>) -> LiveHandle {
+pub fn live(dev: Prepared, ctx: Arc<LiveCtx>) -> LiveHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let join = tokio::spawn(run_live(dev, ctx, rx));
     LiveHandle { tx, join }
 }
 
+/// A device about to go live, with the tracked documents it watches (the ones of its
+/// territory that tracked edits touch) already read.
+pub struct Prepared {
+    dev: Device,
+    seen: HashMap<DocId, HashSet<String>>,
+}
+
+impl Prepared {
+    pub fn new(dev: Device, watch: &[(DocId, DocKind)]) -> Self {
+        let mut seen = HashMap::new();
+        for (id, kind) in watch {
+            seen.insert(*id, dev.tokens(*id, *kind).unwrap_or_default().into_iter().collect());
+        }
+        Prepared { dev, seen }
+    }
+}
+
 struct LiveState {
     dev: Device,
     ctx: Arc<LiveCtx>,
-    /// Tokens this device has seen, per document.
+    /// Tokens this device has seen, per watched document.
     seen: HashMap<DocId, HashSet<String>>,
+    /// Documents with a tracked edit not yet acknowledged: the first commit time.
+    unacked: HashMap<DocId, Instant>,
     rng: crate::Rng,
 }
 
@@ -367,10 +443,9 @@ enum Event {
     Cmd(Option<Cmd>),
 }
 
-async fn run_live(dev: Device, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceiver<Cmd>) -> Device {
-    let seed = dev.device_id.as_u64_pair().0;
-    let mut st = LiveState { dev, ctx, seen: HashMap::new(), rng: crate::Rng::new(seed) };
-    st.init_seen();
+async fn run_live(p: Prepared, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceiver<Cmd>) -> Device {
+    let seed = p.dev.device_id.as_u64_pair().0;
+    let mut st = LiveState { dev: p.dev, ctx, seen: p.seen, unacked: HashMap::new(), rng: crate::Rng::new(seed) };
     let idx = st.dev.idx;
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -421,22 +496,6 @@ async fn run_live(dev: Device, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceive
 }
 
 impl LiveState {
-    fn init_seen(&mut self) {
-        let dev = &self.dev;
-        let r = dev.replica_ref();
-        let ids: Vec<(DocId, DocKind)> = r
-            .orders()
-            .iter()
-            .map(|o| (o.id, DocKind::Order))
-            .chain(r.customers().iter().map(|c| (c.id, DocKind::Customer)))
-            .collect();
-        for (id, kind) in ids {
-            if let Some(tokens) = self.dev.tokens(id, kind) {
-                self.seen.insert(id, tokens.into_iter().collect());
-            }
-        }
-    }
-
     /// A command while offline: edits are committed locally. False on `Stop`.
     fn offline_cmd(&mut self, cmd: Option<Cmd>) -> bool {
         match cmd {
@@ -452,8 +511,12 @@ impl LiveState {
         let idx = self.dev.idx;
         match self.dev.edit(doc, kind, &token, &mut self.rng).and_then(|()| self.dev.persist()) {
             Ok(()) => {
-                self.ctx.tracker().committed(&token, doc, Instant::now());
-                self.seen.entry(doc).or_default().insert(token);
+                let now = Instant::now();
+                self.unacked.entry(doc).or_insert(now);
+                self.ctx.tracker().committed(&token, doc, now);
+                if let Some(seen) = self.seen.get_mut(&doc) {
+                    seen.insert(token);
+                }
             }
             Err(e) => self.ctx.errors.push(format!("device {idx}: edit of {doc}: {e:#}")),
         }
@@ -515,8 +578,28 @@ impl LiveState {
     }
 
     fn received(&mut self, engine: &mut SyncEngine, frame: &[u8]) -> Result<Vec<Vec<u8>>> {
-        let docs: Vec<(DocId, DocKind)> = match wire::decode::<ServerMsg>(frame) {
-            Ok(ServerMsg::Changes { docs, .. }) => docs.iter().map(|d| (d.id, d.kind)).collect(),
+        // (doc, kind, tokens found in the change bytes, if they are plain changes)
+        let docs: Vec<(DocId, DocKind, Option<Vec<String>>)> = match wire::decode::<ServerMsg>(frame) {
+            Ok(ServerMsg::Changes { docs, .. }) => docs
+                .iter()
+                .map(|d| {
+                    let fast = if self.seen.contains_key(&d.id) { tokens_in_changes(&d.changes) } else { None };
+                    (d.id, d.kind, fast)
+                })
+                .collect(),
+            Ok(ServerMsg::Ack { docs }) => {
+                let now = Instant::now();
+                let mut lat = Vec::new();
+                for a in &docs {
+                    if let Some(t0) = self.unacked.remove(&a.id) {
+                        lat.push(now.saturating_duration_since(t0).as_micros() as u64);
+                    }
+                }
+                if !lat.is_empty() {
+                    self.ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()).extend(lat);
+                }
+                Vec::new()
+            }
             Ok(ServerMsg::Refused { refusals }) => {
                 for r in &refusals {
                     self.ctx
@@ -531,13 +614,37 @@ impl LiveState {
         self.dev.persist()?;
         let frames = result?;
         let now = Instant::now();
-        for (id, kind) in docs {
-            let Some(tokens) = self.dev.tokens(id, kind) else { continue };
-            let seen = self.seen.entry(id).or_default();
+        // Documents the engine asks for whole: what arrived is not applied yet.
+        let resync: HashSet<DocId> = frames
+            .iter()
+            .filter_map(|f| match wire::decode::<ClientMsg>(f) {
+                Ok(ClientMsg::Resync { docs }) => Some(docs),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for (id, kind, fast) in docs {
+            if !self.seen.contains_key(&id) {
+                self.ctx.unwatched.fetch_add(1, Relaxed);
+                continue;
+            }
+            if resync.contains(&id) {
+                continue;
+            }
+            // Plain changes carry their tokens in their bytes; anything else (a whole
+            // document, compressed columns) is read back through the replica.
+            let (tokens, read_back) = match fast {
+                Some(t) => (t, false),
+                None => match self.dev.tokens(id, kind) {
+                    Some(t) => (t, true),
+                    None => continue,
+                },
+            };
+            let seen = self.seen.get_mut(&id).expect("watched");
             let mut fresh = Vec::new();
             let mut distinct = HashSet::new();
             for t in tokens {
-                if !distinct.insert(t.clone()) {
+                if !distinct.insert(t.clone()) && read_back {
                     self.ctx.errors.push(format!("device {}: token {t} twice in {id}", self.dev.idx));
                 }
                 if seen.insert(t.clone()) {
@@ -552,5 +659,32 @@ impl LiveState {
             }
         }
         Ok(frames)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_in_plain_changes_and_not_guessed_elsewhere() {
+        let mut replica = Replica::load(ActorId::random(), "li", Vec::new(), 0, Vec::new()).unwrap();
+        let mut rng = crate::Rng::new(1);
+        let c = super::super::records::create_customer(&mut replica, &mut rng, "T000", 0, 0).unwrap();
+        let o = super::super::records::create_order(&mut replica, &mut rng, c, 3, 0).unwrap();
+        replica.take_store_ops();
+        replica.add_order_line(o, &super::super::records::line(&mut rng, Some("T:f17~")), 0).unwrap();
+        replica.add_order_line(o, &super::super::records::line(&mut rng, Some("T:f18~")), 0).unwrap();
+        let chunks: Vec<u8> = replica
+            .take_store_ops()
+            .into_iter()
+            .flat_map(|op| match op {
+                StoreOp::AppendChunk { bytes, .. } => bytes,
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(tokens_in_changes(&chunks), Some(vec!["T:f17~".to_string(), "T:f18~".to_string()]));
+        assert_eq!(tokens_in_changes(b"not automerge"), None);
+        assert_eq!(tokens_in_changes(&[]), Some(vec![]));
     }
 }

@@ -142,6 +142,8 @@ pub struct PhaseReport {
     pub server_peak_rss_mb: f64,
     pub server_rss_mb: f64,
     pub loadgen_cpu_s: f64,
+    /// Peak RSS of the load generator process so far (all simulated devices).
+    pub loadgen_peak_rss_mb: f64,
     pub errors: u64,
     pub error_samples: Vec<String>,
     #[serde(flatten)]
@@ -160,6 +162,7 @@ impl PhaseReport {
             server_peak_rss_mb: 0.0,
             server_rss_mb: 0.0,
             loadgen_cpu_s: 0.0,
+            loadgen_peak_rss_mb: round3(super::procfs::self_peak_kib() as f64 / 1024.0),
             errors: 0,
             error_samples: Vec::new(),
             extra: BTreeMap::new(),

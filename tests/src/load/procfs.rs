@@ -55,3 +55,36 @@ pub fn reset_peak(pid: u32) -> bool {
 pub fn self_peak_kib() -> u64 {
     rss_kib(std::process::id()).map_or(0, |(_, hwm)| hwm)
 }
+
+/// Set by [`lean_malloc_or_reexec`] in the load generator's own environment.
+pub const REEXEC_MARK: &str = "JIULOOP_LOADGEN_LEAN_MALLOC";
+const TUNABLES: &str = "GLIBC_TUNABLES";
+
+/// Thousands of simulated devices in one process make glibc's adaptive mmap threshold
+/// keep gigabytes of freed buffers (several GB of RSS at C = 2,000), which squeezes the
+/// server being measured on the same machine. So the load generator re-executes itself
+/// once with a fixed threshold. The server never inherits it (see
+/// [`server_env_cleanup`]); `--server-env` sets the server's own.
+pub fn lean_malloc_or_reexec() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        if std::env::var_os(REEXEC_MARK).is_some() || std::env::var_os(TUNABLES).is_some() {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else { return };
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env(TUNABLES, "glibc.malloc.mmap_threshold=131072")
+            .env(REEXEC_MARK, "1")
+            .exec();
+        eprintln!("loadgen: cannot re-execute with a fixed mmap threshold ({err}); going on");
+    }
+}
+
+/// Environment variables the server must not inherit from the load generator.
+pub fn server_env_cleanup(cmd: &mut std::process::Command) {
+    if std::env::var_os(REEXEC_MARK).is_some() {
+        cmd.env_remove(TUNABLES).env_remove(REEXEC_MARK);
+    }
+}

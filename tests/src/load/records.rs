@@ -43,9 +43,9 @@ const SKUS: &[(&str, &str, i64)] = &[
 
 fn person(rng: &mut Rng) -> String {
     let mut s = rng.pick(SURNAMES).to_string();
-    s.push_str(*rng.pick(GIVEN));
-    if rng.chance(50) {
-        s.push_str(*rng.pick(GIVEN));
+    for _ in 0..1 + usize::from(rng.chance(50)) {
+        let given = rng.pick::<&str>(GIVEN);
+        s.push_str(given);
     }
     s
 }
@@ -83,7 +83,8 @@ pub fn create_customer(
     }
     let address = format!("{province}省{city}市{}{}{}号", rng.pick(DISTRICTS), rng.pick(ROADS), 1 + rng.below(300));
     replica.set_customer(id, "address", &address, now)?;
-    replica.set_customer(id, "notes", *rng.pick(NOTES), now)?;
+    let notes = rng.pick::<&str>(NOTES);
+    replica.set_customer(id, "notes", notes, now)?;
     Ok(id)
 }
 

@@ -1,7 +1,7 @@
 //! The load generator's phases (issue 6), run against one server process.
 
 use super::args::{LoadArgs, Phase, Sizes};
-use super::device::{Cmd, Device, LiveCtx, LiveHandle, live};
+use super::device::{Cmd, Device, LiveCtx, LiveHandle, Prepared, live};
 use super::metrics::{Errors, PhaseReport, Traffic, TrafficSnapshot, latency_ms, round3};
 use super::procfs;
 use super::records;
@@ -56,6 +56,9 @@ pub struct Run {
     next_token: u64,
     /// Errors of all phases so far.
     pub total_errors: u64,
+    /// Phases to record with `perf record -g -p SERVER_PID`.
+    pub perf_phases: Vec<String>,
+    perf: Option<std::process::Child>,
 }
 
 pub fn territory_of(rep: usize, per_territory: usize) -> String {
@@ -88,10 +91,18 @@ pub fn check_fd_limit(connections: usize) {
 
 impl Run {
     /// Create the users, start the server and log in one device per rep.
-    pub async fn setup(bin: &Path, sizes: Sizes, seed: u64, login_parallel: usize) -> Result<Self> {
+    pub async fn setup(
+        bin: &Path,
+        sizes: Sizes,
+        seed: u64,
+        login_parallel: usize,
+        perf: &[String],
+        server_env: &[String],
+    ) -> Result<Self> {
         let t0 = Instant::now();
         let serve_args = vec!["--cache-docs".to_string(), sizes.cache_docs.to_string()];
         let mut server = ServerProc::new(bin, &serve_args);
+        server.set_env(server_env)?;
         let users: Vec<(String, String)> =
             (0..sizes.reps).map(|i| (rep_name(i), territory_of(i, sizes.reps_per_territory))).collect();
         let users_for_add = users.clone();
@@ -112,8 +123,10 @@ impl Run {
             live: None,
             next_token: 0,
             total_errors: 0,
+            perf_phases: perf.to_vec(),
+            perf: None,
         };
-        let m = run.begin(&Traffic::default());
+        let m = run.begin("setup", &Traffic::default());
         let t_login = Instant::now();
         let who: Vec<(String, String)> = users;
         let logins = run.logins(who.iter().map(|(u, _)| u.clone()).collect()).await?;
@@ -152,12 +165,40 @@ impl Run {
         Ok(out)
     }
 
-    pub fn begin(&self, traffic: &Traffic) -> Measure {
+    pub fn begin(&mut self, phase: &str, traffic: &Traffic) -> Measure {
+        self.perf_stop();
+        if self.perf_phases.iter().any(|p| p == phase)
+            && let Some(pid) = self.server.pid()
+        {
+            let out = std::env::temp_dir().join(format!("jiuloop-perf-{phase}.data"));
+            match std::process::Command::new("perf")
+                .args(["record", "-F", "199", "--call-graph", "dwarf,65528", "-p", &pid.to_string(), "-o"])
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(child) => {
+                    eprintln!("loadgen: perf recording the server during {phase} into {}", out.display());
+                    self.perf = Some(child);
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                Err(e) => eprintln!("loadgen: cannot run perf: {e}"),
+            }
+        }
         Measure {
             t0: Instant::now(),
             mark: self.server.mark(),
             self_cpu: procfs::self_cpu_secs(),
             traffic: traffic.snapshot(),
+        }
+    }
+
+    /// Stop a running `perf record` (SIGINT, so that it writes its file).
+    fn perf_stop(&mut self) {
+        if let Some(mut child) = self.perf.take() {
+            let _ = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let _ = child.wait();
         }
     }
 
@@ -172,6 +213,7 @@ impl Run {
         let mut r = PhaseReport::new(phase);
         r.wall_s = round3(m.t0.elapsed().as_secs_f64());
         let (cpu, rss, peak) = self.server.since(m.mark);
+        self.perf_stop();
         r.server_cpu_s = round3(cpu);
         r.server_rss_mb = round3(rss);
         r.server_peak_rss_mb = round3(peak);
@@ -184,7 +226,7 @@ impl Run {
         r
     }
 
-    fn emit(&mut self, r: &PhaseReport) {
+    pub fn emit(&mut self, r: &PhaseReport) {
         self.total_errors += r.errors;
         r.print();
     }
@@ -281,13 +323,15 @@ impl Run {
         let before = self.server.health_documents()?;
         let traffic = Arc::new(Traffic::default());
         let errors = Errors::default();
-        let m = self.begin(&traffic);
+        let want = (self.sizes.reps * d) as u64;
+        let m = self.begin("upload", &traffic);
+        let poll = poll_documents(self.server.addr(), before + want);
         let mut reps = std::mem::take(&mut self.reps);
         self.sync_all(&mut reps, &traffic, &errors).await;
         self.reps = reps;
         let mut r = self.finish("upload", m, &traffic, self.reps.len(), &errors);
         let stored = self.server.health_documents()? - before;
-        let want = (self.sizes.reps * d) as u64;
+        r.set("server_stored_all_s", poll.join().ok().flatten().map(round3));
         if stored != want {
             r.errors += 1;
             r.error_samples.push(format!("server stores {stored} new documents, {want} were uploaded"));
@@ -306,7 +350,7 @@ impl Run {
         let mut dev = Device::login_sqlite(dir.path(), &self.url, &user).await?;
         let traffic = Traffic::default();
         let errors = Errors::default();
-        let m = self.begin(&traffic);
+        let m = self.begin("cold", &traffic);
         let result = dev.sync_once(self.server.addr(), &traffic).await;
         if let Err(e) = &result {
             errors.push(format!("cold download: {e:#}"));
@@ -335,7 +379,7 @@ impl Run {
     async fn settle(&mut self) -> Result<()> {
         let traffic = Arc::new(Traffic::default());
         let errors = Errors::default();
-        let m = self.begin(&traffic);
+        let m = self.begin("settle", &traffic);
         let mut reps = std::mem::take(&mut self.reps);
         self.sync_all(&mut reps, &traffic, &errors).await;
         self.reps = reps;
@@ -377,7 +421,7 @@ impl Run {
             let receivers = self.territory_count(&territory, &devs) - 1;
             for (doc, kind) in targets {
                 self.next_token += 1;
-                let token = format!("{}c{}", super::device::TOKEN_PREFIX, self.next_token);
+                let token = super::device::make_token("c", self.next_token);
                 devs[i].edit(doc, kind, &token, &mut rng)?;
                 tracker.expect(&token, doc, &territory, receivers, None);
                 edits += 1;
@@ -385,12 +429,26 @@ impl Run {
             devs[i].persist()?;
         }
         let edit_s = t0.elapsed().as_secs_f64();
-        let ctx = Arc::new(LiveCtx::new(self.server.addr(), devs.len(), tracker));
-        let m = self.begin(&ctx.traffic);
+        // Each device watches the documents of its territory's reps.
+        let mut watch_of: HashMap<String, Vec<(DocId, DocKind)>> = HashMap::new();
+        for (i, docs) in self.rep_docs.iter().enumerate() {
+            let w = watch_of.entry(territory_of(i, self.sizes.reps_per_territory)).or_default();
+            w.extend(docs.customers.iter().map(|c| (*c, DocKind::Customer)));
+            w.extend(docs.orders.iter().map(|o| (*o, DocKind::Order)));
+        }
+        let prepared: Vec<Prepared> = devs
+            .into_iter()
+            .map(|d| {
+                let watch = watch_of.get(&d.territory).cloned().unwrap_or_default();
+                Prepared::new(d, &watch)
+            })
+            .collect();
+        let ctx = Arc::new(LiveCtx::new(self.server.addr(), prepared.len(), tracker));
+        let m = self.begin("catchup", &ctx.traffic);
         // Reconnect time is the start of every edit's clock.
         let started = Instant::now();
         ctx.tracker().set_all_t0(started);
-        let handles: Vec<LiveHandle> = devs.into_iter().map(|d| live(d, ctx.clone())).collect();
+        let handles: Vec<LiveHandle> = prepared.into_iter().map(|d| live(d, ctx.clone())).collect();
         let done = wait_until(Duration::from_secs(300), || ctx.tracker().outstanding() == 0 && ctx.all_in_sync()).await;
         let mut r = self.finish("catchup", m, &ctx.traffic, handles.len(), &ctx.errors);
         if !done {
@@ -408,7 +466,7 @@ impl Run {
             .set("client_edit_s", round3(edit_s))
             .set("deliveries", lat.len())
             .set("arrival_after_reconnect_ms", latency_ms(&mut lat))
-            .set("foreign_deliveries", ctx.tracker().foreign);
+            .set("doc_chunks_unwatched", ctx.unwatched.load(Relaxed));
         // Let relays still in flight land before the devices go offline.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut devs = stop_all(handles).await;
@@ -432,7 +490,7 @@ impl Run {
         };
         devs.extend(cold_dev);
         let docs_held: usize = devs.iter().map(|d| d.replica_ref().doc_count()).sum();
-        let m = self.begin(&traffic);
+        let m = self.begin("noop", &traffic);
         let stats = self.sync_all(&mut devs, &traffic, &errors).await;
         let mut r = self.finish("noop", m, &traffic, devs.len(), &errors);
         let not_one_rtt: Vec<String> = stats
@@ -464,7 +522,7 @@ impl Run {
         let c = self.sizes.connected;
         let f = self.sizes.fanout_docs;
         let errors = Errors::default();
-        let m = self.begin(&Traffic::default());
+        let m = self.begin("connect", &Traffic::default());
         // The fan-out documents of a territory: orders of its first rep.
         let mut docs_of: HashMap<String, Vec<DocId>> = HashMap::new();
         let mut stored_of: HashMap<String, (Vec<StoredDoc>, u64)> = HashMap::new();
@@ -493,9 +551,17 @@ impl Run {
             devs.push(d);
         }
         let territory_of: Vec<String> = devs.iter().map(|d| d.territory.clone()).collect();
+        let prepared: Vec<Prepared> = devs
+            .into_iter()
+            .map(|d| {
+                let watch: Vec<(DocId, DocKind)> =
+                    docs_of[&d.territory].iter().map(|id| (*id, DocKind::Order)).collect();
+                Prepared::new(d, &watch)
+            })
+            .collect();
         let ctx = Arc::new(LiveCtx::new(self.server.addr(), c, Tracker::default()));
         let t_conn = Instant::now();
-        let handles: Vec<LiveHandle> = devs.into_iter().map(|d| live(d, ctx.clone())).collect();
+        let handles: Vec<LiveHandle> = prepared.into_iter().map(|d| live(d, ctx.clone())).collect();
         let ok = wait_until(Duration::from_secs(300), || ctx.all_in_sync()).await;
         let connect_s = t_conn.elapsed().as_secs_f64();
         if !ok {
@@ -544,7 +610,7 @@ impl Run {
             let territory = &set.territory_of[j];
             let doc = *rng.pick(&set.docs_of[territory]);
             self.next_token += 1;
-            let token = format!("{}f{}", super::device::TOKEN_PREFIX, self.next_token);
+            let token = super::device::make_token("f", self.next_token);
             set.ctx.tracker().expect(&token, doc, territory, sizes[territory.as_str()] - 1, None);
             if set.handles[j].tx.send(Cmd::Edit { doc, kind: DocKind::Order, token }).is_err() {
                 set.ctx.errors.push(format!("device {j} is gone"));
@@ -558,7 +624,9 @@ impl Run {
         let (rate, secs) = (self.sizes.rate, self.sizes.fanout_secs);
         let ctx = self.live.as_ref().expect("live set").ctx.clone();
         ctx.tracker().reset_phase();
-        let m = self.begin(&ctx.traffic);
+        ctx.unwatched.store(0, Relaxed);
+        ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let m = self.begin("fanout", &ctx.traffic);
         let t0 = Instant::now();
         let edits = self.drive_edits(rate, secs, None).await;
         let edit_s = t0.elapsed().as_secs_f64();
@@ -579,8 +647,9 @@ impl Run {
             .set("rate_achieved", round3(edits as f64 / edit_s.max(1e-9)))
             .set("deliveries", lat.len())
             .set("latency_ms", latency_ms(&mut lat))
-            .set("foreign_deliveries", t.foreign)
-            .set("extra_deliveries", t.extra);
+            .set("ack_ms", latency_ms(&mut std::mem::take(&mut *ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()))))
+            .set("extra_deliveries", t.extra)
+            .set("doc_chunks_unwatched", ctx.unwatched.swap(0, Relaxed));
         drop(t);
         self.emit(&r);
         Ok(())
@@ -590,8 +659,10 @@ impl Run {
         let rate = self.sizes.rate;
         let ctx = self.live.as_ref().expect("live set").ctx.clone();
         ctx.tracker().reset_phase();
+        ctx.unwatched.store(0, Relaxed);
+        ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let before: Vec<u32> = ctx.connects.iter().map(|c| c.load(Relaxed)).collect();
-        let m = self.begin(&ctx.traffic);
+        let m = self.begin("restart", &ctx.traffic);
         // Edits keep coming before, during and right after the outage.
         let pre = self.drive_edits(rate, 1.0, None).await;
         let t_kill = Instant::now();
@@ -623,7 +694,8 @@ impl Run {
             .set("all_reconnected_s", round3(reconnect_s))
             .set("all_in_sync_s", round3(in_sync_s))
             .set("latency_ms", latency_ms(&mut lat))
-            .set("foreign_deliveries", ctx.tracker().foreign);
+            .set("ack_ms", latency_ms(&mut std::mem::take(&mut *ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()))))
+            .set("doc_chunks_unwatched", ctx.unwatched.swap(0, Relaxed));
         // No lost or duplicated change: what a fresh device downloads, and what every
         // live device shows, is exactly the set of edits made.
         let (lost, dups, checked) = self.verify_live().await?;
@@ -691,14 +763,18 @@ impl Run {
 
     // ---- many documents at rest -------------------------------------------------------
 
-    async fn rest(&mut self) -> Result<()> {
+    /// Top the server up to N documents (batches of 1,000 from `rest_devices` uploaders,
+    /// each dropping a batch once it is synced, so the client never holds them all),
+    /// then for each cache size: restart the server, touch (edit and push) documents in
+    /// batches of 500 from one device, and download everything on a fresh device.
+    pub async fn rest(&mut self) -> Result<()> {
         let target = self.sizes.stored;
         let w = self.sizes.rest_devices.min(self.reps.len().max(1));
         let have = self.server.health_documents()? as usize;
         let to_add = target.saturating_sub(have);
         let batch = 1000.min(to_add.max(1));
         let batches = to_add.div_ceil(batch);
-        let touch_total = self.sizes.rest_touch.min(target);
+        let touch_total = self.sizes.rest_touch.min(to_add);
         let keep_per_batch = touch_total.div_ceil(batches.max(1));
         let users: Vec<(String, String)> = (0..w)
             .map(|i| {
@@ -713,7 +789,7 @@ impl Run {
         let traffic = Arc::new(Traffic::default());
         let errors = Arc::new(Errors::default());
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let m = self.begin(&traffic);
+        let m = self.begin("rest-upload", &traffic);
         let mut tasks = Vec::new();
         for (i, ((user, territory), (device_id, login))) in users.iter().cloned().zip(logins.clone()).enumerate() {
             let (traffic, errors, next) = (traffic.clone(), errors.clone(), next.clone());
@@ -760,12 +836,12 @@ impl Run {
                 }
             }));
         }
-        let mut kept: Vec<(usize, StoredDoc)> = Vec::new();
-        let mut cursors = vec![0; w];
-        for (i, t) in tasks.into_iter().enumerate() {
+        let mut kept: Vec<StoredDoc> = Vec::new();
+        let mut cursor = 0;
+        for t in tasks {
             let (k, c) = t.await.context("rest task")?;
-            kept.extend(k.into_iter().map(|d| (i, d)));
-            cursors[i] = c;
+            kept.extend(k);
+            cursor = cursor.max(c);
         }
         let mut r = self.finish("rest-upload", m, &traffic, w, &errors);
         let stored = self.server.health_documents()?;
@@ -779,47 +855,42 @@ impl Run {
             .set("cache_docs", self.sizes.cache_docs);
         self.emit(&r);
 
-        // Restart with each cache size; touch the kept documents from several devices.
+        // One device touches the kept documents: it is the only writer, so its cursor
+        // stays current and a reconnect brings nothing back but its own acks.
+        let (user, territory) = users[0].clone();
+        let (device_id, login) = logins[0].clone();
         for cache in self.sizes.rest_cache.clone() {
-            let errors = Arc::new(Errors::default());
+            let errors = Errors::default();
             self.server.set_serve_args(&["--cache-docs".to_string(), cache.to_string()]);
             tokio::task::block_in_place(|| self.server.restart())?;
             let (rss0, _) = self.server.pid().and_then(procfs::rss_kib).unwrap_or((0, 0));
-            let traffic = Arc::new(Traffic::default());
-            let m = self.begin(&traffic);
-            let mut tasks = Vec::new();
-            for (i, ((user, territory), (device_id, login))) in users.iter().cloned().zip(logins.clone()).enumerate() {
-                let docs: Vec<StoredDoc> = kept.iter().filter(|(k, _)| *k == i).map(|(_, d)| d.clone()).collect();
-                let (traffic, errors) = (traffic.clone(), errors.clone());
-                let (addr, cursor) = (self.server.addr(), cursors[i]);
-                let seed = self.seed ^ (0x70C4 + i as u64);
-                tasks.push(tokio::spawn(async move {
-                    let kinds: Vec<(DocId, DocKind)> = docs.iter().map(|d| (d.id, d.kind)).collect();
-                    let mut dev = match Device::mem(&user, &territory, device_id, login, docs, cursor) {
-                        Ok(d) => d,
-                        Err(e) => return errors.push(format!("touch device: {e:#}")),
-                    };
-                    let mut rng = Rng::new(seed);
-                    for (n, (id, kind)) in kinds.iter().enumerate() {
-                        let token = format!("R:{i}:{n}");
-                        if let Err(e) = dev.edit(*id, *kind, &token, &mut rng) {
-                            return errors.push(format!("touch edit: {e:#}"));
-                        }
+            let traffic = Traffic::default();
+            let m = self.begin("rest", &traffic);
+            let mut rng = Rng::new(self.seed ^ 0x70C4 ^ cache as u64);
+            let mut touched = Vec::with_capacity(kept.len());
+            for (b, part) in kept.chunks(500).enumerate() {
+                let result: Result<()> = async {
+                    let mut dev = Device::mem(&user, &territory, device_id, login.clone(), part.to_vec(), cursor)?;
+                    for (n, d) in part.iter().enumerate() {
+                        dev.edit(d.id, d.kind, &format!("R:{cache}:{b}:{n}"), &mut rng)?;
                     }
-                    if let Err(e) = dev.persist() {
-                        return errors.push(format!("touch persist: {e:#}"));
-                    }
-                    if let Err(e) = dev.sync_once(addr, &traffic).await {
-                        errors.push(format!("touch sync: {e:#}"));
-                    }
-                }));
+                    dev.persist()?;
+                    dev.sync_once(self.server.addr(), &traffic).await?;
+                    cursor = dev.cursor();
+                    touched.extend(dev.stored(&part.iter().map(|d| d.id).collect::<Vec<_>>()));
+                    Ok(())
+                }
+                .await;
+                if let Err(e) = result {
+                    errors.push(format!("touch batch {b}: {e:#}"));
+                    touched.extend_from_slice(part);
+                }
             }
-            for t in tasks {
-                t.await.context("touch task")?;
-            }
-            let mut r = self.finish("rest", m, &traffic, w, &errors);
+            kept = touched;
+            let mut r = self.finish("rest", m, &traffic, 1, &errors);
             let per_doc = (r.server_peak_rss_mb - rss0 as f64 / 1024.0) * 1024.0 / cache.min(kept.len()).max(1) as f64;
-            r.set("docs_stored", stored)
+            r.set("what", "server restarted, then documents edited and pushed in batches of 500 by one device")
+                .set("docs_stored", stored)
                 .set("docs_touched", kept.len())
                 .set("cache_docs", cache)
                 .set("server_rss_after_start_mb", round3(rss0 as f64 / 1024.0))
@@ -829,9 +900,45 @@ impl Run {
                 r.error_samples.push(format!("{} of {} touched documents pushed", r.traffic.docs_pushed, kept.len()));
             }
             self.emit(&r);
+            if self.sizes.rest_cold {
+                self.rest_cold(cache, &user, &territory).await?;
+            }
         }
         Ok(())
     }
+
+    /// A fresh device downloads everything it may read (catch-up from cursor 0).
+    async fn rest_cold(&mut self, cache: usize, user: &str, territory: &str) -> Result<()> {
+        let errors = Errors::default();
+        let traffic = Traffic::default();
+        let mut dev = Device::login_mem(&self.url, user, territory).await?;
+        let m = self.begin("rest-cold", &traffic);
+        if let Err(e) = dev.sync_once(self.server.addr(), &traffic).await {
+            errors.push(format!("cold download: {e:#}"));
+        }
+        let mut r = self.finish("rest-cold", m, &traffic, 1, &errors);
+        r.set("what", "a fresh device downloads everything it may read, right after the touches")
+            .set("docs_held", dev.replica().doc_count())
+            .set("cache_docs", cache);
+        self.emit(&r);
+        Ok(())
+    }
+}
+
+/// In the background, poll `/health` until the server counts `want` documents; the
+/// thread returns the seconds that took (None if not within 10 minutes).
+fn poll_documents(addr: std::net::SocketAddr, want: u64) -> std::thread::JoinHandle<Option<f64>> {
+    let t0 = Instant::now();
+    std::thread::spawn(move || {
+        while t0.elapsed() < Duration::from_secs(600) {
+            let n = crate::http::get(addr, "/health").ok().and_then(|r| r.json()["documents"].as_u64());
+            if n.is_some_and(|n| n >= want) {
+                return Some(t0.elapsed().as_secs_f64());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    })
 }
 
 /// (lost, duplicated) of a document's tokens against the announced edits.
@@ -875,7 +982,7 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
     let sizes = args.sizes();
     check_fd_limit(sizes.connected.max(sizes.reps) + 16);
     let bin = server_bin(&args.server_bin);
-    let mut run = Run::setup(&bin, sizes, args.seed, args.login_parallel).await?;
+    let mut run = Run::setup(&bin, sizes, args.seed, args.login_parallel, &args.perf, &args.server_env).await?;
     let phases = args.phases();
     if let Err(e) = run.run_phases(&phases).await {
         eprintln!("loadgen: {e:#}\nlast server log lines:\n{}", run.server.log_tail(20));
@@ -885,6 +992,12 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
     if !panics.is_empty() {
         eprintln!("loadgen: the server logged panics: {panics:?}");
         run.total_errors += panics.len() as u64;
+    }
+    if run.total_errors > 0 {
+        let dir = std::env::temp_dir().join(format!("jiuloop-loadgen-logs-{}", std::process::id()));
+        if let Ok(dir) = run.server.keep_logs(&dir) {
+            eprintln!("loadgen: server logs kept in {}", dir.display());
+        }
     }
     Ok(run.total_errors)
 }

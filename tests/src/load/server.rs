@@ -28,6 +28,8 @@ pub struct ServerProc {
     starts: u32,
     /// CPU seconds of processes already killed (so phases spanning a restart add up).
     dead_cpu: f64,
+    /// Extra environment of the `serve` process.
+    env: Vec<(String, String)>,
 }
 
 /// CPU and memory of the server between two points.
@@ -46,7 +48,18 @@ impl ServerProc {
             addr: None,
             starts: 0,
             dead_cpu: 0.0,
+            env: Vec::new(),
         }
+    }
+
+    /// Environment variables for the `serve` process (`KEY=VALUE`).
+    pub fn set_env(&mut self, vars: &[String]) -> Result<()> {
+        self.env = vars
+            .iter()
+            .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| anyhow!("--server-env wants KEY=VALUE"))?;
+        Ok(())
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -119,11 +132,11 @@ impl ServerProc {
     fn spawn_once(&mut self, listen: &str) -> Result<SocketAddr> {
         self.starts += 1;
         let log = std::fs::File::create(self.data_dir().join(format!("server-{}.log", self.starts)))?;
-        let mut child = Command::new(&self.bin)
-            .arg("--data")
-            .arg(self.data_dir())
-            .args(["serve", "--listen", listen])
-            .args(&self.serve_args)
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data").arg(self.data_dir()).args(["serve", "--listen", listen]).args(&self.serve_args);
+        procfs::server_env_cleanup(&mut cmd);
+        let mut child = cmd
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -172,6 +185,17 @@ impl ServerProc {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// Copy the server logs out of the temporary data directory (which is removed on
+    /// exit) into `dir`; returns the directory.
+    pub fn keep_logs(&self, dir: &Path) -> Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        for n in 1..=self.starts {
+            let name = format!("server-{n}.log");
+            let _ = std::fs::copy(self.data_dir().join(&name), dir.join(&name));
+        }
+        Ok(dir.to_path_buf())
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -235,7 +259,9 @@ impl ServerProc {
 fn add_user(bin: &Path, dir: &Path, (name, territory): &(String, String)) -> Result<()> {
     let mut last = String::new();
     for attempt in 0..5u64 {
-        let out = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        procfs::server_env_cleanup(&mut cmd);
+        let out = cmd
             .arg("--data")
             .arg(dir)
             .args(["user", "add", name, "--role", "rep", "--territory", territory])
