@@ -6,6 +6,7 @@ use jiuloop_tests::load::bench::BenchArgs;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    jiuloop_tests::load::procfs::lean_malloc_or_reexec();
     let args = BenchArgs::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(jiuloop_tests::load::bench::main(args)) {

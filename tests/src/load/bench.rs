@@ -18,7 +18,7 @@ use jiuloop_cli::Profile;
 use protocol::DocId;
 use protocol::schema::customer::NewCustomer;
 use protocol::schema::{CustomerClass, OrderSource};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -282,7 +282,7 @@ async fn initial_sync(bin: &std::path::Path, customers: usize, orders: usize) ->
         r.error_samples.push(format!("received {} documents, holds {held}", s.received_docs));
     }
     r.print();
-    let errors = r.errors;
+    let mut errors = r.errors;
     drop(dev);
     let t = Instant::now();
     let p = Profile::open(dir.path())?;
@@ -290,7 +290,72 @@ async fn initial_sync(bin: &std::path::Path, customers: usize, orders: usize) ->
     r.wall_s = round3(t.elapsed().as_secs_f64());
     r.set("what", "Profile::open of that device (every CLI command starts with it)").set("docs", p.replica.doc_count());
     r.print();
+    drop(p);
+
+    // The same with the real `jiuloop` binary, as a rep would run it.
+    let cli = cli_bin(bin);
+    if cli.exists() && Path::new(TIME).exists() {
+        let dir = TempDir::new("bench-cli");
+        let profile = dir.path().to_string_lossy().to_string();
+        let server = format!("http://{}", url.authority());
+        tokio::task::block_in_place(|| {
+            timed(&cli, &["--profile", &profile, "login", "--server", &server, "--user", "li"])
+        })?;
+        let mark = b.server.mark();
+        let (out, wall, rss) = tokio::task::block_in_place(|| timed(&cli, &["--profile", &profile, "sync", "--json"]))?;
+        let (cpu, _, _) = b.server.since(mark);
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        let mut r = line_report("initial-sync-cli");
+        r.wall_s = round3(wall);
+        r.server_cpu_s = round3(cpu);
+        r.devices = 1;
+        r.set("what", "`jiuloop sync` of a new profile (the CLI process, login excluded)")
+            .set("cli_peak_rss_mb", round3(rss))
+            .set("docs_received", report["received_docs"].clone())
+            .set("frames_received", report["frames_received"].clone())
+            .set("bytes_received", report["bytes_received"].clone());
+        if report["received_docs"].as_u64() != Some((customers + orders) as u64) {
+            r.errors = 1;
+            r.error_samples.push(format!("sync printed {out}"));
+        }
+        errors += r.errors;
+        r.print();
+        let (_, wall, rss) = tokio::task::block_in_place(|| timed(&cli, &["--profile", &profile, "status", "--json"]))?;
+        let mut r = line_report("cli-status");
+        r.wall_s = round3(wall);
+        r.set("what", "`jiuloop status` on that profile: the start-up cost of every command")
+            .set("docs", customers + orders)
+            .set("cli_peak_rss_mb", round3(rss));
+        r.print();
+    }
     Ok(errors)
+}
+
+const TIME: &str = "/usr/bin/time";
+
+/// The `jiuloop` binary next to the server binary.
+fn cli_bin(server: &Path) -> PathBuf {
+    server.with_file_name(format!("jiuloop{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Run `bin args` under `/usr/bin/time -v`: (stdout, wall seconds, peak RSS MiB).
+fn timed(bin: &Path, args: &[&str]) -> Result<(String, f64, f64)> {
+    let mut cmd = std::process::Command::new(TIME);
+    cmd.arg("-v").arg(bin).args(args).env("JIULOOP_PASSWORD", super::server::PASSWORD);
+    super::procfs::server_env_cleanup(&mut cmd);
+    let t = Instant::now();
+    let out = cmd.output()?;
+    let wall = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        anyhow::bail!("{} {} failed: {stderr}", bin.display(), args.join(" "));
+    }
+    let rss_kb: f64 = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), wall, rss_kb / 1024.0))
 }
 
 async fn reconnect(bin: &std::path::Path, held: usize, changed: usize) -> Result<u64> {

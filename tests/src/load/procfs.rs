@@ -60,11 +60,12 @@ pub fn self_peak_kib() -> u64 {
 pub const REEXEC_MARK: &str = "JIULOOP_LOADGEN_LEAN_MALLOC";
 const TUNABLES: &str = "GLIBC_TUNABLES";
 
-/// Thousands of simulated devices in one process make glibc's adaptive mmap threshold
-/// keep gigabytes of freed buffers (several GB of RSS at C = 2,000), which squeezes the
-/// server being measured on the same machine. So the load generator re-executes itself
-/// once with a fixed threshold. The server never inherits it (see
-/// [`server_env_cleanup`]); `--server-env` sets the server's own.
+/// Thousands of simulated devices (or one holding 100,000 documents) in one process make
+/// glibc's adaptive mmap threshold keep gigabytes of freed buffers (9 GB of RSS at
+/// C = 2,000; 6 GB for a 20,000-document download), which squeezes the server being
+/// measured on the same machine. So the load generator and the bench re-execute
+/// themselves once with a fixed threshold. The server and the `jiuloop` CLI they run
+/// never inherit it (see [`server_env_cleanup`]); `--server-env` sets the server's own.
 pub fn lean_malloc_or_reexec() {
     #[cfg(target_os = "linux")]
     {
@@ -78,7 +79,7 @@ pub fn lean_malloc_or_reexec() {
             .env(TUNABLES, "glibc.malloc.mmap_threshold=131072")
             .env(REEXEC_MARK, "1")
             .exec();
-        eprintln!("loadgen: cannot re-execute with a fixed mmap threshold ({err}); going on");
+        eprintln!("cannot re-execute with a fixed mmap threshold ({err}); going on");
     }
 }
 
