@@ -6,11 +6,11 @@ use jiuloop_cli::SyncReport;
 use protocol::DocKind;
 use protocol::pricing::{PricedOrder, format_bp};
 use protocol::schema::EventKind;
+use protocol::schema::Lang;
 use protocol::schema::customer::Customer;
 use protocol::schema::order::{Order, format_fen};
 use protocol::schema::policy_doc::PublishedPolicy;
 use protocol::schema::visit::Visit;
-use protocol::schema::{Lang, fields_of};
 use protocol::time::display_local;
 use serde::Serialize;
 
@@ -87,11 +87,7 @@ impl Out {
     }
 
     fn label(&self, kind: DocKind, field: &str) -> &'static str {
-        fields_of(kind)
-            .iter()
-            .find(|f| f.name == field)
-            .map(|f| if self.lang == Lang::Zh { f.zh } else { f.en })
-            .unwrap_or("?")
+        kind.spec().field(field).map(|f| f.label(self.lang)).unwrap_or("?")
     }
 
     pub fn json<T: Serialize + ?Sized>(&self, v: &T) {

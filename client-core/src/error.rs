@@ -16,4 +16,18 @@ pub enum CoreError {
     NotAllowed { field: String, rule: String, message: String },
     #[error("stored document {id} cannot be loaded: {reason}")]
     Corrupt { id: DocId, reason: String },
+    #[error("there is already a {kind} with id {id}")]
+    Exists { kind: DocKind, id: DocId },
+    #[error("no record with id {0} here")]
+    Unknown(String),
+}
+
+impl CoreError {
+    /// The field errors of an edit refused for its values (empty for other errors).
+    pub fn field_errors(&self) -> &[protocol::kinds::FieldError] {
+        match self {
+            CoreError::Schema(SchemaError::Fields(e)) => e,
+            _ => &[],
+        }
+    }
 }

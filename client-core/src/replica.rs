@@ -5,11 +5,14 @@ use crate::inbox_item::InboxItem;
 use crate::local_doc::LocalDoc;
 use crate::store_op::{StoreOp, StoredDoc};
 use automerge::{ActorId, AutoCommit};
+use protocol::kinds::parse::ParseContext;
+use protocol::kinds::{FieldErrorKind, FieldType, IdRule, Placement};
 use protocol::rules::{self, DocFacts, Principal};
 use protocol::schema::customer::{self, Customer, NewCustomer};
 use protocol::schema::order::{self, NewLine, Order};
+use protocol::schema::record::{self, Input, Record, Writer};
 use protocol::schema::visit::{self, NewVisit, Visit};
-use protocol::schema::{OrderSource, SchemaError};
+use protocol::schema::{KIND_KEY, OrderSource, SchemaError, root_string};
 use protocol::wire::Refusal;
 use protocol::{DocId, DocKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,8 +115,8 @@ impl Replica {
 
     pub fn create_customer(&mut self, new: &NewCustomer, now: i64) -> Result<DocId, CoreError> {
         let user = self.user.clone();
-        let facts = DocFacts { kind: DocKind::Customer, territory: new.territory.clone(), author: Some(user.clone()) };
-        self.create(facts, now, |doc| customer::init(doc, new, now, &user))
+        let facts = DocFacts::new(DocKind::Customer, new.territory.clone(), Some(user.clone()));
+        self.create_with(facts, now, |doc| customer::init(doc, new, now, &user))
     }
 
     /// Create many customers; all or nothing.
@@ -122,9 +125,8 @@ impl Replica {
         let mut created = Vec::with_capacity(rows.len());
         let mut ops = Vec::new();
         for new in rows {
-            let facts =
-                DocFacts { kind: DocKind::Customer, territory: new.territory.clone(), author: Some(user.clone()) };
-            self.check(None, &facts, &["doc_kind"])?;
+            let facts = DocFacts::new(DocKind::Customer, new.territory.clone(), Some(user.clone()));
+            self.check(None, &facts, &[KIND_KEY])?;
             let id = DocId::new_random();
             let mut local = LocalDoc::new(id, DocKind::Customer, &self.actor);
             let ((), op) = local.edit(now, |doc| customer::init(doc, new, now, &user))?;
@@ -141,9 +143,8 @@ impl Replica {
     }
 
     pub fn set_customer(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
-        let user = self.user.clone();
-        let fields: &[&str] = if field == "class" { &["class", "class_history"] } else { &[field] };
-        self.edit(id, DocKind::Customer, now, fields, |doc| customer::set(doc, field, value, now, &user))
+        self.get(id, DocKind::Customer)?;
+        self.edit(id, &[(field, value)], now)
     }
 
     /// Move a customer (and so its visits and orders) to another territory.
@@ -171,7 +172,7 @@ impl Replica {
         now: i64,
     ) -> Result<(), CoreError> {
         let contact_id = DocId::new_random().to_string();
-        self.edit(id, DocKind::Customer, now, &["contacts"], |doc| {
+        self.edit_checked(id, DocKind::Customer, now, &["contacts"], |doc| {
             customer::add_contact(doc, &contact_id, name, phone, title)
         })
     }
@@ -192,14 +193,13 @@ impl Replica {
     pub fn create_visit(&mut self, new: &NewVisit, now: i64) -> Result<DocId, CoreError> {
         self.get(new.customer, DocKind::Customer)?;
         let user = self.user.clone();
-        let facts = self.child_facts(DocKind::Visit, new.customer);
-        self.create(facts, now, |doc| visit::init(doc, new, now, &user))
+        let facts = self.new_facts(DocKind::Visit, Some(new.customer), None)?;
+        self.create_with(facts, now, |doc| visit::init(doc, new, now, &user))
     }
 
     pub fn set_visit(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Visit, now, &[field], |doc| {
-            protocol::schema::set_field(doc, DocKind::Visit, field, value)
-        })
+        self.get(id, DocKind::Visit)?;
+        self.edit(id, &[(field, value)], now)
     }
 
     pub fn visit(&self, id: DocId) -> Result<Visit, CoreError> {
@@ -219,12 +219,45 @@ impl Replica {
     pub fn create_order(&mut self, customer: DocId, source: OrderSource, now: i64) -> Result<DocId, CoreError> {
         self.get(customer, DocKind::Customer)?;
         let user = self.user.clone();
-        let facts = self.child_facts(DocKind::Order, customer);
-        self.create(facts, now, |doc| order::init(doc, customer, source, now, &user))
+        let facts = self.new_facts(DocKind::Order, Some(customer), None)?;
+        self.create_with(facts, now, |doc| order::init(doc, customer, source, now, &user))
+    }
+
+    /// Create an order with its lines and fields as one change: every line and field is
+    /// checked first; nothing is created if any is wrong.
+    pub fn create_order_with(
+        &mut self,
+        customer: DocId,
+        source: OrderSource,
+        lines: &[NewLine],
+        inputs: &[Input<'_>],
+        now: i64,
+    ) -> Result<DocId, CoreError> {
+        self.get(customer, DocKind::Customer)?;
+        let ctx = Self::parse_context(now);
+        record::parse_inputs(DocKind::Order, inputs, false, &ctx).map_err(SchemaError::Fields)?;
+        let user = self.user.clone();
+        let facts = self.new_facts(DocKind::Order, Some(customer), None)?;
+        self.create_with(facts, now, |doc| {
+            order::init(doc, customer, source, now, &user)?;
+            let mut errors = Vec::new();
+            for (n, line) in lines.iter().enumerate() {
+                if let Err(SchemaError::Fields(e)) = order::add_line(doc, line) {
+                    errors.extend(e.into_iter().map(|mut e| {
+                        e.field = e.field.replacen("lines/", &format!("lines/{}/", n + 1), 1);
+                        e
+                    }));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(SchemaError::Fields(errors));
+            }
+            record::set(doc, DocKind::Order, inputs, &Writer { user: &user, now }, &ctx).map(|_| ())
+        })
     }
 
     pub fn add_order_line(&mut self, id: DocId, line: &NewLine, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, &["lines"], |doc| order::add_line(doc, line))
+        self.edit_checked(id, DocKind::Order, now, &["lines"], |doc| order::add_line(doc, line))
     }
 
     /// Change a line's quantity and/or unit price (`line`: its id or 1-based position).
@@ -236,11 +269,12 @@ impl Replica {
         unit_price_fen: Option<i64>,
         now: i64,
     ) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, &["lines"], |doc| order::set_line(doc, line, qty, unit_price_fen))
+        self.edit_checked(id, DocKind::Order, now, &["lines"], |doc| order::set_line(doc, line, qty, unit_price_fen))
     }
 
     pub fn set_order(&mut self, id: DocId, field: &str, value: &str, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, &[field], |doc| order::set(doc, field, value))
+        self.get(id, DocKind::Order)?;
+        self.edit(id, &[(field, value)], now)
     }
 
     pub fn order(&self, id: DocId) -> Result<Order, CoreError> {
@@ -285,32 +319,203 @@ impl Replica {
         self.docs.values().filter(|d| d.kind == kind).filter_map(|d| read(&d.doc, d.id).ok()).collect()
     }
 
-    /// What the access rules need to know about a document held here.
+    /// What the access rules need to know about a document held here, from its kind's
+    /// declaration: its territory (its own, or its parent's as held here), its author and
+    /// assignee. `None` for a document not held, or one whose first changes have not all
+    /// arrived.
     pub fn facts_of(&self, id: DocId) -> Option<DocFacts> {
+        self.facts_at(id, DocKind::ALL.len())
+    }
+
+    fn facts_at(&self, id: DocId, depth: usize) -> Option<DocFacts> {
         let d = self.docs.get(&id)?;
-        Some(match d.kind {
-            DocKind::Customer => {
-                let c = customer::read(&d.doc, id).ok()?;
-                DocFacts { kind: DocKind::Customer, territory: c.territory, author: Some(c.created_by) }
+        let spec = d.kind.spec();
+        if root_string(&d.doc, KIND_KEY).as_deref() != Some(spec.name) {
+            return None;
+        }
+        let territory = match spec.placement {
+            Placement::Own { territory } => root_string(&d.doc, territory).map(|t| t.trim().to_string()),
+            Placement::Parent { field, .. } => {
+                let parent: DocId = root_string(&d.doc, field)?.parse().ok()?;
+                depth.checked_sub(1).and_then(|depth| self.facts_at(parent, depth)).and_then(|f| f.territory)
             }
-            DocKind::Visit => {
-                let v = visit::read(&d.doc, id).ok()?;
-                DocFacts { author: Some(v.rep), ..self.child_facts(DocKind::Visit, v.customer?) }
-            }
-            DocKind::Order => {
-                let o = order::read(&d.doc, id).ok()?;
-                DocFacts { author: Some(o.created_by), ..self.child_facts(DocKind::Order, o.customer?) }
-            }
-            DocKind::Policy => DocFacts { kind: DocKind::Policy, territory: None, author: None },
-            DocKind::Verdict => {
-                let v = protocol::schema::verdict::read(&d.doc).ok()?;
-                DocFacts { kind: DocKind::Verdict, ..self.facts_of(v.order?)? }
-            }
+            Placement::Nowhere => None,
+        };
+        Some(DocFacts {
+            kind: d.kind,
+            territory,
+            author: spec.author_field().and_then(|f| root_string(&d.doc, f.name)),
+            assignee: spec.assignee_field().and_then(|f| root_string(&d.doc, f.name)),
         })
+    }
+
+    /// The facts of a document this user is about to create: its territory is the one it
+    /// states (a customer's) or its parent's, which must be held here.
+    fn new_facts(
+        &self,
+        kind: DocKind,
+        parent: Option<DocId>,
+        own_territory: Option<&str>,
+    ) -> Result<DocFacts, CoreError> {
+        let spec = kind.spec();
+        let territory = match spec.placement {
+            Placement::Own { .. } => own_territory.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+            Placement::Parent { kind: parent_kind, field } => {
+                let Some(parent) = parent else {
+                    return Err(SchemaError::Fields(vec![protocol::kinds::FieldError::new(
+                        field,
+                        FieldErrorKind::Required,
+                    )])
+                    .into());
+                };
+                self.get(parent, parent_kind).map_err(|_| {
+                    SchemaError::Fields(vec![protocol::kinds::FieldError::new(
+                        field,
+                        FieldErrorKind::UnknownRef { kind: parent_kind.as_str().into(), value: parent.to_string() },
+                    )])
+                })?;
+                self.facts_of(parent).and_then(|f| f.territory)
+            }
+            Placement::Nowhere => None,
+        };
+        Ok(DocFacts { kind, territory, author: Some(self.user.clone()), assignee: None })
+    }
+
+    /// How people's input is parsed here: today's date and now, for "not in the past" and `now`.
+    fn parse_context(now: i64) -> ParseContext {
+        let today = chrono::DateTime::from_timestamp_millis(now)
+            .map(|t| t.with_timezone(&protocol::time::shanghai()).date_naive());
+        ParseContext { today, now: Some(now) }
+    }
+
+    /// Create a document of any kind from typed text, as one change: every field is parsed
+    /// with the kind's declaration (all errors at once; nothing created on any), references
+    /// must name documents held here, and the write rules must allow it.
+    pub fn create(&mut self, kind: DocKind, inputs: &[Input<'_>], now: i64) -> Result<DocId, CoreError> {
+        let spec = kind.spec();
+        if spec.server_written {
+            return Err(CoreError::NotAllowed {
+                field: KIND_KEY.into(),
+                rule: "role".into(),
+                message: format!("only the server writes {kind} documents"),
+            });
+        }
+        let ctx = Self::parse_context(now);
+        let values = record::parse_inputs(kind, inputs, true, &ctx).map_err(SchemaError::Fields)?;
+        self.check_refs(&values)?;
+        let value_of = |name: &str| {
+            values.iter().find(|(f, _)| f.name == name).and_then(|(_, v)| match v {
+                protocol::kinds::Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+        };
+        let facts = match spec.placement {
+            Placement::Own { territory } => self.new_facts(kind, None, value_of(territory).as_deref())?,
+            Placement::Parent { field, .. } => {
+                let parent = value_of(field).and_then(|p| p.parse().ok());
+                self.new_facts(kind, parent, None)?
+            }
+            Placement::Nowhere => self.new_facts(kind, None, None)?,
+        };
+        let id = match spec.id {
+            IdRule::Random => DocId::new_random(),
+            IdRule::Fixed(id) if !self.docs.contains_key(&id) => id,
+            IdRule::Fixed(id) => return Err(CoreError::Exists { kind, id }),
+            IdRule::Derived(_) => unreachable!("derived ids are server-written kinds"),
+        };
+        let user = self.user.clone();
+        self.create_as(id, facts, now, |doc| record::create(doc, kind, inputs, &Writer { user: &user, now }, &ctx))
+    }
+
+    /// Edit fields of any document from typed text, as one change (all or nothing).
+    pub fn edit(&mut self, id: DocId, inputs: &[Input<'_>], now: i64) -> Result<(), CoreError> {
+        let kind = self.docs.get(&id).map(|d| d.kind).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        let ctx = Self::parse_context(now);
+        let values = record::parse_inputs(kind, inputs, false, &ctx).map_err(SchemaError::Fields)?;
+        self.check_refs(&values)?;
+        let fields = record::fields_written(kind, inputs);
+        let user = self.user.clone();
+        self.edit_checked(id, kind, now, &fields, |doc| {
+            record::set(doc, kind, inputs, &Writer { user: &user, now }, &ctx).map(|_| ())
+        })
+    }
+
+    /// Every reference among parsed values names a document of its kind held here.
+    fn check_refs(
+        &self,
+        values: &[(&'static protocol::kinds::FieldSpec, protocol::kinds::Value)],
+    ) -> Result<(), CoreError> {
+        let mut errors = Vec::new();
+        for (f, v) in values {
+            if let (FieldType::Ref(kind), protocol::kinds::Value::Str(s)) = (f.ty, v) {
+                let held = s.parse::<DocId>().ok().is_some_and(|id| self.get(id, kind).is_ok());
+                if !held {
+                    errors.push(protocol::kinds::FieldError::new(
+                        f.name,
+                        FieldErrorKind::UnknownRef { kind: kind.as_str().into(), value: s.clone() },
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(SchemaError::Fields(errors).into()) }
+    }
+
+    /// A document read generically from its kind's declaration.
+    pub fn record(&self, id: DocId) -> Result<Record, CoreError> {
+        let d = self.docs.get(&id).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        Ok(record::read(&d.doc, id, d.kind)?)
+    }
+
+    /// Every readable document of `kind`, generically.
+    pub fn records(&self, kind: DocKind) -> Vec<Record> {
+        self.docs.values().filter(|d| d.kind == kind).filter_map(|d| record::read(&d.doc, d.id, kind).ok()).collect()
+    }
+
+    /// The kind of a document held here.
+    pub fn kind_of(&self, id: DocId) -> Option<DocKind> {
+        self.docs.get(&id).map(|d| d.kind)
+    }
+
+    /// Resolve a full id, or a unique prefix of one, of a document of any kind.
+    pub fn resolve_any(&self, text: &str) -> Result<DocId, CoreError> {
+        if let Ok(id) = text.parse::<DocId>() {
+            return Ok(id);
+        }
+        let text = text.trim().to_ascii_lowercase();
+        if text.len() < 4 || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(CoreError::BadId(text));
+        }
+        let mut hits = self.docs.values().filter(|d| d.id.to_string().starts_with(&text));
+        match (hits.next(), hits.next()) {
+            (Some(d), None) => Ok(d.id),
+            _ => Err(CoreError::BadId(text)),
+        }
     }
 
     pub(crate) fn doc_ref(&self, id: DocId, kind: DocKind) -> Result<&AutoCommit, CoreError> {
         self.get(id, kind)
+    }
+
+    /// Append an entry to a log of a document after checking it with the log's rules (the
+    /// same check the server makes): the field's write rule, then the entry itself.
+    pub(crate) fn append_entry(
+        &mut self,
+        id: DocId,
+        log_field: &str,
+        entry: protocol::kinds::Entry,
+        now: i64,
+        write: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<(), CoreError> {
+        let kind = self.docs.get(&id).map(|d| d.kind).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        if let (Some(p), Some(FieldType::Log(log))) = (&self.principal, kind.spec().field(log_field).map(|f| f.ty)) {
+            let before = match self.docs.get(&id) {
+                Some(d) => protocol::schema::record::log_entries(&d.doc, log_field),
+                None => Vec::new(),
+            };
+            protocol::kinds::check_entry(log, log_field, p, &before, std::slice::from_ref(&entry))
+                .map_err(|v| CoreError::NotAllowed { field: v.field, rule: v.rule, message: v.message })?;
+        }
+        self.edit_checked(id, kind, now, &[log_field], write)
     }
 
     /// Append an order event after checking it against the shared rules: the `events`
@@ -321,26 +526,19 @@ impl Replica {
         event: &order::OrderEvent,
         now: i64,
     ) -> Result<(), CoreError> {
-        if let (Some(p), Ok(kind)) = (&self.principal, event.kind.parse::<protocol::schema::EventKind>())
-            && !protocol::schema::order_lifecycle::event_writers(kind).contains(&p.role)
-        {
-            return Err(CoreError::NotAllowed {
-                field: "events".into(),
-                rule: "event-role".into(),
-                message: format!("role {} may not record '{}' on an order", p.role, kind.as_str()),
-            });
-        }
-        self.edit(id, DocKind::Order, now, &["events"], |doc| order::append_event(doc, event))
+        self.get(id, DocKind::Order)?;
+        let entry = order::event_entry(event);
+        self.append_entry(id, "events", entry, now, |doc| order::append_event(doc, event))
     }
 
     pub(crate) fn set_priced_with(&mut self, id: DocId, version: u32, now: i64) -> Result<(), CoreError> {
-        self.edit(id, DocKind::Order, now, &["priced_with"], |doc| order::set_priced_with(doc, version))
+        self.edit_checked(id, DocKind::Order, now, &["priced_with"], |doc| order::set_priced_with(doc, version))
     }
 
     /// Publish a price policy version from this device (market department).
     pub fn publish_policy(&mut self, policy: &protocol::pricing::Policy, now: i64) -> Result<(), CoreError> {
         use protocol::schema::policy_doc::{self, POLICY_DOC_ID};
-        let facts = DocFacts { kind: DocKind::Policy, territory: None, author: None };
+        let facts = DocFacts::new(DocKind::Policy, None, None);
         let exists = self.docs.contains_key(&POLICY_DOC_ID);
         self.check(exists.then_some(&facts), &facts, &["versions"])?;
         let user = self.user.clone();
@@ -355,18 +553,17 @@ impl Replica {
         Ok(())
     }
 
-    /// Facts of a new visit or order of `customer` by this user: the customer's territory.
-    fn child_facts(&self, kind: DocKind, customer: DocId) -> DocFacts {
-        let territory = self.docs.get(&customer).and_then(|d| customer::read(&d.doc, customer).ok()?.territory);
-        DocFacts { kind, territory, author: Some(self.user.clone()) }
-    }
-
     /// May the current principal write `field` of document `id` (true when unchecked)?
     pub fn may_write(&self, id: DocId, field: &str) -> bool {
         match self.facts_of(id) {
             Some(f) => self.check(Some(&f), &f, &[field]).is_ok(),
             None => self.principal.is_none(),
         }
+    }
+
+    /// May the current principal create a document of `kind` at all (in some territory)?
+    pub fn may_create(&self, kind: DocKind) -> bool {
+        self.principal.as_ref().is_none_or(|p| kind.spec().create.iter().any(|(r, _)| *r == p.role))
     }
 
     fn check(&self, before: Option<&DocFacts>, after: &DocFacts, fields: &[&str]) -> Result<(), CoreError> {
@@ -381,15 +578,24 @@ impl Replica {
         Ok(())
     }
 
-    fn create(
+    fn create_with(
         &mut self,
         facts: DocFacts,
         now: i64,
         init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
     ) -> Result<DocId, CoreError> {
-        self.check(None, &facts, &["doc_kind"])?;
+        self.create_as(DocId::new_random(), facts, now, init)
+    }
+
+    fn create_as(
+        &mut self,
+        id: DocId,
+        facts: DocFacts,
+        now: i64,
+        init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<DocId, CoreError> {
+        self.check(None, &facts, &[KIND_KEY])?;
         let kind = facts.kind;
-        let id = DocId::new_random();
         let mut local = LocalDoc::new(id, kind, &self.actor);
         let ((), ops) = local.edit(now, init)?;
         self.outbox.extend(ops);
@@ -398,7 +604,7 @@ impl Replica {
         Ok(id)
     }
 
-    fn edit(
+    fn edit_checked(
         &mut self,
         id: DocId,
         kind: DocKind,
@@ -464,10 +670,13 @@ impl Replica {
     pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
         self.add_inbox(InboxItem::from_refusal(r, now, changes));
         let allowed: Vec<String> = match self.docs.get(&r.id) {
-            Some(d) => rules::FIELD_RULES
+            Some(d) => d
+                .kind
+                .spec()
+                .fields
                 .iter()
-                .filter(|rule| rule.kind == d.kind && rule.field != r.path && self.may_write(r.id, rule.field))
-                .map(|rule| rule.field.to_string())
+                .filter(|f| f.name != r.path && self.may_write(r.id, f.name))
+                .map(|f| f.name.to_string())
                 .collect(),
             None => return Ok(()),
         };

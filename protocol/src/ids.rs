@@ -1,4 +1,5 @@
-//! Identifiers: documents are named by UUID and typed by [`DocKind`].
+//! Identifiers: documents are named by UUID and typed by [`DocKind`] (declared in the
+//! kind registry).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -34,57 +35,5 @@ impl FromStr for DocId {
     }
 }
 
-/// What a document holds. Stored next to every document on client and server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum DocKind {
-    Customer,
-    Visit,
-    Order,
-    /// The published price policy (one document, [`crate::schema::policy_doc::POLICY_DOC_ID`]).
-    Policy,
-    /// The server's validation verdict of one order (written only by the server).
-    Verdict,
-}
-
-impl DocKind {
-    pub const ALL: [DocKind; 5] =
-        [DocKind::Customer, DocKind::Visit, DocKind::Order, DocKind::Policy, DocKind::Verdict];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Customer => "customer",
-            DocKind::Visit => "visit",
-            DocKind::Order => "order",
-            DocKind::Policy => "policy",
-            DocKind::Verdict => "verdict",
-        }
-    }
-
-    /// Stable small integer used in storage columns.
-    pub fn code(self) -> i64 {
-        match self {
-            DocKind::Customer => 1,
-            DocKind::Visit => 2,
-            DocKind::Order => 3,
-            DocKind::Policy => 4,
-            DocKind::Verdict => 5,
-        }
-    }
-
-    pub fn from_code(c: i64) -> Option<Self> {
-        DocKind::ALL.into_iter().find(|k| k.code() == c)
-    }
-}
-
-impl fmt::Display for DocKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DocKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DocKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown document kind '{s}'"))
-    }
-}
+/// Kinds are declared in the registry ([`crate::kinds`]).
+pub use crate::kinds::DocKind;

@@ -1,32 +1,18 @@
-//! Who may read and write what: one table, evaluated by the server before it applies a
-//! change and by honest clients before they commit one.
+//! Who may read and write what, evaluated by the server before it applies a change and by
+//! honest clients before they commit one. The grants themselves are declared per kind in
+//! the registry ([`crate::kinds`]); this module only evaluates them.
 //!
 //! Territories (regions such as 四川, 贵州) own customers; a customer's visits and orders
 //! follow the customer. A rep works in one territory; a manager in the territories of
 //! their reps (and their own); office roles see the whole company in the kinds they need.
-//! [`markdown_table`] renders the table for ARCHITECTURE.md (a test keeps them equal).
+//! [`markdown_table`] renders every grant as `docs/rules.md` (a test keeps it current).
 
 use crate::ids::DocKind;
+pub use crate::kinds::Scope;
+use crate::kinds::{FieldType, Grants};
 use crate::role::Role;
+use crate::schema::KIND_KEY;
 use std::fmt::Write;
-
-/// How far a role reaches for a kind of document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Documents in the user's territories.
-    Territory,
-    /// Every document of the kind.
-    All,
-}
-
-impl Scope {
-    fn as_str(self) -> &'static str {
-        match self {
-            Scope::Territory => "territory",
-            Scope::All => "all",
-        }
-    }
-}
 
 /// The authenticated user, as access rules see them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,14 +23,23 @@ pub struct Principal {
     pub territories: Vec<String>,
 }
 
-/// What access to one document depends on.
+/// What access to one document depends on. On the server every one of these comes from
+/// its own storage (the parent's row, the session that created the document).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocFacts {
     pub kind: DocKind,
-    /// The customer's territory (for visits and orders: their customer's).
+    /// The territory it belongs to (a customer's own; a visit's or order's its customer's).
     pub territory: Option<String>,
-    /// Who created it (for visits: the rep who logged it).
+    /// Who created it.
     pub author: Option<String>,
+    /// Who it is assigned to (the kind's assignee field), if anyone.
+    pub assignee: Option<String>,
+}
+
+impl DocFacts {
+    pub fn new(kind: DocKind, territory: Option<String>, author: Option<String>) -> Self {
+        DocFacts { kind, territory, author, assignee: None }
+    }
 }
 
 /// Why a write was refused.
@@ -55,162 +50,35 @@ pub struct Violation {
     pub message: String,
 }
 
-type Grants = &'static [(Role, Scope)];
-
-const T: Scope = Scope::Territory;
-const A: Scope = Scope::All;
-
-/// Field rule: who may write it, and whether it may only be written when the document is
-/// created (identity fields: never changed afterwards, by anyone).
-pub struct FieldRule {
-    pub kind: DocKind,
-    pub field: &'static str,
-    pub writers: Grants,
-    pub create_only: bool,
-}
-
-const FIELD_STAFF: Grants = &[(Role::Rep, T), (Role::Manager, T), (Role::Admin, A)];
-const ASSIGNERS: Grants = &[(Role::Manager, T), (Role::Admin, A)];
-const VISIT_STAFF: Grants = FIELD_STAFF;
-const PUBLISHERS: Grants = &[(Role::Market, A), (Role::Admin, A)];
-/// Everyone who appends some kind of order event (which kinds each role may append is
-/// `schema::order_lifecycle::event_writers`, checked by the server per event).
-const ORDER_EVENTS: Grants = &[
-    (Role::Rep, T),
-    (Role::Manager, T),
-    (Role::Logistics, A),
-    (Role::Finance, A),
-    (Role::AfterSales, A),
-    (Role::Executive, A),
-    (Role::Admin, A),
-];
-
-const fn rule(kind: DocKind, field: &'static str, writers: Grants, create_only: bool) -> FieldRule {
-    FieldRule { kind, field, writers, create_only }
-}
-
-use DocKind::{Customer as C, Order as O, Policy as P, Visit as V};
-
-/// Every field of every document kind. A field not listed here is writable by nobody.
-pub const FIELD_RULES: &[FieldRule] = &[
-    rule(C, "doc_kind", FIELD_STAFF, true),
-    rule(C, "created_by", FIELD_STAFF, true),
-    rule(C, "created_at", FIELD_STAFF, true),
-    rule(C, "name", FIELD_STAFF, false),
-    rule(C, "phone", FIELD_STAFF, false),
-    rule(C, "contacts", FIELD_STAFF, false),
-    rule(C, "address", FIELD_STAFF, false),
-    rule(C, "region", FIELD_STAFF, false),
-    rule(C, "channel", FIELD_STAFF, false),
-    rule(C, "business_scope", FIELD_STAFF, false),
-    rule(C, "purchase_intention", FIELD_STAFF, false),
-    rule(C, "purchasing_power", FIELD_STAFF, false),
-    rule(C, "class", FIELD_STAFF, false),
-    rule(C, "class_history", FIELD_STAFF, false),
-    rule(C, "next_follow_up", FIELD_STAFF, false),
-    rule(C, "notes", FIELD_STAFF, false),
-    rule(C, "owner", ASSIGNERS, false),
-    rule(C, "territory", ASSIGNERS, false),
-    rule(V, "doc_kind", VISIT_STAFF, true),
-    rule(V, "customer", VISIT_STAFF, true),
-    rule(V, "rep", VISIT_STAFF, true),
-    rule(V, "at", VISIT_STAFF, true),
-    rule(V, "kind", VISIT_STAFF, false),
-    rule(V, "method", VISIT_STAFF, false),
-    rule(V, "notes", VISIT_STAFF, false),
-    rule(V, "outcome", VISIT_STAFF, false),
-    rule(V, "feedback", VISIT_STAFF, false),
-    rule(V, "satisfaction", VISIT_STAFF, false),
-    rule(V, "next_action", VISIT_STAFF, false),
-    rule(V, "next_action_date", VISIT_STAFF, false),
-    rule(O, "doc_kind", FIELD_STAFF, true),
-    rule(O, "customer", FIELD_STAFF, true),
-    rule(O, "created_by", FIELD_STAFF, true),
-    rule(O, "created_at", FIELD_STAFF, true),
-    rule(O, "source", FIELD_STAFF, false),
-    rule(O, "lines", FIELD_STAFF, false),
-    rule(O, "delivery_date", FIELD_STAFF, false),
-    rule(O, "delivery_place", FIELD_STAFF, false),
-    rule(O, "payment_method", FIELD_STAFF, false),
-    rule(O, "notes", FIELD_STAFF, false),
-    rule(O, "priced_with", FIELD_STAFF, false),
-    rule(O, "events", ORDER_EVENTS, false),
-    rule(P, "doc_kind", PUBLISHERS, true),
-    rule(P, "versions", PUBLISHERS, false),
-    // Verdict documents have no rule: only the server writes them.
-];
-
-/// Who may read each kind.
-pub fn read_grants(kind: DocKind) -> Grants {
-    const OFFICE_ALL: Grants = &[
-        (Role::Rep, T),
-        (Role::Manager, T),
-        (Role::Market, A),
-        (Role::Logistics, A),
-        (Role::Finance, A),
-        (Role::Legal, A),
-        (Role::AfterSales, A),
-        (Role::Quality, A),
-        (Role::Executive, A),
-        (Role::Admin, A),
-    ];
-    const VISITS: Grants = &[
-        (Role::Rep, T),
-        (Role::Manager, T),
-        (Role::Market, A),
-        (Role::AfterSales, A),
-        (Role::Executive, A),
-        (Role::Admin, A),
-    ];
-    const ORDERS: Grants = &[
-        (Role::Rep, T),
-        (Role::Manager, T),
-        (Role::Market, A),
-        (Role::Logistics, A),
-        (Role::Finance, A),
-        (Role::Legal, A),
-        (Role::AfterSales, A),
-        (Role::Executive, A),
-        (Role::Admin, A),
-    ];
-    const EVERYONE: Grants = &[
-        (Role::Rep, A),
-        (Role::Manager, A),
-        (Role::Market, A),
-        (Role::Logistics, A),
-        (Role::Finance, A),
-        (Role::Legal, A),
-        (Role::AfterSales, A),
-        (Role::Quality, A),
-        (Role::Executive, A),
-        (Role::Admin, A),
-    ];
-    match kind {
-        DocKind::Customer => OFFICE_ALL,
-        DocKind::Visit => VISITS,
-        DocKind::Order | DocKind::Verdict => ORDERS,
-        DocKind::Policy => EVERYONE,
-    }
-}
-
-pub fn field_rule(kind: DocKind, field: &str) -> Option<&'static FieldRule> {
-    FIELD_RULES.iter().find(|r| r.kind == kind && r.field == field)
-}
-
 fn scope_of(grants: Grants, role: Role) -> Option<Scope> {
     grants.iter().find(|(r, _)| *r == role).map(|(_, s)| *s)
 }
 
 fn in_scope(p: &Principal, scope: Scope, facts: &DocFacts) -> bool {
-    let in_territory = facts.territory.as_ref().is_some_and(|t| p.territories.iter().any(|mine| mine == t));
     match scope {
         Scope::All => true,
-        Scope::Territory => in_territory,
+        Scope::Territory => facts.territory.as_ref().is_some_and(|t| p.territories.iter().any(|mine| mine == t)),
+        Scope::Own => facts.author.as_deref() == Some(p.user.as_str()) || facts.assignee.as_deref() == Some(&p.user),
     }
 }
 
+/// The scope `role` reads `kind` with, if any.
+pub fn read_scope(kind: DocKind, role: Role) -> Option<Scope> {
+    scope_of(kind.spec().read, role)
+}
+
 pub fn may_read(p: &Principal, facts: &DocFacts) -> bool {
-    scope_of(read_grants(facts.kind), p.role).is_some_and(|s| in_scope(p, s, facts))
+    read_scope(facts.kind, p.role).is_some_and(|s| in_scope(p, s, facts))
+}
+
+/// Who may write `field` of `kind` (`doc_kind` = who may create one), and whether only at
+/// creation. `None`: no such field.
+pub fn writers(kind: DocKind, field: &str) -> Option<(Grants, bool)> {
+    let spec = kind.spec();
+    if field == KIND_KEY {
+        return Some((spec.create, true));
+    }
+    spec.field(field).map(|f| (f.writers, f.create_only))
 }
 
 /// May `p` write `field` of a document that is `before` (None: being created) and
@@ -219,16 +87,16 @@ pub fn may_read(p: &Principal, facts: &DocFacts) -> bool {
 pub fn check_write(p: &Principal, field: &str, before: Option<&DocFacts>, after: &DocFacts) -> Result<(), Violation> {
     let kind = after.kind;
     let refuse = |rule: &str, message: String| Violation { field: field.to_string(), rule: rule.to_string(), message };
-    let Some(rule) = field_rule(kind, field) else {
+    let Some((grants, create_only)) = writers(kind, field) else {
         return Err(refuse("unknown-field", format!("{kind} has no writable field '{field}'")));
     };
-    if rule.create_only && before.is_some() {
+    if create_only && before.is_some() {
         return Err(refuse(
             "create-only",
             format!("{kind}.{field} is set when the record is created and never changed"),
         ));
     }
-    let Some(scope) = scope_of(rule.writers, p.role) else {
+    let Some(scope) = scope_of(grants, p.role) else {
         return Err(refuse("role", format!("role {} may not write {kind}.{field}", p.role)));
     };
     for facts in before.into_iter().chain(std::iter::once(after)) {
@@ -242,7 +110,13 @@ pub fn check_write(p: &Principal, field: &str, before: Option<&DocFacts>, after:
     Ok(())
 }
 
-/// The rule table as Markdown (rendered into ARCHITECTURE.md).
+/// May `p` write at least one field of `kind` (else every change to one is refused whole)?
+pub fn writes_any(kind: DocKind, role: Role) -> bool {
+    let spec = kind.spec();
+    scope_of(spec.create, role).is_some() || spec.fields.iter().any(|f| scope_of(f.writers, role).is_some())
+}
+
+/// Every grant as Markdown: one row per kind for reading and creating, one per field.
 pub fn markdown_table() -> String {
     let cell = |grants: Grants, role: Role| scope_of(grants, role).map(Scope::as_str).unwrap_or("—");
     let mut out = String::from("| kind | field | ");
@@ -250,19 +124,50 @@ pub fn markdown_table() -> String {
     out += " |\n|---|---|";
     out += &"---|".repeat(Role::ALL.len());
     out += "\n";
-    for kind in DocKind::ALL {
-        let _ = write!(out, "| {kind} | *(read)* |");
-        for role in Role::ALL {
-            let _ = write!(out, " {} |", cell(read_grants(kind), role));
-        }
-        out += "\n";
-        for r in FIELD_RULES.iter().filter(|r| r.kind == kind) {
-            let name = if r.create_only { format!("{} (at creation)", r.field) } else { r.field.to_string() };
+    for &kind in DocKind::ALL {
+        let spec = kind.spec();
+        let mut row = |name: &str, grants: Grants| {
             let _ = write!(out, "| {kind} | {name} |");
-            for role in Role::ALL {
-                let _ = write!(out, " {} |", cell(r.writers, role));
+            for &role in &Role::ALL {
+                let _ = write!(out, " {} |", cell(grants, role));
             }
             out += "\n";
+        };
+        row("*(read)*", spec.read);
+        if spec.server_written {
+            row("*(written only by the server)*", &[]);
+            continue;
+        }
+        row("*(create)*", spec.create);
+        for f in spec.fields {
+            let mut name = f.name.to_string();
+            match f.ty {
+                FieldType::Log(_) => name += " (append-only)",
+                _ if f.create_only => name += " (at creation)",
+                _ => {}
+            }
+            row(&name, f.writers);
+        }
+    }
+    out
+}
+
+/// Which role may append which entry to each log, as Markdown.
+pub fn markdown_log_table() -> String {
+    let mut out = String::from("| kind | log | entry | may append | must carry |\n|---|---|---|---|---|\n");
+    for &kind in DocKind::ALL {
+        for (f, log) in kind.spec().logs() {
+            for e in log.entries {
+                let roles: Vec<&str> = e.writers.iter().map(|r| r.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "| {kind} | {} | {} | {} | {} |",
+                    f.name,
+                    e.kind,
+                    roles.join(", "),
+                    e.requires.join(", ")
+                );
+            }
         }
     }
     out
@@ -271,13 +176,14 @@ pub fn markdown_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use DocKind::{Customer as C, Order as O, Visit as V};
 
     fn who(role: Role, user: &str, territories: &[&str]) -> Principal {
         Principal { user: user.into(), role, territories: territories.iter().map(|t| t.to_string()).collect() }
     }
 
     fn facts(kind: DocKind, territory: &str, author: &str) -> DocFacts {
-        DocFacts { kind, territory: Some(territory.into()), author: Some(author.into()) }
+        DocFacts::new(kind, Some(territory.into()), Some(author.into()))
     }
 
     #[test]
@@ -290,11 +196,22 @@ mod tests {
             (who(Role::Logistics, "l", &[]), facts(O, "贵州", "x"), true),
             (who(Role::Logistics, "l", &[]), facts(V, "贵州", "x"), false),
             (who(Role::Quality, "q", &[]), facts(O, "贵州", "x"), false),
-            (who(Role::Rep, "li", &["四川"]), DocFacts { kind: C, territory: None, author: None }, false),
+            (who(Role::Rep, "li", &["四川"]), DocFacts::new(C, None, None), false),
         ];
         for (p, f, want) in cases {
             assert_eq!(may_read(&p, &f), want, "{p:?} {f:?}");
         }
+    }
+
+    #[test]
+    fn own_scope_is_the_author_or_the_assignee() {
+        let li = who(Role::Rep, "li", &[]);
+        let mine = facts(C, "x", "li");
+        let assigned = DocFacts { assignee: Some("li".into()), ..facts(C, "x", "wang") };
+        let theirs = facts(C, "x", "wang");
+        assert!(in_scope(&li, Scope::Own, &mine));
+        assert!(in_scope(&li, Scope::Own, &assigned));
+        assert!(!in_scope(&li, Scope::Own, &theirs));
     }
 
     #[test]
@@ -328,22 +245,32 @@ mod tests {
         }
     }
 
+    /// `JIULOOP_BLESS=1 cargo test -p jiuloop-protocol docs_rules` rewrites the file.
     #[test]
-    fn every_schema_field_has_a_rule() {
-        for kind in DocKind::ALL {
-            for f in crate::schema::fields_of(kind) {
-                assert!(field_rule(kind, f.name).is_some(), "{kind}.{}", f.name);
-            }
+    fn docs_rules_md_shows_the_current_tables() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let want = rules_md();
+        if std::env::var_os("JIULOOP_BLESS").is_some() {
+            std::fs::write(path, &want).unwrap();
+            return;
         }
+        assert!(doc == want, "docs/rules.md is stale: run JIULOOP_BLESS=1 cargo test -p jiuloop-protocol docs_rules");
     }
 
-    #[test]
-    fn architecture_md_shows_the_current_table() {
-        let doc = include_str!("../../ARCHITECTURE.md");
-        assert!(
-            doc.contains(&markdown_table()),
-            "ARCHITECTURE.md is stale; paste rules::markdown_table():\n{}",
-            markdown_table()
-        );
+    fn rules_md() -> String {
+        format!(
+            "# Who may read and write what\n\n\
+             Generated from the kind registry (`protocol/src/kinds/`) by \
+             `JIULOOP_BLESS=1 cargo test -p jiuloop-protocol docs_rules`; a test fails when it is stale.\n\n\
+             `territory` = documents of the user's territories (a manager's are their own plus their reps'), \
+             `own` = documents the user created or is assigned to, `all` = every document of that kind, \
+             `—` = nothing. *(create)* is who may create one; fields marked *(at creation)* are written only \
+             by the change that creates the record; *(append-only)* logs are checked entry by entry (below).\n\n\
+             {}\n## Log entries\n\n\
+             Every new entry must name its writer as its author and, where it states a role, the writer's own.\n\n{}",
+            markdown_table(),
+            markdown_log_table()
+        )
     }
 }

@@ -11,6 +11,11 @@ macro_rules! string_enum {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$var),+];
             pub const NAMES: &'static [&'static str] = &[$($s),+];
+            /// The vocabulary as data, for fields declared in the kind registry.
+            pub const VOCAB: $crate::kinds::Vocab = $crate::kinds::Vocab {
+                name: stringify!($name),
+                entries: &[$($crate::kinds::VocabEntry { name: $s, zh: $zh, en: $en }),+],
+            };
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$var => $s),+ }
             }

@@ -2,9 +2,9 @@
 //! filter), resync, live relays and territory moves all ask here, with the rule table of
 //! `protocol::rules`.
 
-use crate::db::ReadFilter;
+use crate::db::{KindFilter, ReadFilter};
 use protocol::DocKind;
-use protocol::rules::{DocFacts, Principal, Scope, read_grants};
+use protocol::rules::{DocFacts, Principal, Scope, read_scope};
 
 /// What a device is told when documents leave its reach. Says nothing about where they
 /// went.
@@ -17,12 +17,14 @@ pub fn may_read(principal: &Principal, facts: &DocFacts) -> bool {
 /// The same decision as [`may_read`], as a filter the database applies to whole tables.
 pub fn read_filter(principal: &Principal) -> ReadFilter {
     let mut kinds = Vec::new();
-    for kind in DocKind::ALL {
-        match read_grants(kind).iter().find(|(r, _)| *r == principal.role).map(|(_, s)| *s) {
-            Some(Scope::All) => kinds.push((kind.code(), None)),
-            Some(Scope::Territory) => kinds.push((kind.code(), Some(principal.territories.clone()))),
-            None => {}
-        }
+    for &kind in DocKind::ALL {
+        let which = match read_scope(kind, principal.role) {
+            Some(Scope::All) => KindFilter::All,
+            Some(Scope::Territory) => KindFilter::Territories(principal.territories.clone()),
+            Some(Scope::Own) => KindFilter::Own(principal.user.clone()),
+            None => continue,
+        };
+        kinds.push((kind.code(), which));
     }
     ReadFilter { kinds }
 }
@@ -37,22 +39,30 @@ mod tests {
         let p = |role| Principal { user: "x".into(), role, territories: vec!["四川".into()] };
         // The first three kinds: customers, visits, orders.
         let first = |role| read_filter(&p(role)).kinds.into_iter().filter(|(k, _)| *k <= 3).collect::<Vec<_>>();
-        let sc = Some(vec!["四川".to_string()]);
+        let sc = KindFilter::Territories(vec!["四川".to_string()]);
+        let all = KindFilter::All;
         assert_eq!(first(Role::Rep), vec![(1, sc.clone()), (2, sc.clone()), (3, sc.clone())]);
-        assert_eq!(first(Role::Logistics), vec![(1, None), (3, None)]);
-        assert_eq!(first(Role::Quality), vec![(1, None)]);
-        assert_eq!(first(Role::Admin), vec![(1, None), (2, None), (3, None)]);
+        assert_eq!(first(Role::Logistics), vec![(1, all.clone()), (3, all.clone())]);
+        assert_eq!(first(Role::Quality), vec![(1, all.clone())]);
+        assert_eq!(first(Role::Admin), vec![(1, all.clone()), (2, all.clone()), (3, all)]);
         // Every kind: the filter says what may_read says.
         for role in Role::ALL {
             let who = p(role);
             let filter = read_filter(&who);
-            for kind in DocKind::ALL {
+            for &kind in DocKind::ALL {
                 for t in [Some("四川"), Some("贵州"), None] {
-                    let facts = DocFacts { kind, territory: t.map(String::from), author: None };
-                    let passes = filter.kinds.iter().any(|(k, ts)| {
-                        *k == kind.code() && ts.as_ref().is_none_or(|ts| t.is_some_and(|t| ts.iter().any(|x| x == t)))
-                    });
-                    assert_eq!(passes, may_read(&who, &facts), "{role} {kind} {t:?}");
+                    for author in [Some("x"), Some("y"), None] {
+                        let facts = DocFacts::new(kind, t.map(String::from), author.map(String::from));
+                        let passes = filter.kinds.iter().any(|(k, which)| {
+                            *k == kind.code()
+                                && match which {
+                                    KindFilter::All => true,
+                                    KindFilter::Territories(ts) => t.is_some_and(|t| ts.iter().any(|x| x == t)),
+                                    KindFilter::Own(u) => author == Some(u.as_str()),
+                                }
+                        });
+                        assert_eq!(passes, may_read(&who, &facts), "{role} {kind} {t:?} {author:?}");
+                    }
                 }
             }
         }

@@ -6,17 +6,13 @@
 //! then finds the top-level fields the new changes' *operations* write (a write inside a
 //! contact, an order line or a Text counts for the root key holding it; a write that
 //! loses a conflict counts too) and asks the shared rule table about each of them.
-//! Two kinds of document are also checked inside a field: an order's `events` list is
-//! append-only and each new event must be one the writer may record as themselves
-//! ([`check_order_events`]); the policy document only grows by valid versions
-//! ([`check_policy_publication`]).
+//! Append-only logs (an order's events, the policy's versions, …) are also checked entry
+//! by entry, with the one log check of the kind registry ([`check_logs`]).
 
 use automerge::{AutoCommit, Automerge, AutomergeError, Change, LoadOptions};
+use protocol::kinds::Entry;
 use protocol::rules::{self, DocFacts, Principal};
-use protocol::schema::EventKind;
-use protocol::schema::order::OrderEvent;
-use protocol::schema::order_lifecycle::event_writers;
-use protocol::schema::policy_doc::PublishedPolicy;
+use protocol::schema::record;
 use protocol::wire::{DocChunk, Hash, Refusal, hashes_to_wire};
 use protocol::{DocId, DocKind, ErrorCode};
 use std::collections::{BTreeSet, HashSet};
@@ -112,7 +108,7 @@ pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Resu
     match ctx.before {
         None => {
             for f in &fields {
-                if rules::field_rule(ctx.kind, f).is_none() {
+                if rules::writers(ctx.kind, f).is_none() {
                     return Err(refuse(rules::Violation {
                         field: f.clone(),
                         rule: "unknown-field".into(),
@@ -136,94 +132,37 @@ pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Resu
     Ok(fields)
 }
 
-/// Beyond the field rule on `events` (may this role append to this order's list at all?):
-/// what each new entry says. An order's event list is append-only — existing entries are
-/// never changed, deleted or replaced (operations are checked, so a write that loses a
-/// conflict is refused too) — and every new entry must be of a kind the writer's role may
-/// record ([`event_writers`]), written `by` the writer, and carry the writer's own `role`
-/// (approvals and rejections must carry it, with the content hash they decide on).
-/// `before` is the order as the server holds it (`None`: the push creates it).
-pub fn check_order_events(
+/// The entries each append-only log gained, by field name.
+pub type NewEntries = Vec<(&'static str, Vec<Entry>)>;
+
+/// Beyond the field rules (may this role write the log at all?): what each new entry of
+/// each of the kind's append-only logs says — the one log check of the registry
+/// ([`record::check_appended`]): existing entries are never changed, deleted or replaced
+/// (operations are checked, so a write that loses a conflict is refused too), and every
+/// new entry is one the writer's role may append, names the writer, carries the writer's
+/// own role where it names one, and passes the log's own check (the policy: a consistent
+/// body, a rising version number). `before` is the document as the server holds it
+/// (`None`: the push creates it); `fields` the root fields the changes write.
+pub fn check_logs(
     ctx: &WriteContext<'_>,
     before: Option<&AutoCommit>,
     authorized: &mut Authorized,
-) -> Result<(), Rejection> {
-    let refuse = |v: rules::Violation| refusal(ctx, v);
-    let appended = protocol::schema::order::appended_events(before, &mut authorized.scratch, &authorized.new_changes)
-        .map_err(|e| Rejection::BadChanges(e.to_string()))?;
-    let events = appended.map_err(|why| {
-        refuse(rules::Violation { field: "events".into(), rule: "events-append-only".into(), message: why })
-    })?;
-    check_new_events(ctx.principal, &events).map_err(refuse)
-}
-
-/// The per-entry rules of [`check_order_events`], over the entries a change appends.
-pub fn check_new_events(p: &Principal, events: &[OrderEvent]) -> Result<(), rules::Violation> {
-    let violation =
-        |rule: &str, message: String| rules::Violation { field: "events".into(), rule: rule.into(), message };
-    for e in events {
-        let Some(kind) = EventKind::ALL.iter().copied().find(|k| k.as_str() == e.kind) else {
-            return Err(violation("event-kind", format!("'{}' is not an order event", e.kind)));
-        };
-        if !event_writers(kind).contains(&p.role) {
-            return Err(violation(
-                "event-role",
-                format!("role {} may not record '{}' on an order", p.role, kind.as_str()),
-            ));
+    fields: &BTreeSet<String>,
+) -> Result<NewEntries, Rejection> {
+    let mut out = Vec::new();
+    for (field, log) in ctx.kind.spec().logs() {
+        if before.is_some() && !fields.contains(field.name) {
+            continue;
         }
-        if e.by != p.user {
-            return Err(violation(
-                "event-author",
-                format!("an event recorded by {} must name them, not '{}'", p.user, e.by),
-            ));
-        }
-        let decision = matches!(kind, EventKind::Approved | EventKind::Rejected);
-        match e.role.as_deref() {
-            Some(r) if r != p.role.as_str() => {
-                return Err(violation(
-                    "event-approver-role",
-                    format!("{} acts as {}, not as '{r}'", p.user, p.role.as_str()),
-                ));
-            }
-            None if decision => {
-                return Err(violation(
-                    "event-approver-role",
-                    format!("'{}' must say in which role it was decided", kind.as_str()),
-                ));
-            }
-            _ => {}
-        }
-        if decision && e.hash.as_deref().is_none_or(|h| h.trim().is_empty()) {
-            return Err(violation(
-                "event-hash",
-                format!("'{}' must carry the hash of the order content it decides on", kind.as_str()),
-            ));
+        let new =
+            record::check_appended(field, log, ctx.principal, before, &mut authorized.scratch, &authorized.new_changes)
+                .map_err(|e| Rejection::BadChanges(e.to_string()))?
+                .map_err(|v| refusal(ctx, v))?;
+        if !new.is_empty() {
+            out.push((field.name, new));
         }
     }
-    Ok(())
-}
-
-/// Beyond the field rule on `versions` (market and admin publish): a publication only
-/// appends versions, each a policy that decodes and is consistent, numbered above every
-/// published one, and published by the writer. Returns the new versions.
-pub fn check_policy_publication(
-    ctx: &WriteContext<'_>,
-    before: Option<&AutoCommit>,
-    authorized: &mut Authorized,
-) -> Result<Vec<PublishedPolicy>, Rejection> {
-    let invalid = |message: String| {
-        refusal(ctx, rules::Violation { field: "versions".into(), rule: "policy-invalid".into(), message })
-    };
-    let new = protocol::schema::policy_doc::appended_versions(before, &mut authorized.scratch, &authorized.new_changes)
-        .map_err(|e| Rejection::BadChanges(e.to_string()))?
-        .map_err(invalid)?;
-    if let Some(p) = new.iter().find(|p| p.published_by != ctx.principal.user) {
-        return Err(invalid(format!(
-            "version {} names '{}' as its publisher, not {}",
-            p.version, p.published_by, ctx.principal.user
-        )));
-    }
-    Ok(new)
+    Ok(out)
 }
 
 fn refusal(ctx: &WriteContext<'_>, v: rules::Violation) -> Rejection {
@@ -391,7 +330,7 @@ mod tests {
     }
 
     fn facts(kind: DocKind, territory: Option<&str>) -> DocFacts {
-        DocFacts { kind, territory: territory.map(String::from), author: Some("li".into()) }
+        DocFacts::new(kind, territory.map(String::from), Some("li".into()))
     }
 
     /// A customer of 四川 as the server holds it (created by li's device).
@@ -851,8 +790,8 @@ mod tests {
             }
             other => (format!("{other:?}"), String::new()),
         };
-        check_rights(&ctx, &mut authorized).map_err(as_pair)?;
-        check_order_events(&ctx, server, &mut authorized).map_err(as_pair)
+        let fields = check_rights(&ctx, &mut authorized).map_err(as_pair)?;
+        check_logs(&ctx, server, &mut authorized, &fields).map(|_| ()).map_err(as_pair)
     }
 
     #[test]
@@ -1104,7 +1043,7 @@ mod tests {
             };
             let before_doc = server.clone();
             let mut authorized = authorize(&mut server, &c, &actors(&[MINE])).unwrap();
-            let f = DocFacts { kind: DocKind::Policy, territory: None, author: None };
+            let f = DocFacts::new(DocKind::Policy, None, None);
             let ctx = WriteContext {
                 principal: &market,
                 id: c.id,
@@ -1113,9 +1052,9 @@ mod tests {
                 after: &f,
                 server_heads: &[],
             };
-            check_rights(&ctx, &mut authorized).unwrap();
-            let got = match check_policy_publication(&ctx, Some(&before_doc), &mut authorized) {
-                Ok(new) => Ok(new.len()),
+            let fields = check_rights(&ctx, &mut authorized).unwrap();
+            let got = match check_logs(&ctx, Some(&before_doc), &mut authorized, &fields) {
+                Ok(new) => Ok(new.iter().map(|(_, e)| e.len()).sum::<usize>()),
                 Err(Rejection::Refused(r)) => {
                     assert_eq!((r.code, r.path.as_str()), (ErrorCode::Forbidden, "versions"), "{name}");
                     Err(r.rule)

@@ -38,6 +38,7 @@ impl TryFrom<DocRow> for DocMeta {
                 territory: row.territory,
                 parent: row.parent.as_deref().and_then(DocId::from_slice),
                 author: row.author,
+                assignee: row.assignee,
             },
             facts_known: row.facts_known,
         })

@@ -1,39 +1,41 @@
-//! What access to a document depends on, as the server stores it next to the document:
-//! its territory (a customer's own; a visit's or order's is its customer's, an order
-//! verdict's its order's), its parent (the customer of a visit or order, the order of a
-//! verdict) and its author.
+//! What access to a document depends on, as the server stores it next to the document
+//! (declared per kind by its placement in the registry): its territory (a customer's own;
+//! a child's is its parent's, read from the parent's stored row), its parent, its author
+//! (the user of the session that created it — never what the document says) and its
+//! assignee.
 
 use automerge::AutoCommit;
+use protocol::kinds::Placement;
 use protocol::rules::DocFacts;
 use protocol::schema::root_string;
 use protocol::{DocId, DocKind};
 
-/// What a document says about itself (a visit's or order's territory is not in it: it is
-/// its customer's).
+/// What a document says about itself that its facts need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnFacts {
-    /// Customers only.
+    /// Kinds placed by their own territory field.
     pub territory: Option<String>,
-    /// Visits and orders: the customer they belong to; verdicts: their order.
+    /// Kinds placed under a parent: the parent they name.
     pub parent: Option<DocId>,
-    pub author: Option<String>,
+    /// What the document's author field says (used only for rows stored before the server
+    /// recorded authors itself).
+    pub stated_author: Option<String>,
+    pub assignee: Option<String>,
 }
 
 pub fn own_facts(kind: DocKind, doc: &AutoCommit) -> OwnFacts {
-    if kind == DocKind::Customer {
-        return OwnFacts {
-            territory: root_string(doc, "territory").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
-            parent: None,
-            author: root_string(doc, "created_by"),
-        };
-    }
-    // Visits and orders hang off a customer, an order's verdict off the order; the price
-    // policy off nothing.
-    let parent_key = if kind == DocKind::Verdict { "order" } else { "customer" };
+    let spec = kind.spec();
+    let text = |field: &str| root_string(doc, field).map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let (territory, parent) = match spec.placement {
+        Placement::Own { territory } => (text(territory), None),
+        Placement::Parent { field, .. } => (None, text(field).and_then(|c| c.parse().ok())),
+        Placement::Nowhere => (None, None),
+    };
     OwnFacts {
-        territory: None,
-        parent: root_string(doc, parent_key).and_then(|c| c.parse().ok()),
-        author: root_string(doc, if kind == DocKind::Visit { "rep" } else { "created_by" }),
+        territory,
+        parent,
+        stated_author: spec.author_field().and_then(|f| text(f.name)),
+        assignee: spec.assignee_field().and_then(|f| text(f.name)),
     }
 }
 
@@ -44,15 +46,31 @@ pub struct StoredFacts {
     pub territory: Option<String>,
     pub parent: Option<DocId>,
     pub author: Option<String>,
+    pub assignee: Option<String>,
 }
 
 impl StoredFacts {
     pub fn rules_facts(&self) -> DocFacts {
-        DocFacts { kind: self.kind, territory: self.territory.clone(), author: self.author.clone() }
+        DocFacts {
+            kind: self.kind,
+            territory: self.territory.clone(),
+            author: self.author.clone(),
+            assignee: self.assignee.clone(),
+        }
+    }
+
+    /// As written to the document's row.
+    pub fn row(&self) -> crate::db::DocFactsRow<'_> {
+        crate::db::DocFactsRow {
+            territory: self.territory.as_deref(),
+            parent: self.parent.as_ref().map(|p| p.as_bytes().as_slice()),
+            author: self.author.as_deref(),
+            assignee: self.assignee.as_deref(),
+        }
     }
 
     /// The same document in another territory.
     pub fn in_territory(&self, territory: Option<String>) -> DocFacts {
-        DocFacts { kind: self.kind, territory, author: self.author.clone() }
+        DocFacts { territory, ..self.rules_facts() }
     }
 }

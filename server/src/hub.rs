@@ -34,9 +34,9 @@ use crate::order_check::Recheck;
 use crate::server_stats::ServerStats;
 use crate::session::Session;
 use automerge::{AutoCommit, Change};
+use protocol::kinds::{IdRule, Placement};
 use protocol::rules::{DocFacts, Principal};
-use protocol::schema::policy_doc::PublishedPolicy;
-use protocol::schema::verdict::verdict_id;
+use protocol::schema::policy_doc::{self, PublishedPolicy};
 use protocol::wire::{DocAck, DocChunk, Hash, Hello, Refusal, batch_by_size, hashes_to_wire};
 use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -404,8 +404,13 @@ impl Hub {
                 let (Some(id), Some(kind)) = (DocId::from_slice(&m.doc_id), DocKind::from_code(m.kind)) else {
                     return Err(DbError::corrupt("moves", format!("doc {:?} kind {}", m.doc_id, m.kind)));
                 };
-                let old = DocFacts { kind, territory: m.old_territory, author: m.author.clone() };
-                let now = DocFacts { kind, territory: m.current_territory, author: m.author };
+                let old = DocFacts {
+                    kind,
+                    territory: m.old_territory,
+                    author: m.author.clone(),
+                    assignee: m.assignee.clone(),
+                };
+                let now = DocFacts { kind, territory: m.current_territory, author: m.author, assignee: m.assignee };
                 let entry = seen.entry(id).or_insert((false, now));
                 entry.0 |= access::may_read(principal, &old);
                 moved.insert(id);
@@ -497,8 +502,8 @@ impl Hub {
         if !batch.pushers.contains(&conn) {
             batch.pushers.push(conn);
         }
-        // Customers first: a new order's territory is its (maybe also new) customer's.
-        docs.sort_by_key(|c| c.kind != DocKind::Customer);
+        // Parents first: a new order's territory is its (maybe also new) customer's.
+        docs.sort_by_key(|c| c.kind.depth());
         self.db.savepoint(FRAME_SAVEPOINT)?;
         let mut work = FrameWork::default();
         let mut acks = Vec::new();
@@ -653,28 +658,14 @@ impl Hub {
         {
             return Ok(ChunkOutcome::Refused(r));
         }
-        // Inside two fields the rules look at each entry: order events and policy versions.
+        // Inside the append-only logs the rules look at each new entry.
         let before_doc = state.stored.then_some(&state.doc);
-        let mut recheck = Recheck::after_change(kind, id, before.is_none(), &fields);
-        match kind {
-            DocKind::Order if before.is_none() || fields.contains("events") => {
-                if let Err(rejection) = authorize::check_order_events(&ctx, before_doc, &mut authorized) {
-                    return outcome(rejection);
-                }
-            }
-            DocKind::Policy if before.is_none() || fields.contains("versions") => {
-                match authorize::check_policy_publication(&ctx, before_doc, &mut authorized) {
-                    Ok(new) if !new.is_empty() => {
-                        let first = before_doc.is_none_or(|d| protocol::schema::policy_doc::read(d).is_empty());
-                        let since = new.iter().map(|p| p.published_at).min().unwrap_or(i64::MIN);
-                        recheck = Some(Recheck::OrdersSince(if first { i64::MIN } else { since }));
-                    }
-                    Ok(_) => {}
-                    Err(rejection) => return outcome(rejection),
-                }
-            }
-            _ => {}
-        }
+        let new_entries = match authorize::check_logs(&ctx, before_doc, &mut authorized, &fields) {
+            Ok(n) => n,
+            Err(rejection) => return outcome(rejection),
+        };
+        let first_policy = kind == DocKind::Policy && before_doc.is_none_or(|d| policy_doc::read(d).is_empty());
+        let recheck = Recheck::after_change(kind, id, before.is_none(), &fields, &new_entries, first_policy);
         let Authorized { scratch, new_changes } = authorized;
         let values = scalar_changes(&state.doc, &scratch, &fields);
         let accepted = Accepted {
@@ -711,8 +702,7 @@ impl Hub {
         let heads = hashes_to_wire(&scratch.get_heads());
         let now = crate::accounts::now_ms();
         let seq = self.db.store_change(id.as_bytes(), kind.code(), &heads_to_blob(&heads), &bytes, now)?;
-        let parent = after.parent.map(|p| p.as_bytes().to_vec());
-        self.db.set_doc_facts(id.as_bytes(), after.territory.as_deref(), parent.as_deref(), after.author.as_deref())?;
+        self.db.set_doc_facts(id.as_bytes(), &after.row())?;
         let seq = u64_from_i64(seq);
         chunk_count += 1;
         if chunk_count > self.settings.compact_after {
@@ -981,21 +971,18 @@ impl Hub {
         for id in &ids {
             if let Some(stored) = self.db.load_doc(id)? {
                 let (id, state) = DocState::load(stored)?;
-                docs.push((id, state.kind, own_facts(state.kind, &state.doc)));
+                let own = own_facts(state.kind, &state.doc);
+                let author = self.db.doc(id.as_bytes())?.and_then(|r| r.author).or_else(|| own.stated_author.clone());
+                docs.push((id, state.kind, own, author));
             }
         }
-        docs.sort_by_key(|(_, kind, _)| *kind != DocKind::Customer);
+        docs.sort_by_key(|(_, kind, _, _)| kind.depth());
         self.db.begin()?;
         let result = (|| {
-            for (id, kind, own) in docs {
+            for (id, kind, own, author) in docs {
                 let facts = resolve_facts(&self.db, kind, own, None, None)?;
-                let parent = facts.parent.map(|p| p.as_bytes().to_vec());
-                self.db.set_doc_facts(
-                    id.as_bytes(),
-                    facts.territory.as_deref(),
-                    parent.as_deref(),
-                    facts.author.as_deref(),
-                )?;
+                let facts = StoredFacts { author, ..facts };
+                self.db.set_doc_facts(id.as_bytes(), &facts.row())?;
             }
             Ok(())
         })();
@@ -1011,11 +998,13 @@ impl Hub {
     }
 }
 
-/// A document's facts after a change: a customer's territory is its own; any other
-/// document's is its parent's (a visit's or order's customer, a verdict's order). When the
-/// parent is not (yet) on the server — an order pushed before its new customer — the child
-/// keeps the territory it was stored with, or for a new one the writer's own; it follows
-/// the parent once the parent arrives.
+/// A document's facts after a change, by its kind's placement: a document placed by its
+/// own territory field has that territory; a child has its parent's, as the parent's row
+/// stores it. When the parent is not (yet) on the server — an order pushed before its new
+/// customer — the child keeps the territory it was stored with, or for a new one the
+/// writer's own; it follows the parent once the parent arrives. The author is the one
+/// recorded when the document was first stored (the user of that session), never what
+/// the document says; the assignee is what its assignee field names.
 fn resolve_facts(
     db: &Db,
     kind: DocKind,
@@ -1023,10 +1012,10 @@ fn resolve_facts(
     stored: Option<&StoredFacts>,
     writer: Option<&Principal>,
 ) -> Result<StoredFacts, DbError> {
-    let territory = if kind == DocKind::Customer {
-        own.territory
-    } else {
-        match own.parent {
+    let territory = match kind.spec().placement {
+        Placement::Own { .. } => own.territory,
+        Placement::Nowhere => None,
+        Placement::Parent { .. } => match own.parent {
             None => None,
             Some(p) => match db.doc(p.as_bytes())? {
                 Some(row) => row.territory,
@@ -1035,33 +1024,41 @@ fn resolve_facts(
                     None => writer.and_then(|w| w.territories.first().cloned()),
                 },
             },
-        }
+        },
     };
-    Ok(StoredFacts { kind, territory, parent: own.parent, author: own.author })
+    let author = match stored {
+        Some(s) => s.author.clone(),
+        None => writer.map(|w| w.user.clone()),
+    };
+    Ok(StoredFacts { kind, territory, parent: own.parent, author, assignee: own.assignee })
 }
 
-/// A new document may not take the id of an order's verdict document (only the server
-/// writes those; `verdict_id` is its own inverse): refuse a document whose id is the
-/// verdict id of a stored order, and an order whose verdict id is already taken.
+/// A new document may not take an id the registry reserves: the id a server-written kind
+/// derives from a stored parent (an order's verdict: `verdict_id` is its own inverse), nor
+/// may a new parent take one whose derived id is already taken by another kind.
 fn reserved_id(db: &Db, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
-    if ctx.kind == DocKind::Verdict {
-        return Ok(None);
+    for &kind in DocKind::ALL {
+        let (IdRule::Derived(derive), Some((parent_kind, _))) = (kind.spec().id, kind.spec().parent()) else {
+            continue;
+        };
+        if ctx.kind == kind {
+            continue;
+        }
+        let Some(row) = db.doc(derive(ctx.id).as_bytes())? else { continue };
+        // Either this id derives from a stored parent, or it is a parent whose derived id is taken.
+        if ctx.kind == parent_kind || row.kind == parent_kind.code() {
+            return Ok(Some(Refusal {
+                id: ctx.id,
+                kind: ctx.kind,
+                code: ErrorCode::Forbidden,
+                path: String::new(),
+                rule: "reserved-id".into(),
+                message: format!("id {} is reserved for the server's {kind} of a {parent_kind}", ctx.id),
+                server_heads: Vec::new(),
+            }));
+        }
     }
-    let Some(row) = db.doc(verdict_id(ctx.id).as_bytes())? else {
-        return Ok(None);
-    };
-    if ctx.kind != DocKind::Order && row.kind != DocKind::Order.code() {
-        return Ok(None);
-    }
-    Ok(Some(Refusal {
-        id: ctx.id,
-        kind: ctx.kind,
-        code: ErrorCode::Forbidden,
-        path: String::new(),
-        rule: "reserved-id".into(),
-        message: format!("id {} is reserved for the server's verdict on an order", ctx.id),
-        server_heads: Vec::new(),
-    }))
+    Ok(None)
 }
 
 /// The root scalar fields among `fields` whose value differs between the two states.

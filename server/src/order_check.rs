@@ -99,16 +99,28 @@ pub enum Recheck {
 }
 
 impl Recheck {
-    /// What a stored change to a document of `kind` calls for.
+    /// What a stored change to a document of `kind` calls for: `created` when it created the
+    /// document, `fields` the root fields it wrote, `new_entries` what its logs gained,
+    /// `first_policy` when it published the first policy versions.
     pub fn after_change(
         kind: DocKind,
         id: DocId,
         created: bool,
         fields: &std::collections::BTreeSet<String>,
+        new_entries: &[(&'static str, Vec<protocol::kinds::Entry>)],
+        first_policy: bool,
     ) -> Option<Self> {
         match kind {
             DocKind::Order => Some(Recheck::Order(id)),
             DocKind::Customer if created || fields.contains("channel") => Some(Recheck::OrdersOf(id)),
+            DocKind::Policy => {
+                let since = new_entries
+                    .iter()
+                    .filter(|(f, _)| *f == "versions")
+                    .flat_map(|(_, e)| e.iter().filter_map(|v| v.int("published_at")))
+                    .min()?;
+                Some(Recheck::OrdersSince(if first_policy { i64::MIN } else { since }))
+            }
             _ => None,
         }
     }
@@ -282,10 +294,13 @@ mod tests {
         let none = std::collections::BTreeSet::new();
         let channel: std::collections::BTreeSet<String> = ["channel".to_string()].into();
         let name: std::collections::BTreeSet<String> = ["name".to_string()].into();
-        assert_eq!(Recheck::after_change(DocKind::Order, id, false, &none), Some(Recheck::Order(id)));
-        assert_eq!(Recheck::after_change(DocKind::Customer, id, true, &name), Some(Recheck::OrdersOf(id)));
-        assert_eq!(Recheck::after_change(DocKind::Customer, id, false, &channel), Some(Recheck::OrdersOf(id)));
-        assert_eq!(Recheck::after_change(DocKind::Customer, id, false, &name), None);
-        assert_eq!(Recheck::after_change(DocKind::Visit, id, true, &name), None);
+        let r = |kind, created, fields: &std::collections::BTreeSet<String>| {
+            Recheck::after_change(kind, id, created, fields, &[], false)
+        };
+        assert_eq!(r(DocKind::Order, false, &none), Some(Recheck::Order(id)));
+        assert_eq!(r(DocKind::Customer, true, &name), Some(Recheck::OrdersOf(id)));
+        assert_eq!(r(DocKind::Customer, false, &channel), Some(Recheck::OrdersOf(id)));
+        assert_eq!(r(DocKind::Customer, false, &name), None);
+        assert_eq!(r(DocKind::Visit, true, &name), None);
     }
 }

@@ -341,8 +341,18 @@ impl LocalDoc {
         self.sent = self.doc.get_heads();
     }
 
+    /// Write a customer field as a raw client would: any string (no input validation),
+    /// collaborative text as text.
     pub fn set_customer(&mut self, field: &str, value: &str) {
-        customer::set(&mut self.doc, field, value, now_ms(), "raw-client").expect("customer set");
+        use automerge::transaction::Transactable;
+        let is_text = DocKind::Customer.spec().field(field).is_some_and(|f| {
+            matches!(f.ty, protocol::kinds::FieldType::Text { .. } | protocol::kinds::FieldType::Enum(_))
+        });
+        if is_text {
+            customer::set(&mut self.doc, field, value, now_ms(), "raw-client").expect("customer set");
+        } else {
+            self.doc.put(automerge::ROOT, field, value).expect("customer set");
+        }
     }
 
     pub fn customer(&mut self) -> Customer {

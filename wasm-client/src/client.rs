@@ -22,10 +22,9 @@ use crate::views::{self, CustomerQuery, LineInput};
 use automerge::ActorId;
 use client_core::{Replica, StoreOp, StoredDoc};
 use js_sys::{Function, Promise};
-use protocol::schema::customer::NewCustomer;
+use protocol::kinds::FieldType;
 use protocol::schema::order::NewLine;
-use protocol::schema::visit::NewVisit;
-use protocol::schema::{Channel, CustomerClass, FieldType, Lang, OrderSource, VisitKind, VisitMethod, find_field};
+use protocol::schema::{Lang, OrderSource};
 use protocol::{DocId, DocKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -351,24 +350,14 @@ struct ContactInput {
     title: String,
 }
 
-/// Check a field value the way the schema will, before anything is written (so a form
-/// with one bad field creates nothing).
-fn check_field(kind: DocKind, name: &str, value: &str) -> Result<(), String> {
-    let spec = find_field(kind, name).map_err(|e| e.to_string())?;
-    let v = value.trim();
-    let bad = |reason: String| Err(format!("{}: {reason}", spec.en));
-    match spec.ty {
-        FieldType::RequiredStr if v.is_empty() => bad("may not be empty".into()),
-        FieldType::Date if !v.is_empty() && protocol::time::parse_date(v).is_none() => {
-            bad(format!("'{v}' is not a date YYYY-MM-DD"))
-        }
-        FieldType::Int { min, max } if !v.is_empty() => match v.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(()),
-            _ => bad(format!("'{v}' is not a whole number between {min} and {max}")),
-        },
-        // Enumerations accept their Chinese labels too: the schema checks them when writing.
-        _ => Ok(()),
+/// A refused edit as the UI shows it: every field error in the user's language, one per
+/// line (`field: reason`), else the error itself.
+pub(crate) fn edit_error(e: &client_core::CoreError, kind: Option<DocKind>, lang: Lang) -> String {
+    let fields = e.field_errors();
+    if fields.is_empty() {
+        return e.to_string();
     }
+    fields.iter().map(|f| f.message(kind, lang)).collect::<Vec<_>>().join("\n")
 }
 
 impl Client {
@@ -516,32 +505,28 @@ impl Client {
     fn update(&self, kind: DocKind, id: String, edits: String, now: f64) -> Promise {
         self.edit(move |core| {
             let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            if core.replica.kind_of(id) != Some(kind) {
+                return Err(format!("no {kind} with id {id}"));
+            }
             let edits: HashMap<String, FieldEdit> = serde_json::from_str(&edits).map_err(|e| e.to_string())?;
             let mut edits: Vec<(String, FieldEdit)> = edits.into_iter().filter(|(_, e)| e.base != e.value).collect();
             edits.sort_by(|a, b| a.0.cmp(&b.0));
-            for (field, _) in &edits {
-                if field != "class" {
-                    check_field(kind, field, &edits.iter().find(|(f, _)| f == field).expect("present").1.value)?;
-                }
-            }
-            let now = now as i64;
-            for (field, e) in edits {
-                let is_text = find_field(kind, &field).is_ok_and(|f| f.ty == FieldType::Text);
-                let value = if is_text {
-                    let current = current_text(&core.replica, kind, id, &field)?;
-                    merge3(&e.base, &e.value, &current)
-                } else {
-                    e.value
-                };
-                let r = if kind == DocKind::Customer {
-                    core.replica.set_customer(id, &field, &value, now)
-                } else if kind == DocKind::Visit {
-                    core.replica.set_visit(id, &field, &value, now)
-                } else {
-                    core.replica.set_order(id, &field, &value, now)
-                };
-                r.map_err(|e| e.to_string())?;
-            }
+            // Free text someone changed meanwhile is merged with this edit, not overwritten.
+            let current = core.replica.record(id).map_err(|e| e.to_string())?;
+            let values: Vec<(String, String)> = edits
+                .into_iter()
+                .map(|(field, e)| {
+                    let is_text = kind.spec().field(&field).is_some_and(|f| matches!(f.ty, FieldType::Text { .. }));
+                    let value = if is_text {
+                        merge3(&e.base, &e.value, current.str(&field).unwrap_or_default())
+                    } else {
+                        e.value
+                    };
+                    (field, value)
+                })
+                .collect();
+            let inputs: Vec<(&str, &str)> = values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            core.replica.edit(id, &inputs, now as i64).map_err(|e| edit_error(&e, Some(kind), Lang::En))?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -752,28 +737,23 @@ impl Client {
     pub fn create_customer(&self, input: String, now: f64) -> Promise {
         self.edit(move |core| {
             let i: CustomerInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
-            let channel = opt(&i.channel).map(|c| c.parse::<Channel>()).transpose()?;
-            let class = opt(&i.class).map(|c| c.parse::<CustomerClass>()).transpose()?;
-            check_field(DocKind::Customer, "name", &i.name)?;
-            for (k, v) in &i.fields {
-                check_field(DocKind::Customer, k, v)?;
-            }
-            let new = NewCustomer {
-                name: i.name.trim().to_string(),
-                phone: opt(&i.phone),
-                channel,
-                class,
-                region: opt(&i.region),
-                owner: None,
-                territory: core.session.territory.clone(),
-            };
-            let now = now as i64;
-            let id = core.replica.create_customer(&new, now).map_err(|e| e.to_string())?;
-            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-            fields.sort();
-            for (k, v) in fields {
-                core.replica.set_customer(id, k, v, now).map_err(|e| e.to_string())?;
-            }
+            let territory = core.session.territory.clone().unwrap_or_default();
+            let user = core.replica.user().to_string();
+            let mut inputs: Vec<(&str, &str)> = vec![
+                ("name", &i.name),
+                ("phone", &i.phone),
+                ("channel", &i.channel),
+                ("class", &i.class),
+                ("region", &i.region),
+                ("owner", &user),
+                ("territory", &territory),
+            ];
+            inputs.extend(i.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            inputs.retain(|(k, v)| *k == "name" || !v.trim().is_empty());
+            let id = core
+                .replica
+                .create(DocKind::Customer, &inputs, now as i64)
+                .map_err(|e| edit_error(&e, Some(DocKind::Customer), Lang::En))?;
             Ok(id.to_string())
         })
     }
@@ -814,20 +794,13 @@ impl Client {
     pub fn create_visit(&self, input: String, now: f64) -> Promise {
         self.edit(move |core| {
             let i: VisitInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
-            let customer: DocId = i.customer.trim().parse().map_err(|_| "choose a customer".to_string())?;
-            let kind: VisitKind = i.kind.trim().parse()?;
-            let method = opt(&i.method).map(|m| m.parse::<VisitMethod>()).transpose()?;
-            for (k, v) in &i.fields {
-                check_field(DocKind::Visit, k, v)?;
-            }
-            let now = now as i64;
-            let new = NewVisit { customer, kind, method, notes: i.notes };
-            let id = core.replica.create_visit(&new, now).map_err(|e| e.to_string())?;
-            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-            fields.sort();
-            for (k, v) in fields {
-                core.replica.set_visit(id, k, v, now).map_err(|e| e.to_string())?;
-            }
+            let mut inputs: Vec<(&str, &str)> =
+                vec![("customer", &i.customer), ("kind", &i.kind), ("method", &i.method), ("notes", &i.notes)];
+            inputs.extend(i.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let id = core
+                .replica
+                .create(DocKind::Visit, &inputs, now as i64)
+                .map_err(|e| edit_error(&e, Some(DocKind::Visit), Lang::En))?;
             Ok(id.to_string())
         })
     }
@@ -882,26 +855,23 @@ impl Client {
                 .enumerate()
                 .map(|(n, l)| views::check_line(l).map_err(|e| format!("line {}: {e}", n + 1)))
                 .collect::<Result<Vec<_>, _>>()?;
-            for (k, v) in &i.fields {
-                check_field(DocKind::Order, k, v)?;
-            }
-            let now = now as i64;
-            let id = core.replica.create_order(customer, source, now).map_err(|e| e.to_string())?;
-            for l in lines {
-                let line = NewLine {
+            let lines: Vec<NewLine> = lines
+                .into_iter()
+                .map(|l| NewLine {
                     id: DocId::new_random().to_string(),
                     sku: l.sku,
                     spec: l.spec,
                     qty: l.qty,
                     unit_price_fen: l.unit_price_fen,
-                };
-                core.replica.add_order_line(id, &line, now).map_err(|e| e.to_string())?;
-            }
-            let mut fields: Vec<(&String, &String)> = i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+                })
+                .collect();
+            let mut fields: Vec<(&str, &str)> =
+                i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.as_str(), v.as_str())).collect();
             fields.sort();
-            for (k, v) in fields {
-                core.replica.set_order(id, k, v, now).map_err(|e| e.to_string())?;
-            }
+            let id = core
+                .replica
+                .create_order_with(customer, source, &lines, &fields, now as i64)
+                .map_err(|e| edit_error(&e, Some(DocKind::Order), Lang::En))?;
             Ok(id.to_string())
         })
     }
@@ -912,7 +882,7 @@ const LOAD_BATCH: usize = 400;
 
 async fn load_rest(shared: Rc<Shared>, started: f64) {
     js::yield_now().await;
-    let kinds: Vec<DocKind> = DocKind::ALL.into_iter().filter(|k| *k != DocKind::Customer).collect();
+    let kinds: Vec<DocKind> = DocKind::ALL.iter().copied().filter(|k| *k != DocKind::Customer).collect();
     let rest = match shared.store.load_docs(&kinds).await {
         Ok(docs) => docs,
         Err(e) => {
@@ -943,14 +913,4 @@ async fn load_rest(shared: Rc<Shared>, started: f64) {
     shared.mailbox.post(Ev::Loaded);
     shared.notify("data");
     shared.notify("status");
-}
-
-fn current_text(replica: &Replica, kind: DocKind, id: DocId, field: &str) -> Result<String, String> {
-    let e = |e: client_core::CoreError| e.to_string();
-    Ok(match (kind, field) {
-        (DocKind::Customer, "notes") => replica.customer(id).map_err(e)?.notes,
-        (DocKind::Visit, "notes") => replica.visit(id).map_err(e)?.notes,
-        (DocKind::Order, "notes") => replica.order(id).map_err(e)?.notes,
-        _ => String::new(),
-    })
 }

@@ -263,7 +263,7 @@ impl IdbStore {
 
     /// Everything stored, chunks in the order they were written.
     pub async fn load(&self) -> Result<Loaded, JsValue> {
-        self.load_with(&DocKind::ALL).await
+        self.load_with(DocKind::ALL).await
     }
 
     /// Settings, inbox, actor ids, and the documents of `kinds` (the others are read
@@ -329,7 +329,7 @@ impl IdbStore {
         let heads_req = tx.object_store("heads")?.get(&key.as_str().into())?;
         let chunks = tx.object_store("chunks")?;
         let mut chunk_reqs = Vec::new();
-        for kind in DocKind::ALL {
+        for &kind in DocKind::ALL {
             let range = doc_range(kind, &key)?;
             chunk_reqs.push((kind, chunks.get_all_keys_with_key(&range)?, chunks.get_all_with_key(&range)?));
         }
@@ -427,7 +427,7 @@ impl IdbStore {
                 StoreOp::DeleteDoc { id } => {
                     let key = id.to_string();
                     // The kind is not in the op: clear the document's range of every kind.
-                    for kind in DocKind::ALL {
+                    for &kind in DocKind::ALL {
                         chunks.delete(&doc_range(kind, &key)?.into())?;
                     }
                     docs.delete(&key.as_str().into())?;

@@ -4,26 +4,8 @@
 /// `"12"`, `"12.5"`, `"¥1,234.50"` → fen. Negative amounts and more than two decimals are
 /// refused.
 pub fn parse_yuan(text: &str) -> Result<i64, String> {
-    let t = text.trim().trim_start_matches(['¥', '￥']).trim().replace([',', '，'], "");
-    let bad = || format!("'{}' is not an amount in yuan like 1499.00", text.trim());
-    if t.is_empty() {
-        return Err(bad());
-    }
-    let (whole, frac) = match t.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (t.as_str(), ""),
-    };
-    if whole.is_empty() && frac.is_empty()
-        || !whole.chars().all(|c| c.is_ascii_digit())
-        || !frac.chars().all(|c| c.is_ascii_digit())
-        || frac.len() > 2
-        || whole.len() > 12
-    {
-        return Err(bad());
-    }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    Ok(whole * 100 + frac)
+    protocol::kinds::parse::parse_yuan(text)
+        .ok_or_else(|| format!("'{}' is not an amount in yuan like 1499.00", text.trim()))
 }
 
 /// 149900 → `"1499.00"`.

@@ -4,14 +4,14 @@
 use crate::money::yuan;
 use client_core::{OrderView, Replica};
 use protocol::Role;
+use protocol::kinds::FieldType;
 use protocol::pricing::{CustomerFacts, LineFacts, PricedOrder, format_bp, price_order, role_label};
 use protocol::schema::customer::Customer;
 use protocol::schema::order::Order;
 use protocol::schema::verdict;
 use protocol::schema::visit::Visit;
 use protocol::schema::{
-    Channel, CustomerClass, EventKind, FieldType, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
-    VisitMethod, fields_of,
+    Channel, CustomerClass, EventKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind, VisitMethod,
 };
 use protocol::time::display_local;
 use protocol::{DocId, DocKind};
@@ -224,8 +224,7 @@ pub fn inbox(replica: &Replica, lang: Lang) -> Value {
         .rev()
         .map(|i| {
             let what = if i.kind == DocKind::Customer { replica.customer(i.doc).ok().map(|c| c.name) } else { None };
-            let field_label =
-                fields_of(i.kind).iter().find(|f| f.name == i.path).map(|f| if lang == Lang::Zh { f.zh } else { f.en });
+            let field_label = i.kind.spec().field(&i.path).map(|f| f.label(lang));
             json!({
                 "doc": i.doc,
                 "kind": i.kind.as_str(),
@@ -250,18 +249,20 @@ fn options<T: Copy>(all: &[T], name: fn(T) -> &'static str, label: impl Fn(T) ->
 /// The closed vocabularies and field labels for forms and filters, in `lang`.
 pub fn vocab(lang: Lang) -> Value {
     let fields = |kind: DocKind| -> Value {
-        fields_of(kind)
+        kind.spec()
+            .fields
             .iter()
+            .filter(|f| protocol::schema::record::settable(f, false))
             .map(|f| {
                 let ty = match f.ty {
-                    FieldType::Str => "str",
-                    FieldType::RequiredStr => "required",
-                    FieldType::Text => "text",
+                    FieldType::Str { .. } if f.required => "required",
+                    FieldType::Text { .. } => "text",
                     FieldType::Enum(_) => "enum",
                     FieldType::Date => "date",
                     FieldType::Int { .. } => "int",
+                    _ => "str",
                 };
-                json!({ "name": f.name, "label": if lang == Lang::Zh { f.zh } else { f.en }, "type": ty })
+                json!({ "name": f.name, "label": f.label(lang), "type": ty })
             })
             .collect()
     };
@@ -301,22 +302,35 @@ pub struct CheckedLine {
     pub unit_price_fen: i64,
 }
 
+/// Parse a line as typed, with the order line's field declarations (yuan to fen, full-width
+/// digits, ranges); the first error's reason in English.
 pub fn check_line(l: &LineInput) -> Result<CheckedLine, String> {
-    use protocol::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
-    let sku = l.sku.trim();
-    if sku.is_empty() {
-        return Err("SKU may not be empty".into());
-    }
-    let qty: i64 = l.qty.trim().parse().map_err(|_| format!("quantity '{}' is not a whole number", l.qty.trim()))?;
-    if !(1..=MAX_QTY).contains(&qty) {
-        return Err(format!("quantity {qty} is not between 1 and {MAX_QTY}"));
-    }
-    let unit_price_fen = crate::money::parse_yuan(&l.unit_price)?;
-    if unit_price_fen > MAX_UNIT_PRICE_FEN {
-        return Err(format!("unit price {} is too large", l.unit_price.trim()));
-    }
-    let spec = Some(l.spec.trim().to_string()).filter(|s| !s.is_empty());
-    Ok(CheckedLine { sku: sku.to_string(), spec, qty, unit_price_fen })
+    use protocol::kinds::Value;
+    let inputs = [
+        ("sku", l.sku.as_str()),
+        ("spec", l.spec.as_str()),
+        ("qty", l.qty.as_str()),
+        ("unit_price_fen", l.unit_price.as_str()),
+    ];
+    let ctx = protocol::kinds::parse::ParseContext::default();
+    let parsed =
+        protocol::schema::record::parse_record(DocKind::Order, "lines", &inputs, &ctx).map_err(|e| match e {
+            protocol::schema::SchemaError::Fields(errors) => {
+                errors.first().map(|f| f.message(Some(DocKind::Order), Lang::En)).unwrap_or_default()
+            }
+            other => other.to_string(),
+        })?;
+    let get = |name: &str| parsed.iter().find(|(f, _)| f.name == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    let (Value::Str(sku), Value::Int(qty), Value::Int(unit_price_fen)) =
+        (get("sku"), get("qty"), get("unit_price_fen"))
+    else {
+        return Err("a line needs a product, a quantity and a unit price".into());
+    };
+    let spec = match get("spec") {
+        Value::Str(s) => Some(s),
+        _ => None,
+    };
+    Ok(CheckedLine { sku, spec, qty, unit_price_fen })
 }
 
 /// The role whose discount authority prices this user's orders.

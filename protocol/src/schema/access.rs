@@ -14,6 +14,9 @@ pub enum SchemaError {
     WrongKind { expected: String, found: String },
     #[error("no {0} with id {1}")]
     NotFound(&'static str, String),
+    /// Field values that were not accepted (nothing was written).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<crate::kinds::FieldError>),
     #[error("automerge: {0}")]
     Automerge(String),
 }
@@ -143,6 +146,99 @@ pub(crate) fn check_kind(doc: &AutoCommit, expected: &str) -> R<()> {
         return Err(SchemaError::WrongKind { expected: expected.into(), found });
     }
     Ok(())
+}
+
+/// A plain value of `obj[key]` (Text objects read as their string); `None` when absent
+/// or an object other than Text.
+pub(crate) fn get_scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<crate::kinds::Scalar> {
+    use crate::kinds::Scalar;
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(match s.as_ref() {
+            ScalarValue::Str(s) => Scalar::Str(s.to_string()),
+            ScalarValue::Int(i) => Scalar::Int(*i),
+            ScalarValue::Uint(u) => Scalar::Int(i64::try_from(*u).unwrap_or(i64::MAX)),
+            ScalarValue::Timestamp(t) => Scalar::Time(*t),
+            ScalarValue::Bytes(b) => Scalar::Bytes(b.clone()),
+            ScalarValue::Boolean(b) => Scalar::Bool(*b),
+            ScalarValue::Null => Scalar::Null,
+            other => Scalar::Str(other.to_string()),
+        }),
+        Ok(Some((Value::Object(ObjType::Text), id))) => Some(Scalar::Str(doc.text(&id).unwrap_or_default())),
+        _ => None,
+    }
+}
+
+/// Every key of a record map with its plain value, and the record's stable id (the same
+/// on every device).
+pub(crate) fn read_entry(doc: &AutoCommit, obj: &ObjId) -> crate::kinds::Entry {
+    let values = doc.keys(obj).filter_map(|k| get_scalar(doc, obj, &k).map(|v| (k, v))).collect();
+    crate::kinds::Entry { id: obj.to_string(), values }
+}
+
+/// The records of a list field, as entries, in list order.
+pub(crate) fn read_entries(doc: &AutoCommit, key: &str) -> Vec<crate::kinds::Entry> {
+    list_items(doc, &automerge::ROOT, key).iter().map(|o| read_entry(doc, o)).collect()
+}
+
+/// Append a record of plain values to a list field (creating the list if needed).
+pub(crate) fn push_entry(
+    doc: &mut AutoCommit,
+    key: &str,
+    values: &std::collections::BTreeMap<String, crate::kinds::Scalar>,
+) -> R<()> {
+    let e = push_map(doc, &automerge::ROOT, key)?;
+    for (k, v) in values {
+        put_scalar(doc, &e, k, v)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn put_scalar(doc: &mut AutoCommit, obj: &ObjId, key: &str, v: &crate::kinds::Scalar) -> R<()> {
+    use crate::kinds::Scalar;
+    match v {
+        Scalar::Str(s) => put_str(doc, obj, key, s),
+        Scalar::Int(i) => put_int(doc, obj, key, *i),
+        Scalar::Time(t) => put_time(doc, obj, key, *t),
+        Scalar::Bytes(b) => put_bytes(doc, obj, key, b),
+        Scalar::Bool(b) => {
+            doc.put(obj, key, *b)?;
+            Ok(())
+        }
+        Scalar::Null => put_null(doc, obj, key),
+    }
+}
+
+/// Set one key of the record of list `key` whose `id` key (or 1-based position) is
+/// `record`; `NotFound` when there is none.
+pub(crate) fn set_in_record(
+    doc: &mut AutoCommit,
+    key: &str,
+    record: &str,
+    field: &str,
+    v: &crate::kinds::Scalar,
+) -> R<()> {
+    let items = list_items(doc, &automerge::ROOT, key);
+    let by_position = record.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| items.get(i));
+    let Some(obj) = items.iter().find(|l| get_str(doc, l, "id") == record).or(by_position).cloned() else {
+        return Err(SchemaError::NotFound("record", record.to_string()));
+    };
+    put_scalar(doc, &obj, field, v)
+}
+
+/// The entries a log held before a change, and the ones it appends.
+pub(crate) type OldAndNew = (Vec<crate::kinds::Entry>, Vec<crate::kinds::Entry>);
+
+/// What new changes append to the log under root key `key`: the entries before and the
+/// new ones (see [`appended_records`]), or why they do more than append.
+pub(crate) fn appended_entries(
+    before: Option<&AutoCommit>,
+    after: &mut AutoCommit,
+    changes: &[automerge::Change],
+    key: &str,
+) -> R<Result<OldAndNew, String>> {
+    let old = before.map(|b| read_entries(b, key)).unwrap_or_default();
+    Ok(appended_records(before, after, changes, key)?
+        .map(|new| (old, new.iter().map(|o| read_entry(after, o)).collect())))
 }
 
 /// Copy the root fields that differ between `from` and `to` into `to`, for the fields

@@ -1,13 +1,12 @@
 //! Customer (客户) documents.
 
-use super::KIND_KEY;
 use super::access::{
-    R, SchemaError, check_kind, ensure_list, get_int, get_opt_str, get_parsed, get_str, json_time, list_items,
-    push_map, put_str, put_text, put_time,
+    R, SchemaError, check_kind, get_int, get_opt_str, get_parsed, get_str, json_time, list_items, put_str,
 };
 use super::enums::{Channel, CustomerClass};
-use super::field::set_field;
+use super::record::{self, Input, Writer};
 use crate::ids::{DocId, DocKind};
+use crate::kinds::parse::ParseContext;
 use automerge::{AutoCommit, ROOT};
 use serde::Serialize;
 
@@ -64,33 +63,21 @@ pub struct NewCustomer {
     pub territory: Option<String>,
 }
 
-/// Write a new customer into an empty document.
+/// Write a new customer into an empty document (the owner defaults to its creator).
 pub fn init(doc: &mut AutoCommit, new: &NewCustomer, now: i64, by: &str) -> R<()> {
-    put_str(doc, &ROOT, KIND_KEY, DocKind::Customer.as_str())?;
-    put_str(doc, &ROOT, "created_by", by)?;
-    put_time(doc, &ROOT, "created_at", now)?;
-    ensure_list(doc, &ROOT, "contacts")?;
-    ensure_list(doc, &ROOT, "class_history")?;
-    put_text(doc, &ROOT, "notes", "")?;
-    set_field(doc, DocKind::Customer, "name", &new.name)?;
+    let owner = new.owner.clone().unwrap_or_else(|| by.to_string());
+    let channel = new.channel.map(|c| c.as_str());
+    let class = new.class.map(|c| c.as_str());
+    let mut inputs: Vec<Input<'_>> = vec![("name", &new.name), ("owner", &owner)];
     let optional = [
-        ("phone", new.phone.clone()),
-        ("channel", new.channel.map(|c| c.as_str().to_string())),
-        ("region", new.region.clone()),
-        ("owner", new.owner.clone().or_else(|| Some(by.to_string()))),
+        ("phone", new.phone.as_deref()),
+        ("channel", channel),
+        ("region", new.region.as_deref()),
+        ("territory", new.territory.as_deref()),
+        ("class", class),
     ];
-    for (field, value) in optional {
-        if let Some(v) = value {
-            set_field(doc, DocKind::Customer, field, &v)?;
-        }
-    }
-    if let Some(t) = &new.territory {
-        put_str(doc, &ROOT, "territory", t.trim())?;
-    }
-    if let Some(class) = new.class {
-        set_class(doc, class, now, by)?;
-    }
-    Ok(())
+    inputs.extend(optional.into_iter().filter_map(|(f, v)| Some((f, v?))));
+    record::create(doc, DocKind::Customer, &inputs, &Writer { user: by, now }, &ParseContext::default())
 }
 
 /// Move the customer to another territory and owning rep (managers and admins only; the
@@ -109,48 +96,21 @@ pub fn reassign(doc: &mut AutoCommit, territory: &str, owner: Option<&str>) -> R
 
 /// Change the A/B/C class and record the change in the class history.
 pub fn set_class(doc: &mut AutoCommit, to: CustomerClass, now: i64, by: &str) -> R<()> {
-    check_kind(doc, DocKind::Customer.as_str())?;
-    let from: Option<CustomerClass> = get_parsed(doc, &ROOT, "class");
-    if from == Some(to) {
-        return Ok(());
-    }
-    put_str(doc, &ROOT, "class", to.as_str())?;
-    let entry = push_map(doc, &ROOT, "class_history")?;
-    if let Some(from) = from {
-        put_str(doc, &entry, "from", from.as_str())?;
-    }
-    put_str(doc, &entry, "to", to.as_str())?;
-    put_time(doc, &entry, "at", now)?;
-    put_str(doc, &entry, "by", by)
+    set(doc, "class", to.as_str(), now, by)
 }
 
 /// Set any field of the customer from text (`class` included, with its history).
 pub fn set(doc: &mut AutoCommit, field: &str, value: &str, now: i64, by: &str) -> R<()> {
-    if field == "class" {
-        let class = value
-            .trim()
-            .parse::<CustomerClass>()
-            .map_err(|reason| SchemaError::BadValue { field: field.into(), reason })?;
-        return set_class(doc, class, now, by);
-    }
-    set_field(doc, DocKind::Customer, field, value)
+    record::set(doc, DocKind::Customer, &[(field, value)], &Writer { user: by, now }, &ParseContext::default())
+        .map(|_| ())
 }
 
 pub fn add_contact(doc: &mut AutoCommit, id: &str, name: &str, phone: Option<&str>, title: Option<&str>) -> R<()> {
     check_kind(doc, DocKind::Customer.as_str())?;
-    if name.trim().is_empty() {
-        return Err(SchemaError::BadValue { field: "contacts/name".into(), reason: "may not be empty".into() });
-    }
-    let c = push_map(doc, &ROOT, "contacts")?;
-    put_str(doc, &c, "id", id)?;
-    put_str(doc, &c, "name", name.trim())?;
-    if let Some(p) = phone {
-        put_str(doc, &c, "phone", p.trim())?;
-    }
-    if let Some(t) = title {
-        put_str(doc, &c, "title", t.trim())?;
-    }
-    Ok(())
+    let mut inputs: Vec<Input<'_>> = vec![("id", id), ("name", name)];
+    inputs.extend(phone.map(|p| ("phone", p)));
+    inputs.extend(title.map(|t| ("title", t)));
+    record::add_record(doc, DocKind::Customer, "contacts", &inputs)
 }
 
 pub fn read(doc: &AutoCommit, id: DocId) -> R<Customer> {

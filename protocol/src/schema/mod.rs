@@ -9,10 +9,10 @@
 mod access;
 pub mod customer;
 mod enums;
-mod field;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
+pub mod record;
 pub mod verdict;
 pub mod visit;
 
@@ -21,7 +21,6 @@ pub use enums::{
     Channel, CustomerClass, EventKind, ExceptionKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
     VisitMethod,
 };
-pub use field::{FieldSpec, FieldType, fields_of, find_field, set_field};
 
 /// The root key every document carries with its kind (`customer`, `visit`, `order`). Not `kind`: visits have a field of that name.
 pub const KIND_KEY: &str = "doc_kind";

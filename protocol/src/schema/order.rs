@@ -4,14 +4,12 @@
 //! register: it is folded from an append-only `events` list, so transitions made offline
 //! by different people all survive a merge and resolve deterministically (design note 8).
 
-use super::KIND_KEY;
-use super::access::{
-    R, SchemaError, check_kind, ensure_list, get_int, get_opt_str, get_parsed, get_str, json_time, list_items,
-    push_map, put_int, put_str, put_time,
-};
+use super::access::{R, check_kind, get_int, get_opt_str, get_parsed, get_str, json_time, list_items, put_int};
 use super::enums::{OrderSource, OrderStatus, PaymentMethod};
-use super::field::set_field;
+use super::record::{self, Writer};
 use crate::ids::{DocId, DocKind};
+use crate::kinds::Value;
+use crate::kinds::parse::ParseContext;
 use automerge::{AutoCommit, ROOT};
 use serde::Serialize;
 
@@ -85,65 +83,43 @@ pub struct NewLine {
 }
 
 pub fn init(doc: &mut AutoCommit, customer: DocId, source: OrderSource, now: i64, by: &str) -> R<()> {
-    put_str(doc, &ROOT, KIND_KEY, DocKind::Order.as_str())?;
-    put_str(doc, &ROOT, "customer", &customer.to_string())?;
-    put_str(doc, &ROOT, "created_by", by)?;
-    put_time(doc, &ROOT, "created_at", now)?;
-    ensure_list(doc, &ROOT, "lines")?;
-    ensure_list(doc, &ROOT, "events")?;
-    set_field(doc, DocKind::Order, "source", source.as_str())?;
-    set_field(doc, DocKind::Order, "notes", "")?;
+    let customer = customer.to_string();
+    let inputs = [("customer", customer.as_str()), ("source", source.as_str())];
+    record::create(doc, DocKind::Order, &inputs, &Writer { user: by, now }, &ParseContext::default())?;
     record_event(doc, "created", now, by)
+}
+
+/// The values of a new line, checked against the line's field specs.
+fn line_values(line: &NewLine) -> R<Vec<(&'static crate::kinds::FieldSpec, Value)>> {
+    let spec = line.spec.clone().map_or(Value::Null, Value::Str);
+    record::check_record(
+        DocKind::Order,
+        "lines",
+        &[
+            ("id", Value::Str(line.id.clone())),
+            ("sku", Value::Str(line.sku.clone())),
+            ("spec", spec),
+            ("qty", Value::Int(line.qty)),
+            ("unit_price_fen", Value::Int(line.unit_price_fen)),
+        ],
+    )
 }
 
 pub fn add_line(doc: &mut AutoCommit, line: &NewLine) -> R<()> {
     check_kind(doc, DocKind::Order.as_str())?;
-    let bad = |field: &str, reason: String| SchemaError::BadValue { field: format!("lines/{field}"), reason };
-    if line.sku.trim().is_empty() {
-        return Err(bad("sku", "may not be empty".into()));
-    }
-    if !(1..=MAX_QTY).contains(&line.qty) {
-        return Err(bad("qty", format!("{} is not between 1 and {MAX_QTY}", line.qty)));
-    }
-    if !(0..=MAX_UNIT_PRICE_FEN).contains(&line.unit_price_fen) {
-        return Err(bad(
-            "unit_price_fen",
-            format!("{} fen is not between 0 and {MAX_UNIT_PRICE_FEN}", line.unit_price_fen),
-        ));
-    }
-    let l = push_map(doc, &ROOT, "lines")?;
-    put_str(doc, &l, "id", &line.id)?;
-    put_str(doc, &l, "sku", line.sku.trim())?;
-    if let Some(spec) = &line.spec {
-        put_str(doc, &l, "spec", spec)?;
-    }
-    put_int(doc, &l, "qty", line.qty)?;
-    put_int(doc, &l, "unit_price_fen", line.unit_price_fen)
+    let values = line_values(line)?;
+    record::add_record_values(doc, DocKind::Order, "lines", &values)
 }
 
 /// Change the quantity and/or unit price of the line `line` (its id, or its 1-based
 /// position). Any such change changes the content hash: approvals given before are void.
 pub fn set_line(doc: &mut AutoCommit, line: &str, qty: Option<i64>, unit_price_fen: Option<i64>) -> R<()> {
     check_kind(doc, DocKind::Order.as_str())?;
-    let bad = |field: &str, reason: String| SchemaError::BadValue { field: format!("lines/{field}"), reason };
-    let items = list_items(doc, &ROOT, "lines");
-    let by_position = line.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| items.get(i));
-    let Some(l) = items.iter().find(|l| get_str(doc, l, "id") == line).or(by_position).cloned() else {
-        return Err(SchemaError::NotFound("order line", line.to_string()));
-    };
-    if let Some(qty) = qty {
-        if !(1..=MAX_QTY).contains(&qty) {
-            return Err(bad("qty", format!("{qty} is not between 1 and {MAX_QTY}")));
-        }
-        put_int(doc, &l, "qty", qty)?;
-    }
-    if let Some(price) = unit_price_fen {
-        if !(0..=MAX_UNIT_PRICE_FEN).contains(&price) {
-            return Err(bad("unit_price_fen", format!("{price} fen is not between 0 and {MAX_UNIT_PRICE_FEN}")));
-        }
-        put_int(doc, &l, "unit_price_fen", price)?;
-    }
-    Ok(())
+    let mut values = Vec::new();
+    values.extend(qty.map(|q| ("qty", Value::Int(q))));
+    values.extend(unit_price_fen.map(|p| ("unit_price_fen", Value::Int(p))));
+    let checked = record::check_record(DocKind::Order, "lines", &values)?;
+    record::set_record_values(doc, DocKind::Order, "lines", line, &checked)
 }
 
 /// Append a lifecycle event with only kind, time and author.
@@ -151,13 +127,13 @@ pub fn record_event(doc: &mut AutoCommit, kind: &str, at: i64, by: &str) -> R<()
     append_event(doc, &OrderEvent { kind: kind.to_string(), at, by: by.to_string(), ..Default::default() })
 }
 
-/// Append a lifecycle event (see [`super::order_lifecycle`] for what each kind means).
-pub fn append_event(doc: &mut AutoCommit, event: &OrderEvent) -> R<()> {
-    check_kind(doc, DocKind::Order.as_str())?;
-    let e = push_map(doc, &ROOT, "events")?;
-    put_str(doc, &e, "kind", &event.kind)?;
-    put_time(doc, &e, "at", event.at)?;
-    put_str(doc, &e, "by", &event.by)?;
+/// The event as a log entry (what the log check reads).
+pub fn event_entry(event: &OrderEvent) -> crate::kinds::Entry {
+    use crate::kinds::Scalar;
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("kind".to_string(), Scalar::Str(event.kind.clone()));
+    values.insert("at".to_string(), Scalar::Time(event.at));
+    values.insert("by".to_string(), Scalar::Str(event.by.clone()));
     let optional = [
         ("role", &event.role),
         ("hash", &event.hash),
@@ -168,10 +144,16 @@ pub fn append_event(doc: &mut AutoCommit, event: &OrderEvent) -> R<()> {
     ];
     for (key, value) in optional {
         if let Some(v) = value {
-            put_str(doc, &e, key, v)?;
+            values.insert(key.to_string(), Scalar::Str(v.clone()));
         }
     }
-    Ok(())
+    crate::kinds::Entry { id: String::new(), values }
+}
+
+/// Append a lifecycle event (see [`super::order_lifecycle`] for what each kind means).
+pub fn append_event(doc: &mut AutoCommit, event: &OrderEvent) -> R<()> {
+    check_kind(doc, DocKind::Order.as_str())?;
+    super::access::push_entry(doc, "events", &event_entry(event).values)
 }
 
 /// The status from the events alone, before the required approvals are known (the fold with
@@ -186,7 +168,8 @@ pub fn set_priced_with(doc: &mut AutoCommit, version: u32) -> R<()> {
 }
 
 pub fn set(doc: &mut AutoCommit, field: &str, value: &str) -> R<()> {
-    set_field(doc, DocKind::Order, field, value)
+    let who = Writer { user: "", now: 0 };
+    record::set(doc, DocKind::Order, &[(field, value)], &who, &ParseContext::default()).map(|_| ())
 }
 
 pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
@@ -237,19 +220,6 @@ fn read_event(doc: &AutoCommit, e: &automerge::ObjId) -> OrderEvent {
         tracking: get_opt_str(doc, e, "tracking"),
         exception: get_opt_str(doc, e, "exception"),
     }
-}
-
-/// The events that `changes` append to the order's list (`before`: the order without them,
-/// `None` when they create it; `after`: with them), or why they do more than append — the
-/// list is append-only: existing events are never changed, deleted or replaced (see
-/// [`super::access`] for how operations, not patches, are read).
-pub fn appended_events(
-    before: Option<&AutoCommit>,
-    after: &mut AutoCommit,
-    changes: &[automerge::Change],
-) -> R<Result<Vec<OrderEvent>, String>> {
-    Ok(super::access::appended_records(before, after, changes, "events")?
-        .map(|new| new.iter().map(|e| read_event(after, e)).collect()))
 }
 
 /// `12345` fen → `123.45`.

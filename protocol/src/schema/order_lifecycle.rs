@@ -18,17 +18,12 @@ use super::order::OrderEvent;
 use crate::role::Role;
 use serde::Serialize;
 
-/// Roles that may append each kind of event (the server enforces it; `by` and `role` of
-/// the event must also be the writer's own).
+/// Roles that may append each kind of event (the order kind's event log in the registry;
+/// the server enforces it; `by` and `role` of the event must also be the writer's own).
 pub fn event_writers(kind: EventKind) -> &'static [Role] {
-    use Role::*;
-    match kind {
-        EventKind::Created | EventKind::Submitted | EventKind::Cancelled | EventKind::Closed => &[Rep, Manager, Admin],
-        EventKind::Approved | EventKind::Rejected => &[Manager, Executive, Admin],
-        EventKind::Paid => &[Finance, Admin],
-        EventKind::Shipped => &[Logistics, Admin],
-        EventKind::Delivered => &[Logistics, Rep, Manager, Admin],
-        EventKind::Exception | EventKind::Resolved => &[Rep, Manager, Logistics, Finance, AfterSales, Admin],
+    match crate::ids::DocKind::Order.spec().field("events").map(|f| f.ty) {
+        Some(crate::kinds::FieldType::Log(log)) => log.entry(kind.as_str()).map_or(&[], |e| e.writers),
+        _ => &[],
     }
 }
 

@@ -69,51 +69,6 @@ pub fn read(doc: &AutoCommit) -> Vec<PublishedPolicy> {
     all
 }
 
-/// Check what `changes` do to the policy document (`before`: without them, `None` when
-/// they create it; `after`: with them): versions are only ever appended — a published
-/// version is never changed or removed, since orders were priced with it — and every new
-/// one must carry a body that decodes to a consistent policy of the same version number,
-/// above every version published before. Returns the new versions, or why the change is
-/// not a valid publication.
-pub fn appended_versions(
-    before: Option<&AutoCommit>,
-    after: &mut AutoCommit,
-    changes: &[automerge::Change],
-) -> R<Result<Vec<PublishedPolicy>, String>> {
-    let new = match super::access::appended_records(before, after, changes, "versions")? {
-        Ok(new) => new,
-        Err(why) => return Ok(Err(why)),
-    };
-    let mut highest = before.map(|b| read(b).iter().map(|p| p.version).max().unwrap_or(0)).unwrap_or(0);
-    let mut out = Vec::with_capacity(new.len());
-    for v in &new {
-        let Some(version) = get_int(after, v, "version").and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1) else {
-            return Ok(Err("a published version needs a version number of at least 1".into()));
-        };
-        let Some(body) = get_bytes(after, v, "body") else {
-            return Ok(Err(format!("version {version} has no policy body")));
-        };
-        let policy = match Policy::from_bytes(&body) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(format!("version {version}: the policy body is not a valid policy: {e}"))),
-        };
-        if policy.version != version {
-            return Ok(Err(format!("version {version} carries the body of version {}", policy.version)));
-        }
-        if version <= highest {
-            return Ok(Err(format!("version {version} is not above the published version {highest}")));
-        }
-        highest = version;
-        out.push(PublishedPolicy {
-            version,
-            published_at: get_int(after, v, "published_at").unwrap_or(0),
-            published_by: get_str(after, v, "published_by"),
-            policy,
-        });
-    }
-    Ok(Ok(out))
-}
-
 /// The version in force at `at`: the latest published at or before it (the first one if
 /// the order predates every version).
 pub fn in_force(versions: &[PublishedPolicy], at: i64) -> Option<&PublishedPolicy> {

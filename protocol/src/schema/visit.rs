@@ -1,10 +1,10 @@
 //! Visit log (拜访记录) documents. A visit hangs off a customer.
 
-use super::KIND_KEY;
-use super::access::{R, check_kind, get_int, get_opt_str, get_parsed, get_str, json_time, put_str, put_text, put_time};
+use super::access::{R, check_kind, get_int, get_opt_str, get_parsed, get_str, json_time};
 use super::enums::{VisitKind, VisitMethod};
-use super::field::set_field;
+use super::record::{self, Input, Writer};
 use crate::ids::{DocId, DocKind};
+use crate::kinds::parse::ParseContext;
 use automerge::{AutoCommit, ROOT};
 use serde::Serialize;
 
@@ -34,16 +34,10 @@ pub struct NewVisit {
 }
 
 pub fn init(doc: &mut AutoCommit, new: &NewVisit, now: i64, rep: &str) -> R<()> {
-    put_str(doc, &ROOT, KIND_KEY, DocKind::Visit.as_str())?;
-    put_str(doc, &ROOT, "customer", &new.customer.to_string())?;
-    put_str(doc, &ROOT, "rep", rep)?;
-    put_time(doc, &ROOT, "at", now)?;
-    put_text(doc, &ROOT, "notes", &new.notes)?;
-    set_field(doc, DocKind::Visit, "kind", new.kind.as_str())?;
-    if let Some(m) = new.method {
-        set_field(doc, DocKind::Visit, "method", m.as_str())?;
-    }
-    Ok(())
+    let customer = new.customer.to_string();
+    let mut inputs: Vec<Input<'_>> = vec![("customer", &customer), ("kind", new.kind.as_str()), ("notes", &new.notes)];
+    inputs.extend(new.method.map(|m| ("method", m.as_str())));
+    record::create(doc, DocKind::Visit, &inputs, &Writer { user: rep, now }, &ParseContext::default())
 }
 
 pub fn read(doc: &AutoCommit, id: DocId) -> R<Visit> {

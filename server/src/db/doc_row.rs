@@ -25,14 +25,26 @@ pub struct DocRow {
     pub territory: Option<String>,
     pub parent: Option<Vec<u8>>,
     pub author: Option<String>,
+    pub assignee: Option<String>,
     pub facts_known: bool,
 }
 
-/// Which documents a reader may see, per kind: `None` = every document of the kind,
-/// `Some(list)` = those in these territories. Kinds not listed are not readable.
+/// Which documents of one kind a reader may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KindFilter {
+    /// Every document of the kind.
+    All,
+    /// Those in these territories.
+    Territories(Vec<String>),
+    /// Those this user authored or is assigned to.
+    Own(String),
+}
+
+/// Which documents a reader may see, per kind (`DocKind::code()`). Kinds not listed are
+/// not readable.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadFilter {
-    pub kinds: Vec<(i64, Option<Vec<String>>)>,
+    pub kinds: Vec<(i64, KindFilter)>,
 }
 
 /// A territory move of a document since some sequence number, with the document's current
@@ -46,6 +58,17 @@ pub struct MoveRow {
     pub new_territory: Option<String>,
     pub current_territory: Option<String>,
     pub author: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// The access facts of one document, as written to its row.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DocFactsRow<'a> {
+    pub territory: Option<&'a str>,
+    /// 16 bytes of the parent's id.
+    pub parent: Option<&'a [u8]>,
+    pub author: Option<&'a str>,
+    pub assignee: Option<&'a str>,
 }
 
 /// A document's row and all its bytes (snapshot then chunks), for loading it.
@@ -58,7 +81,8 @@ pub struct StoredDoc {
 /// What catch-up needs of a document, without its bytes.
 pub type DocSummary = DocRow;
 
-const COLUMNS: &str = "id, kind, heads, snapshot_seq, last_seq, chunk_count, territory, parent, author, facts_known";
+const COLUMNS: &str =
+    "id, kind, heads, snapshot_seq, last_seq, chunk_count, territory, parent, author, facts_known, assignee";
 
 impl DocRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -73,6 +97,7 @@ impl DocRow {
             parent: r.get(7)?,
             author: r.get(8)?,
             facts_known: r.get(9)?,
+            assignee: r.get(10)?,
         })
     }
 }
@@ -151,16 +176,12 @@ impl Db {
     }
 
     /// Record a document's access facts. Call inside a transaction.
-    pub fn set_doc_facts(
-        &self,
-        id: &[u8],
-        territory: Option<&str>,
-        parent: Option<&[u8]>,
-        author: Option<&str>,
-    ) -> Result<(), DbError> {
+    pub fn set_doc_facts(&self, id: &[u8], facts: &DocFactsRow<'_>) -> Result<(), DbError> {
         self.conn
-            .prepare_cached("UPDATE docs SET territory = ?2, parent = ?3, author = ?4, facts_known = 1 WHERE id = ?1")?
-            .execute(params![id, territory, parent, author])?;
+            .prepare_cached(
+                "UPDATE docs SET territory = ?2, parent = ?3, author = ?4, assignee = ?5, facts_known = 1 WHERE id = ?1",
+            )?
+            .execute(params![id, facts.territory, facts.parent, facts.author, facts.assignee])?;
         Ok(())
     }
 
@@ -196,7 +217,7 @@ impl Db {
     /// Moves after `cursor`, oldest first, with each document's current territory.
     pub fn moves_since(&self, cursor: i64) -> Result<Vec<MoveRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.seq, m.doc_id, d.kind, m.old_territory, m.new_territory, d.territory, d.author
+            "SELECT m.seq, m.doc_id, d.kind, m.old_territory, m.new_territory, d.territory, d.author, d.assignee
              FROM moves m JOIN docs d ON d.id = m.doc_id WHERE m.seq > ?1 ORDER BY m.seq",
         )?;
         let rows = stmt.query_map([cursor], |r| {
@@ -208,6 +229,7 @@ impl Db {
                 new_territory: r.get(4)?,
                 current_territory: r.get(5)?,
                 author: r.get(6)?,
+                assignee: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -219,16 +241,21 @@ impl Db {
     pub fn readable_docs_changed_since(&self, cursor: i64, filter: &ReadFilter) -> Result<Vec<DocSummary>, DbError> {
         let mut clauses = Vec::new();
         let mut args: Vec<rusqlite::types::Value> = vec![cursor.into()];
-        for (kind, territories) in &filter.kinds {
+        for (kind, which) in &filter.kinds {
             args.push((*kind).into());
             let k = args.len();
-            match territories {
-                None => clauses.push(format!("kind = ?{k}")),
-                Some(list) => {
+            match which {
+                KindFilter::All => clauses.push(format!("kind = ?{k}")),
+                KindFilter::Territories(list) => {
                     let json = serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
                     args.push(json.into());
                     let t = args.len();
                     clauses.push(format!("(kind = ?{k} AND territory IN (SELECT value FROM json_each(?{t})))"));
+                }
+                KindFilter::Own(user) => {
+                    args.push(user.clone().into());
+                    let u = args.len();
+                    clauses.push(format!("(kind = ?{k} AND (author = ?{u} OR assignee = ?{u}))"));
                 }
             }
         }

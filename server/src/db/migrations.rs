@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -137,6 +137,15 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_by_department ON notifications(department, id);
 ";
 
+/// Version 4: the person a document is assigned to (readers with scope `own` see the
+/// documents they authored or are assigned to).
+const V4: &str = "
+ALTER TABLE docs ADD COLUMN assignee TEXT;
+CREATE INDEX docs_by_author ON docs(author, last_seq) WHERE author IS NOT NULL;
+CREATE INDEX docs_by_assignee ON docs(assignee, last_seq) WHERE assignee IS NOT NULL;
+UPDATE docs SET facts_known = 0;
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -153,6 +162,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 3 {
         tx.execute_batch(V3)?;
+    }
+    if found < 4 {
+        tx.execute_batch(V4)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

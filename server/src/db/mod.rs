@@ -17,7 +17,7 @@ pub use admin_row::AdminCommandRow;
 pub use audit_row::{AuditRow, NewAudit};
 pub use db_error::DbError;
 pub use device_row::DeviceRow;
-pub use doc_row::{DocRow, DocSummary, MoveRow, ReadFilter, StoredDoc};
+pub use doc_row::{DocFactsRow, DocRow, DocSummary, KindFilter, MoveRow, ReadFilter, StoredDoc};
 pub use migrations::SCHEMA_VERSION;
 pub use order_effects_row::{AssignmentRow, NotificationRow};
 pub use token_row::TokenRow;

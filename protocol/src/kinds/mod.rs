@@ -1,0 +1,163 @@
+//! The kind registry: everything a document kind is, declared once.
+//!
+//! Each kind is one file, `kinds/<kind>.rs`, holding a [`KindSpec`] value — its fields
+//! (type, parser, vocabulary, labels, create-only or not, who writes them), who reads it,
+//! where its territory and author come from, its append-only logs with the rule for each
+//! entry — and one line in the [`registry!`] call below, which generates [`DocKind`].
+//! Everything that iterates kinds or needs to know about one reads the spec: the rule
+//! table ([`crate::rules`]), the server's facts, parent-first ordering and authorization,
+//! the client's facts and field checks, field parsing ([`crate::schema::record`]),
+//! vocabularies and labels, the command line's generic commands and the browser's forms.
+//! A kind whose spec is incomplete does not compile (no field of a spec has a default).
+//!
+//! Kinds are appended, never reordered: the wire format names a kind by its position.
+
+mod grants;
+pub mod log;
+pub mod parse;
+pub mod spec;
+mod vocab;
+
+pub use log::{Entry, LogCheck, Scalar, check_entry};
+pub use parse::{FieldError, FieldErrorKind, Value};
+pub use spec::{
+    EntrySpec, FieldRole, FieldSpec, FieldType, Grants, IdRule, InputRule, KindSpec, LogSpec, NOBODY, Placement, Scope,
+};
+pub use vocab::{Vocab, VocabEntry};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares the kinds: `Variant => module;` — the module `kinds/<module>.rs` holds `SPEC`.
+macro_rules! registry {
+    ($($(#[$meta:meta])* $variant:ident => $module:ident;)+) => {
+        $(mod $module;)+
+
+        /// What a document holds. Stored next to every document on client and server.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum DocKind {
+            $($(#[$meta])* $variant),+
+        }
+
+        impl DocKind {
+            /// Every kind, in registry order.
+            pub const ALL: &'static [DocKind] = &[$(DocKind::$variant),+];
+
+            /// The kind's declaration.
+            pub fn spec(self) -> &'static KindSpec {
+                match self {
+                    $(DocKind::$variant => &$module::SPEC),+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// 客户.
+    Customer => customer;
+    /// 拜访记录, of a customer.
+    Visit => visit;
+    /// 订单, of a customer.
+    Order => order;
+    /// The published price policy (one document, [`crate::schema::policy_doc::POLICY_DOC_ID`]).
+    Policy => policy;
+    /// The server's validation verdict of one order (written only by the server).
+    Verdict => verdict;
+    /// 竞品价格观察: a competitor's product seen at a customer's.
+    CompetitorObservation => competitor_observation;
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Stable small integer used in storage columns.
+    pub fn code(self) -> i64 {
+        self.spec().code
+    }
+
+    pub fn from_code(c: i64) -> Option<Self> {
+        DocKind::ALL.iter().copied().find(|k| k.code() == c)
+    }
+
+    /// How many parents up to a root kind (a customer 0, an order 1, its verdict 2): the
+    /// server stores parents before children when both arrive in one push.
+    pub fn depth(self) -> usize {
+        let mut depth = 0;
+        let mut kind = self;
+        while let Some((parent, _)) = kind.spec().parent() {
+            depth += 1;
+            kind = parent;
+            if depth > DocKind::ALL.len() {
+                break; // a cycle in the registry; `registry_is_consistent` fails on it
+            }
+        }
+        depth
+    }
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DocKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        DocKind::ALL.iter().copied().find(|k| k.as_str() == s || k.spec().zh == s).ok_or_else(|| {
+            let names: Vec<&str> = DocKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown document kind '{s}' (one of {})", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for &kind in DocKind::ALL {
+            let spec = kind.spec();
+            assert!(codes.insert(spec.code), "{kind}: code {} is taken", spec.code);
+            assert!(names.insert(spec.name), "{kind}: name is taken");
+            assert!(kind.depth() < DocKind::ALL.len(), "{kind}: parents form a cycle");
+            let mut fields = HashSet::new();
+            for f in spec.fields {
+                assert!(fields.insert(f.name), "{kind}.{}: declared twice", f.name);
+                assert_ne!(f.name, crate::schema::KIND_KEY, "{kind}: doc_kind is implied");
+                if let Some(h) = f.history {
+                    assert!(spec.field(h).is_some(), "{kind}.{}: history list {h} is not a field", f.name);
+                }
+            }
+            if let Some((_, field)) = spec.parent() {
+                let f = spec.field(field).unwrap_or_else(|| panic!("{kind}: parent field {field} is not declared"));
+                assert_eq!(f.role, FieldRole::Parent, "{kind}.{field}");
+            }
+            if let Placement::Own { territory } = spec.placement {
+                assert!(spec.field(territory).is_some(), "{kind}: territory field {territory} is not declared");
+            }
+            if let Some(t) = spec.title {
+                assert!(spec.field(t).is_some(), "{kind}: title {t} is not a field");
+            }
+            for (f, log) in spec.logs() {
+                assert!(!log.entries.is_empty(), "{kind}.{}: a log needs entries", f.name);
+                assert!(log.kind_key.is_some() || log.entries.len() == 1, "{kind}.{}", f.name);
+            }
+            if spec.server_written {
+                assert!(spec.create.is_empty(), "{kind}: server-written kinds are created by nobody else");
+                assert!(spec.fields.iter().all(|f| f.writers.is_empty()), "{kind}: server-written");
+            }
+            assert_eq!(kind.as_str().parse::<DocKind>(), Ok(kind));
+            assert_eq!(DocKind::from_code(kind.code()), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! What a kind declaration says. Every type here is plain `const` data: a kind is a
+//! [`KindSpec`] value in `kinds/<kind>.rs`, and every consumer (rules, facts, field
+//! parsing, logs, labels, command line, browser forms) reads it instead of matching on
+//! kinds by hand. No field has a default: a spec that forgets something does not compile.
+
+use super::DocKind;
+use super::vocab::Vocab;
+use crate::ids::DocId;
+use crate::role::Role;
+use crate::schema::Lang;
+
+/// How far a role reaches for a kind of document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Documents in the user's territories (a manager's: their own and their reps').
+    Territory,
+    /// Documents the user authored, or is assigned to (the kind's `assignee` field).
+    Own,
+    /// Every document of the kind.
+    All,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Territory => "territory",
+            Scope::Own => "own",
+            Scope::All => "all",
+        }
+    }
+}
+
+/// Who may do something, and how far: roles not listed may not.
+pub type Grants = &'static [(Role, Scope)];
+
+/// Nobody (a field only the server writes, a kind nobody reads).
+pub const NOBODY: Grants = &[];
+
+/// Where a document's territory comes from. The server takes it from its own storage
+/// (the parent's stored row, the author's user row), never from what a child document
+/// says about its parent's territory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Its own field (a customer's `territory`).
+    Own { territory: &'static str },
+    /// Its parent's: the document of `kind` named by this document's field `field` (a
+    /// visit's or order's customer, a verdict's order).
+    Parent { kind: DocKind, field: &'static str },
+    /// No territory: readable only by roles with scope `all` (the price policy).
+    Nowhere,
+}
+
+/// What a document's id is.
+#[derive(Clone, Copy, Debug)]
+pub enum IdRule {
+    /// A fresh random id per document.
+    Random,
+    /// One document per installation with this id (the price policy).
+    Fixed(DocId),
+    /// Derived from the parent's id by this function (which must be its own inverse):
+    /// a verdict's id from its order's. No document of another kind may take such an id.
+    Derived(fn(DocId) -> DocId),
+}
+
+/// How a field's value is written and parsed.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldType {
+    /// A last-writer-wins string of at most `max` characters.
+    Str { max: usize },
+    /// Collaborative text (Automerge Text): concurrent edits merge character-wise.
+    Text { max: usize },
+    /// A phone number: digits, spaces, `+`, `-`, parentheses, 5 to 20 digits.
+    Phone,
+    /// One of a closed vocabulary (stored as the name; input may be the name or a label).
+    Enum(&'static Vocab),
+    /// A calendar date `YYYY-MM-DD` (no zone).
+    Date,
+    /// A point in time: UTC milliseconds (input RFC 3339, or `now`).
+    Time,
+    /// An integer in `min..=max`.
+    Int { min: i64, max: i64 },
+    /// Money in fen, at most `max` fen; input is yuan (`1499`, `1,499.50`).
+    Money { max: i64 },
+    /// The id of a document of this kind.
+    Ref(DocKind),
+    /// A yes/no flag (`yes`/`no`, `是`/`否`, `true`/`false`).
+    Flag,
+    /// Raw bytes (written by code, never typed by people).
+    Bytes,
+    /// A list of records (contacts, order lines), each a map of these fields with an `id`.
+    Records(&'static [FieldSpec]),
+    /// An append-only log of entries, checked entry by entry (see [`LogSpec`]).
+    Log(&'static LogSpec),
+}
+
+impl FieldType {
+    /// Short machine name (for `jiuloop kinds --json` and the browser's forms).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FieldType::Str { .. } => "str",
+            FieldType::Text { .. } => "text",
+            FieldType::Phone => "phone",
+            FieldType::Enum(_) => "enum",
+            FieldType::Date => "date",
+            FieldType::Time => "time",
+            FieldType::Int { .. } => "int",
+            FieldType::Money { .. } => "money",
+            FieldType::Ref(_) => "ref",
+            FieldType::Flag => "flag",
+            FieldType::Bytes => "bytes",
+            FieldType::Records(_) => "records",
+            FieldType::Log(_) => "log",
+        }
+    }
+
+    /// Can a person set it with `FIELD=VALUE` (scalars and text; not lists, logs, bytes)?
+    pub fn is_scalar_input(&self) -> bool {
+        !matches!(self, FieldType::Bytes | FieldType::Records(_) | FieldType::Log(_))
+    }
+}
+
+/// What a field means to the rules beyond its type. The server enforces these from the
+/// session and its clock; honest clients fill them in themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldRole {
+    /// Ordinary data.
+    Data,
+    /// Names the document's author: written once, at creation, and must be the writer.
+    Author,
+    /// A time the device states (when it was created): must lie within the declared
+    /// window around the server's clock; decisions use the server's receive time.
+    ClientTime,
+    /// The parent reference of [`Placement::Parent`]: set at creation, never changed.
+    Parent,
+    /// Names a person the document is assigned to (readers with scope `own` include them).
+    Assignee,
+}
+
+/// One field of a kind (or of a record inside a list).
+#[derive(Clone, Copy, Debug)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// A creation must give it a non-empty value, and no edit may clear it.
+    pub required: bool,
+    /// Written only by the change that creates the document (identity fields).
+    pub create_only: bool,
+    pub role: FieldRole,
+    /// Who may write it, and where. Empty: only the server.
+    pub writers: Grants,
+    /// For an enum: a list field that records each change of value (from, to, at, by).
+    pub history: Option<&'static str>,
+    /// What a person's input must also satisfy (checked where people type: the clients).
+    pub input: InputRule,
+}
+
+/// Input rules beyond the type, for values people type (the server cannot hold a stored
+/// value to them: time passes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputRule {
+    None,
+    /// A date not before today (Asia/Shanghai).
+    NotPast,
+    /// Money above zero.
+    Positive,
+}
+
+impl FieldSpec {
+    pub fn label(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh,
+            Lang::En => self.en,
+        }
+    }
+}
+
+/// One kind of entry in an append-only log, and who may append it.
+#[derive(Clone, Copy, Debug)]
+pub struct EntrySpec {
+    /// The value of the entry's kind key (`paid`, `shipped` …; labelled by the log's
+    /// vocabulary).
+    pub kind: &'static str,
+    pub writers: &'static [Role],
+    /// Keys the entry must carry, non-empty (an approval: `role` and `hash`).
+    pub requires: &'static [&'static str],
+}
+
+/// An append-only list of entries (an order's events, the policy's published versions).
+/// Existing entries are never changed, deleted or replaced; every new entry must be of a
+/// declared kind its writer's role may append, name the writer as its author, carry the
+/// writer's own role where it says one, and pass the kind's own check.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSpec {
+    /// The key naming the entry's kind, and the vocabulary of kinds (labels); `None` for
+    /// a log with one kind of entry (then `entries` has exactly one element).
+    pub kind_key: Option<(&'static str, &'static Vocab)>,
+    /// The word rules are named after (`event`: `event-role`, `event-author` …), and the
+    /// one rule name every refusal takes instead, if the log wants that (`policy-invalid`).
+    pub word: &'static str,
+    pub invalid_rule: Option<&'static str>,
+    /// The key naming the entry's author (must be the writer).
+    pub author_key: &'static str,
+    /// The key naming the role the entry was made in (must be the writer's, when given).
+    pub role_key: Option<&'static str>,
+    /// The key of the device's time of the entry (a [`FieldRole::ClientTime`] value).
+    pub time_key: &'static str,
+    /// Plain-value keys an entry may carry besides the above (with their types).
+    pub fields: &'static [FieldSpec],
+    pub entries: &'static [EntrySpec],
+    /// A further check of each new entry against the entries before it (the policy: the
+    /// body decodes, the version number rises). `Err` = why it is refused.
+    pub check: Option<EntryCheck>,
+}
+
+/// A log's own check of one new entry (`Err` = why it is refused).
+pub type EntryCheck = fn(&super::log::LogCheck<'_>) -> Result<(), String>;
+
+impl LogSpec {
+    pub fn entry(&self, kind: &str) -> Option<&'static EntrySpec> {
+        self.entries.iter().find(|e| e.kind == kind)
+    }
+}
+
+/// Everything a kind is.
+#[derive(Clone, Copy, Debug)]
+pub struct KindSpec {
+    /// Stable name: on the command line, in JSON, in `doc_kind`.
+    pub name: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// Stable small integer for storage columns (never reused).
+    pub code: i64,
+    pub id: IdRule,
+    pub placement: Placement,
+    /// Who may read documents of the kind. Whoever may create one may also write it.
+    pub read: Grants,
+    /// Who may create one (write `doc_kind`): `territory` = into their own territories.
+    pub create: Grants,
+    /// Every root field besides `doc_kind`. A field not listed is writable by nobody.
+    pub fields: &'static [FieldSpec],
+    /// The field a list shows as the record's title.
+    pub title: Option<&'static str>,
+    /// The server writes every document of the kind itself (verdicts).
+    pub server_written: bool,
+}
+
+impl KindSpec {
+    pub fn label(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh,
+            Lang::En => self.en,
+        }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The field naming the author (role [`FieldRole::Author`]).
+    pub fn author_field(&self) -> Option<&'static FieldSpec> {
+        self.fields.iter().find(|f| f.role == FieldRole::Author)
+    }
+
+    /// The field naming an assignee (role [`FieldRole::Assignee`]).
+    pub fn assignee_field(&self) -> Option<&'static FieldSpec> {
+        self.fields.iter().find(|f| f.role == FieldRole::Assignee)
+    }
+
+    /// The parent kind and the field naming the parent, for [`Placement::Parent`].
+    pub fn parent(&self) -> Option<(DocKind, &'static str)> {
+        match self.placement {
+            Placement::Parent { kind, field } => Some((kind, field)),
+            _ => None,
+        }
+    }
+
+    /// The append-only logs among the fields.
+    pub fn logs(&self) -> impl Iterator<Item = (&'static FieldSpec, &'static LogSpec)> + '_ {
+        self.fields.iter().filter_map(|f| match f.ty {
+            FieldType::Log(l) => Some((f, l)),
+            _ => None,
+        })
+    }
+}
+
+/// Shorthand constructors for specs (`const fn`, so specs stay `const`).
+pub mod build {
+    use super::*;
+
+    /// A data field: optional, editable by `writers`.
+    pub const fn field(
+        name: &'static str,
+        ty: FieldType,
+        zh: &'static str,
+        en: &'static str,
+        writers: Grants,
+    ) -> FieldSpec {
+        FieldSpec {
+            name,
+            ty,
+            zh,
+            en,
+            required: false,
+            create_only: false,
+            role: FieldRole::Data,
+            writers,
+            history: None,
+            input: InputRule::None,
+        }
+    }
+
+    impl FieldSpec {
+        pub const fn required(self) -> Self {
+            FieldSpec { required: true, ..self }
+        }
+        pub const fn create_only(self) -> Self {
+            FieldSpec { create_only: true, ..self }
+        }
+        pub const fn with_role(self, role: FieldRole) -> Self {
+            FieldSpec { role, ..self }
+        }
+        pub const fn with_history(self, list: &'static str) -> Self {
+            FieldSpec { history: Some(list), ..self }
+        }
+        pub const fn with_input(self, input: InputRule) -> Self {
+            FieldSpec { input, ..self }
+        }
+    }
+
+    /// The author field: set at creation to the writer.
+    pub const fn author(name: &'static str, zh: &'static str, en: &'static str, writers: Grants) -> FieldSpec {
+        field(name, FieldType::Str { max: 64 }, zh, en, writers).required().create_only().with_role(FieldRole::Author)
+    }
+
+    /// The creation time as the device states it.
+    pub const fn created_at(name: &'static str, zh: &'static str, en: &'static str, writers: Grants) -> FieldSpec {
+        field(name, FieldType::Time, zh, en, writers).required().create_only().with_role(FieldRole::ClientTime)
+    }
+
+    /// The parent reference.
+    pub const fn parent(
+        name: &'static str,
+        kind: DocKind,
+        zh: &'static str,
+        en: &'static str,
+        writers: Grants,
+    ) -> FieldSpec {
+        field(name, FieldType::Ref(kind), zh, en, writers).required().create_only().with_role(FieldRole::Parent)
+    }
+
+    pub const fn entry(kind: &'static str, writers: &'static [Role]) -> EntrySpec {
+        EntrySpec { kind, writers, requires: &[] }
+    }
+
+    impl EntrySpec {
+        pub const fn requires(self, keys: &'static [&'static str]) -> Self {
+            EntrySpec { requires: keys, ..self }
+        }
+    }
+}
