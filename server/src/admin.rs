@@ -73,7 +73,7 @@ pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result
     drop(db);
     let settings = HubSettings { cache_docs: 64, compact_after: u64::from(crate::Config::DEFAULT_COMPACT_AFTER) };
     let mut hub = Hub::new(Db::open_in(data_dir)?, settings, Arc::new(ServerStats::default()))?;
-    hub.run_admin_commands();
+    hub.run_admin_commands(crate::accounts::now_ms());
     let row = hub.db().admin_command(id)?;
     Ok(match row {
         Some(r) if r.done_at.is_some() => {

@@ -157,6 +157,8 @@ pub struct Hub {
     /// The published policy versions, decoded, with the policy document's heads they were
     /// read at.
     policy_cache: Option<(Vec<Hash>, Arc<Vec<PublishedPolicy>>)>,
+    /// The time of the events being handled (given with them).
+    now: i64,
 }
 
 impl Hub {
@@ -171,6 +173,7 @@ impl Hub {
             max_seq,
             stats,
             policy_cache: None,
+            now: 0,
         };
         hub.compute_missing_facts()?;
         Ok(hub)
@@ -196,13 +199,14 @@ impl Hub {
         &self.db
     }
 
-    /// Handle one event.
-    pub fn handle(&mut self, event: HubEvent) -> Vec<Outgoing> {
-        self.handle_batch(std::iter::once(event))
+    /// Handle one event at `now` (UTC ms: the hub never reads a clock itself).
+    pub fn handle(&mut self, event: HubEvent, now: i64) -> Vec<Outgoing> {
+        self.handle_batch(std::iter::once(event), now)
     }
 
-    /// Handle events in order, committing runs of consecutive pushes together.
-    pub fn handle_batch(&mut self, events: impl IntoIterator<Item = HubEvent>) -> Vec<Outgoing> {
+    /// Handle events in order at `now`, committing runs of consecutive pushes together.
+    pub fn handle_batch(&mut self, events: impl IntoIterator<Item = HubEvent>, now: i64) -> Vec<Outgoing> {
+        self.now = now;
         let mut out = Vec::new();
         let mut batch: Option<PushBatch> = None;
         for event in events {
@@ -350,7 +354,7 @@ impl Hub {
                 out,
             );
         }
-        let now = crate::accounts::now_ms();
+        let now = self.now;
         let actors = match self.db.register_actors(session.device_id, &session.user, &hello.actors, now) {
             Ok(ActorRegistration::Registered(all)) => all,
             Ok(ActorRegistration::Conflict(actor)) => {
@@ -540,7 +544,7 @@ impl Hub {
         // Post-sync validation, in the same transaction: the orders' verdicts (and one-time
         // effects) are durable before the pusher's Ack.
         let orders = self.orders_to_recheck(&rechecks)?;
-        let checked = self.validate_orders(Some(&mut batch.docs), &mut work, &orders, crate::accounts::now_ms())?;
+        let checked = self.validate_orders(Some(&mut batch.docs), &mut work, &orders, self.now)?;
         let mut relay_out = Vec::new();
         if !relays.is_empty() || !moved.is_empty() {
             self.relay(Some(conn), &relays, &moved, &mut relay_out)?;
@@ -700,7 +704,7 @@ impl Hub {
         let mut snapshot_seq = acc.snapshot_seq;
         let bytes: Vec<u8> = new_changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
         let heads = hashes_to_wire(&scratch.get_heads());
-        let now = crate::accounts::now_ms();
+        let now = self.now;
         let seq = self.db.store_change(id.as_bytes(), kind.code(), &heads_to_blob(&heads), &bytes, now)?;
         self.db.set_doc_facts(id.as_bytes(), &after.row())?;
         let seq = u64_from_i64(seq);
@@ -825,7 +829,7 @@ impl Hub {
             .unwrap_or_else(|_| "[]".into());
         let device = session.device_id.to_string();
         self.db.insert_audit(&NewAudit {
-            at: crate::accounts::now_ms(),
+            at: self.now,
             user: &session.user,
             device: Some(&device),
             doc_id: r.id.as_bytes(),

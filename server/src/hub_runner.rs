@@ -146,7 +146,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             next = rx.try_recv().ok();
         }
         let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
-        let outgoing = match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events))) {
+        let outgoing = match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::accounts::now_ms()))) {
             Ok(outgoing) => outgoing,
             Err(_) => {
                 tracing::error!(
@@ -158,7 +158,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
                 for conn in involved {
                     if !dropped.contains(&conn) {
                         dropped.push(conn);
-                        hub.handle(HubEvent::Disconnected { conn });
+                        hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
                     }
                 }
                 dropped
@@ -214,7 +214,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     outboxes.remove(&conn);
-                    hub.handle(HubEvent::Disconnected { conn });
+                    hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
                 }
             }
         }
@@ -225,7 +225,7 @@ fn drop_conn(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: Co
     if let Some(outbox) = outboxes.remove(&conn) {
         let _ = outbox.kill.send(code);
     }
-    hub.handle(HubEvent::Disconnected { conn });
+    hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
 }
 
 #[cfg(test)]

@@ -33,6 +33,17 @@ impl Drop for TempDb {
     }
 }
 
+/// The hub at the wall clock (the tests that control time pass it themselves).
+trait Step {
+    fn step(&mut self, event: HubEvent) -> Vec<Outgoing>;
+}
+
+impl Step for Hub {
+    fn step(&mut self, event: HubEvent) -> Vec<Outgoing> {
+        self.handle(event, crate::accounts::now_ms())
+    }
+}
+
 fn temp_db() -> TempDb {
     let dir = std::env::temp_dir().join(format!("jiuloop-hub-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -82,8 +93,8 @@ impl Device {
     /// Connect and say hello; returns what the hub sent this connection.
     fn join(&self, hub: &mut Hub, cursor: u64) -> Vec<ServerMsg> {
         self.register(hub);
-        hub.handle(HubEvent::Connected { conn: self.conn, session: self.session() });
-        let out = hub.handle(self.hello(cursor));
+        hub.step(HubEvent::Connected { conn: self.conn, session: self.session() });
+        let out = hub.step(self.hello(cursor));
         msgs_for(&out, self.conn)
     }
 
@@ -194,7 +205,7 @@ fn push_is_acked_and_relayed_to_others() {
     let id = DocId::new_random();
     let mut doc = a.doc();
     let bytes = edit(&mut doc, "name", "五粮液旗舰店");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes.clone())]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes.clone())]));
     let to_a = msgs_for(&out, a.conn);
     let heads = hashes_to_wire(&doc.get_heads());
     assert_eq!(to_a, vec![ServerMsg::Ack { docs: vec![DocAck { id, heads: heads.clone(), seq: 1 }] }]);
@@ -207,15 +218,15 @@ fn push_is_acked_and_relayed_to_others() {
     apply(&mut replicas, docs);
 
     // The same bytes again: nothing new, nothing relayed.
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, bytes)]));
     assert_eq!(acks(&msgs_for(&out, a.conn)), vec![DocAck { id, heads, seq: 0 }]);
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.max_seq(), 1);
 
     // A disconnected connection receives nothing.
-    hub.handle(HubEvent::Disconnected { conn: b.conn });
+    hub.step(HubEvent::Disconnected { conn: b.conn });
     let more = edit(&mut doc, "class", "A");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, more)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, more)]));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 2);
 }
@@ -229,11 +240,11 @@ fn catch_up_sends_only_what_the_cursor_lacks() {
     let (d1, d2) = (DocId::new_random(), DocId::new_random());
     let (mut doc1, mut doc2) = (a.doc(), a.doc());
     let c = edit(&mut doc1, "name", "x");
-    hub.handle(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 1
+    hub.step(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 1
     let c = edit(&mut doc2, "outcome", "y");
-    hub.handle(a.push(vec![chunk(d2, DocKind::Visit, &mut doc2, c)])); // seq 2
+    hub.step(a.push(vec![chunk(d2, DocKind::Visit, &mut doc2, c)])); // seq 2
     let c = edit(&mut doc1, "class", "B");
-    hub.handle(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 3
+    hub.step(a.push(vec![chunk(d1, DocKind::Customer, &mut doc1, c)])); // seq 3
 
     // From scratch: both documents, whole.
     let b = Device::new(2);
@@ -272,7 +283,7 @@ fn catch_up_is_correct_after_compaction() {
     let mut heads_after = Vec::new();
     for i in 0..5 {
         let c = edit(&mut doc, "delivery_place", &format!("v{i}"));
-        let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
+        let out = hub.step(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
         assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, i + 1);
         heads_after.push(doc.get_heads());
     }
@@ -297,7 +308,7 @@ fn catch_up_is_correct_after_compaction() {
     let mut hub = open_hub(&path, 100, 2);
     a.join(&mut hub, 5);
     let c = edit(&mut doc, "delivery_place", "after restart");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 6);
 }
 
@@ -312,7 +323,7 @@ fn foreign_actor_is_refused_and_nothing_stored() {
     let id = DocId::new_random();
     let mut doc = b.doc();
     let c = edit(&mut doc, "name", "impostor");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     let to_a = msgs_for(&out, a.conn);
     let [ServerMsg::Refused { refusals }] = to_a.as_slice() else { panic!("{to_a:?}") };
     assert_eq!(refusals[0].code, ErrorCode::ActorNotYours);
@@ -345,20 +356,20 @@ fn garbage_closes_only_that_connection_and_stores_nothing_of_the_frame() {
         heads: vec![],
         changes: b"\x85\x6f\x4a\x83garbage".to_vec(),
     };
-    let out = hub.handle(a.push(vec![good.clone(), bad]));
+    let out = hub.step(a.push(vec![good.clone(), bad]));
     assert_eq!(msgs_for(&out, a.conn).len(), 1);
     assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::BadChanges));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.db().doc_count().unwrap(), 0);
     assert_eq!(hub.max_seq(), 0);
     // a is gone; b carries on, and the same good chunk is stored with seq 1.
-    let out = hub.handle(a.push(vec![good.clone()]));
+    let out = hub.step(a.push(vec![good.clone()]));
     assert!(out.is_empty());
     let mut bdoc = b.doc();
     bdoc.load_incremental(&c).unwrap();
     let c2 = edit(&mut bdoc, "class", "A");
     let both = [c, c2].concat();
-    let out = hub.handle(b.push(vec![chunk(good_id, DocKind::Customer, &mut bdoc, both)]));
+    let out = hub.step(b.push(vec![chunk(good_id, DocKind::Customer, &mut bdoc, both)]));
     // a's change was never stored, so b may not push it as new.
     assert!(matches!(msgs_for(&out, b.conn)[0], ServerMsg::Refused { .. }));
 }
@@ -372,10 +383,10 @@ fn kind_mismatch_is_refused() {
     let id = DocId::new_random();
     let mut doc = a.doc();
     let c = edit(&mut doc, "name", "x");
-    hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+    hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     let server_heads = hashes_to_wire(&doc.get_heads());
     let c = edit(&mut doc, "lines", "y");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Order, &mut doc, c)]));
     let msgs = msgs_for(&out, a.conn);
     let [ServerMsg::Refused { refusals }] = msgs.as_slice() else { panic!("{msgs:?}") };
     assert_eq!(refusals[0].code, ErrorCode::KindMismatch);
@@ -393,16 +404,16 @@ fn incomplete_chunk_is_acked_with_server_heads_and_not_applied() {
     let id = DocId::new_random();
     let mut doc = a.doc();
     let first = edit(&mut doc, "outcome", "1");
-    hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, first)]));
+    hub.step(a.push(vec![chunk(id, DocKind::Visit, &mut doc, first)]));
     let server_heads = hashes_to_wire(&doc.get_heads());
     let _second = edit(&mut doc, "feedback", "2");
     let third = edit(&mut doc, "next_action", "3");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, third)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Visit, &mut doc, third)]));
     assert_eq!(acks(&msgs_for(&out, a.conn)), vec![DocAck { id, heads: server_heads.clone(), seq: 0 }]);
     assert!(msgs_for(&out, b.conn).is_empty());
     // Re-push from the server's heads.
     let rest = doc.save_after(&protocol::wire::hashes_from_wire(&server_heads));
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Visit, &mut doc, rest)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Visit, &mut doc, rest)]));
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 2);
     assert_eq!(changes(&msgs_for(&out, b.conn)).len(), 1);
 }
@@ -417,7 +428,7 @@ fn eviction_keeps_data() {
     for round in 0..3 {
         for (id, doc) in docs.iter_mut() {
             let c = edit(doc, "delivery_place", &format!("r{round}"));
-            let out = hub.handle(a.push(vec![chunk(*id, DocKind::Order, doc, c)]));
+            let out = hub.step(a.push(vec![chunk(*id, DocKind::Order, doc, c)]));
             let ack = &acks(&msgs_for(&out, a.conn))[0];
             assert_ne!(ack.seq, 0);
             assert_eq!(ack.heads, hashes_to_wire(&doc.get_heads()));
@@ -445,7 +456,7 @@ fn restart_keeps_acknowledged_data() {
         a.join(&mut hub, 0);
         for i in 0..3 {
             let c = edit(&mut doc, "address", &format!("v{i}"));
-            hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+            hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
         }
     }
     let mut hub = open_hub(&path, 100, 64);
@@ -459,7 +470,7 @@ fn restart_keeps_acknowledged_data() {
     // The device's actor is still registered to it: it may keep pushing.
     a.join(&mut hub, 3);
     let c = edit(&mut doc, "address", "after restart");
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 4);
 }
 
@@ -468,22 +479,22 @@ fn protocol_order_is_enforced() {
     let path = temp_db();
     let mut hub = open_hub(&path, 100, 64);
     let a = Device::new(1);
-    hub.handle(HubEvent::Connected { conn: a.conn, session: a.session() });
-    let out = hub.handle(a.push(vec![]));
+    hub.step(HubEvent::Connected { conn: a.conn, session: a.session() });
+    let out = hub.step(a.push(vec![]));
     assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::UnexpectedMessage));
     assert_eq!(hub.connections(), 0);
 
     // Hello for another device than the token's.
     let mut b = Device::new(2);
-    hub.handle(HubEvent::Connected { conn: b.conn, session: b.session() });
+    hub.step(HubEvent::Connected { conn: b.conn, session: b.session() });
     b.id = Uuid::new_v4();
-    let out = hub.handle(b.hello(0));
+    let out = hub.step(b.hello(0));
     assert_eq!(error_code(&msgs_for(&out, b.conn)), Some(ErrorCode::Unauthorized));
 
     // A second hello.
     let c = Device::new(3);
     c.join(&mut hub, 0);
-    let out = hub.handle(c.hello(0));
+    let out = hub.step(c.hello(0));
     assert_eq!(error_code(&msgs_for(&out, c.conn)), Some(ErrorCode::UnexpectedMessage));
 }
 
@@ -497,10 +508,10 @@ fn resync_sends_whole_documents() {
     let mut doc = a.doc();
     for i in 0..4 {
         let c = edit(&mut doc, "address", &format!("v{i}"));
-        hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+        hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     }
     let out =
-        hub.handle(HubEvent::Message { conn: a.conn, msg: ClientMsg::Resync { docs: vec![id, DocId::new_random()] } });
+        hub.step(HubEvent::Message { conn: a.conn, msg: ClientMsg::Resync { docs: vec![id, DocId::new_random()] } });
     let msgs = msgs_for(&out, a.conn);
     let [ServerMsg::Changes { docs, cursor: None }] = msgs.as_slice() else { panic!("{msgs:?}") };
     let mut replicas = Default::default();
@@ -520,10 +531,13 @@ fn consecutive_pushes_are_group_committed() {
     let (mut da, mut db) = (a.doc(), b.doc());
     let ca = edit(&mut da, "delivery_place", "1");
     let cb = edit(&mut db, "delivery_place", "2");
-    let out = hub.handle_batch(vec![
-        a.push(vec![chunk(ida, DocKind::Order, &mut da, ca)]),
-        b.push(vec![chunk(idb, DocKind::Order, &mut db, cb)]),
-    ]);
+    let out = hub.handle_batch(
+        vec![
+            a.push(vec![chunk(ida, DocKind::Order, &mut da, ca)]),
+            b.push(vec![chunk(idb, DocKind::Order, &mut db, cb)]),
+        ],
+        crate::accounts::now_ms(),
+    );
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 1);
     assert_eq!(acks(&msgs_for(&out, b.conn))[0].seq, 2);
     // c sees both, in sequence order; a sees b's, b sees a's.
@@ -550,23 +564,23 @@ fn failed_storage_closes_the_pusher_and_keeps_the_rest() {
     let id = DocId::new_random();
     let mut doc = a.doc();
     let c = edit(&mut doc, "name", "stored");
-    hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+    hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     let stored_heads = doc.get_heads();
 
     hub.db().freeze_size_for_tests().unwrap();
     let big: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     let c = edit(&mut doc, "notes", &big);
-    let out = hub.handle(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
+    let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
     assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::Internal));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.max_seq(), 1);
     assert_eq!(hub.connections(), 1);
 
     // b is unaffected and the cache still holds the acknowledged state.
-    let out = hub.handle(HubEvent::Message { conn: b.conn, msg: ClientMsg::Resync { docs: vec![id] } });
+    let out = hub.step(HubEvent::Message { conn: b.conn, msg: ClientMsg::Resync { docs: vec![id] } });
     let sent = changes(&msgs_for(&out, b.conn));
     assert_eq!(sent[0].heads, hashes_to_wire(&stored_heads));
-    let out = hub.handle(b.push(vec![chunk(id, DocKind::Customer, &mut doc, vec![])]));
+    let out = hub.step(b.push(vec![chunk(id, DocKind::Customer, &mut doc, vec![])]));
     assert_eq!(acks(&msgs_for(&out, b.conn))[0].heads, hashes_to_wire(&stored_heads));
 }
 
@@ -645,21 +659,21 @@ fn devices_receive_only_what_their_user_may_read() {
     }
     let (gz, _, gz_chunk) = new_customer(&wang, "贵州");
     let (gz_order, _, gz_order_chunk) = new_order(&wang, gz);
-    let out = hub.handle(wang.push(vec![gz_order_chunk, gz_chunk]));
+    let out = hub.step(wang.push(vec![gz_order_chunk, gz_chunk]));
     assert_eq!(acks(&msgs_for(&out, wang.conn)).len(), 2, "{out:?}");
     assert!(msgs_for(&out, li.conn).is_empty(), "li may not see 贵州: {out:?}");
     assert_eq!(ids(&changes(&msgs_for(&out, logistics.conn))), sorted(vec![gz, gz_order]));
     assert_eq!(territory_of(&hub, gz_order).as_deref(), Some("贵州"), "the order follows its customer");
 
     let (sc, _, sc_chunk) = new_customer(&li, "四川");
-    let out = hub.handle(li.push(vec![sc_chunk]));
+    let out = hub.step(li.push(vec![sc_chunk]));
     assert!(msgs_for(&out, wang.conn).is_empty());
 
     // Catch-up from scratch and resync give nothing of the other territory.
     let li2 = Device::of(4, "li", Role::Rep, Some("四川"));
     let msgs = li2.join(&mut hub, 0);
     assert_eq!(ids(&changes(&msgs)), vec![sc]);
-    let out = hub.handle(HubEvent::Message { conn: li2.conn, msg: ClientMsg::Resync { docs: vec![gz, gz_order] } });
+    let out = hub.step(HubEvent::Message { conn: li2.conn, msg: ClientMsg::Resync { docs: vec![gz, gz_order] } });
     assert!(changes(&msgs_for(&out, li2.conn)).is_empty());
     // Logistics reads customers and orders everywhere, but no visits.
     let msgs = Device::of(5, "liu", Role::Logistics, None).join(&mut hub, 0);
@@ -675,18 +689,18 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
     li.join(&mut hub, 0);
     wang.join(&mut hub, 0);
     let (gz, mut gz_doc, gz_chunk) = new_customer(&wang, "贵州");
-    hub.handle(wang.push(vec![gz_chunk]));
+    hub.step(wang.push(vec![gz_chunk]));
     let stored = hub.db().max_seq().unwrap();
 
     // li got hold of the document somehow and writes it.
     let mut stolen = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
     let c = edit(&mut stolen, "phone", "13800000000");
-    let out = hub.handle(li.push(vec![chunk(gz, DocKind::Customer, &mut stolen, c)]));
+    let out = hub.step(li.push(vec![chunk(gz, DocKind::Customer, &mut stolen, c)]));
     let existing = refusals(&msgs_for(&out, li.conn));
     assert!(msgs_for(&out, wang.conn).is_empty());
     // … and creates a customer in 贵州.
     let (new_gz, _, new_chunk) = new_customer(&li, "贵州");
-    let out = hub.handle(li.push(vec![new_chunk]));
+    let out = hub.step(li.push(vec![new_chunk]));
     let created = refusals(&msgs_for(&out, li.conn));
     assert_eq!(existing.len(), 1);
     assert_eq!(created.len(), 1);
@@ -700,7 +714,7 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
     let mut later = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
     edit(&mut later, "phone", "1");
     let c = edit(&mut later, "phone", "2");
-    let out = hub.handle(li.push(vec![chunk(gz, DocKind::Customer, &mut later, c)]));
+    let out = hub.step(li.push(vec![chunk(gz, DocKind::Customer, &mut later, c)]));
     assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
     assert!(acks(&msgs_for(&out, li.conn)).is_empty());
 
@@ -717,7 +731,7 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
         gz_doc.commit();
         gz_doc.save_after(&before)
     };
-    let out = hub.handle(wang.push(vec![chunk(gz, DocKind::Customer, &mut gz_doc, c)]));
+    let out = hub.step(wang.push(vec![chunk(gz, DocKind::Customer, &mut gz_doc, c)]));
     let r = &refusals(&msgs_for(&out, wang.conn))[0];
     assert_eq!((r.code, r.path.as_str(), r.rule.as_str()), (ErrorCode::Forbidden, "territory", "role"));
     assert_eq!(r.server_heads.len(), 1, "a readable document's refusal carries the server heads");
@@ -737,10 +751,10 @@ fn an_order_pushed_before_its_customer_takes_the_customer_territory() {
     let (o, _, o_chunk) = new_order(&li, c);
     // Separate frames, order first: the order is the writer's territory until the customer
     // arrives.
-    let out = hub.handle(li.push(vec![o_chunk]));
+    let out = hub.step(li.push(vec![o_chunk]));
     assert_eq!(acks(&msgs_for(&out, li.conn))[0].id, o);
     assert_eq!(territory_of(&hub, o).as_deref(), Some("四川"));
-    let out = hub.handle(li.push(vec![c_chunk]));
+    let out = hub.step(li.push(vec![c_chunk]));
     assert_eq!(acks(&msgs_for(&out, li.conn))[0].id, c);
     assert_eq!(ids(&changes(&msgs_for(&out, mgr.conn))), vec![c]);
     let row = hub.db().doc(o.as_bytes()).unwrap().unwrap();
@@ -759,13 +773,13 @@ fn a_reassignment_moves_the_customer_and_its_records_for_every_device() {
     let (c, _, c_chunk) = new_customer(&li, "四川");
     let (o, _, o_chunk) = new_order(&li, c);
     let (other, _, other_chunk) = new_customer(&li, "四川");
-    hub.handle(li.push(vec![c_chunk, o_chunk, other_chunk]));
+    hub.step(li.push(vec![c_chunk, o_chunk, other_chunk]));
     let cursor_before = hub.max_seq();
 
     let cmd =
         crate::admin::AdminCommand::Reassign { customer: c, territory: "贵州".into(), owner: Some("wang".into()) };
     let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
-    let out = hub.handle(HubEvent::Tick { now: 0 });
+    let out = hub.step(HubEvent::Tick { now: 0 });
     let done = hub.db().admin_command(id).unwrap().unwrap();
     assert_eq!(done.ok, Some(true), "{:?}", done.result);
     assert!(done.result.unwrap().contains("1 of its records (visits, orders) followed"));
@@ -809,7 +823,7 @@ fn a_reassignment_moves_the_customer_and_its_records_for_every_device() {
     // The same move again changes nothing and tells no one.
     let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
     let seq = hub.max_seq();
-    let out = hub.handle(HubEvent::Tick { now: 0 });
+    let out = hub.step(HubEvent::Tick { now: 0 });
     assert!(out.is_empty(), "{out:?}");
     assert!(hub.db().admin_command(id).unwrap().unwrap().result.unwrap().contains("already in"));
     assert_eq!(hub.max_seq(), seq);
@@ -821,7 +835,7 @@ fn a_reassignment_moves_the_customer_and_its_records_for_every_device() {
         crate::admin::AdminCommand::Reassign { customer: c, territory: "四川".into(), owner: Some("nobody".into()) },
     ] {
         let id = hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
-        hub.handle(HubEvent::Tick { now: 0 });
+        hub.step(HubEvent::Tick { now: 0 });
         assert_eq!(hub.db().admin_command(id).unwrap().unwrap().ok, Some(false), "{cmd:?}");
     }
 }
@@ -840,22 +854,22 @@ fn a_manager_reassigns_from_a_device() {
     mgr.register(&hub);
     let mut session = mgr.session();
     session.territories = vec!["四川".into(), "贵州".into()];
-    hub.handle(HubEvent::Connected { conn: mgr.conn, session });
-    hub.handle(mgr.hello(0));
+    hub.step(HubEvent::Connected { conn: mgr.conn, session });
+    hub.step(mgr.hello(0));
     let (c, mut doc, c_chunk) = new_customer(&li, "四川");
-    hub.handle(li.push(vec![c_chunk]));
+    hub.step(li.push(vec![c_chunk]));
     let mut mine = doc.fork().with_actor(ActorId::from(mgr.actor.clone()));
     let before = mine.get_heads();
     customer::reassign(&mut mine, "贵州", Some("wang")).unwrap();
     mine.commit();
     let bytes = mine.save_after(&before);
-    let out = hub.handle(mgr.push(vec![chunk(c, DocKind::Customer, &mut mine, bytes)]));
+    let out = hub.step(mgr.push(vec![chunk(c, DocKind::Customer, &mut mine, bytes)]));
     assert_eq!(acks(&msgs_for(&out, mgr.conn)).len(), 1, "{out:?}");
     assert_eq!(forgets(&msgs_for(&out, li.conn)), vec![c]);
     assert_eq!(ids(&changes(&msgs_for(&out, wang.conn))), vec![c]);
     // A rep may not do the same.
     let c2 = edit(&mut doc, "territory", "贵州");
-    let out = hub.handle(li.push(vec![chunk(c, DocKind::Customer, &mut doc, c2)]));
+    let out = hub.step(li.push(vec![chunk(c, DocKind::Customer, &mut doc, c2)]));
     assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
 }
 
@@ -874,20 +888,20 @@ fn expired_logged_out_and_disabled_sessions_are_closed() {
         let mut s = dev.session();
         s.expires_at = expires;
         s.token_hash = token.into();
-        hub.handle(HubEvent::Connected { conn: dev.conn, session: s });
-        hub.handle(dev.hello(0));
+        hub.step(HubEvent::Connected { conn: dev.conn, session: s });
+        hub.step(dev.hello(0));
     }
-    let out = hub.handle(HubEvent::Tick { now: 4_999 });
+    let out = hub.step(HubEvent::Tick { now: 4_999 });
     assert!(out.is_empty());
-    let out = hub.handle(HubEvent::Tick { now: 5_000 });
+    let out = hub.step(HubEvent::Tick { now: 5_000 });
     assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::TokenExpired));
-    let out = hub.handle(HubEvent::TokenRevoked { token_hash: "tb".into() });
+    let out = hub.step(HubEvent::TokenRevoked { token_hash: "tb".into() });
     assert_eq!(error_code(&msgs_for(&out, b.conn)), Some(ErrorCode::Unauthorized));
     let cmd = crate::admin::AdminCommand::CloseUser { user: "zhao".into() };
     hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
     let cmd = crate::admin::AdminCommand::CloseDevice { device: d.id };
     hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
-    let out = hub.handle(HubEvent::Tick { now: 5_001 });
+    let out = hub.step(HubEvent::Tick { now: 5_001 });
     assert_eq!(error_code(&msgs_for(&out, c.conn)), Some(ErrorCode::Revoked));
     assert_eq!(error_code(&msgs_for(&out, d.conn)), Some(ErrorCode::Revoked));
     assert_eq!(hub.connections(), 0);
@@ -911,7 +925,7 @@ fn facts_of_documents_stored_before_version_2_are_computed_at_start() {
     {
         let mut hub = open_hub(&path, 100, 64);
         li.join(&mut hub, 0);
-        hub.handle(li.push(vec![o_chunk, c_chunk]));
+        hub.step(li.push(vec![o_chunk, c_chunk]));
     }
     // What a version-1 database looks like: no facts.
     let raw = rusqlite::Connection::open(&*path).unwrap();
@@ -933,7 +947,7 @@ fn publish_example_policy(hub: &mut Hub) -> Vec<Outgoing> {
     let policy = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
     let cmd = crate::admin::AdminCommand::PublishPolicy { policy: Box::new(policy) };
     hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
-    let out = hub.run_admin_commands();
+    let out = hub.run_admin_commands(crate::accounts::now_ms());
     let done = hub.db().admin_command(1).unwrap().unwrap();
     assert_eq!(done.ok, Some(true), "{:?}", done.result);
     out
@@ -984,7 +998,7 @@ fn orders_are_checked_after_sync_and_assigned_exactly_once() {
         let bytes = o_doc.save();
         chunk(o, DocKind::Order, &mut o_doc, bytes)
     };
-    let out = hub.handle(li.push(vec![o_chunk.clone(), c_chunk]));
+    let out = hub.step(li.push(vec![o_chunk.clone(), c_chunk]));
     let to_li = msgs_for(&out, li.conn);
     let v = verdict_in(&mut at_li, &changes(&to_li), o).expect("the pusher gets the verdict");
     assert!(matches!(to_li.last(), Some(ServerMsg::Ack { .. })), "…before its Ack: {to_li:?}");
@@ -1000,7 +1014,7 @@ fn orders_are_checked_after_sync_and_assigned_exactly_once() {
 
     // Resending everything changes nothing: no new sequence number, no new verdict.
     let seq = hub.max_seq();
-    let out = hub.handle(li.push(vec![o_chunk.clone()]));
+    let out = hub.step(li.push(vec![o_chunk.clone()]));
     assert_eq!(hub.max_seq(), seq);
     assert!(changes(&out.iter().flat_map(|o| [o.msg.clone()]).collect::<Vec<_>>()).is_empty());
 
@@ -1021,7 +1035,7 @@ fn orders_are_checked_after_sync_and_assigned_exactly_once() {
         let bytes = m_doc.save_after(&before);
         chunk(o, DocKind::Order, &mut m_doc, bytes)
     };
-    let out = hub.handle(zhang.push(vec![approve.clone()]));
+    let out = hub.step(zhang.push(vec![approve.clone()]));
     let assigned = verdict_in(&mut at_sun, &changes(&msgs_for(&out, sun.conn)), o).expect("logistics sees the verdict");
     assert!(assigned.assigned_at.is_some());
     assert_eq!(hub.db().notifications(None, None, 100).unwrap().len(), 2);
@@ -1031,7 +1045,7 @@ fn orders_are_checked_after_sync_and_assigned_exactly_once() {
     let zhang2 = Device::of(4, "zhang", Role::Manager, Some("四川"));
     zhang2.join(&mut hub, 0);
     let seq = hub.max_seq();
-    hub.handle(zhang2.push(vec![{
+    hub.step(zhang2.push(vec![{
         let bytes = m_doc.save();
         chunk(o, DocKind::Order, &mut m_doc, bytes)
     }]));
@@ -1051,7 +1065,7 @@ fn orders_are_checked_after_sync_and_assigned_exactly_once() {
     )
     .unwrap();
     s_doc.commit();
-    let out = hub.handle(sun.push(vec![{
+    let out = hub.step(sun.push(vec![{
         let bytes = s_doc.save_after(&before);
         chunk(o, DocKind::Order, &mut s_doc, bytes)
     }]));
@@ -1071,14 +1085,14 @@ fn verdict_ids_cannot_be_squatted() {
     li.join(&mut hub, 0);
     let (c, _, c_chunk) = new_customer(&li, "四川");
     let (o, _, o_chunk) = new_order(&li, c);
-    hub.handle(li.push(vec![c_chunk, o_chunk]));
+    hub.step(li.push(vec![c_chunk, o_chunk]));
     // Another order at the first one's verdict id.
     let (_, mut doc, _) = new_order(&li, c);
     let squat = {
         let bytes = doc.save();
         chunk(verdict_id(o), DocKind::Order, &mut doc, bytes)
     };
-    let out = hub.handle(li.push(vec![squat]));
+    let out = hub.step(li.push(vec![squat]));
     let r = refusals(&msgs_for(&out, li.conn));
     assert_eq!(r.len(), 1);
     assert_eq!((r[0].code, r[0].rule.as_str()), (ErrorCode::Forbidden, "reserved-id"));
@@ -1105,7 +1119,7 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
         let bytes = o_doc.save();
         chunk(o, DocKind::Order, &mut o_doc, bytes)
     };
-    let out = hub.handle(li.push(vec![o_chunk]));
+    let out = hub.step(li.push(vec![o_chunk]));
     let v = verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).unwrap();
     assert_eq!(v.verdict, "invalid");
     // The customer arrives: re-checked at the wholesale price, ok, confirmed and assigned.
@@ -1113,7 +1127,7 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
         let bytes = c_doc.save();
         chunk(c, DocKind::Customer, &mut c_doc, bytes)
     };
-    let out = hub.handle(li.push(vec![c_chunk]));
+    let out = hub.step(li.push(vec![c_chunk]));
     let v = verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).unwrap();
     assert_eq!((v.verdict.as_str(), v.assigned_at.is_some()), ("ok", true));
     // A later channel change re-checks only orders not yet assigned: this one keeps its verdict.
@@ -1124,6 +1138,6 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
         let bytes = c_doc.save_after(&before);
         chunk(c, DocKind::Customer, &mut c_doc, bytes)
     };
-    let out = hub.handle(li.push(vec![c_chunk]));
+    let out = hub.step(li.push(vec![c_chunk]));
     assert!(verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).is_none());
 }

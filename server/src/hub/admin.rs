@@ -18,9 +18,10 @@ impl Hub {
 
     /// Carry out every queued admin command (used by the command line when no server
     /// runs; the server does it on every tick).
-    pub fn run_admin_commands(&mut self) -> Vec<Outgoing> {
+    pub fn run_admin_commands(&mut self, now: i64) -> Vec<Outgoing> {
+        self.now = now;
         let mut out = Vec::new();
-        self.run_admin_commands_into(crate::accounts::now_ms(), &mut out);
+        self.run_admin_commands_into(now, &mut out);
         out
     }
 
@@ -42,7 +43,7 @@ impl Hub {
                 Err(m) => (false, m),
             };
             tracing::info!(id = row.id, command = row.command, ok, message, "admin command");
-            if let Err(e) = self.db.finish_admin_command(row.id, ok, &message, crate::accounts::now_ms()) {
+            if let Err(e) = self.db.finish_admin_command(row.id, ok, &message, self.now) {
                 tracing::error!(id = row.id, error = %e, "cannot record an admin command's outcome");
             }
         }
