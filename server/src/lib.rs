@@ -23,51 +23,31 @@
 //! # Ok(()) }
 //! ```
 
-pub mod access;
-pub mod account_error;
-pub mod accounts;
+pub(crate) mod access;
 pub mod admin;
-pub mod api_error;
-pub mod app_state;
-pub mod audit;
-pub mod authorize;
 pub mod config;
-pub mod conn_id;
 pub mod db;
-pub mod doc_cache;
-pub mod doc_state;
-pub mod facts;
-pub mod hub;
-pub mod hub_event;
-pub mod hub_runner;
-#[cfg(test)]
-mod hub_tests;
-pub mod instance_lock;
-pub mod login_limiter;
-pub mod notifications;
-pub mod order_check;
-pub mod password;
-pub mod policy;
-pub mod router;
+pub(crate) mod http;
+pub(crate) mod identity;
 pub mod server;
 pub mod server_error;
 pub mod server_stats;
-pub mod session;
-pub mod sync_socket;
-pub mod token;
-pub mod user_info;
-pub mod web_assets;
+pub(crate) mod sync;
+pub(crate) mod validation;
 
-pub use account_error::AccountError;
-pub use accounts::{Accounts, LoginGrant, UserSpec};
+pub use admin::audit;
 pub use config::Config;
-pub use conn_id::ConnId;
 pub use db::{Db, DbError};
-pub use hub::{Hub, HubSettings};
-pub use hub_event::{HubEvent, Outgoing};
+pub use identity::account_error::AccountError;
+pub use identity::accounts::{self, Accounts, LoginGrant, UserSpec};
+pub use identity::session::Session;
+pub use identity::user_info::UserInfo;
 /// Roles live in the protocol crate (shared with the clients and the rules table).
 pub use protocol::Role;
 pub use server::{RunningServer, start};
 pub use server_error::ServerError;
-pub use session::Session;
-pub use user_info::UserInfo;
+pub use server_stats::ServerStats;
+pub use sync::conn_id::ConnId;
+pub use sync::hub::{Hub, HubSettings};
+pub use sync::hub_event::{HubEvent, Outgoing};
+pub use validation::{notifications, policy};

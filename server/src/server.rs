@@ -1,14 +1,14 @@
 //! Starting a server in-process (the binary and the tests use the same path).
 
-use crate::accounts::Accounts;
-use crate::app_state::AppState;
 use crate::config::Config;
 use crate::db::Db;
-use crate::hub::{Hub, HubSettings};
-use crate::hub_runner::HubThread;
-use crate::router::router;
+use crate::http::app_state::AppState;
+use crate::http::router::router;
+use crate::identity::accounts::Accounts;
 use crate::server_error::ServerError;
 use crate::server_stats::ServerStats;
+use crate::sync::hub::{Hub, HubSettings};
+use crate::sync::hub_runner::HubThread;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub struct RunningServer {
     hub: HubThread,
     stats: Arc<ServerStats>,
     /// Tells admin commands in other processes that this server picks up their work.
-    _lock: Option<crate::instance_lock::InstanceLock>,
+    _lock: Option<crate::admin::instance_lock::InstanceLock>,
 }
 
 /// Open the data directory, start the sync hub and listen on `config.listen`.
@@ -52,11 +52,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
-    let lock = crate::instance_lock::acquire(&config.data_dir);
+    let lock = crate::admin::instance_lock::acquire(&config.data_dir);
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let app = router(AppState::new(Arc::new(accounts), hub.handle(), stats.clone(), shutdown_rx.clone()));
-    let app = crate::web_assets::with_web_app(app, config.web_dir.clone());
+    let app = crate::http::web_assets::with_web_app(app, config.web_dir.clone());
     let mut stop = shutdown_rx;
     let http = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -19,7 +19,7 @@ pub struct DocRow {
     pub snapshot_seq: i64,
     pub last_seq: i64,
     pub chunk_count: i64,
-    /// Access facts (see `crate::facts`): the territory the document belongs to, the
+    /// Access facts (see `crate::access::facts`): the territory the document belongs to, the
     /// customer of a visit or order (16 bytes), who created it; `facts_known` is false
     /// for rows stored before version 2 until the hub has computed them.
     pub territory: Option<String>,

@@ -1,9 +1,9 @@
 //! HTTP routes: health, login, logout, and the WebSocket upgrade for sync.
 
-use crate::accounts::{LoginAttempt, now_ms};
-use crate::api_error::ApiError;
-use crate::app_state::AppState;
-use crate::sync_socket;
+use crate::http::api_error::ApiError;
+use crate::http::app_state::AppState;
+use crate::http::sync_socket;
+use crate::identity::accounts::{LoginAttempt, now_ms};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -116,10 +116,10 @@ async fn login(
 async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers).ok_or_else(missing_token)?;
     let accounts = app.accounts.clone();
-    let token_hash = crate::token::hash(&token);
+    let token_hash = crate::identity::token::hash(&token);
     tokio::task::spawn_blocking(move || accounts.logout(&token)).await.map_err(|_| ApiError::internal())??;
     // Connections opened with the token close now, not at their next reconnect.
-    let _ = app.hub.send(crate::hub_event::HubEvent::TokenRevoked { token_hash }).await;
+    let _ = app.hub.send(crate::sync::hub_event::HubEvent::TokenRevoked { token_hash }).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,7 +2,7 @@
 //! Publishing goes through the hub ([`crate::admin::AdminCommand::PublishPolicy`]).
 
 use crate::db::{Db, DbError};
-use crate::doc_state::DocState;
+use crate::sync::doc_state::DocState;
 use protocol::pricing::{Policy, PriceAdjustment, format_abv};
 use protocol::schema::Lang;
 use protocol::schema::order::format_fen;

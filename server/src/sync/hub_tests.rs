@@ -1,11 +1,11 @@
 //! The sync protocol of [`Hub`], without a network.
 
-use crate::conn_id::ConnId;
 use crate::db::{Db, NewUser};
-use crate::hub::{Hub, HubSettings};
-use crate::hub_event::{HubEvent, Outgoing};
+use crate::identity::session::Session;
 use crate::server_stats::ServerStats;
-use crate::session::Session;
+use crate::sync::conn_id::ConnId;
+use crate::sync::hub::{Hub, HubSettings};
+use crate::sync::hub_event::{HubEvent, Outgoing};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
 use protocol::Role;
@@ -40,7 +40,7 @@ trait Step {
 
 impl Step for Hub {
     fn step(&mut self, event: HubEvent) -> Vec<Outgoing> {
-        self.handle(event, crate::accounts::now_ms())
+        self.handle(event, crate::identity::accounts::now_ms())
     }
 }
 
@@ -536,7 +536,7 @@ fn consecutive_pushes_are_group_committed() {
             a.push(vec![chunk(ida, DocKind::Order, &mut da, ca)]),
             b.push(vec![chunk(idb, DocKind::Order, &mut db, cb)]),
         ],
-        crate::accounts::now_ms(),
+        crate::identity::accounts::now_ms(),
     );
     assert_eq!(acks(&msgs_for(&out, a.conn))[0].seq, 1);
     assert_eq!(acks(&msgs_for(&out, b.conn))[0].seq, 2);
@@ -720,7 +720,7 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
 
     assert_eq!(hub.db().max_seq().unwrap(), stored, "nothing stored");
     assert!(hub.db().doc(new_gz.as_bytes()).unwrap().is_none());
-    let audit = crate::audit::of_user(hub.db(), "li", 10).unwrap();
+    let audit = crate::admin::audit::of_user(hub.db(), "li", 10).unwrap();
     assert_eq!(audit.len(), 3);
     assert!(audit.iter().all(|e| e.outcome == "refused" && e.rule.as_deref() == Some("territory")));
 
@@ -814,7 +814,7 @@ fn a_reassignment_moves_the_customer_and_its_records_for_every_device() {
     assert_eq!(ids(&changes(&msgs)), vec![other]);
 
     // The audit trail names the administrator.
-    let trail = crate::audit::of_doc(hub.db(), c, 10).unwrap();
+    let trail = crate::admin::audit::of_doc(hub.db(), c, 10).unwrap();
     let last = trail.last().unwrap();
     assert_eq!((last.user.as_str(), last.device.as_deref()), (crate::admin::ADMIN_AUTHOR, None));
     assert_eq!(last.fields, vec!["owner", "territory"]);
@@ -912,7 +912,7 @@ fn the_server_actor_cannot_be_claimed() {
     let path = temp_db();
     let mut hub = open_hub(&path, 100, 64);
     let mut thief = Device::new(1);
-    thief.actor = crate::hub::SERVER_ACTOR.to_vec();
+    thief.actor = crate::sync::hub::SERVER_ACTOR.to_vec();
     assert_eq!(error_code(&thief.join(&mut hub, 0)), Some(ErrorCode::ActorNotYours));
 }
 
@@ -944,10 +944,10 @@ use protocol::schema::verdict::{self, verdict_id};
 
 /// Publish the example policy through the admin command queue (as `policy import` does).
 fn publish_example_policy(hub: &mut Hub) -> Vec<Outgoing> {
-    let policy = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
+    let policy = protocol::pricing::parse_policy_csv(include_str!("../../../examples/policy.csv")).unwrap();
     let cmd = crate::admin::AdminCommand::PublishPolicy { policy: Box::new(policy) };
     hub.db().enqueue_admin_command(&serde_json::to_string(&cmd).unwrap(), 0).unwrap();
-    let out = hub.run_admin_commands(crate::accounts::now_ms());
+    let out = hub.run_admin_commands(crate::identity::accounts::now_ms());
     let done = hub.db().admin_command(1).unwrap().unwrap();
     assert_eq!(done.ok, Some(true), "{:?}", done.result);
     out

@@ -1,6 +1,6 @@
 //! HTTP error bodies: `{"code": "<ErrorCode>", "message": "…"}` with a fitting status.
 
-use crate::account_error::AccountError;
+use crate::identity::account_error::AccountError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -2,14 +2,16 @@
 //! `device revoke`, `customer reassign`, `policy import`). The command-line process writes
 //! what it can itself (disabling a user rejects their tokens at once) and queues a command in the
 //! `admin_commands` table; the running server's hub picks it up within
-//! [`crate::hub_runner::TICK`] and carries it out (closing open connections, moving a
+//! [`crate::sync::hub_runner::TICK`] and carries it out (closing open connections, moving a
 //! customer and telling every connected device). When no server runs on the data
 //! directory, the command-line process runs the hub's code itself.
 
+pub mod audit;
+pub mod instance_lock;
+
 use crate::db::{Db, DbError};
-use crate::hub::{Hub, HubSettings};
-use crate::instance_lock;
 use crate::server_stats::ServerStats;
+use crate::sync::hub::{Hub, HubSettings};
 use protocol::DocId;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -55,7 +57,7 @@ pub enum AdminError {
 pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result<AdminOutcome, AdminError> {
     let db = Db::open_in(data_dir)?;
     let json = serde_json::to_string(command).map_err(|e| DbError::corrupt("admin_commands", e.to_string()))?;
-    let id = db.enqueue_admin_command(&json, crate::accounts::now_ms())?;
+    let id = db.enqueue_admin_command(&json, crate::identity::accounts::now_ms())?;
     if instance_lock::is_server_running(data_dir) {
         let deadline = Instant::now() + wait;
         loop {
@@ -73,7 +75,7 @@ pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result
     drop(db);
     let settings = HubSettings { cache_docs: 64, compact_after: u64::from(crate::Config::DEFAULT_COMPACT_AFTER) };
     let mut hub = Hub::new(Db::open_in(data_dir)?, settings, Arc::new(ServerStats::default()))?;
-    hub.run_admin_commands(crate::accounts::now_ms());
+    hub.run_admin_commands(crate::identity::accounts::now_ms());
     let row = hub.db().admin_command(id)?;
     Ok(match row {
         Some(r) if r.done_at.is_some() => {

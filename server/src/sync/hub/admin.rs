@@ -1,10 +1,10 @@
 //! The hub's side of admin commands and of its periodic tick.
 
 use super::{Accepted, Author, FrameWork, Hub, SERVER_ACTOR, resolve_facts, scalar_changes};
+use crate::access::facts::own_facts;
 use crate::admin::{ADMIN_AUTHOR, AdminCommand};
-use crate::doc_state::{DocMeta, DocState};
-use crate::facts::own_facts;
-use crate::hub_event::Outgoing;
+use crate::sync::doc_state::{DocMeta, DocState};
+use crate::sync::hub_event::Outgoing;
 use automerge::{ActorId, transaction::CommitOptions};
 use protocol::schema::customer;
 use protocol::{DocId, DocKind, ErrorCode};

@@ -2,7 +2,7 @@
 //!
 //! After the hub stores changes to an order (or to what its price depends on: its
 //! customer's channel, a newly published policy version), it re-checks the order
-//! ([`crate::order_check`]) and writes the verdict into the order's verdict document
+//! ([`crate::validation::order_check`]) and writes the verdict into the order's verdict document
 //! ([`protocol::schema::verdict`]) with the server's own actor — only when what the verdict
 //! says has changed, so a resend or a reconnect never produces a new change. The verdict is
 //! stored in the same transaction as the change that caused it, so it is durable before the
@@ -14,12 +14,12 @@
 //! effect, in the same transaction — and the verdict's `assigned_at` says when.
 
 use super::{Accepted, Author, FrameWork, Hub, Moved, Relay, SERVER_ACTOR, resolve_facts, scalar_changes};
+use crate::access::facts::own_facts;
 use crate::db::{AssignmentRow, Db, DbError};
-use crate::doc_cache::DocCache;
-use crate::doc_state::{DocMeta, DocState};
-use crate::facts::own_facts;
-use crate::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
-use crate::order_check::{self, Recheck};
+use crate::sync::doc_cache::DocCache;
+use crate::sync::doc_state::{DocMeta, DocState};
+use crate::validation::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
+use crate::validation::order_check::{self, Recheck};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit};
 use protocol::pricing::Policy;
@@ -301,7 +301,7 @@ impl Hub {
         mut policy: Policy,
         by: &str,
         now: i64,
-        out: &mut Vec<crate::hub_event::Outgoing>,
+        out: &mut Vec<crate::sync::hub_event::Outgoing>,
     ) -> Result<String, String> {
         let internal = |e: DbError| {
             tracing::error!(error = %e, "publishing the policy failed");

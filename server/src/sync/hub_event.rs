@@ -1,7 +1,7 @@
 //! What the sync hub reacts to, and what it answers.
 
-use crate::conn_id::ConnId;
-use crate::session::Session;
+use crate::identity::session::Session;
+use crate::sync::conn_id::ConnId;
 use protocol::{ClientMsg, ServerMsg};
 
 #[derive(Clone, Debug)]

@@ -3,10 +3,10 @@
 //! answers into each connection's bounded outbound queue. A connection whose queue is
 //! full is dropped as a slow consumer.
 
-use crate::conn_id::ConnId;
-use crate::hub::Hub;
-use crate::hub_event::{HubEvent, Outgoing};
-use crate::session::Session;
+use crate::identity::session::Session;
+use crate::sync::conn_id::ConnId;
+use crate::sync::hub::Hub;
+use crate::sync::hub_event::{HubEvent, Outgoing};
 use axum::body::Bytes;
 use protocol::{ErrorCode, ServerMsg};
 use std::collections::HashMap;
@@ -89,7 +89,7 @@ impl HubThread {
             // Ends when the hub has stopped (the channel is closed).
             loop {
                 std::thread::sleep(TICK);
-                let tick = HubEvent::Tick { now: crate::accounts::now_ms() };
+                let tick = HubEvent::Tick { now: crate::identity::accounts::now_ms() };
                 match ticks.try_send(RunnerEvent::Hub(tick)) {
                     Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
                     Err(mpsc::error::TrySendError::Closed(_)) => break,
@@ -146,33 +146,34 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             next = rx.try_recv().ok();
         }
         let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
-        let outgoing = match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::accounts::now_ms()))) {
-            Ok(outgoing) => outgoing,
-            Err(_) => {
-                tracing::error!(
-                    connections = involved.len(),
-                    "the hub panicked; rolled back and closing the connections involved"
-                );
-                hub.recover_after_panic();
-                let mut dropped = Vec::new();
-                for conn in involved {
-                    if !dropped.contains(&conn) {
-                        dropped.push(conn);
-                        hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
+        let outgoing =
+            match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::identity::accounts::now_ms()))) {
+                Ok(outgoing) => outgoing,
+                Err(_) => {
+                    tracing::error!(
+                        connections = involved.len(),
+                        "the hub panicked; rolled back and closing the connections involved"
+                    );
+                    hub.recover_after_panic();
+                    let mut dropped = Vec::new();
+                    for conn in involved {
+                        if !dropped.contains(&conn) {
+                            dropped.push(conn);
+                            hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
+                        }
                     }
+                    dropped
+                        .into_iter()
+                        .map(|conn| Outgoing {
+                            to: vec![conn],
+                            msg: ServerMsg::Error {
+                                code: ErrorCode::Internal,
+                                message: ErrorCode::Internal.describe().into(),
+                            },
+                        })
+                        .collect()
                 }
-                dropped
-                    .into_iter()
-                    .map(|conn| Outgoing {
-                        to: vec![conn],
-                        msg: ServerMsg::Error {
-                            code: ErrorCode::Internal,
-                            message: ErrorCode::Internal.describe().into(),
-                        },
-                    })
-                    .collect()
-            }
-        };
+            };
         deliver(&mut hub, &mut outboxes, outgoing);
     }
     tracing::debug!("hub stopped");
@@ -214,7 +215,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     outboxes.remove(&conn);
-                    hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
+                    hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
                 }
             }
         }
@@ -225,15 +226,15 @@ fn drop_conn(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: Co
     if let Some(outbox) = outboxes.remove(&conn) {
         let _ = outbox.kill.send(code);
     }
-    hub.handle(HubEvent::Disconnected { conn }, crate::accounts::now_ms());
+    hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::{Db, NewUser};
-    use crate::hub::HubSettings;
     use crate::server_stats::ServerStats;
+    use crate::sync::hub::HubSettings;
     use protocol::ClientMsg;
     use protocol::Role;
     use protocol::wire::Hello;

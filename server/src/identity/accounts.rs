@@ -3,13 +3,13 @@
 //!
 //! Every method blocks (SQLite, Argon2): call them from a blocking context.
 
-use crate::account_error::AccountError;
 use crate::db::{Db, DbError, NewUser};
-use crate::login_limiter::LoginLimiter;
-use crate::password;
-use crate::session::Session;
-use crate::token;
-use crate::user_info::UserInfo;
+use crate::identity::account_error::AccountError;
+use crate::identity::login_limiter::LoginLimiter;
+use crate::identity::password;
+use crate::identity::session::Session;
+use crate::identity::token;
+use crate::identity::user_info::UserInfo;
 use protocol::Role;
 use std::net::IpAddr;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Password hashing (Argon2id, PHC string format).
 
-use crate::account_error::AccountError;
+use crate::identity::account_error::AccountError;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 

@@ -1,5 +1,5 @@
 //! The sync hub: owns the SQLite write connection, the document cache and the registry
-//! of connections, and handles events one at a time (see [`crate::hub_runner`] for the
+//! of connections, and handles events one at a time (see [`crate::sync::hub_runner`] for the
 //! thread around it). No network here: [`Hub::handle`] returns the messages to send, so
 //! the whole sync protocol is unit-tested without sockets.
 //!
@@ -8,10 +8,10 @@
 //! (from any connections) are group-committed: one transaction, one savepoint per frame,
 //! answers held back until the commit is durable.
 //!
-//! Access: every document's facts (territory, customer, author; [`crate::facts`]) are
+//! Access: every document's facts (territory, customer, author; [`crate::access::facts`]) are
 //! kept in its `docs` row and recomputed after every accepted change. A connection only
 //! ever receives documents its user may read ([`crate::access`]); a push is checked
-//! field by field before anything of it is applied ([`crate::authorize`]). When a
+//! field by field before anything of it is applied ([`crate::access::authorize`]). When a
 //! customer changes territory, it and its visits and orders move: connections that could
 //! read them and no longer can are told to forget them, those that now can get them whole,
 //! and the move is recorded with a sequence number so devices that were offline learn of
@@ -20,19 +20,17 @@
 mod admin;
 mod validate;
 
-pub use validate::VALIDATION_AUTHOR;
-
+use crate::access::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
+use crate::access::facts::{OwnFacts, StoredFacts, own_facts};
 use crate::access::{self, FORGET_REASON};
-use crate::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
-use crate::conn_id::ConnId;
 use crate::db::{ActorRegistration, Db, DbError, NewAudit, i64_from_u64, u64_from_i64};
-use crate::doc_cache::DocCache;
-use crate::doc_state::{DocMeta, DocState, heads_to_blob};
-use crate::facts::{OwnFacts, StoredFacts, own_facts};
-use crate::hub_event::{HubEvent, Outgoing};
-use crate::order_check::Recheck;
+use crate::identity::session::Session;
 use crate::server_stats::ServerStats;
-use crate::session::Session;
+use crate::sync::conn_id::ConnId;
+use crate::sync::doc_cache::DocCache;
+use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
+use crate::sync::hub_event::{HubEvent, Outgoing};
+use crate::validation::order_check::Recheck;
 use automerge::{AutoCommit, Change};
 use protocol::kinds::{IdRule, Placement};
 use protocol::rules::{DocFacts, Principal};
@@ -361,7 +359,7 @@ impl Hub {
                 return self.fatal(
                     conn,
                     ErrorCode::ActorNotYours,
-                    format!("actor {} is registered to another device", crate::token::hex(&actor)),
+                    format!("actor {} is registered to another device", crate::identity::token::hex(&actor)),
                     out,
                 );
             }
@@ -762,18 +760,8 @@ impl Hub {
         })?;
 
         let facts = after.rules_facts();
-        work.docs.insert(
-            id,
-            DocState {
-                kind,
-                doc: scratch,
-                heads: heads.clone(),
-                snapshot_seq,
-                last_seq: seq,
-                chunk_count,
-                stored: true,
-            },
-        );
+        work.docs
+            .insert(id, DocState { kind, doc: scratch, heads: heads.clone(), snapshot_seq, chunk_count, stored: true });
         Ok((
             DocAck { id, heads: heads.clone(), seq },
             Relay { chunk: DocChunk { id, kind, heads, changes: bytes }, seq, facts },

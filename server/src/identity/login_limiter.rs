@@ -37,11 +37,13 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
+    #[cfg(test)]
     pub const DEFAULT_MAX_FAILURES: usize = 5;
     pub const DEFAULT_LIMITS: Limits = Limits { per_user_and_address: 5, per_user: 10, per_address: 20 };
     pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 
     /// The same limit for the pair, twice it per user and four times it per address.
+    #[cfg(test)]
     pub fn new(max_failures: usize, window: Duration) -> Self {
         let limits =
             Limits { per_user_and_address: max_failures, per_user: max_failures * 2, per_address: max_failures * 4 };

@@ -2,11 +2,11 @@
 //! writes what the hub queues for it. Any bad frame ends this connection (with an
 //! `Error` message and a close code) and nothing else.
 
-use crate::app_state::AppState;
-use crate::conn_id::ConnId;
-use crate::hub_event::HubEvent;
-use crate::hub_runner::{ConnOutbox, Outbound};
-use crate::session::Session;
+use crate::http::app_state::AppState;
+use crate::identity::session::Session;
+use crate::sync::conn_id::ConnId;
+use crate::sync::hub_event::HubEvent;
+use crate::sync::hub_runner::{ConnOutbox, Outbound};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use protocol::wire::MAX_MESSAGE_BYTES;

@@ -1,9 +1,9 @@
 //! What every HTTP handler and connection task shares.
 
-use crate::accounts::Accounts;
-use crate::conn_id::ConnId;
-use crate::hub_runner::HubHandle;
+use crate::identity::accounts::Accounts;
 use crate::server_stats::ServerStats;
+use crate::sync::conn_id::ConnId;
+use crate::sync::hub_runner::HubHandle;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;

@@ -1,6 +1,6 @@
 //! Post-sync validation of an order, as a pure function: what the server's verdict on an
 //! order is, given the order as merged, its customer's channel, its author's role and the
-//! published policy versions. The hub ([`crate::hub`]) gathers those, calls [`check`], and
+//! published policy versions. The hub ([`crate::sync::hub`]) gathers those, calls [`check`], and
 //! writes the verdict document only when [`differs`] says something a reader cares about
 //! changed — so resending or re-checking the same content never produces a new change.
 //!
@@ -136,7 +136,7 @@ mod tests {
     const T0: i64 = 1_790_000_000_000;
 
     fn versions() -> Vec<PublishedPolicy> {
-        let v1 = parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
+        let v1 = parse_policy_csv(include_str!("../../../examples/policy.csv")).unwrap();
         let mut v2 = v1.clone();
         v2.version = 2;
         for p in v2.prices.iter_mut().filter(|p| p.sku == "SC-52-500") {

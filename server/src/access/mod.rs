@@ -2,6 +2,9 @@
 //! filter), resync, live relays and territory moves all ask here, with the rule table of
 //! `protocol::rules`.
 
+pub mod authorize;
+pub mod facts;
+
 use crate::db::{KindFilter, ReadFilter};
 use protocol::DocKind;
 use protocol::rules::{DocFacts, Principal, Scope, read_scope};

@@ -1,7 +1,7 @@
 //! A document loaded in memory, with what the hub needs to know about its storage.
 
+use crate::access::facts::StoredFacts;
 use crate::db::{DbError, DocRow, StoredDoc};
-use crate::facts::StoredFacts;
 use automerge::AutoCommit;
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
@@ -71,7 +71,6 @@ pub struct DocState {
     /// `doc`'s heads (kept so they can be read without `&mut`).
     pub heads: Vec<Hash>,
     pub snapshot_seq: u64,
-    pub last_seq: u64,
     pub chunk_count: u64,
     /// False for a document the server has never stored.
     pub stored: bool,
@@ -80,15 +79,7 @@ pub struct DocState {
 impl DocState {
     /// A document the server does not have yet.
     pub fn new(kind: DocKind) -> Self {
-        DocState {
-            kind,
-            doc: AutoCommit::new(),
-            heads: Vec::new(),
-            snapshot_seq: 0,
-            last_seq: 0,
-            chunk_count: 0,
-            stored: false,
-        }
+        DocState { kind, doc: AutoCommit::new(), heads: Vec::new(), snapshot_seq: 0, chunk_count: 0, stored: false }
     }
 
     /// Load a stored document (snapshot then chunks).
@@ -103,7 +94,6 @@ impl DocState {
                 doc,
                 heads: meta.heads,
                 snapshot_seq: meta.snapshot_seq,
-                last_seq: meta.last_seq,
                 chunk_count: meta.chunk_count,
                 stored: true,
             },

@@ -959,7 +959,7 @@ mod tests {
     // ---- policy publications ------------------------------------------------------
 
     fn example_policy(version: u32) -> protocol::pricing::Policy {
-        let mut p = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv")).unwrap();
+        let mut p = protocol::pricing::parse_policy_csv(include_str!("../../../examples/policy.csv")).unwrap();
         p.version = version;
         p
     }

@@ -1,7 +1,7 @@
 //! Least-recently-used cache of loaded documents: memory is bounded by its capacity, not
 //! by the number of stored documents.
 
-use crate::doc_state::DocState;
+use crate::sync::doc_state::DocState;
 use protocol::DocId;
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,10 +21,6 @@ impl DocCache {
 
     pub fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     pub fn contains(&self, id: &DocId) -> bool {

@@ -1,0 +1,8 @@
+//! HTTP: the routes (health, login, logout, the sync WebSocket, the web app) and what
+//! they share.
+
+pub mod api_error;
+pub mod app_state;
+pub mod router;
+pub mod sync_socket;
+pub mod web_assets;
