@@ -26,18 +26,17 @@
 pub(crate) mod access;
 pub mod admin;
 pub mod config;
-pub mod db;
 pub(crate) mod http;
 pub(crate) mod identity;
 pub mod server;
 pub mod server_error;
 pub mod server_stats;
+pub mod storage;
 pub(crate) mod sync;
 pub(crate) mod validation;
 
 pub use admin::audit;
 pub use config::Config;
-pub use db::{Db, DbError};
 pub use identity::account_error::AccountError;
 pub use identity::accounts::{self, Accounts, LoginGrant, UserSpec};
 pub use identity::session::Session;
@@ -47,6 +46,7 @@ pub use protocol::Role;
 pub use server::{RunningServer, start};
 pub use server_error::ServerError;
 pub use server_stats::ServerStats;
+pub use storage::{DbError, SqliteDb, Storage};
 pub use sync::conn_id::ConnId;
 pub use sync::hub::{Hub, HubSettings};
 pub use sync::hub_event::{HubEvent, Outgoing};

@@ -269,8 +269,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy(PolicyCommand::Show { upcoming, json }) => {
-            let db = jiuloop_server::Db::open_in(&cli.data)?;
-            let versions = jiuloop_server::policy::published(&db)?;
+            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
+            let versions = jiuloop_server::policy::published(&*db)?;
             let Some(latest) = versions.last() else { anyhow::bail!("no price policy has been published") };
             let now = jiuloop_server::accounts::now_ms();
             if json {
@@ -290,12 +290,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Notifications { department, order, limit, json } => {
-            let db = jiuloop_server::Db::open_in(&cli.data)?;
+            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
             let order = match order {
                 Some(o) => Some(o.parse::<protocol::DocId>().map_err(|_| anyhow::anyhow!("'{o}' is not an order id"))?),
                 None => None,
             };
-            let list = jiuloop_server::notifications::list(&db, department.as_deref(), order, limit)?;
+            let list = jiuloop_server::notifications::list(&*db, department.as_deref(), order, limit)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -306,14 +306,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { doc, user, limit, json } => {
-            let db = jiuloop_server::Db::open_in(&cli.data)?;
+            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
             let entries = match (doc, user) {
                 (Some(doc), _) => {
                     let id: protocol::DocId =
                         doc.parse().map_err(|_| anyhow::anyhow!("'{doc}' is not a document id"))?;
-                    jiuloop_server::audit::of_doc(&db, id, limit)?
+                    jiuloop_server::audit::of_doc(&*db, id, limit)?
                 }
-                (None, Some(user)) => jiuloop_server::audit::of_user(&db, &user, limit)?,
+                (None, Some(user)) => jiuloop_server::audit::of_user(&*db, &user, limit)?,
                 (None, None) => anyhow::bail!("give --doc ID or --user NAME"),
             };
             if json {

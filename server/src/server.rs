@@ -1,7 +1,6 @@
 //! Starting a server in-process (the binary and the tests use the same path).
 
 use crate::config::Config;
-use crate::db::Db;
 use crate::http::app_state::AppState;
 use crate::http::router::router;
 use crate::identity::accounts::Accounts;
@@ -38,7 +37,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let hub_stats = stats.clone();
     let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
         let hub = Hub::new(
-            Db::open_in(&cfg.data_dir)?,
+            crate::storage::open_sqlite(&cfg.data_dir)?,
             HubSettings { cache_docs: cfg.cache_docs, compact_after: u64::from(cfg.compact_after) },
             hub_stats,
         )?;

@@ -1,6 +1,6 @@
 //! Errors of starting and stopping a server.
 
-use crate::db::DbError;
+use crate::storage::DbError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

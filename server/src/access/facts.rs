@@ -60,8 +60,8 @@ impl StoredFacts {
     }
 
     /// As written to the document's row.
-    pub fn row(&self) -> crate::db::DocFactsRow<'_> {
-        crate::db::DocFactsRow {
+    pub fn row(&self) -> crate::storage::DocFactsRow<'_> {
+        crate::storage::DocFactsRow {
             territory: self.territory.as_deref(),
             parent: self.parent.as_ref().map(|p| p.as_bytes().as_slice()),
             author: self.author.as_deref(),

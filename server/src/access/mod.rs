@@ -5,7 +5,7 @@
 pub mod authorize;
 pub mod facts;
 
-use crate::db::{KindFilter, ReadFilter};
+use crate::storage::{KindFilter, ReadFilter};
 use protocol::DocKind;
 use protocol::rules::{DocFacts, Principal, Scope, read_scope};
 

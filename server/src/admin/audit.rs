@@ -3,7 +3,7 @@
 //! with the verified user and device, the time the server received it, the top-level
 //! fields it wrote and, for plain values, old → new; every refusal with its rule.
 
-use crate::db::{AuditRow, Db, DbError};
+use crate::storage::{AuditRow, DbError, Storage};
 use protocol::time::{display_local, rfc3339};
 use protocol::{DocId, DocKind};
 use serde::{Deserialize, Serialize};
@@ -71,12 +71,12 @@ impl TryFrom<AuditRow> for AuditEntry {
 }
 
 /// The history of one document, oldest first (at most `limit` entries, the latest).
-pub fn of_doc(db: &Db, id: DocId, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+pub fn of_doc(db: &dyn Storage, id: DocId, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
     db.audit_of_doc(id.as_bytes(), limit)?.into_iter().map(AuditEntry::try_from).collect()
 }
 
 /// What a user did, oldest first (at most `limit` entries, the latest).
-pub fn of_user(db: &Db, user: &str, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+pub fn of_user(db: &dyn Storage, user: &str, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
     db.audit_of_user(user, limit)?.into_iter().map(AuditEntry::try_from).collect()
 }
 

@@ -9,8 +9,8 @@
 pub mod audit;
 pub mod instance_lock;
 
-use crate::db::{Db, DbError};
 use crate::server_stats::ServerStats;
+use crate::storage::DbError;
 use crate::sync::hub::{Hub, HubSettings};
 use protocol::DocId;
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ pub enum AdminError {
 /// Queue `command` for the server running on `data_dir` and wait for its outcome; when no
 /// server runs there, carry it out in this process.
 pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result<AdminOutcome, AdminError> {
-    let db = Db::open_in(data_dir)?;
+    let db = crate::storage::open_sqlite(data_dir)?;
     let json = serde_json::to_string(command).map_err(|e| DbError::corrupt("admin_commands", e.to_string()))?;
     let id = db.enqueue_admin_command(&json, crate::identity::accounts::now_ms())?;
     if instance_lock::is_server_running(data_dir) {
@@ -74,7 +74,7 @@ pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result
     }
     drop(db);
     let settings = HubSettings { cache_docs: 64, compact_after: u64::from(crate::Config::DEFAULT_COMPACT_AFTER) };
-    let mut hub = Hub::new(Db::open_in(data_dir)?, settings, Arc::new(ServerStats::default()))?;
+    let mut hub = Hub::new(crate::storage::open_sqlite(data_dir)?, settings, Arc::new(ServerStats::default()))?;
     hub.run_admin_commands(crate::identity::accounts::now_ms());
     let row = hub.db().admin_command(id)?;
     Ok(match row {

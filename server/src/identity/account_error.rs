@@ -1,6 +1,6 @@
 //! Errors of login, token checks and user administration.
 
-use crate::db::DbError;
+use crate::storage::DbError;
 use protocol::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]

@@ -3,13 +3,13 @@
 //!
 //! Every method blocks (SQLite, Argon2): call them from a blocking context.
 
-use crate::db::{Db, DbError, NewUser};
 use crate::identity::account_error::AccountError;
 use crate::identity::login_limiter::LoginLimiter;
 use crate::identity::password;
 use crate::identity::session::Session;
 use crate::identity::token;
 use crate::identity::user_info::UserInfo;
+use crate::storage::{DbError, NewUser, Storage};
 use protocol::Role;
 use std::net::IpAddr;
 use std::path::Path;
@@ -52,22 +52,22 @@ pub struct UserSpec {
 }
 
 pub struct Accounts {
-    db: Mutex<Db>,
+    db: Mutex<Box<dyn Storage>>,
     token_ttl: Duration,
     limiter: LoginLimiter,
 }
 
 impl Accounts {
-    pub fn new(db: Db, token_ttl: Duration) -> Self {
+    pub fn new(db: Box<dyn Storage>, token_ttl: Duration) -> Self {
         Accounts { db: Mutex::new(db), token_ttl, limiter: LoginLimiter::default() }
     }
 
     /// Open the accounts of a data directory.
     pub fn open_in(data_dir: &Path, token_ttl: Duration) -> Result<Self, DbError> {
-        Ok(Self::new(Db::open_in(data_dir)?, token_ttl))
+        Ok(Self::new(crate::storage::open_sqlite(data_dir)?, token_ttl))
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Db> {
+    fn db(&self) -> std::sync::MutexGuard<'_, Box<dyn Storage>> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -213,7 +213,7 @@ impl Accounts {
     }
 
     /// Devices, of one user or of everyone.
-    pub fn list_devices(&self, user: Option<&str>) -> Result<Vec<crate::db::DeviceRow>, AccountError> {
+    pub fn list_devices(&self, user: Option<&str>) -> Result<Vec<crate::storage::DeviceRow>, AccountError> {
         Ok(self.db().devices(user)?)
     }
 

@@ -1,6 +1,6 @@
 //! A user as the rest of the server sees it (converted from the database row).
 
-use crate::db::{DbError, UserRow};
+use crate::storage::{DbError, UserRow};
 use protocol::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

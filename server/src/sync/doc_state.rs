@@ -1,7 +1,7 @@
 //! A document loaded in memory, with what the hub needs to know about its storage.
 
 use crate::access::facts::StoredFacts;
-use crate::db::{DbError, DocRow, StoredDoc};
+use crate::storage::{DbError, DocRow, StoredDoc};
 use automerge::AutoCommit;
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
@@ -30,9 +30,9 @@ impl TryFrom<DocRow> for DocMeta {
             id,
             kind,
             heads: heads_from_blob(&row.heads).ok_or_else(|| DbError::corrupt("docs", format!("doc {id}: heads")))?,
-            snapshot_seq: crate::db::u64_from_i64(row.snapshot_seq),
-            last_seq: crate::db::u64_from_i64(row.last_seq),
-            chunk_count: crate::db::u64_from_i64(row.chunk_count),
+            snapshot_seq: crate::storage::u64_from_i64(row.snapshot_seq),
+            last_seq: crate::storage::u64_from_i64(row.last_seq),
+            chunk_count: crate::storage::u64_from_i64(row.chunk_count),
             facts: StoredFacts {
                 kind,
                 territory: row.territory,

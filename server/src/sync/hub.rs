@@ -23,9 +23,9 @@ mod validate;
 use crate::access::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
 use crate::access::facts::{OwnFacts, StoredFacts, own_facts};
 use crate::access::{self, FORGET_REASON};
-use crate::db::{ActorRegistration, Db, DbError, NewAudit, i64_from_u64, u64_from_i64};
 use crate::identity::session::Session;
 use crate::server_stats::ServerStats;
+use crate::storage::{ActorRegistration, DbError, NewAudit, Storage, i64_from_u64, u64_from_i64};
 use crate::sync::conn_id::ConnId;
 use crate::sync::doc_cache::DocCache;
 use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
@@ -146,7 +146,7 @@ struct Accepted {
 }
 
 pub struct Hub {
-    db: Db,
+    db: Box<dyn Storage>,
     cache: DocCache,
     conns: HashMap<ConnId, ConnState>,
     settings: HubSettings,
@@ -160,7 +160,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(db: Db, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
+    pub fn new(db: Box<dyn Storage>, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
         let max_seq = u64_from_i64(db.max_seq()?);
         stats.set_documents(u64_from_i64(db.doc_count()?));
         let mut hub = Hub {
@@ -193,8 +193,8 @@ impl Hub {
     }
 
     /// The storage (for tests and diagnostics).
-    pub fn db(&self) -> &Db {
-        &self.db
+    pub fn db(&self) -> &dyn Storage {
+        &*self.db
     }
 
     /// Handle one event at `now` (UTC ms: the hub never reads a clock itself).
@@ -636,7 +636,7 @@ impl Hub {
         let kind = state.kind;
         let before = stored_meta.as_ref().map(|m| m.facts.clone());
         let own = own_facts(kind, &authorized.scratch);
-        let after = resolve_facts(&self.db, kind, own, before.as_ref(), Some(principal))?;
+        let after = resolve_facts(&*self.db, kind, own, before.as_ref(), Some(principal))?;
         let (before_rules, after_rules) = (before.as_ref().map(StoredFacts::rules_facts), after.rules_facts());
         let ctx = WriteContext {
             principal,
@@ -656,7 +656,7 @@ impl Hub {
             Err(rejection) => return outcome(rejection),
         };
         if before.is_none()
-            && let Some(r) = reserved_id(&self.db, &ctx)?
+            && let Some(r) = reserved_id(&*self.db, &ctx)?
         {
             return Ok(ChunkOutcome::Refused(r));
         }
@@ -972,7 +972,7 @@ impl Hub {
         self.db.begin()?;
         let result = (|| {
             for (id, kind, own, author) in docs {
-                let facts = resolve_facts(&self.db, kind, own, None, None)?;
+                let facts = resolve_facts(&*self.db, kind, own, None, None)?;
                 let facts = StoredFacts { author, ..facts };
                 self.db.set_doc_facts(id.as_bytes(), &facts.row())?;
             }
@@ -998,7 +998,7 @@ impl Hub {
 /// recorded when the document was first stored (the user of that session), never what
 /// the document says; the assignee is what its assignee field names.
 fn resolve_facts(
-    db: &Db,
+    db: &dyn Storage,
     kind: DocKind,
     own: OwnFacts,
     stored: Option<&StoredFacts>,
@@ -1028,7 +1028,7 @@ fn resolve_facts(
 /// A new document may not take an id the registry reserves: the id a server-written kind
 /// derives from a stored parent (an order's verdict: `verdict_id` is its own inverse), nor
 /// may a new parent take one whose derived id is already taken by another kind.
-fn reserved_id(db: &Db, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
+fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
     for &kind in DocKind::ALL {
         let (IdRule::Derived(derive), Some((parent_kind, _))) = (kind.spec().id, kind.spec().parent()) else {
             continue;

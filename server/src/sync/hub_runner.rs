@@ -232,8 +232,8 @@ fn drop_conn(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Db, NewUser};
     use crate::server_stats::ServerStats;
+    use crate::storage::NewUser;
     use crate::sync::hub::HubSettings;
     use protocol::ClientMsg;
     use protocol::Role;
@@ -244,7 +244,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_that_does_not_read_is_dropped_as_slow_consumer() {
         let dir = std::env::temp_dir().join(format!("jiuloop-runner-{}", Uuid::new_v4()));
-        let db = Db::open_in(&dir).unwrap();
+        let db = crate::storage::open_sqlite(&dir).unwrap();
         let device = Uuid::new_v4();
         db.insert_user(&NewUser {
             name: "li".into(),

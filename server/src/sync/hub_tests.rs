@@ -1,8 +1,8 @@
 //! The sync protocol of [`Hub`], without a network.
 
-use crate::db::{Db, NewUser};
 use crate::identity::session::Session;
 use crate::server_stats::ServerStats;
+use crate::storage::NewUser;
 use crate::sync::conn_id::ConnId;
 use crate::sync::hub::{Hub, HubSettings};
 use crate::sync::hub_event::{HubEvent, Outgoing};
@@ -51,7 +51,7 @@ fn temp_db() -> TempDb {
 }
 
 fn open_hub(path: &Path, cache_docs: usize, compact_after: u64) -> Hub {
-    let db = Db::open(path).unwrap();
+    let db = Box::new(crate::storage::SqliteDb::open(path).unwrap());
     Hub::new(db, HubSettings { cache_docs, compact_after }, Arc::new(ServerStats::default())).unwrap()
 }
 

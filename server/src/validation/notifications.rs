@@ -1,9 +1,9 @@
 //! What departments are told about orders, once each: when an order is first confirmed the
 //! hub assigns it to logistics (发货) and finance (收款) and queues one notification for each
-//! ([`crate::db`] `notifications`, unique per order, department and kind). People and
+//! ([`crate::storage`] `notifications`, unique per order, department and kind). People and
 //! scripts read them with `jiuloop-server notifications [--department D] [--order ID]`.
 
-use crate::db::{Db, DbError, NotificationRow};
+use crate::storage::{DbError, NotificationRow, Storage};
 use protocol::DocId;
 use protocol::time::{display_local, rfc3339};
 use serde::Serialize;
@@ -60,7 +60,12 @@ pub fn assigned_message(department: &str, order: DocId, customer: Option<&str>, 
 }
 
 /// Notifications, oldest first (at most `limit`, the latest), of one department and/or order.
-pub fn list(db: &Db, department: Option<&str>, order: Option<DocId>, limit: i64) -> Result<Vec<Notification>, DbError> {
+pub fn list(
+    db: &dyn Storage,
+    department: Option<&str>,
+    order: Option<DocId>,
+    limit: i64,
+) -> Result<Vec<Notification>, DbError> {
     let order = order.map(|o| o.as_bytes().to_vec());
     db.notifications(department, order.as_deref(), limit)?.into_iter().map(Notification::try_from).collect()
 }

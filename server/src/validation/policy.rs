@@ -1,7 +1,7 @@
 //! The price policy as the server's command line shows it (`jiuloop-server policy show`).
 //! Publishing goes through the hub ([`crate::admin::AdminCommand::PublishPolicy`]).
 
-use crate::db::{Db, DbError};
+use crate::storage::{DbError, Storage};
 use crate::sync::doc_state::DocState;
 use protocol::pricing::{Policy, PriceAdjustment, format_abv};
 use protocol::schema::Lang;
@@ -11,7 +11,7 @@ use protocol::time::display_local;
 use std::fmt::Write;
 
 /// Every published version as stored, oldest first.
-pub fn published(db: &Db) -> Result<Vec<PublishedPolicy>, DbError> {
+pub fn published(db: &dyn Storage) -> Result<Vec<PublishedPolicy>, DbError> {
     let Some(stored) = db.load_doc(POLICY_DOC_ID.as_bytes())? else {
         return Ok(Vec::new());
     };

@@ -82,7 +82,7 @@ impl Hub {
         if territory.is_empty() {
             return Err("the territory may not be empty".into());
         }
-        let internal = |e: crate::db::DbError| {
+        let internal = |e: crate::storage::DbError| {
             tracing::error!(error = %e, "reassign failed");
             ErrorCode::Internal.describe().to_string()
         };
@@ -117,7 +117,7 @@ impl Hub {
         let values = scalar_changes(&state.doc, &scratch, &fields);
         let (was_stored, chunk_count, snapshot_seq) = (state.stored, state.chunk_count, state.snapshot_seq);
         let old_territory = meta.facts.territory.clone();
-        let after = resolve_facts(&self.db, DocKind::Customer, own_facts(DocKind::Customer, &scratch), None, None)
+        let after = resolve_facts(&*self.db, DocKind::Customer, own_facts(DocKind::Customer, &scratch), None, None)
             .map_err(internal)?;
         let accepted = Accepted {
             id,
@@ -139,7 +139,7 @@ impl Hub {
         let stored = (|| {
             let (_, relay, moved) = self.store_accepted(&mut work, accepted, &author)?;
             self.relay(None, &[relay], &moved, &mut outputs)?;
-            Ok::<_, crate::db::DbError>(moved.len())
+            Ok::<_, crate::storage::DbError>(moved.len())
         })();
         let moved = match stored.and_then(|n| self.db.commit().map(|()| n)) {
             Ok(n) => n,

@@ -15,7 +15,7 @@
 
 use super::{Accepted, Author, FrameWork, Hub, Moved, Relay, SERVER_ACTOR, resolve_facts, scalar_changes};
 use crate::access::facts::own_facts;
-use crate::db::{AssignmentRow, Db, DbError};
+use crate::storage::{AssignmentRow, DbError, Storage};
 use crate::sync::doc_cache::DocCache;
 use crate::sync::doc_state::{DocMeta, DocState};
 use crate::validation::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
@@ -41,7 +41,7 @@ pub(super) type ServerChange = (Relay, Vec<Moved>);
 /// does not have it.
 pub(super) fn current_state<'a>(
     cache: &'a mut DocCache,
-    db: &Db,
+    db: &dyn Storage,
     batch: Option<&'a mut HashMap<DocId, DocState>>,
     work: &'a mut HashMap<DocId, DocState>,
     id: DocId,
@@ -82,7 +82,7 @@ impl Hub {
         let server = ActorId::from(SERVER_ACTOR.as_slice());
         let (mut scratch, before_heads, stored, chunk_count, snapshot_seq) = match current_state(
             &mut self.cache,
-            &self.db,
+            &*self.db,
             batch.as_deref_mut(),
             &mut work.docs,
             id,
@@ -117,12 +117,12 @@ impl Hub {
             Some(row) => Some(DocMeta::try_from(row)?),
             None => None,
         };
-        let values = match current_state(&mut self.cache, &self.db, batch, &mut work.docs, id)? {
+        let values = match current_state(&mut self.cache, &*self.db, batch, &mut work.docs, id)? {
             Some(s) => scalar_changes(&s.doc, &scratch, &fields),
             None => scalar_changes(&AutoCommit::new(), &scratch, &fields),
         };
         let before = before_meta.map(|m| m.facts);
-        let after = resolve_facts(&self.db, kind, own_facts(kind, &scratch), before.as_ref(), None)?;
+        let after = resolve_facts(&*self.db, kind, own_facts(kind, &scratch), before.as_ref(), None)?;
         let accepted = Accepted {
             id,
             kind,
@@ -147,7 +147,7 @@ impl Hub {
         batch: Option<&mut HashMap<DocId, DocState>>,
         work: &mut FrameWork,
     ) -> Result<Arc<Vec<PublishedPolicy>>, DbError> {
-        let Some(state) = current_state(&mut self.cache, &self.db, batch, &mut work.docs, POLICY_DOC_ID)? else {
+        let Some(state) = current_state(&mut self.cache, &*self.db, batch, &mut work.docs, POLICY_DOC_ID)? else {
             return Ok(Arc::new(Vec::new()));
         };
         if state.kind != DocKind::Policy {
@@ -220,7 +220,7 @@ impl Hub {
         id: DocId,
         now: i64,
     ) -> Result<Option<ServerChange>, DbError> {
-        let order = match current_state(&mut self.cache, &self.db, batch.as_deref_mut(), &mut work.docs, id)? {
+        let order = match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, id)? {
             Some(s) if s.kind == DocKind::Order => match order::read(&s.doc, id) {
                 Ok(o) => o,
                 Err(e) => {
@@ -239,7 +239,7 @@ impl Hub {
             return Ok(None);
         }
         let customer = match order.customer {
-            Some(c) => match current_state(&mut self.cache, &self.db, batch.as_deref_mut(), &mut work.docs, c)? {
+            Some(c) => match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, c)? {
                 Some(s) if s.kind == DocKind::Customer => customer::read(&s.doc, c).ok(),
                 _ => None,
             },
@@ -272,7 +272,7 @@ impl Hub {
             checked.verdict.assigned_at = assigned_at;
         }
         let vid = verdict_id(id);
-        let previous = match current_state(&mut self.cache, &self.db, batch.as_deref_mut(), &mut work.docs, vid)? {
+        let previous = match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, vid)? {
             Some(s) if s.kind == DocKind::Verdict => verdict::read(&s.doc).ok(),
             _ => None,
         };

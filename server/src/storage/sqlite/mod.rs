@@ -1,10 +1,9 @@
-//! The only place that knows SQLite. Every other module speaks in rows defined here and
-//! converts them explicitly to its own types.
+//! The embedded storage engine: one SQLite file (WAL, `synchronous=FULL`). The only code
+//! that knows SQL; it converts SQLite rows to the storage rows explicitly.
 
 mod actor_registration;
 mod admin_row;
 mod audit_row;
-mod db_error;
 mod device_row;
 mod doc_row;
 mod migrations;
@@ -12,19 +11,12 @@ mod order_effects_row;
 mod token_row;
 mod user_row;
 
-pub use actor_registration::ActorRegistration;
-pub use admin_row::AdminCommandRow;
-pub use audit_row::{AuditRow, NewAudit};
-pub use db_error::DbError;
-pub use device_row::DeviceRow;
-pub use doc_row::{DocFactsRow, DocRow, DocSummary, KindFilter, MoveRow, ReadFilter, StoredDoc};
 pub use migrations::SCHEMA_VERSION;
-pub use order_effects_row::{AssignmentRow, NotificationRow};
-pub use token_row::TokenRow;
-pub use user_row::{NewUser, UserRow};
+
+use super::DbError;
 
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// File name of the database inside the data directory.
@@ -34,11 +26,11 @@ pub const DB_FILE: &str = "jiuloop.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One SQLite connection with jiuloop's settings (WAL, `synchronous=FULL`, busy timeout).
-pub struct Db {
+pub struct SqliteDb {
     conn: Connection,
 }
 
-impl Db {
+impl SqliteDb {
     /// Open (creating if needed) `DIR/jiuloop.db`, creating `DIR` if it is missing.
     pub fn open_in(data_dir: &Path) -> Result<Self, DbError> {
         std::fs::create_dir_all(data_dir)
@@ -48,7 +40,8 @@ impl Db {
 
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        let open_err = |error| DbError::Open { path: PathBuf::from(path), error };
+        let open_err =
+            |error: rusqlite::Error| DbError::Open { target: path.display().to_string(), reason: error.to_string() };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(open_err)?;
@@ -58,7 +51,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         migrations::migrate(&mut conn)?;
-        Ok(Db { conn })
+        Ok(SqliteDb { conn })
     }
 
     /// Start a write transaction (taking the write lock now, not at the first write).
@@ -119,10 +112,61 @@ impl Db {
     }
 }
 
-pub(crate) fn i64_from_u64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                DbError::Unique(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::DiskFull => DbError::Full(e.to_string()),
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+            {
+                DbError::Busy(e.to_string())
+            }
+            _ => DbError::Backend(e.to_string()),
+        }
+    }
 }
 
-pub(crate) fn u64_from_i64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
+#[cfg(test)]
+mod contract_tests {
+    use super::SqliteDb;
+    use crate::storage::Storage;
+    use crate::storage::contract::{Factory, storage_contract};
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    /// Fresh SQLite files in temporary directories (removed afterwards).
+    #[derive(Default)]
+    struct Files(RefCell<Vec<PathBuf>>);
+
+    impl Factory for Files {
+        fn fresh(&self) -> Box<dyn Storage> {
+            let dir = std::env::temp_dir().join(format!("jiuloop-contract-{}", uuid::Uuid::new_v4()));
+            let db = SqliteDb::open_in(&dir).expect("open a fresh database");
+            self.0.borrow_mut().push(dir);
+            Box::new(db)
+        }
+
+        fn reopen(&self, old: Box<dyn Storage>) -> Option<Box<dyn Storage>> {
+            drop(old);
+            let dir = self.0.borrow().last().cloned()?;
+            Some(Box::new(SqliteDb::open_in(&dir).expect("reopen the database")))
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            for dir in self.0.borrow().iter() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    storage_contract!(Files::default());
 }

@@ -4,82 +4,9 @@
 //! the next one. A document's bytes are its `snapshot` (if compacted) followed by its
 //! chunks in `seq` order; chunks with `seq <= snapshot_seq` are folded into the snapshot.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, Row, params};
-
-/// One row of `docs`, as stored (ids, kinds and heads are raw; the hub converts them).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DocRow {
-    /// 16 bytes of the document's UUID.
-    pub id: Vec<u8>,
-    /// `DocKind::code()`.
-    pub kind: i64,
-    /// Concatenated 32-byte change hashes.
-    pub heads: Vec<u8>,
-    pub snapshot_seq: i64,
-    pub last_seq: i64,
-    pub chunk_count: i64,
-    /// Access facts (see `crate::access::facts`): the territory the document belongs to, the
-    /// customer of a visit or order (16 bytes), who created it; `facts_known` is false
-    /// for rows stored before version 2 until the hub has computed them.
-    pub territory: Option<String>,
-    pub parent: Option<Vec<u8>>,
-    pub author: Option<String>,
-    pub assignee: Option<String>,
-    pub facts_known: bool,
-}
-
-/// Which documents of one kind a reader may see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KindFilter {
-    /// Every document of the kind.
-    All,
-    /// Those in these territories.
-    Territories(Vec<String>),
-    /// Those this user authored or is assigned to.
-    Own(String),
-}
-
-/// Which documents a reader may see, per kind (`DocKind::code()`). Kinds not listed are
-/// not readable.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReadFilter {
-    pub kinds: Vec<(i64, KindFilter)>,
-}
-
-/// A territory move of a document since some sequence number, with the document's current
-/// territory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MoveRow {
-    pub seq: i64,
-    pub doc_id: Vec<u8>,
-    pub kind: i64,
-    pub old_territory: Option<String>,
-    pub new_territory: Option<String>,
-    pub current_territory: Option<String>,
-    pub author: Option<String>,
-    pub assignee: Option<String>,
-}
-
-/// The access facts of one document, as written to its row.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DocFactsRow<'a> {
-    pub territory: Option<&'a str>,
-    /// 16 bytes of the parent's id.
-    pub parent: Option<&'a [u8]>,
-    pub author: Option<&'a str>,
-    pub assignee: Option<&'a str>,
-}
-
-/// A document's row and all its bytes (snapshot then chunks), for loading it.
-#[derive(Clone, Debug)]
-pub struct StoredDoc {
-    pub row: DocRow,
-    pub bytes: Vec<u8>,
-}
-
-/// What catch-up needs of a document, without its bytes.
-pub type DocSummary = DocRow;
 
 const COLUMNS: &str =
     "id, kind, heads, snapshot_seq, last_seq, chunk_count, territory, parent, author, facts_known, assignee";
@@ -102,7 +29,7 @@ impl DocRow {
     }
 }
 
-impl Db {
+impl SqliteDb {
     pub fn doc(&self, id: &[u8]) -> Result<Option<DocRow>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM docs WHERE id = ?1");
         Ok(self.conn.prepare_cached(&sql)?.query_row([id], DocRow::from_row).optional()?)

@@ -1,19 +1,11 @@
 //! The `devices` table. Device ids are stored as hyphenated UUID text.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceRow {
-    pub id: Uuid,
-    pub user: String,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked: bool,
-}
-
-impl Db {
+impl SqliteDb {
     pub fn device(&self, id: Uuid) -> Result<Option<DeviceRow>, DbError> {
         let row = self
             .conn
@@ -42,7 +34,7 @@ impl Db {
     }
 }
 
-impl Db {
+impl SqliteDb {
     /// Devices, of one user or of everyone, oldest first.
     pub fn devices(&self, user: Option<&str>) -> Result<Vec<DeviceRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(

@@ -2,20 +2,11 @@
 //! `customer reassign`, …) while the server runs. The hub picks them up within a fraction
 //! of a second and writes the outcome back.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, params};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AdminCommandRow {
-    pub id: i64,
-    /// JSON.
-    pub command: String,
-    pub done_at: Option<i64>,
-    pub ok: Option<bool>,
-    pub result: Option<String>,
-}
-
-impl Db {
+impl SqliteDb {
     /// Queue a command; returns its id.
     pub fn enqueue_admin_command(&self, command: &str, now: i64) -> Result<i64, DbError> {
         self.conn

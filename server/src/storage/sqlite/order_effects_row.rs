@@ -3,31 +3,11 @@
 //! names the effect, so doing it again — a reconnect, a resent push, a re-check — changes
 //! nothing.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, params};
 
-/// An order confirmed and handed to logistics and finance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AssignmentRow {
-    pub order_id: Vec<u8>,
-    pub assigned_at: i64,
-    pub customer: Option<Vec<u8>>,
-    pub created_by: String,
-    pub total_fen: Option<i64>,
-}
-
-/// One message to a department about an order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotificationRow {
-    pub id: i64,
-    pub order_id: Vec<u8>,
-    pub department: String,
-    pub kind: String,
-    pub at: i64,
-    pub message: String,
-}
-
-impl Db {
+impl SqliteDb {
     /// Remember a submitted order the first time it is checked (its date — set when it is
     /// created, never changed — decides which policy version applies to it). Writes nothing
     /// when it is already known.

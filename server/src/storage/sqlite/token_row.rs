@@ -1,23 +1,11 @@
 //! The `tokens` table: only the SHA-256 (hex) of each token is stored, never the token.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-/// A token joined with the state of its user and device, for authentication.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenRow {
-    pub user: String,
-    pub device: Uuid,
-    pub expires_at: i64,
-    pub revoked: bool,
-    pub role: String,
-    pub territory: Option<String>,
-    pub user_disabled: bool,
-    pub device_revoked: bool,
-}
-
-impl Db {
+impl SqliteDb {
     pub fn insert_token(&self, hash: &str, user: &str, device: Uuid, now: i64, expires_at: i64) -> Result<(), DbError> {
         self.conn.execute(
             "INSERT INTO tokens (hash, user, device, created_at, expires_at, revoked)

@@ -1,4 +1,4 @@
-//! Errors of the storage boundary.
+//! Errors of the storage boundary, the same for every engine (each converts its own).
 
 use std::path::PathBuf;
 
@@ -8,22 +8,25 @@ pub enum DbError {
     // error alone says everything and an error chain does not repeat it.
     #[error("cannot create data directory {path}: {error}")]
     CreateDir { path: PathBuf, error: std::io::Error },
-    #[error("cannot open database {path}: {error}")]
-    Open { path: PathBuf, error: rusqlite::Error },
+    #[error("cannot open database {target}: {reason}")]
+    Open { target: String, reason: String },
     #[error(
         "database schema version {found} is newer than this server understands ({supported}); upgrade jiuloop-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// A row with this key exists already.
     #[error("database error: {0}")]
-    Sqlite(rusqlite::Error),
+    Unique(String),
+    /// The disk (or the database's size limit) is full: nothing was stored.
+    #[error("storage full: {0}")]
+    Full(String),
+    /// Another process holds the database's write lock longer than we waited.
+    #[error("database busy: {0}")]
+    Busy(String),
+    #[error("database error: {0}")]
+    Backend(String),
     #[error("corrupt row in table {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
-}
-
-impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        DbError::Sqlite(e)
-    }
 }
 
 impl DbError {
@@ -33,11 +36,6 @@ impl DbError {
 
     /// True when the error is a uniqueness violation (e.g. a user name that exists).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        )
+        matches!(self, DbError::Unique(_))
     }
 }

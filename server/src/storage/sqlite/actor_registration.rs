@@ -1,19 +1,11 @@
 //! The `actors` table: every Automerge actor id belongs to one device.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-/// Outcome of registering a device's actors.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ActorRegistration {
-    /// Every actor registered to the device (the new ones and those from before).
-    Registered(Vec<Vec<u8>>),
-    /// This actor belongs to another device; nothing was registered.
-    Conflict(Vec<u8>),
-}
-
-impl Db {
+impl SqliteDb {
     /// Register `actors` to `device` (in its own transaction) unless one of them belongs
     /// to another device.
     pub fn register_actors(

@@ -1,45 +1,9 @@
 //! The `audit` table: every accepted change and every refusal, written in the transaction
 //! that stores (or refuses) it.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{Row, params};
-
-/// One audit entry to write. `fields` and `changes` are JSON (an array of field names;
-/// an array of `{field, old, new}`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewAudit<'a> {
-    pub at: i64,
-    pub user: &'a str,
-    pub device: Option<&'a str>,
-    pub doc_id: &'a [u8],
-    pub kind: i64,
-    /// Sequence number of the stored chunk (None for a refusal).
-    pub seq: Option<i64>,
-    pub refused: bool,
-    pub fields: &'a str,
-    pub changes: &'a str,
-    pub code: Option<&'a str>,
-    pub rule: Option<&'a str>,
-    pub message: Option<&'a str>,
-}
-
-/// One row of `audit`, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub user: String,
-    pub device: Option<String>,
-    pub doc_id: Vec<u8>,
-    pub kind: i64,
-    pub seq: Option<i64>,
-    pub refused: bool,
-    pub fields: String,
-    pub changes: String,
-    pub code: Option<String>,
-    pub rule: Option<String>,
-    pub message: Option<String>,
-}
 
 const COLUMNS: &str = "id, at, user, device, doc_id, kind, seq, refused, fields, changes, code, rule, message";
 
@@ -63,7 +27,7 @@ impl AuditRow {
     }
 }
 
-impl Db {
+impl SqliteDb {
     pub fn insert_audit(&self, a: &NewAudit<'_>) -> Result<(), DbError> {
         self.conn
             .prepare_cached(

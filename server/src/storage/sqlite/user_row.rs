@@ -1,32 +1,8 @@
 //! The `users` table.
 
-use super::{Db, DbError};
+use super::{DbError, SqliteDb};
+use crate::storage::rows::*;
 use rusqlite::{OptionalExtension, Row, params};
-
-/// One row of `users`, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserRow {
-    pub name: String,
-    pub password_hash: String,
-    /// The role's stable name (`rep`, `manager`, …).
-    pub role: String,
-    pub territory: Option<String>,
-    pub manager: Option<String>,
-    pub disabled: bool,
-    /// UTC milliseconds.
-    pub created_at: i64,
-}
-
-/// What `user add` inserts.
-#[derive(Clone, Debug)]
-pub struct NewUser {
-    pub name: String,
-    pub password_hash: String,
-    pub role: String,
-    pub territory: Option<String>,
-    pub manager: Option<String>,
-    pub created_at: i64,
-}
 
 const COLUMNS: &str = "name, password_hash, role, territory, manager, disabled, created_at";
 
@@ -44,7 +20,7 @@ impl UserRow {
     }
 }
 
-impl Db {
+impl SqliteDb {
     pub fn insert_user(&self, user: &NewUser) -> Result<(), DbError> {
         self.conn.execute(
             "INSERT INTO users (name, password_hash, role, territory, manager, disabled, created_at)
@@ -73,7 +49,7 @@ impl Db {
     }
 }
 
-impl Db {
+impl SqliteDb {
     /// The territories of the users whose manager is `manager`.
     pub fn team_territories(&self, manager: &str) -> Result<Vec<String>, DbError> {
         let mut stmt = self.conn.prepare_cached(
