@@ -30,11 +30,11 @@ use crate::sync::conn_id::ConnId;
 use crate::sync::doc_cache::DocCache;
 use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
 use crate::sync::hub_event::{HubEvent, Outgoing};
-use crate::validation::order_check::Recheck;
+use crate::validation::Changed;
 use automerge::{AutoCommit, Change};
 use protocol::kinds::{IdRule, Placement};
 use protocol::rules::{DocFacts, Principal};
-use protocol::schema::policy_doc::{self, PublishedPolicy};
+use protocol::schema::policy_doc::PublishedPolicy;
 use protocol::wire::{DocAck, DocChunk, Hash, Hello, Refusal, batch_by_size, hashes_to_wire};
 use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -103,12 +103,12 @@ struct Moved {
 enum ChunkOutcome {
     Ack(DocAck),
     Refused(Refusal),
-    /// `recheck`: the orders the change calls for re-validating.
+    /// `changed`: what validators see of it.
     Stored {
         ack: DocAck,
         relay: Relay,
         moved: Vec<Moved>,
-        recheck: Option<Recheck>,
+        changed: Changed,
     },
 }
 
@@ -512,7 +512,7 @@ impl Hub {
         let mut refusals = Vec::new();
         let mut relays = Vec::new();
         let mut moved = Vec::new();
-        let mut rechecks = Vec::new();
+        let mut changes = Vec::new();
         let n_docs = docs.len();
         for chunk in docs {
             let id = chunk.id;
@@ -523,11 +523,11 @@ impl Hub {
                     self.audit_refusal(&session, &r)?;
                     refusals.push(r);
                 }
-                Ok(ChunkOutcome::Stored { ack, relay, moved: m, recheck }) => {
+                Ok(ChunkOutcome::Stored { ack, relay, moved: m, changed }) => {
                     relays.push(relay);
                     moved.extend(m);
                     acks.push(ack);
-                    rechecks.extend(recheck);
+                    changes.push(changed);
                 }
                 Err(ChunkError::Bad(reason)) => {
                     self.db.rollback_to(FRAME_SAVEPOINT)?;
@@ -539,10 +539,9 @@ impl Hub {
                 Err(ChunkError::Db(e)) => return Err(e),
             }
         }
-        // Post-sync validation, in the same transaction: the orders' verdicts (and one-time
-        // effects) are durable before the pusher's Ack.
-        let orders = self.orders_to_recheck(&rechecks)?;
-        let checked = self.validate_orders(Some(&mut batch.docs), &mut work, &orders, self.now)?;
+        // Post-sync validation, in the same transaction: verdicts (and one-time effects) are
+        // durable before the pusher's Ack.
+        let checked = self.validate(Some(&mut batch.docs), &mut work, &changes)?;
         let mut relay_out = Vec::new();
         if !relays.is_empty() || !moved.is_empty() {
             self.relay(Some(conn), &relays, &moved, &mut relay_out)?;
@@ -666,8 +665,7 @@ impl Hub {
             Ok(n) => n,
             Err(rejection) => return outcome(rejection),
         };
-        let first_policy = kind == DocKind::Policy && before_doc.is_none_or(|d| policy_doc::read(d).is_empty());
-        let recheck = Recheck::after_change(kind, id, before.is_none(), &fields, &new_entries, first_policy);
+        let changed = Changed { kind, id, created: before.is_none(), fields: fields.clone(), new_entries };
         let Authorized { scratch, new_changes } = authorized;
         let values = scalar_changes(&state.doc, &scratch, &fields);
         let accepted = Accepted {
@@ -685,7 +683,7 @@ impl Hub {
         };
         let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
         let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
-        Ok(ChunkOutcome::Stored { ack, relay, moved, recheck })
+        Ok(ChunkOutcome::Stored { ack, relay, moved, changed })
     }
 
     /// Store accepted changes with the document's new facts and an audit entry, move the

@@ -1,37 +1,23 @@
-//! Post-sync validation and the order's one-time effects, inside the hub's transaction.
-//!
-//! After the hub stores changes to an order (or to what its price depends on: its
-//! customer's channel, a newly published policy version), it re-checks the order
-//! ([`crate::validation::order_check`]) and writes the verdict into the order's verdict document
-//! ([`protocol::schema::verdict`]) with the server's own actor — only when what the verdict
-//! says has changed, so a resend or a reconnect never produces a new change. The verdict is
-//! stored in the same transaction as the change that caused it, so it is durable before the
-//! pusher's `Ack`, and relayed like any change to everyone who may read the order (the
-//! pusher included, before its `Ack`, so a device that synced holds the verdict).
-//!
-//! When an order's lifecycle first reaches "confirmed" the hub records its assignment to
-//! logistics and finance and their notifications — `INSERT OR IGNORE` on keys that name the
-//! effect, in the same transaction — and the verdict's `assigned_at` says when.
+//! The hub's side of post-sync validation: the context validators run in
+//! ([`crate::validation::ValidationCx`]) — documents as this frame and batch left them,
+//! the server's own edits stored in the open transaction — and publishing the price policy
+//! from the command line.
 
 use super::{Accepted, Author, FrameWork, Hub, Moved, Relay, SERVER_ACTOR, resolve_facts, scalar_changes};
 use crate::access::facts::own_facts;
-use crate::storage::{AssignmentRow, DbError, Storage};
+use crate::storage::{DbError, Storage};
 use crate::sync::doc_cache::DocCache;
 use crate::sync::doc_state::{DocMeta, DocState};
-use crate::validation::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
-use crate::validation::order_check::{self, Recheck};
+use crate::validation::{self, Changed, VALIDATION_AUTHOR, ValidationCx};
 use automerge::transaction::CommitOptions;
 use automerge::{ActorId, AutoCommit};
+use protocol::kinds::{Entry, Scalar};
 use protocol::pricing::Policy;
+use protocol::schema::SchemaError;
 use protocol::schema::policy_doc::{self, POLICY_DOC_ID, PublishedPolicy};
-use protocol::schema::verdict::{self, verdict_id};
-use protocol::schema::{SchemaError, customer, order};
-use protocol::{DocId, DocKind, Role};
-use std::collections::{HashMap, HashSet};
+use protocol::{DocId, DocKind};
+use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Who the audit trail names for the server's own validation changes.
-pub const VALIDATION_AUTHOR: &str = "(server)";
 
 /// A stored change the server made, to relay.
 pub(super) type ServerChange = (Relay, Vec<Moved>);
@@ -163,134 +149,20 @@ impl Hub {
         Ok(versions)
     }
 
-    /// The orders that `rechecks` call for, each once, in a stable order.
-    pub(super) fn orders_to_recheck(&self, rechecks: &[Recheck]) -> Result<Vec<DocId>, DbError> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        let mut add = |id: DocId, out: &mut Vec<DocId>| {
-            if seen.insert(id) {
-                out.push(id);
-            }
-        };
-        for r in rechecks {
-            match *r {
-                Recheck::Order(id) => add(id, &mut out),
-                Recheck::OrdersOf(customer) => {
-                    for row in self.db.children_of(customer.as_bytes())? {
-                        let meta = DocMeta::try_from(row)?;
-                        if meta.kind == DocKind::Order && self.db.assignment(meta.id.as_bytes())?.is_none() {
-                            add(meta.id, &mut out);
-                        }
-                    }
-                }
-                Recheck::OrdersSince(since) => {
-                    for raw in self.db.unassigned_orders_since(since)? {
-                        if let Some(id) = DocId::from_slice(&raw) {
-                            add(id, &mut out);
-                        }
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Re-check each order and store what changed (verdicts, assignments, notifications) in
-    /// the open transaction; returns the server's changes to relay.
-    pub(super) fn validate_orders(
+    /// Run every validator for the changes of a frame, inside its transaction; returns the
+    /// server's changes to relay.
+    pub(super) fn validate(
         &mut self,
-        mut batch: Option<&mut HashMap<DocId, DocState>>,
+        batch: Option<&mut HashMap<DocId, DocState>>,
         work: &mut FrameWork,
-        orders: &[DocId],
-        now: i64,
+        changes: &[Changed],
     ) -> Result<Vec<ServerChange>, DbError> {
-        let mut out = Vec::new();
-        for &id in orders {
-            if let Some(change) = self.validate_order(batch.as_deref_mut(), work, id, now)? {
-                out.push(change);
-            }
+        if changes.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
-    }
-
-    fn validate_order(
-        &mut self,
-        mut batch: Option<&mut HashMap<DocId, DocState>>,
-        work: &mut FrameWork,
-        id: DocId,
-        now: i64,
-    ) -> Result<Option<ServerChange>, DbError> {
-        let order = match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, id)? {
-            Some(s) if s.kind == DocKind::Order => match order::read(&s.doc, id) {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::debug!(doc = %id, error = %e, "not an order that can be checked");
-                    return Ok(None);
-                }
-            },
-            _ => return Ok(None),
-        };
-        if !order_check::is_submitted(&order) {
-            return Ok(None);
-        }
-        self.db.record_order_check(id.as_bytes(), order.created_at, now)?;
-        let versions = self.policy_versions(batch.as_deref_mut(), work)?;
-        if versions.is_empty() {
-            return Ok(None);
-        }
-        let customer = match order.customer {
-            Some(c) => match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, c)? {
-                Some(s) if s.kind == DocKind::Customer => customer::read(&s.doc, c).ok(),
-                _ => None,
-            },
-            None => None,
-        };
-        let pricer = self.db.user(&order.created_by)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep);
-        let mut assigned_at = self.db.assignment(id.as_bytes())?.map(|a| a.assigned_at);
-        let channel = customer.as_ref().and_then(|c| c.channel);
-        let Some(mut checked) = order_check::check(&order, channel, pricer, &versions, assigned_at, now) else {
-            return Ok(None);
-        };
-        if checked.confirmed && assigned_at.is_none() {
-            let total = checked.verdict.priced.as_ref().and_then(|p| p.total_fen);
-            let row = AssignmentRow {
-                order_id: id.as_bytes().to_vec(),
-                assigned_at: now,
-                customer: order.customer.map(|c| c.as_bytes().to_vec()),
-                created_by: order.created_by.clone(),
-                total_fen: total,
-            };
-            if self.db.insert_assignment(&row)? {
-                let name = customer.as_ref().map(|c| c.name.as_str());
-                for department in ASSIGNED_TO {
-                    let message = assigned_message(department, id, name, total);
-                    self.db.insert_notification(id.as_bytes(), department, ASSIGNED, now, &message)?;
-                }
-                tracing::info!(order = %id, "order confirmed: assigned to logistics and finance");
-            }
-            assigned_at = self.db.assignment(id.as_bytes())?.map(|a| a.assigned_at);
-            checked.verdict.assigned_at = assigned_at;
-        }
-        let vid = verdict_id(id);
-        let previous = match current_state(&mut self.cache, &*self.db, batch.as_deref_mut(), &mut work.docs, vid)? {
-            Some(s) if s.kind == DocKind::Verdict => verdict::read(&s.doc).ok(),
-            _ => None,
-        };
-        if !order_check::differs(previous.as_ref(), &checked.verdict) {
-            return Ok(None);
-        }
-        let v = checked.verdict;
-        tracing::debug!(order = %id, verdict = v.verdict, version = v.policy_version, stale = v.stale, "order checked");
-        self.server_edit(
-            batch,
-            work,
-            vid,
-            DocKind::Verdict,
-            VALIDATION_AUTHOR,
-            "order checked against the price policy",
-            now,
-            |doc| verdict::write(doc, id, &v),
-        )
+        let mut cx = HubCx { hub: self, batch, work, out: Vec::new() };
+        validation::run(changes, &mut cx)?;
+        Ok(cx.out)
     }
 
     /// Publish a policy version as the server (`policy import` on the command line): its
@@ -332,9 +204,18 @@ impl Hub {
             let Some(published) = published else {
                 return Ok(Err("the policy could not be published (see the server log)".into()));
             };
-            let since = if first { i64::MIN } else { now };
-            let orders = self.orders_to_recheck(&[Recheck::OrdersSince(since)])?;
-            let verdicts = self.validate_orders(None, &mut work, &orders, now)?;
+            let entry = Entry {
+                id: String::new(),
+                values: [("published_at".to_string(), Scalar::Time(now))].into_iter().collect(),
+            };
+            let change = Changed {
+                kind: DocKind::Policy,
+                id: POLICY_DOC_ID,
+                created: first,
+                fields: ["versions".to_string()].into_iter().collect(),
+                new_entries: vec![("versions", vec![entry])],
+            };
+            let verdicts = self.validate(None, &mut work, &[change])?;
             let changed = verdicts.len();
             let (mut relays, mut moved) = (vec![published.0], published.1);
             for (r, m) in verdicts {
@@ -366,5 +247,56 @@ impl Hub {
         out.extend(outputs);
         tracing::info!(version, verdicts = changed, "price policy published");
         Ok(format!("published price policy version {version}; {changed} order verdict(s) changed"))
+    }
+}
+
+/// The hub as validators see it, for one frame (or one admin change).
+struct HubCx<'h, 'b> {
+    hub: &'h mut Hub,
+    batch: Option<&'b mut HashMap<DocId, DocState>>,
+    work: &'h mut FrameWork,
+    out: Vec<ServerChange>,
+}
+
+impl ValidationCx for HubCx<'_, '_> {
+    fn now(&self) -> i64 {
+        self.hub.now
+    }
+
+    fn storage(&self) -> &dyn Storage {
+        &*self.hub.db
+    }
+
+    fn doc(&mut self, id: DocId) -> Result<Option<(DocKind, &AutoCommit)>, DbError> {
+        let state =
+            current_state(&mut self.hub.cache, &*self.hub.db, self.batch.as_deref_mut(), &mut self.work.docs, id)?;
+        Ok(state.map(|s| (s.kind, &s.doc)))
+    }
+
+    fn policy_versions(&mut self) -> Result<Arc<Vec<PublishedPolicy>>, DbError> {
+        self.hub.policy_versions(self.batch.as_deref_mut(), self.work)
+    }
+
+    fn server_edit(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        message: &str,
+        edit: &mut dyn FnMut(&mut AutoCommit) -> Result<(), SchemaError>,
+    ) -> Result<bool, DbError> {
+        let now = self.hub.now;
+        let change = self.hub.server_edit(
+            self.batch.as_deref_mut(),
+            self.work,
+            id,
+            kind,
+            VALIDATION_AUTHOR,
+            message,
+            now,
+            edit,
+        )?;
+        let changed = change.is_some();
+        self.out.extend(change);
+        Ok(changed)
     }
 }

@@ -1,0 +1,123 @@
+//! The order pricing verdict, the first validator: after a change to a submitted order (or
+//! to what its price depends on: its customer's channel, a newly published policy version)
+//! the order is re-priced ([`super::order_check`]) and the verdict written into the order's
+//! verdict document ([`protocol::schema::verdict`]) — only when what it says changed. When
+//! an order's lifecycle first reaches "confirmed" it is assigned to logistics and finance
+//! and they are notified — `INSERT OR IGNORE` on keys that name the effect — and the
+//! verdict's `assigned_at` says when.
+
+use super::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
+use super::order_check::{self, Recheck};
+use super::{Changed, ValidationCx, Validator};
+use crate::storage::{AssignmentRow, DbError};
+use protocol::schema::verdict::{self, verdict_id};
+use protocol::schema::{customer, order};
+use protocol::{DocId, DocKind, Role};
+
+pub struct OrderPricing;
+
+impl Validator for OrderPricing {
+    fn name(&self) -> &'static str {
+        "order-pricing"
+    }
+
+    fn targets(&self, c: &Changed, cx: &mut dyn ValidationCx) -> Result<Vec<DocId>, DbError> {
+        let first_policy = c.kind == DocKind::Policy && cx.policy_versions()?.len() == c.entries("versions").count();
+        let Some(recheck) = Recheck::after_change(c.kind, c.id, c.created, &c.fields, &c.new_entries, first_policy)
+        else {
+            return Ok(Vec::new());
+        };
+        let storage = cx.storage();
+        Ok(match recheck {
+            Recheck::Order(id) => vec![id],
+            Recheck::OrdersOf(customer) => {
+                let mut out = Vec::new();
+                for row in storage.children_of(customer.as_bytes())? {
+                    if row.kind == DocKind::Order.code() && storage.assignment(&row.id)?.is_none() {
+                        out.extend(DocId::from_slice(&row.id));
+                    }
+                }
+                out
+            }
+            Recheck::OrdersSince(since) => {
+                storage.unassigned_orders_since(since)?.iter().filter_map(|raw| DocId::from_slice(raw)).collect()
+            }
+        })
+    }
+
+    fn validate(&self, id: DocId, cx: &mut dyn ValidationCx) -> Result<(), DbError> {
+        let now = cx.now();
+        let order = match cx.doc(id)? {
+            Some((DocKind::Order, doc)) => match order::read(doc, id) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(doc = %id, error = %e, "not an order that can be checked");
+                    return Ok(());
+                }
+            },
+            _ => return Ok(()),
+        };
+        if !order_check::is_submitted(&order) {
+            return Ok(());
+        }
+        cx.storage().record_order_check(id.as_bytes(), order.created_at, now)?;
+        let versions = cx.policy_versions()?;
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let customer = match order.customer {
+            Some(c) => match cx.doc(c)? {
+                Some((DocKind::Customer, doc)) => customer::read(doc, c).ok(),
+                _ => None,
+            },
+            None => None,
+        };
+        // Whose discount authority prices it: the author the server recorded from the
+        // session that created the order, never what the order says.
+        let storage = cx.storage();
+        let author = storage.doc(id.as_bytes())?.and_then(|row| row.author);
+        let pricer = match author {
+            Some(a) => storage.user(&a)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep),
+            None => Role::Rep,
+        };
+        let mut assigned_at = storage.assignment(id.as_bytes())?.map(|a| a.assigned_at);
+        let channel = customer.as_ref().and_then(|c| c.channel);
+        let Some(mut checked) = order_check::check(&order, channel, pricer, &versions, assigned_at, now) else {
+            return Ok(());
+        };
+        if checked.confirmed && assigned_at.is_none() {
+            let total = checked.verdict.priced.as_ref().and_then(|p| p.total_fen);
+            let row = AssignmentRow {
+                order_id: id.as_bytes().to_vec(),
+                assigned_at: now,
+                customer: order.customer.map(|c| c.as_bytes().to_vec()),
+                created_by: order.created_by.clone(),
+                total_fen: total,
+            };
+            if storage.insert_assignment(&row)? {
+                let name = customer.as_ref().map(|c| c.name.as_str());
+                for department in ASSIGNED_TO {
+                    let message = assigned_message(department, id, name, total);
+                    storage.insert_notification(id.as_bytes(), department, ASSIGNED, now, &message)?;
+                }
+                tracing::info!(order = %id, "order confirmed: assigned to logistics and finance");
+            }
+            assigned_at = storage.assignment(id.as_bytes())?.map(|a| a.assigned_at);
+            checked.verdict.assigned_at = assigned_at;
+        }
+        let vid = verdict_id(id);
+        let previous = match cx.doc(vid)? {
+            Some((DocKind::Verdict, doc)) => verdict::read(doc).ok(),
+            _ => None,
+        };
+        if !order_check::differs(previous.as_ref(), &checked.verdict) {
+            return Ok(());
+        }
+        let v = checked.verdict;
+        tracing::debug!(order = %id, verdict = v.verdict, version = v.policy_version, stale = v.stale, "order checked");
+        cx.server_edit(vid, DocKind::Verdict, "order checked against the price policy", &mut |doc| {
+            verdict::write(doc, id, &v)
+        })?;
+        Ok(())
+    }
+}
