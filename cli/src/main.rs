@@ -1,6 +1,7 @@
 //! `jiuloop`: the native command-line client. Every command except `login`, `logout` and
 //! `sync` works offline: it reads and writes the local profile only.
 
+mod generic;
 mod output;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -70,6 +71,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create a record of any kind: `new KIND FIELD=VALUE…` (prints its id).
+    New(generic::NewArgs),
+    /// Set fields of any record: `set ID FIELD=VALUE…` (all or nothing).
+    Set(generic::SetArgs),
+    /// Show any record, its fields labelled in --lang.
+    Show(generic::ShowArgs),
+    /// List the records of a kind: `list KIND [--where FIELD=VALUE]…`.
+    List(generic::ListArgs),
+    /// Every kind of record: fields, types, vocabularies, who reads and creates it.
+    Kinds(generic::KindsArgs),
 }
 
 #[derive(Subcommand)]
@@ -378,6 +389,11 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Customer(c) => customer(&mut p, c, now, out),
         Command::Visit(c) => visit(&mut p, c, now, out),
         Command::Order(c) => order(&mut p, c, now, out),
+        Command::New(a) => generic::new(&mut p, a, now, out),
+        Command::Set(a) => generic::set(&mut p, a, now, out),
+        Command::Show(a) => generic::show(&p, a, out),
+        Command::List(a) => generic::list(&p, a, out),
+        Command::Kinds(a) => generic::kinds(a, out),
     }
 }
 

@@ -3,16 +3,92 @@
 use client_core::InboxItem;
 use client_core::OrderView;
 use jiuloop_cli::SyncReport;
-use protocol::DocKind;
+use protocol::kinds::{FieldSpec, FieldType, Grants, Scope};
 use protocol::pricing::{PricedOrder, format_bp};
 use protocol::schema::EventKind;
 use protocol::schema::Lang;
 use protocol::schema::customer::Customer;
 use protocol::schema::order::{Order, format_fen};
 use protocol::schema::policy_doc::PublishedPolicy;
+use protocol::schema::record::{self, FieldValue, Record, display_value};
 use protocol::schema::visit::Visit;
 use protocol::time::display_local;
+use protocol::{DocId, DocKind};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
+
+/// A table for people: columns padded to their widest cell by display width (a Chinese
+/// character takes two columns), two spaces apart. A cell may hold several lines (they
+/// stack, the other cells of the row stay empty below); tabs and other control
+/// characters become spaces so a value can never break the layout.
+#[derive(Default)]
+pub struct Table {
+    indent: usize,
+    header: Option<Vec<String>>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table whose first line names the columns.
+    pub fn with_header<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+        Table { header: Some(header.into_iter().map(Into::into).collect()), ..Table::default() }
+    }
+
+    /// A table without a header line (label/value pairs).
+    pub fn plain() -> Self {
+        Table::default()
+    }
+
+    /// Every line starts with this many spaces.
+    pub fn indent(mut self, spaces: usize) -> Self {
+        self.indent = spaces;
+        self
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    /// The lines of the table, each without trailing spaces.
+    pub fn render(&self) -> Vec<String> {
+        let clean = |cell: &str| -> Vec<String> {
+            cell.lines()
+                .map(|l| l.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>())
+                .collect::<Vec<_>>()
+        };
+        let rows: Vec<Vec<Vec<String>>> =
+            self.header.iter().chain(&self.rows).map(|r| r.iter().map(|c| clean(c)).collect()).collect();
+        let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut widths = vec![0; columns];
+        for row in &rows {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.iter().map(|l| l.width()).max().unwrap_or(0));
+            }
+        }
+        let mut out = Vec::new();
+        for row in &rows {
+            let height = row.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            for k in 0..height {
+                let mut line = " ".repeat(self.indent);
+                for (i, cell) in row.iter().enumerate() {
+                    let text = cell.get(k).map(String::as_str).unwrap_or("");
+                    line.push_str(text);
+                    if i + 1 < row.len() {
+                        line.push_str(&" ".repeat(widths[i] - text.width() + 2));
+                    }
+                }
+                out.push(line.trim_end().to_string());
+            }
+        }
+        out
+    }
+
+    pub fn print(&self) {
+        for line in self.render() {
+            println!("{line}");
+        }
+    }
+}
 
 pub struct Out {
     lang: Lang,
@@ -38,6 +114,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "有 {n} 项修改被服务器拒绝，见 jiuloop inbox",
         "{n} edits were refused by the server, see jiuloop inbox",
     ),
+    ("id", "编号", "Id"),
     ("no-customers", "（没有客户）", "(no customers)"),
     ("no-visits", "（没有拜访记录）", "(no visits)"),
     ("no-orders", "（没有订单）", "(no orders)"),
@@ -71,11 +148,79 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("timeline", "流程记录", "Timeline"),
     ("upcoming", "即将生效的调价", "Upcoming price changes"),
     ("no-approvals", "没有待审批的订单", "no orders waiting for your approval"),
+    // The generic commands (generic.rs).
+    ("no-records", "（没有{kind}）", "(no {kind} records)"),
+    ("unknown-kind", "没有“{kind}”这种记录（可用：{kinds}）", "no kind of record '{kind}' (kinds: {kinds})"),
+    (
+        "not-creatable",
+        "{kind}（{name}）不能用 jiuloop new 创建",
+        "{kind} ({name}) records are not created with jiuloop new",
+    ),
+    (
+        "bad-assignment",
+        "“{arg}”应写成 字段=值（例如 brand=五粮液；字段见 jiuloop kinds）",
+        "'{arg}' is not FIELD=VALUE (e.g. brand=Wuliangye; fields: jiuloop kinds)",
+    ),
+    (
+        "no-record",
+        "本机没有编号为 {id} 的记录（或不止一条以它开头）",
+        "no record {id} on this device (or several start with it)",
+    ),
+    ("bad-id", "“{id}”不是记录编号", "'{id}' is not a record id"),
+    ("nothing-to-set", "请给出要修改的字段：字段=值", "give the fields to set: FIELD=VALUE"),
+    ("exists", "{kind}已存在", "the {kind} record exists already"),
+    (
+        "refused-role-create",
+        "{role}不能新建{kind}（{name}，规则 {rule}）",
+        "role {role} may not create {kind} records ({name}, rule {rule})",
+    ),
+    (
+        "refused-role-field",
+        "{role}不能修改{kind}的{field}（规则 {rule}）",
+        "role {role} may not change {field} of a {kind} (rule {rule})",
+    ),
+    (
+        "refused-territory-create",
+        "只能在自己负责的区域内新建{kind}（{name}，规则 {rule}）",
+        "{kind} records ({name}) may be created only in your own territory (rule {rule})",
+    ),
+    (
+        "refused-territory-field",
+        "不能修改自己负责区域以外的{kind}的{field}（规则 {rule}）",
+        "{field} of a {kind} outside your territory may not be changed (rule {rule})",
+    ),
+    (
+        "refused-create-only",
+        "{field}只能在创建时填写（规则 {rule}）",
+        "{field} is set when the record is created (rule {rule})",
+    ),
+    ("refused-other", "不允许：{message}（规则 {rule}）", "not allowed: {message} (rule {rule})"),
+    ("field", "字段", "Field"),
+    ("label", "名称", "Label"),
+    ("type", "类型", "Type"),
+    ("required", "必填", "Required"),
+    ("settable", "填写", "Set"),
+    ("values", "可选值 / 引用", "Values / refers to"),
+    ("yes", "是", "yes"),
+    ("at-creation", "创建时", "at creation"),
+    ("any-time", "随时", "any time"),
+    ("settable-never", "—", "—"),
+    ("readers", "读取", "Read by"),
+    ("creators", "新建", "Created by"),
+    ("nobody", "无", "nobody"),
+    ("server-only", "仅服务器写入", "written by the server only"),
+    ("scope-territory", "本区域", "territory"),
+    ("scope-own", "本人", "own"),
+    ("scope-all", "全部", "all"),
 ];
 
 impl Out {
     pub fn new(lang: Lang) -> Self {
         Out { lang }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
     }
 
     pub fn t(&self, key: &str) -> &'static str {
@@ -142,18 +287,23 @@ impl Out {
     pub fn customers(&self, all: &[Customer]) {
         if all.is_empty() {
             println!("{}", self.t("no-customers"));
+            return;
         }
+        let k = DocKind::Customer;
+        let mut table = Table::with_header(
+            [self.t("id")].into_iter().chain(["name", "class", "channel", "region", "owner"].map(|f| self.label(k, f))),
+        );
         for c in all {
-            println!(
-                "{}  {}  {}  {}  {}  {}",
-                c.id,
-                c.name,
-                c.class.map(|c| c.as_str()).unwrap_or("-"),
-                c.channel.map(|c| c.label(self.lang)).unwrap_or("-"),
-                c.region.as_deref().unwrap_or("-"),
-                c.owner.as_deref().unwrap_or("-"),
-            );
+            table.row([
+                c.id.to_string(),
+                c.name.clone(),
+                c.class.map(|c| c.as_str()).unwrap_or("-").to_string(),
+                c.channel.map(|c| c.label(self.lang)).unwrap_or("-").to_string(),
+                c.region.clone().unwrap_or_else(|| "-".into()),
+                c.owner.clone().unwrap_or_else(|| "-".into()),
+            ]);
         }
+        table.print();
     }
 
     pub fn customer(&self, c: &Customer, visits: &[Visit], orders: &[Order]) {
@@ -208,33 +358,49 @@ impl Out {
     pub fn visits(&self, visits: &[Visit]) {
         if visits.is_empty() {
             println!("    {}", self.t("no-visits"));
+            return;
         }
+        let k = DocKind::Visit;
+        let mut table = Table::with_header(
+            [self.t("id")].into_iter().chain(["at", "kind", "rep", "notes"].map(|f| self.label(k, f))),
+        )
+        .indent(4);
         for v in visits {
-            println!(
-                "    {}  {}  {}  {}  {}",
-                v.id,
+            table.row([
+                v.id.to_string(),
                 display_local(v.at),
-                v.kind.map(|k| k.label(self.lang)).unwrap_or("-"),
-                v.rep,
-                v.notes
-            );
+                v.kind.map(|k| k.label(self.lang)).unwrap_or("-").to_string(),
+                v.rep.clone(),
+                v.notes.clone(),
+            ]);
         }
+        table.print();
     }
 
     pub fn orders(&self, orders: &[Order]) {
         if orders.is_empty() {
             println!("    {}", self.t("no-orders"));
+            return;
         }
+        let k = DocKind::Order;
+        let mut table = Table::with_header([
+            self.t("id"),
+            self.label(k, "created_at"),
+            self.t("status"),
+            self.t("total"),
+            self.label(k, "created_by"),
+        ])
+        .indent(4);
         for o in orders {
-            println!(
-                "    {}  {}  {}  ¥{}  {}",
-                o.id,
+            table.row([
+                o.id.to_string(),
                 display_local(o.created_at),
-                o.status.label(self.lang),
-                format_fen(o.total_fen),
-                o.created_by
-            );
+                o.status.label(self.lang).to_string(),
+                format!("¥{}", format_fen(o.total_fen)),
+                o.created_by.clone(),
+            ]);
         }
+        table.print();
     }
 
     pub fn order(&self, view: &OrderView, customer: Option<&str>) {
@@ -370,5 +536,185 @@ impl Out {
                 missing.join(",")
             );
         }
+    }
+
+    // ---- the generic commands ---------------------------------------------------
+
+    /// A field's value for people; a reference shows the referenced record's title
+    /// (`titles`) when it is held here.
+    fn value(
+        &self,
+        f: &FieldSpec,
+        v: Option<&FieldValue>,
+        titles: &dyn Fn(DocId) -> Option<String>,
+        with_id: bool,
+    ) -> String {
+        match (f.ty, v) {
+            (FieldType::Ref(_), Some(FieldValue::Str(s))) => match s.parse().ok().and_then(titles) {
+                Some(t) if with_id && self.lang == Lang::Zh => format!("{t}（{s}）"),
+                Some(t) if with_id => format!("{t} ({s})"),
+                Some(t) => t,
+                None => s.clone(),
+            },
+            (FieldType::Records(fields), Some(FieldValue::Records(list))) if with_id => list
+                .iter()
+                .map(|entry| {
+                    let cells: Vec<String> = fields
+                        .iter()
+                        .filter(|sub| sub.name != "id")
+                        .map(|sub| display_value(sub, entry.get(sub.name), self.lang))
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    cells.join("  ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => display_value(f, v, self.lang),
+        }
+    }
+
+    /// `jiuloop show`: the kind and id, then every field that has a value, labelled.
+    pub fn record(&self, r: &Record, titles: &dyn Fn(DocId) -> Option<String>) {
+        let spec = r.kind.spec();
+        println!("{}  {}", spec.label(self.lang), r.id);
+        let mut table = Table::plain().indent(2);
+        for f in spec.fields {
+            let text = self.value(f, r.fields.get(f.name), titles, true);
+            if !text.is_empty() {
+                table.row([f.label(self.lang).to_string(), text]);
+            }
+        }
+        table.print();
+    }
+
+    /// `jiuloop list`: one line per record; the columns are the kind's short fields
+    /// (no long texts, lists or bytes) that any listed record has a value for.
+    pub fn records(&self, kind: DocKind, records: &[Record], titles: &dyn Fn(DocId) -> Option<String>) {
+        let spec = kind.spec();
+        if records.is_empty() {
+            println!("{}", self.t("no-records").replace("{kind}", spec.label(self.lang)));
+            return;
+        }
+        let short = |f: &FieldSpec| match f.ty {
+            FieldType::Str { max } => max <= 100,
+            FieldType::Text { .. } | FieldType::Bytes | FieldType::Records(_) | FieldType::Log(_) => false,
+            _ => true,
+        };
+        let columns: Vec<&FieldSpec> =
+            spec.fields.iter().filter(|f| short(f) && records.iter().any(|r| r.fields.contains_key(f.name))).collect();
+        let mut table =
+            Table::with_header([self.t("id")].into_iter().chain(columns.iter().map(|f| f.label(self.lang))));
+        for r in records {
+            let cells = columns.iter().map(|f| {
+                let text = self.value(f, r.fields.get(f.name), titles, false);
+                if text.is_empty() { "-".to_string() } else { text }
+            });
+            table.row(std::iter::once(r.id.to_string()).chain(cells));
+        }
+        table.print();
+    }
+
+    fn grants(&self, grants: Grants) -> String {
+        if grants.is_empty() {
+            return self.t("nobody").to_string();
+        }
+        let sep = if self.lang == Lang::Zh { "、" } else { ", " };
+        grants
+            .iter()
+            .map(|(role, scope)| {
+                let scope = match scope {
+                    Scope::Territory => self.t("scope-territory"),
+                    Scope::Own => self.t("scope-own"),
+                    Scope::All => self.t("scope-all"),
+                };
+                let role = protocol::pricing::role_label(*role, self.lang);
+                if self.lang == Lang::Zh { format!("{role}（{scope}）") } else { format!("{role} ({scope})") }
+            })
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
+    /// `jiuloop kinds`: each kind, who reads and creates it, and a table of its fields.
+    pub fn kinds(&self, kinds: &[DocKind]) {
+        let sep = if self.lang == Lang::Zh { "、" } else { ", " };
+        for (n, kind) in kinds.iter().enumerate() {
+            let spec = kind.spec();
+            if n > 0 {
+                println!();
+            }
+            println!("{}  {}", spec.name, spec.label(self.lang));
+            println!("  {}: {}", self.t("readers"), self.grants(spec.read));
+            if spec.server_written {
+                println!("  {}: {}", self.t("creators"), self.t("server-only"));
+            } else {
+                println!("  {}: {}", self.t("creators"), self.grants(spec.create));
+            }
+            let mut table =
+                Table::with_header(["field", "label", "type", "required", "settable", "values"].map(|k| self.t(k)))
+                    .indent(2);
+            for f in spec.fields {
+                let when = match (record::settable(f, true), record::settable(f, false)) {
+                    (_, true) => self.t("any-time"),
+                    (true, false) => self.t("at-creation"),
+                    (false, false) => self.t("settable-never"),
+                };
+                let values = match f.ty {
+                    FieldType::Enum(vocab) => vocab
+                        .entries
+                        .iter()
+                        .map(|e| format!("{}={}", e.name, if self.lang == Lang::Zh { e.zh } else { e.en }))
+                        .collect::<Vec<_>>()
+                        .join(sep),
+                    FieldType::Ref(target) => format!("→ {}", target.as_str()),
+                    FieldType::Money { .. } => {
+                        if self.lang == Lang::Zh {
+                            "元".into()
+                        } else {
+                            "yuan".into()
+                        }
+                    }
+                    _ => String::new(),
+                };
+                table.row([
+                    f.name.to_string(),
+                    f.label(self.lang).to_string(),
+                    f.ty.name().to_string(),
+                    if f.required { self.t("yes").to_string() } else { String::new() },
+                    when.to_string(),
+                    values,
+                ]);
+            }
+            table.print();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn tables_align_chinese_text_by_display_width() {
+        let mut t = Table::with_header(["编号", "客户名称", "区域"]).indent(2);
+        t.row(["1", "贵阳名酒行", "贵州"]);
+        t.row(["22", "Chengdu Wine", "-"]);
+        t.row(["333", "多行\n备注", "x\ty"]);
+        let lines = t.render();
+        assert_eq!(
+            lines,
+            [
+                "  编号  客户名称      区域",
+                "  1     贵阳名酒行    贵州",
+                "  22    Chengdu Wine  -",
+                "  333   多行          x y",
+                "        备注",
+            ]
+        );
+        // Every third column starts at the same display column.
+        let col = |l: &str, text: &str| l[..l.find(text).unwrap()].width();
+        assert_eq!(col(&lines[0], "区域"), col(&lines[1], "贵州"));
+        assert_eq!(col(&lines[1], "贵州"), col(&lines[2], "-"));
+        assert!(Table::plain().render().is_empty());
     }
 }

@@ -211,6 +211,27 @@ impl Device {
         sort_by_id(self.json(&["visit", "list", "--customer", customer]))
     }
 
+    /// `list KIND --json` (the generic command), sorted by id.
+    pub fn records(&self, kind: &str) -> Value {
+        sort_by_id(self.json(&["list", kind]))
+    }
+
+    /// Every record of every kind the generic commands list (`kinds --json`), by kind,
+    /// and the number of stored chunks: what "nothing changed" is checked against for
+    /// the generic commands, kinds the typed commands do not know included.
+    pub fn all_records(&self) -> Value {
+        let kinds = self.json(&["kinds"]);
+        let mut all = serde_json::Map::new();
+        for k in kinds.as_array().unwrap_or_else(|| panic!("kinds --json is not a list: {kinds}")) {
+            let name = k["name"].as_str().unwrap_or_else(|| panic!("a kind without a name: {k}"));
+            all.insert(name.to_string(), self.records(name));
+        }
+        let chunks: i64 =
+            self.local_db().query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0)).expect("count chunks");
+        all.insert("stored_chunks".into(), chunks.into());
+        Value::Object(all)
+    }
+
     /// Everything the device shows: customers, orders, and every customer's visits.
     pub fn snapshot(&self) -> Value {
         let customers = self.customers();

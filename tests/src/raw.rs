@@ -325,6 +325,18 @@ impl LocalDoc {
         LocalDoc { id: DocId::new_random(), kind: DocKind::Order, doc, sent: Vec::new() }
     }
 
+    /// A new document of any kind from typed text, as an honest client would write it
+    /// (the kind's parser, `by` as its author, now as its creation time) — but without
+    /// asking the write rules: what the server makes of it is the point.
+    pub fn new_record(actor: &ActorId, kind: DocKind, inputs: &[(&str, &str)], by: &str) -> Self {
+        use protocol::kinds::parse::ParseContext;
+        use protocol::schema::record::{self, Writer};
+        let mut doc = AutoCommit::new().with_actor(actor.clone());
+        record::create(&mut doc, kind, inputs, &Writer { user: by, now: now_ms() }, &ParseContext::default())
+            .unwrap_or_else(|e| panic!("create a {kind}: {e}"));
+        LocalDoc { id: DocId::new_random(), kind, doc, sent: Vec::new() }
+    }
+
     /// A replica of a document received from the server, to write on as `actor`.
     pub fn from_chunks(id: DocId, kind: DocKind, actor: &ActorId, chunks: &[&DocChunk]) -> Self {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
