@@ -401,8 +401,11 @@ impl Replica {
             });
         }
         let ctx = Self::parse_context(now);
-        let values = record::parse_inputs(kind, inputs, true, &ctx).map_err(SchemaError::Fields)?;
-        self.check_refs(&values)?;
+        let (values, mut errors) = record::parse_inputs_all(kind, inputs, true, &ctx);
+        errors.extend(self.unknown_refs(&values));
+        if !errors.is_empty() {
+            return Err(SchemaError::Fields(errors).into());
+        }
         let value_of = |name: &str| {
             values.iter().find(|(f, _)| f.name == name).and_then(|(_, v)| match v {
                 protocol::kinds::Value::Str(s) => Some(s.clone()),
@@ -445,6 +448,15 @@ impl Replica {
         &self,
         values: &[(&'static protocol::kinds::FieldSpec, protocol::kinds::Value)],
     ) -> Result<(), CoreError> {
+        let errors = self.unknown_refs(values);
+        if errors.is_empty() { Ok(()) } else { Err(SchemaError::Fields(errors).into()) }
+    }
+
+    /// The references among parsed values that name no document of their kind held here.
+    fn unknown_refs(
+        &self,
+        values: &[(&'static protocol::kinds::FieldSpec, protocol::kinds::Value)],
+    ) -> Vec<protocol::kinds::FieldError> {
         let mut errors = Vec::new();
         for (f, v) in values {
             if let (FieldType::Ref(kind), protocol::kinds::Value::Str(s)) = (f.ty, v) {
@@ -457,7 +469,7 @@ impl Replica {
                 }
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(SchemaError::Fields(errors).into()) }
+        errors
     }
 
     /// A document read generically from its kind's declaration.

@@ -40,17 +40,34 @@ pub fn parse_inputs(
     creating: bool,
     ctx: &ParseContext,
 ) -> Result<Vec<(&'static FieldSpec, Value)>, Vec<FieldError>> {
+    let (ok, errors) = parse_inputs_all(kind, inputs, creating, ctx);
+    if errors.is_empty() { Ok(ok) } else { Err(errors) }
+}
+
+/// [`parse_inputs`], keeping both the values that parsed and every error (so a caller can
+/// add its own checks of the good values and report everything at once). For a creation,
+/// required fields that were not given are errors too.
+pub fn parse_inputs_all(
+    kind: DocKind,
+    inputs: &[Input<'_>],
+    creating: bool,
+    ctx: &ParseContext,
+) -> (Vec<(&'static FieldSpec, Value)>, Vec<FieldError>) {
     let spec = kind.spec();
     let mut ok = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
+    let mut given = BTreeSet::new();
     for (name, text) in inputs {
         let Some(field) = spec.field(name.trim()) else {
             let known = spec.fields.iter().filter(|f| settable(f, true)).map(|f| f.name.to_string()).collect();
             errors.push(FieldError::new(name, FieldErrorKind::UnknownField { known }));
             continue;
         };
+        given.insert(field.name);
         if !settable(field, creating) {
-            let why = if field.ty.is_scalar_input() && !creating && field.create_only {
+            let identity = matches!(field.role, FieldRole::Author | FieldRole::ClientTime);
+            let once_only = field.create_only || field.role == FieldRole::Parent;
+            let why = if !identity && !creating && once_only && field.ty.is_scalar_input() {
                 FieldErrorKind::CreateOnly
             } else {
                 FieldErrorKind::NotSettable
@@ -69,7 +86,17 @@ pub fn parse_inputs(
         last.insert(f.name, i);
     }
     let ok: Vec<_> = ok.into_iter().enumerate().filter(|(i, (f, _))| last[f.name] == *i).map(|(_, x)| x).collect();
-    if errors.is_empty() { Ok(ok) } else { Err(errors) }
+    if creating {
+        let with_value: BTreeSet<&str> = ok.iter().filter(|(_, v)| *v != Value::Null).map(|(f, _)| f.name).collect();
+        let failed: BTreeSet<String> = errors.iter().map(|e| e.field.clone()).collect();
+        for f in spec.fields.iter().filter(|f| f.required && settable(f, true)) {
+            let reported = given.contains(f.name) && failed.contains(f.name);
+            if !with_value.contains(f.name) && !reported {
+                errors.push(FieldError::new(f.name, FieldErrorKind::Required));
+            }
+        }
+    }
+    (ok, errors)
 }
 
 /// Can a person set the field with `FIELD=VALUE`?
@@ -106,16 +133,6 @@ pub fn create(
 ) -> R<()> {
     let spec = kind.spec();
     let values = parse_inputs(kind, inputs, true, ctx).map_err(SchemaError::Fields)?;
-    let given: BTreeSet<&str> = values.iter().filter(|(_, v)| *v != Value::Null).map(|(f, _)| f.name).collect();
-    let missing: Vec<FieldError> = spec
-        .fields
-        .iter()
-        .filter(|f| f.required && settable(f, true) && !given.contains(f.name))
-        .map(|f| FieldError::new(f.name, FieldErrorKind::Required))
-        .collect();
-    if !missing.is_empty() {
-        return Err(SchemaError::Fields(missing));
-    }
     put_str(doc, &ROOT, KIND_KEY, kind.as_str())?;
     for f in spec.fields {
         match (f.role, f.ty) {
@@ -512,7 +529,9 @@ mod tests {
                 ("brand", "required"),
                 ("shelf_price", "not_money"),
                 ("observed_by", "not_settable"),
-                ("colour", "unknown_field")
+                ("colour", "unknown_field"),
+                ("customer", "required"),
+                ("product", "required"),
             ]
         );
         let Err(SchemaError::Fields(missing)) = observation(&[("brand", "x")]) else { panic!() };
@@ -545,7 +564,7 @@ mod tests {
         let Some(FieldValue::Records(h)) = r.fields.get("class_history") else { panic!() };
         assert_eq!(h.len(), 1);
         assert_eq!(h[0]["to"], FieldValue::Str("B".into()));
-        for (field, value, code) in [("created_by", "wang", "create_only"), ("contacts", "x", "not_settable")] {
+        for (field, value, code) in [("created_by", "wang", "not_settable"), ("contacts", "x", "not_settable")] {
             let Err(SchemaError::Fields(e)) =
                 set(&mut doc, DocKind::Customer, &[(field, value)], &WHO, &ParseContext::default())
             else {
