@@ -2,7 +2,7 @@
 
 use crate::sqlite_store::{SqliteStore, StoreError};
 use automerge::ActorId;
-use client_core::{CoreError, Replica};
+use client_core::{CoreError, LocalStore, Replica};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
@@ -48,10 +48,7 @@ impl Profile {
             }
         };
         let user = store.meta("user")?.unwrap_or_default();
-        let cursor = store.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
-        let docs = store.load_docs()?;
-        let inbox = store.load_inbox()?;
-        let mut replica = Replica::load(actor, user.clone(), docs, cursor, inbox)?;
+        let mut replica = store.load_all()?.into_replica(actor, user.clone())?;
         if let Some(role) = store.meta("role")?.and_then(|r| r.parse::<protocol::Role>().ok()) {
             let territories: Vec<String> =
                 store.meta("territories")?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| {

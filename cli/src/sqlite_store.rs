@@ -1,7 +1,11 @@
 //! A device profile's SQLite file: documents as chunks, per-document server heads, the
 //! cursor and other settings, and the refused-edits inbox. Only this module knows SQL.
+//!
+//! A [`LocalStore`]: `cli/tests/store_contract.rs` checks it against the shared suite
+//! (`client_core::store_contract`) on a real file, reopened, with a second connection and
+//! injected failures.
 
-use client_core::{InboxItem, StoreOp, StoredDoc};
+use client_core::{InboxItem, LocalStore, StoreOp, StoredDoc, StoredState};
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,6 +18,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("local database is damaged: {0}")]
     Corrupt(String),
+    #[error("injected failure after {0} op(s) of the batch")]
+    Injected(usize),
 }
 
 const SCHEMA_VERSION: i64 = 1;
@@ -24,6 +30,8 @@ pub struct SqliteStore {
     /// only these, so a chunk another process (a second `jiuloop` command) appended
     /// meanwhile is never lost.
     known_chunks: HashMap<DocId, Vec<i64>>,
+    /// Tests: fail the next batch after this many of its ops.
+    fail_after: Option<usize>,
 }
 
 impl SqliteStore {
@@ -51,7 +59,7 @@ impl SqliteStore {
                 "profile was written by a newer jiuloop (schema {version}); update jiuloop"
             )));
         }
-        Ok(SqliteStore { conn, known_chunks: HashMap::new() })
+        Ok(SqliteStore { conn, known_chunks: HashMap::new(), fail_after: None })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -71,8 +79,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Make the next batch fail after `ops` of its ops, its transaction rolled back (tests
+    /// of atomicity).
+    pub fn fail_next_batch_after(&mut self, ops: usize) {
+        self.fail_after = Some(ops);
+    }
+
     /// Every document with its chunks, in storage order.
-    pub fn load_docs(&mut self) -> Result<Vec<StoredDoc>, StoreError> {
+    fn load_docs(&mut self) -> Result<Vec<StoredDoc>, StoreError> {
         let mut docs: HashMap<DocId, StoredDoc> = HashMap::new();
         let mut stmt = self.conn.prepare("SELECT id, kind, server_heads FROM docs")?;
         let rows =
@@ -98,21 +112,29 @@ impl SqliteStore {
         Ok(docs)
     }
 
-    pub fn load_inbox(&self) -> Result<Vec<InboxItem>, StoreError> {
+    fn load_inbox(&self) -> Result<Vec<InboxItem>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT item FROM inbox ORDER BY id")?;
         let items = stmt.query_map([], |r| r.get::<_, String>(0))?;
         items.map(|i| serde_json::from_str(&i?).map_err(|e| StoreError::Corrupt(format!("inbox item: {e}")))).collect()
     }
+}
 
-    /// Make a batch of store ops durable, all or nothing.
-    pub fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError> {
-        if ops.is_empty() {
+impl LocalStore for SqliteStore {
+    type Error = StoreError;
+
+    /// Make a batch of store ops durable, all or nothing (one transaction).
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError> {
+        let fail_after = self.fail_after.take();
+        if ops.is_empty() && fail_after.is_none() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
         let mut new_chunks: Vec<(DocId, i64)> = Vec::new();
         let mut compacted: Vec<DocId> = Vec::new();
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
+            if fail_after == Some(i) {
+                return Err(StoreError::Injected(i));
+            }
             match op {
                 StoreOp::AppendChunk { id, kind, bytes } => {
                     ensure_doc(&tx, *id, *kind)?;
@@ -163,6 +185,9 @@ impl SqliteStore {
                 }
             }
         }
+        if fail_after.is_some() {
+            return Err(StoreError::Injected(ops.len()));
+        }
         tx.commit()?;
         for id in compacted {
             self.known_chunks.remove(&id);
@@ -171,6 +196,38 @@ impl SqliteStore {
             self.known_chunks.entry(id).or_default().push(seq);
         }
         Ok(())
+    }
+
+    fn load_all(&mut self) -> Result<StoredState, StoreError> {
+        // The cursor first: another process may commit meanwhile, and the documents read
+        // after it then hold at least what it covers.
+        let cursor = self.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
+        Ok(StoredState { docs: self.load_docs()?, cursor, inbox: self.load_inbox()? })
+    }
+
+    fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let key = &id.as_bytes()[..];
+        let row = self
+            .conn
+            .query_row("SELECT kind, server_heads FROM docs WHERE id = ?1", [key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        let Some((kind, heads)) = row else {
+            self.known_chunks.remove(&id);
+            return Ok(None);
+        };
+        let kind = DocKind::from_code(kind).ok_or_else(|| StoreError::Corrupt(format!("bad kind {kind}")))?;
+        let mut stmt = self.conn.prepare("SELECT seq, bytes FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let (mut seqs, mut chunks) = (Vec::new(), Vec::new());
+        for row in rows {
+            let (seq, bytes) = row?;
+            seqs.push(seq);
+            chunks.push(bytes);
+        }
+        self.known_chunks.insert(id, seqs);
+        Ok(Some(StoredDoc { id, kind, chunks, server_heads: split_heads(&heads)? }))
     }
 }
 

@@ -6,6 +6,8 @@
 //! * [`SyncEngine`] is the sync protocol as a state machine: the driver tells it that a
 //!   connection opened, a frame arrived, the connection dropped, or the user edited; it
 //!   answers with frames to send (and leaves store ops in the replica's outbox).
+//! * [`LocalStore`] is what every driver's store guarantees when it applies and loads
+//!   store ops; [`store_contract`] checks a store against it (one shared suite).
 //!
 //! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
 //! in the browser, and tests control the clock.
@@ -13,14 +15,17 @@
 mod error;
 mod inbox_item;
 mod local_doc;
+mod local_store;
 mod mem_store;
 mod order_workflow;
 mod replica;
+pub mod store_contract;
 mod store_op;
 mod sync_engine;
 
 pub use error::CoreError;
 pub use inbox_item::InboxItem;
+pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;

@@ -10,7 +10,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use automerge::ActorId;
-use client_core::{MemStore, Replica, SyncEngine, SyncError};
+use client_core::{LocalStore, MemStore, Replica, SyncEngine, SyncError};
 use protocol::schema::customer::NewCustomer;
 use protocol::schema::order::NewLine;
 use protocol::wire::{self, ClientMsg, DocAck, DocChunk, Refusal, ServerMsg};
@@ -35,7 +35,7 @@ impl Device {
 
     fn persist(&mut self) {
         let ops = self.replica.take_store_ops();
-        self.store.apply(ops);
+        self.store.apply(&ops).unwrap();
     }
 
     fn customer(&mut self, name: &str) -> DocId {

@@ -10,7 +10,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use automerge::ActorId;
-use client_core::{MemStore, Replica, StoreOp, SyncEngine};
+use client_core::{LocalStore, MemStore, Replica, StoreOp, SyncEngine};
 use protocol::schema::customer::NewCustomer;
 use protocol::wire::{self, ClientMsg, DocAck, DocChunk, Refusal, ServerMsg};
 use protocol::{DocKind, ErrorCode};
@@ -24,7 +24,7 @@ fn actor() -> ActorId {
 /// tab broadcasts to the others.
 fn commit(tab: &mut Replica, store: &mut MemStore) -> Vec<StoreOp> {
     let ops = tab.take_store_ops();
-    store.apply(ops.clone());
+    store.apply(&ops).unwrap();
     ops
 }
 

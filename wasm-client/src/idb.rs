@@ -2,8 +2,8 @@
 //! heads, the cursor and other settings, the refused-edits inbox and the device's actor
 //! ids. The counterpart of `cli/src/sqlite_store.rs`; only this module knows IndexedDB.
 //!
-//! Object stores (all written with blind puts and deletes, so one batch of store ops is
-//! one transaction with no reads in it):
+//! Object stores (all written with blind adds, puts and deletes, so one batch of store ops
+//! is one transaction with no reads in it):
 //!
 //! | store    | key                 | value                                  |
 //! |----------|---------------------|----------------------------------------|
@@ -15,12 +15,19 @@
 //! | `actors` | actor id (hex)      | `new`, or `registered` with the server  |
 //!
 //! Several tabs write the same database. A chunk's `seq` grows with time, so chunks load
-//! in the order they were written. Compaction deletes only the chunk keys this tab has
+//! in the order they were written; two tabs may pick the same seq for one document in the
+//! same millisecond, so chunks are added (not put) and a batch that collides is retried
+//! with later seqs instead of overwriting the other tab's chunk. Compaction deletes only the chunk keys this tab has
 //! read, written or merged from another tab's broadcast (as the SQLite store deletes only
 //! the rows it knows), so a chunk another tab appended meanwhile is never lost.
+//!
+//! The store keeps the `client_core::LocalStore` contract through its async API
+//! ([`IdbStore::apply`], [`IdbStore::load`], [`IdbStore::load_doc`]);
+//! `wasm-client/tests/in_browser.rs` runs the shared suite (`client_core::store_contract`)
+//! on it in headless Chromium.
 
 use crate::js::err;
-use client_core::{InboxItem, StoreOp, StoredDoc};
+use client_core::{InboxItem, StoreOp, StoredDoc, StoredState};
 use js_sys::{Array, Promise, Uint8Array};
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
@@ -48,12 +55,26 @@ pub struct Loaded {
     pub actors: Vec<String>,
 }
 
+impl Loaded {
+    /// The sync cursor stored (0 if none).
+    pub fn cursor(&self) -> u64 {
+        self.meta.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+
+    /// What the `LocalStore` contract loads: documents, cursor, inbox.
+    pub fn state(&self) -> StoredState {
+        StoredState { docs: self.docs.clone(), cursor: self.cursor(), inbox: self.inbox.clone() }
+    }
+}
+
 pub struct IdbStore {
     name: String,
     db: IdbDatabase,
     /// Chunk seqs per document that this tab knows of (may delete when compacting).
     known: RefCell<HashMap<DocId, Vec<f64>>>,
     last_seq: Cell<f64>,
+    /// Tests: fail the next batch after this many of its ops.
+    fail_after: Cell<Option<usize>>,
 }
 
 fn factory() -> Result<IdbFactory, JsValue> {
@@ -141,6 +162,18 @@ fn split_heads(bytes: &[u8]) -> Result<Vec<Hash>, JsValue> {
         return Err(err("local database is damaged: bad heads"));
     }
     Ok(bytes.chunks(32).map(|c| c.try_into().expect("32 bytes")).collect())
+}
+
+/// What one batch wrote: per op the seq of its chunk; chunk keys added; documents whose
+/// known chunks it deleted.
+struct Written {
+    seqs: Vec<Option<f64>>,
+    added: Vec<(DocId, f64)>,
+    dropped: Vec<DocId>,
+}
+
+fn is_constraint_error(e: &JsValue) -> bool {
+    e.dyn_ref::<web_sys::DomException>().is_some_and(|d| d.name() == "ConstraintError")
 }
 
 /// Reads of documents issued in one transaction, turned into [`StoredDoc`]s by `finish`.
@@ -239,7 +272,13 @@ impl IdbStore {
         });
         db.set_onversionchange(Some(close.as_ref().unchecked_ref()));
         close.forget();
-        Ok(IdbStore { name: name.to_string(), db, known: RefCell::new(HashMap::new()), last_seq: Cell::new(0.0) })
+        Ok(IdbStore {
+            name: name.to_string(),
+            db,
+            known: RefCell::new(HashMap::new()),
+            last_seq: Cell::new(0.0),
+            fail_after: Cell::new(None),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -367,11 +406,44 @@ impl IdbStore {
     /// Make a batch of store ops durable, all or nothing. Returns, per op, the seq of the
     /// chunk it wrote (for appends and compactions), which other tabs learn.
     pub async fn apply(&self, ops: &[StoreOp]) -> Result<Vec<Option<f64>>, JsValue> {
-        let mut seqs = Vec::with_capacity(ops.len());
-        if ops.is_empty() {
-            return Ok(seqs);
+        let fail_after = self.fail_after.take();
+        if ops.is_empty() && fail_after.is_none() {
+            return Ok(Vec::new());
         }
-        let tx = self.tx(&WRITE_STORES, IdbTransactionMode::Readwrite)?;
+        let mut attempts = 0;
+        loop {
+            let tx = self.tx(&WRITE_STORES, IdbTransactionMode::Readwrite)?;
+            let written = match self.write(&tx, ops, fail_after) {
+                Ok(w) => w,
+                Err(e) => {
+                    // Requests issued before the failure would otherwise commit: half a batch.
+                    let _ = tx.abort();
+                    return Err(e);
+                }
+            };
+            match committed(&tx).await {
+                Ok(()) => {
+                    let mut known = self.known.borrow_mut();
+                    for id in written.dropped {
+                        known.remove(&id);
+                    }
+                    for (id, s) in written.added {
+                        known.entry(id).or_default().push(s);
+                    }
+                    return Ok(written.seqs);
+                }
+                // Another tab wrote a chunk of the same document with the same seq (in the
+                // same millisecond): nothing of this batch was written; again, with later
+                // seqs (next_seq has moved past the ones tried).
+                Err(e) if attempts < 16 && is_constraint_error(&e) => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Issue the writes of one batch in `tx`. Chunks are added, never put: a key another
+    /// tab took fails the transaction instead of overwriting its chunk.
+    fn write(&self, tx: &IdbTransaction, ops: &[StoreOp], fail_after: Option<usize>) -> Result<Written, JsValue> {
         let (meta, docs, heads, chunks, inbox) = (
             tx.object_store("meta")?,
             tx.object_store("docs")?,
@@ -380,16 +452,19 @@ impl IdbStore {
             tx.object_store("inbox")?,
         );
         // Chunk keys written or deleted by this batch, applied to `known` once committed.
-        let mut added: Vec<(DocId, f64)> = Vec::new();
-        let mut dropped: Vec<DocId> = Vec::new();
-        for op in ops {
+        let mut w = Written { seqs: Vec::with_capacity(ops.len()), added: Vec::new(), dropped: Vec::new() };
+        let Written { seqs, added, dropped } = &mut w;
+        for (i, op) in ops.iter().enumerate() {
+            if fail_after == Some(i) {
+                return Err(err(format!("injected failure after {i} op(s) of the batch")));
+            }
             let mut seq = None;
             match op {
                 StoreOp::AppendChunk { id, kind, bytes } => {
                     let key = id.to_string();
                     docs.put_with_key(&JsValue::from_f64(kind.code() as f64), &key.as_str().into())?;
                     let s = self.next_seq();
-                    chunks.put_with_key(&Uint8Array::from(&bytes[..]), &chunk_key(*kind, &key, s))?;
+                    chunks.add_with_key(&Uint8Array::from(&bytes[..]), &chunk_key(*kind, &key, s))?;
                     added.push((*id, s));
                     seq = Some(s);
                 }
@@ -408,7 +483,7 @@ impl IdbStore {
                     added.retain(|(d, _)| d != id);
                     dropped.push(*id);
                     let s = self.next_seq();
-                    chunks.put_with_key(&Uint8Array::from(&snapshot[..]), &chunk_key(*kind, &key, s))?;
+                    chunks.add_with_key(&Uint8Array::from(&snapshot[..]), &chunk_key(*kind, &key, s))?;
                     added.push((*id, s));
                     seq = Some(s);
                 }
@@ -438,15 +513,15 @@ impl IdbStore {
             }
             seqs.push(seq);
         }
-        committed(&tx).await?;
-        let mut known = self.known.borrow_mut();
-        for id in dropped {
-            known.remove(&id);
+        if fail_after.is_some() {
+            return Err(err(format!("injected failure after {} op(s) of the batch", ops.len())));
         }
-        for (id, s) in added {
-            known.entry(id).or_default().push(s);
-        }
-        Ok(seqs)
+        Ok(w)
+    }
+
+    /// Make the next batch fail after `ops` of its ops (tests of atomicity).
+    pub fn fail_next_batch_after(&self, ops: usize) {
+        self.fail_after.set(Some(ops));
     }
 
     /// Chunks another tab wrote and this tab merged: they may be compacted away here.

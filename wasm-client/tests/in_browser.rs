@@ -1,22 +1,25 @@
 //! The browser driver in the browser (headless Chromium via wasm-bindgen-test): the
-//! IndexedDB store applies store ops as the SQLite store does and gives them back on
-//! reopen; the sync engine's state survives a restart through it; several clients (tabs)
-//! of one profile share their edits and exactly one of them holds the connection.
+//! IndexedDB store keeps the `LocalStore` contract (the shared suite of
+//! `client_core::store_contract`, through the store's async API: store ops applied as the
+//! SQLite store applies them, given back on reopen, a replica's session and sync state
+//! surviving a restart); tabs writing one document at once lose nothing; several clients
+//! (tabs) of one profile share their edits and exactly one of them holds the connection.
 //!
 //! Run: `cargo test -p jiuloop-wasm --target wasm32-unknown-unknown` (scripts/test-wasm.sh).
 #![cfg(target_arch = "wasm32")]
 
-use automerge::ActorId;
-use client_core::{Replica, StoreOp, SyncEngine};
+use client_core::store_contract::{self, Handle, Harness};
+use client_core::{StoreOp, StoredDoc, StoredState};
 use jiuloop_wasm::Client;
 use jiuloop_wasm::idb::IdbStore;
 use jiuloop_wasm::js::sleep;
-use protocol::schema::OrderSource;
-use protocol::schema::customer::NewCustomer;
-use protocol::schema::order::NewLine;
-use protocol::wire::{self, ClientMsg, DocAck, DocChunk, ServerMsg};
+use protocol::{DocId, DocKind};
 use serde_json::Value;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
 use uuid::Uuid;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -26,99 +29,126 @@ fn db_name(label: &str) -> String {
     format!("jiuloop-test-{label}-{}", Uuid::new_v4().simple())
 }
 
-fn actor() -> ActorId {
-    ActorId::from(Uuid::new_v4().as_bytes())
+/// The IndexedDB store under the shared `LocalStore` suite: one database per scenario,
+/// reopened, with a second connection (another tab), failures injected mid-batch.
+#[derive(Default)]
+struct Idb {
+    name: String,
+    main: Option<IdbStore>,
+    other: Option<IdbStore>,
 }
 
-async fn reopen(name: &str, actor: ActorId) -> (IdbStore, Replica) {
-    let store = IdbStore::open(name).await.unwrap();
-    let loaded = store.load().await.unwrap();
-    let cursor = loaded.meta.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let replica = Replica::load(actor, "li", loaded.docs, cursor, loaded.inbox).unwrap();
-    (store, replica)
+fn js(e: JsValue) -> String {
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
 
-fn pushed(frames: &[Vec<u8>]) -> Vec<DocChunk> {
-    frames
-        .iter()
-        .flat_map(|f| match wire::decode::<ClientMsg>(f).unwrap() {
-            ClientMsg::Push { docs } => docs,
-            _ => vec![],
-        })
-        .collect()
-}
-
-#[wasm_bindgen_test]
-async fn what_the_replica_writes_comes_back_after_a_reopen() {
-    let name = db_name("reopen");
-    let me = actor();
-    let (store, mut r) = reopen(&name, me.clone()).await;
-    assert_eq!(r.doc_count(), 0);
-    let c = r.create_customer(&NewCustomer { name: "贵阳酒行".into(), ..Default::default() }, 1_000).unwrap();
-    r.set_customer(c, "notes", "喜欢酱香型", 1_001).unwrap();
-    let o = r.create_order(c, OrderSource::Verbal, 1_002).unwrap();
-    for (sku, qty, price) in [("MT-53-500", 6, 149_900), ("XJ-52-500", 2, 89_950)] {
-        let line = NewLine { id: sku.into(), sku: sku.into(), spec: None, qty, unit_price_fen: price };
-        r.add_order_line(o, &line, 1_003).unwrap();
+impl Idb {
+    fn main(&self) -> &IdbStore {
+        self.main.as_ref().expect("a scenario is running")
     }
-    store.apply(&r.take_store_ops()).await.unwrap();
 
-    // The sync engine's progress is stored with the data it covers.
-    let mut engine = SyncEngine::new(Uuid::new_v4(), "test");
-    let chunks = pushed(&engine.connected(&mut r).unwrap());
-    assert_eq!(chunks.len(), 2);
-    let caught_up = wire::encode(&ServerMsg::CaughtUp { cursor: 5, docs_sent: 0 }).unwrap();
-    engine.receive(&mut r, &caught_up, 2_000).unwrap();
-    let ack =
-        ServerMsg::Ack { docs: chunks.iter().map(|c| DocAck { id: c.id, heads: c.heads.clone(), seq: 7 }).collect() };
-    engine.receive(&mut r, &wire::encode(&ack).unwrap(), 2_001).unwrap();
-    assert!(engine.is_quiescent(&mut r));
-    store.apply(&r.take_store_ops()).await.unwrap();
-    store.close();
+    async fn open_loaded(&self) -> Result<IdbStore, String> {
+        let store = IdbStore::open(&self.name).await.map_err(js)?;
+        store.load().await.map_err(js)?;
+        Ok(store)
+    }
+}
 
-    let (store, mut again) = reopen(&name, me).await;
-    assert_eq!(again.customer(c).unwrap().notes, "喜欢酱香型");
-    assert_eq!(again.order(o).unwrap().total_fen, 6 * 149_900 + 2 * 89_950);
-    assert_eq!(again.cursor(), 7);
-    assert!(again.unsent_docs().is_empty(), "server heads were stored: nothing to send again");
-    let mut engine = SyncEngine::new(Uuid::new_v4(), "test");
-    let frames = engine.connected(&mut again).unwrap();
-    assert!(matches!(&frames[..], [f] if matches!(wire::decode(f).unwrap(), ClientMsg::Hello(h) if h.cursor == 7)));
-    store.close();
-    IdbStore::delete_database(&name).await.unwrap();
+impl Harness for Idb {
+    async fn create(&mut self, _scenario: &str) -> Result<(), String> {
+        self.name = db_name("contract");
+        self.main = Some(IdbStore::open(&self.name).await.map_err(js)?);
+        Ok(())
+    }
+
+    async fn apply(&mut self, handle: Handle, ops: &[StoreOp]) -> Result<(), String> {
+        let store = match handle {
+            Handle::Main => self.main(),
+            Handle::Other => self.other.as_ref().ok_or("no second handle is open")?,
+        };
+        store.apply(ops).await.map(drop).map_err(js)
+    }
+
+    async fn apply_failing(&mut self, ops: &[StoreOp], after: usize) -> Option<Result<(), String>> {
+        self.main().fail_next_batch_after(after);
+        Some(self.main().apply(ops).await.map(drop).map_err(js))
+    }
+
+    async fn reopen(&mut self) -> Result<bool, String> {
+        self.main().close();
+        self.main = Some(self.open_loaded().await?);
+        Ok(true)
+    }
+
+    async fn open_other(&mut self) -> Result<bool, String> {
+        self.other = Some(self.open_loaded().await?);
+        Ok(true)
+    }
+
+    async fn load_all(&mut self) -> Result<StoredState, String> {
+        Ok(self.main().load().await.map_err(js)?.state())
+    }
+
+    async fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, String> {
+        self.main().load_doc(id).await.map_err(js)
+    }
+
+    async fn finish(&mut self) {
+        for store in [self.other.take(), self.main.take()].into_iter().flatten() {
+            store.close();
+        }
+        IdbStore::delete_database(&self.name).await.unwrap();
+    }
 }
 
 #[wasm_bindgen_test]
-async fn compaction_keeps_a_chunk_another_tab_appended_meanwhile() {
-    let name = db_name("compact");
-    let (a_store, mut a) = reopen(&name, actor()).await;
-    let id = a.create_customer(&NewCustomer { name: "贵阳酒行".into(), ..Default::default() }, 1).unwrap();
-    let ops = a.take_store_ops();
-    let created = match &ops[0] {
-        StoreOp::AppendChunk { bytes, .. } | StoreOp::Compact { snapshot: bytes, .. } => bytes,
-        other => panic!("{other:?}"),
-    };
-    let snapshot = automerge::AutoCommit::load(created).unwrap().save();
-    a_store.apply(&ops).await.unwrap();
+async fn the_indexeddb_store_keeps_the_store_contract() {
+    let report = store_contract::run_async(&mut Idb::default()).await.unwrap();
+    assert_eq!(report.scenarios.len(), store_contract::scenarios().len());
+    assert_eq!(report.skipped(), Vec::<String>::new(), "the IndexedDB store runs every step");
+}
 
-    // Tab B appends a change that tab A has not heard of.
-    let (b_store, mut b) = reopen(&name, actor()).await;
-    b.set_customer(id, "phone", "0851-1", 2).unwrap();
-    b_store.apply(&b.take_store_ops()).await.unwrap();
+/// Both futures polled together (their synchronous parts run in the same instant).
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    poll_fn(|cx| {
+        if ra.is_none() {
+            ra = match a.as_mut().poll(cx) {
+                Poll::Ready(v) => Some(v),
+                Poll::Pending => None,
+            };
+        }
+        if rb.is_none() {
+            rb = match b.as_mut().poll(cx) {
+                Poll::Ready(v) => Some(v),
+                Poll::Pending => None,
+            };
+        }
+        if ra.is_some() && rb.is_some() { Poll::Ready((ra.take().unwrap(), rb.take().unwrap())) } else { Poll::Pending }
+    })
+    .await
+}
 
-    // A compacts what it knows: its snapshot lacks B's change, and only A's own chunk goes.
-    let compact = StoreOp::Compact { id, kind: protocol::DocKind::Customer, snapshot };
-    a_store.apply(&[compact]).await.unwrap();
-    let (check, after) = reopen(&name, actor()).await;
-    assert_eq!(check.load_doc(id).await.unwrap().unwrap().chunks.len(), 2, "B's chunk and A's snapshot");
-    let c = after.customer(id).unwrap();
-    assert_eq!((c.name.as_str(), c.phone.as_deref()), ("贵阳酒行", Some("0851-1")), "B's change survived");
-
-    // A deletion removes the document and every chunk of it.
-    a_store.apply(&[StoreOp::DeleteDoc { id }]).await.unwrap();
-    let (_s, gone) = reopen(&name, actor()).await;
-    assert_eq!(gone.doc_count(), 0);
-    assert!(check.load_doc(id).await.unwrap().is_none());
+#[wasm_bindgen_test]
+async fn two_tabs_appending_to_one_document_in_the_same_millisecond_keep_both_chunks() {
+    let name = db_name("same-moment");
+    let (a, b) = (IdbStore::open(&name).await.unwrap(), IdbStore::open(&name).await.unwrap());
+    let id = DocId::new_random();
+    let append = |label: &str| StoreOp::AppendChunk { id, kind: DocKind::Customer, bytes: label.as_bytes().to_vec() };
+    a.apply(&[append("first")]).await.unwrap();
+    a.load().await.unwrap();
+    b.load().await.unwrap();
+    for round in 0..20 {
+        let (ra, rb) = both(a.apply(&[append(&format!("a{round}"))]), b.apply(&[append(&format!("b{round}"))])).await;
+        ra.unwrap();
+        rb.unwrap();
+    }
+    let chunks = a.load_doc(id).await.unwrap().unwrap().chunks;
+    assert_eq!(chunks.len(), 41, "no tab's chunk overwrote the other's");
+    a.close();
+    b.close();
+    IdbStore::delete_database(&name).await.unwrap();
 }
 
 async fn eventually(what: &str, mut check: impl FnMut() -> bool) {

@@ -1,6 +1,7 @@
 //! A simulated device: a real client-core [`Replica`] and [`SyncEngine`] with either an
-//! in-memory store (cheap enough for thousands of devices in one process) or the native
-//! driver's SQLite profile, synced over a real WebSocket.
+//! in-memory store (client-core's [`MemStore`], cheap enough for thousands of devices in
+//! one process) or the native driver's SQLite profile, synced over a real WebSocket. Both
+//! stores keep the `LocalStore` contract (`client_core::store_contract`).
 //!
 //! Two ways to run it: [`Device::sync_once`] (connect, sync until quiescent, close — what
 //! `jiuloop sync` does) and [`live`] (stay connected, take edit commands, reconnect with
@@ -11,7 +12,7 @@ use super::server::{Login, login};
 use super::tracker::Tracker;
 use anyhow::{Context, Result, anyhow, bail};
 use automerge::ActorId;
-use client_core::{Replica, StoreOp, StoredDoc, SyncEngine, SyncStats};
+use client_core::{LocalStore, MemStore, Replica, StoredDoc, SyncEngine, SyncStats};
 use futures_util::{SinkExt, StreamExt};
 use jiuloop_cli::Profile;
 use jiuloop_cli::http::ServerUrl;
@@ -36,39 +37,6 @@ const CLIENT_NAME: &str = concat!("jiuloop-loadgen/", env!("CARGO_PKG_VERSION"))
 /// How long a device waits for the server's next frame while it expects one.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Documents as a device stores them, kept in memory: the store ops applied exactly as
-/// the SQLite store applies them (so a device can be cloned or reloaded from it).
-#[derive(Default)]
-pub struct MemStore {
-    docs: HashMap<DocId, StoredDoc>,
-    cursor: u64,
-    inbox: usize,
-}
-
-impl MemStore {
-    pub fn apply(&mut self, ops: Vec<StoreOp>) {
-        fn doc(docs: &mut HashMap<DocId, StoredDoc>, id: DocId, kind: DocKind) -> &mut StoredDoc {
-            docs.entry(id).or_insert_with(|| StoredDoc { id, kind, chunks: Vec::new(), server_heads: Vec::new() })
-        }
-        for op in ops {
-            match op {
-                StoreOp::AppendChunk { id, kind, bytes } => doc(&mut self.docs, id, kind).chunks.push(bytes),
-                StoreOp::Compact { id, kind, snapshot } => doc(&mut self.docs, id, kind).chunks = vec![snapshot],
-                StoreOp::SetServerHeads { id, kind, heads } => doc(&mut self.docs, id, kind).server_heads = heads,
-                StoreOp::SetCursor(c) => self.cursor = c,
-                StoreOp::AddInbox(_) => self.inbox += 1,
-                StoreOp::DeleteDoc { id } => {
-                    self.docs.remove(&id);
-                }
-            }
-        }
-    }
-
-    pub fn get(&self, id: DocId) -> Option<&StoredDoc> {
-        self.docs.get(&id)
-    }
-}
 
 enum Backend {
     Mem { replica: Box<Replica>, store: MemStore },
@@ -103,7 +71,8 @@ impl Device {
         stored: Vec<StoredDoc>,
         cursor: u64,
     ) -> Result<Self> {
-        let mut store = MemStore { cursor, ..MemStore::default() };
+        let mut store = MemStore::default();
+        store.cursor = cursor;
         for d in &stored {
             store.docs.insert(d.id, d.clone());
         }
@@ -158,10 +127,7 @@ impl Device {
     /// transaction).
     pub fn persist(&mut self) -> Result<()> {
         match &mut self.backend {
-            Backend::Mem { replica, store } => {
-                store.apply(replica.take_store_ops());
-                Ok(())
-            }
+            Backend::Mem { replica, store } => Ok(store.apply(&replica.take_store_ops())?),
             Backend::Sqlite(p) => Ok(p.persist()?),
         }
     }
@@ -169,7 +135,7 @@ impl Device {
     /// Copies of stored documents (in-memory devices only).
     pub fn stored(&self, ids: &[DocId]) -> Vec<StoredDoc> {
         match &self.backend {
-            Backend::Mem { store, .. } => ids.iter().filter_map(|id| store.get(*id).cloned()).collect(),
+            Backend::Mem { store, .. } => ids.iter().filter_map(|id| store.docs.get(id).cloned()).collect(),
             Backend::Sqlite(_) => Vec::new(),
         }
     }
@@ -665,6 +631,7 @@ impl LiveState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use client_core::StoreOp;
 
     #[test]
     fn tokens_are_found_in_plain_changes_and_not_guessed_elsewhere() {
