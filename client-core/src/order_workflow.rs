@@ -58,7 +58,7 @@ impl Replica {
     pub fn price(&self, id: DocId) -> Result<Option<PricedOrder>, CoreError> {
         let o = self.order(id)?;
         let versions = self.policy_versions();
-        let Some(policy) = policy_doc::in_force(&versions, o.created_at) else { return Ok(None) };
+        let Some(policy) = policy_doc::in_force(&versions, o.effective_created_at()) else { return Ok(None) };
         Ok(Some(price_with(&policy.policy, self, &o, self.pricer_of(&o))))
     }
 
@@ -87,7 +87,7 @@ impl Replica {
             _ => None,
         };
         let versions = self.policy_versions();
-        let policy = policy_doc::in_force(&versions, order.created_at).map(|p| p.policy.clone());
+        let policy = policy_doc::in_force(&versions, order.effective_created_at()).map(|p| p.policy.clone());
         let may_approve = |a: Role, r: Role| policy.as_ref().map_or(a == r, |p| p.may_approve(a, r));
         let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &hash, &may_approve);
         Ok(OrderView { order, priced, verdict, verdict_current, lifecycle })
@@ -102,7 +102,7 @@ impl Replica {
             .filter_map(|o| self.order_view(o.id).ok())
             .filter(|v| v.lifecycle.status == OrderStatus::AwaitingApproval)
             .filter(|v| {
-                let policy = policy_doc::in_force(&versions, v.order.created_at);
+                let policy = policy_doc::in_force(&versions, v.order.effective_created_at());
                 v.lifecycle
                     .missing_approvals
                     .iter()
@@ -158,6 +158,7 @@ impl Replica {
 
     pub fn order_exception(&mut self, id: DocId, kind: ExceptionKind, note: &str, now: i64) -> Result<(), CoreError> {
         let e = OrderEvent {
+            role: Some(self.pricer_role().as_str().into()),
             exception: Some(kind.as_str().into()),
             comment: Some(note.to_string()),
             ..self.event(EventKind::Exception, now)
@@ -186,7 +187,7 @@ pub fn price_with(policy: &Policy, replica: &Replica, o: &Order, pricer: Role) -
     let customer = o.customer.unwrap_or(DocId(uuid::Uuid::nil()));
     let channel = replica.customer(customer).ok().and_then(|c| c.channel);
     let lines: Vec<LineFacts> = o.lines.iter().map(LineFacts::from).collect();
-    price_order(policy, &CustomerFacts { id: customer, channel }, &lines, o.created_at, pricer)
+    price_order(policy, &CustomerFacts { id: customer, channel }, &lines, o.effective_created_at(), pricer)
 }
 
 /// The hex content hash of an order (customer + lines).

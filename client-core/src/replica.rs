@@ -346,7 +346,16 @@ impl Replica {
             territory,
             author: spec.author_field().and_then(|f| root_string(&d.doc, f.name)),
             assignee: spec.assignee_field().and_then(|f| root_string(&d.doc, f.name)),
+            frozen: spec.freeze.is_some_and(|f| self.effect_recorded(id, f.effect)),
         })
+    }
+
+    /// Has the server recorded `effect` for document `id`, as far as this device knows
+    /// (from the server-written documents it holds)?
+    pub fn effect_recorded(&self, id: DocId, effect: protocol::kinds::Effect) -> bool {
+        match effect {
+            protocol::kinds::Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+        }
     }
 
     /// The facts of a document this user is about to create: its territory is the one it
@@ -378,7 +387,7 @@ impl Replica {
             }
             Placement::Nowhere => None,
         };
-        Ok(DocFacts { kind, territory, author: Some(self.user.clone()), assignee: None })
+        Ok(DocFacts { kind, territory, author: Some(self.user.clone()), assignee: None, frozen: false })
     }
 
     /// How people's input is parsed here: today's date and now, for "not in the past" and `now`.
@@ -524,7 +533,8 @@ impl Replica {
                 Some(d) => protocol::schema::record::log_entries(&d.doc, log_field),
                 None => Vec::new(),
             };
-            protocol::kinds::check_entry(log, log_field, p, &before, std::slice::from_ref(&entry))
+            let author = self.facts_of(id).and_then(|f| f.author);
+            protocol::kinds::check_entry(log, log_field, p, author.as_deref(), &before, std::slice::from_ref(&entry))
                 .map_err(|v| CoreError::NotAllowed { field: v.field, rule: v.rule, message: v.message })?;
         }
         self.edit_checked(id, kind, now, &[log_field], write)

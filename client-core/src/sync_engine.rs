@@ -247,6 +247,9 @@ impl SyncEngine {
             self.in_flight.insert(id, chunk.changes.clone());
             chunks.push(chunk);
         }
+        // Parents first, across frames too: a new order's customer reaches the server before
+        // (or with) the order, so the server never holds the order without its customer.
+        chunks.sort_by_key(|c| c.kind.depth());
         let mut frames = Vec::new();
         for batch in wire::batch_by_size(chunks) {
             let id = batch[0].id;

@@ -34,11 +34,14 @@ pub struct DocFacts {
     pub author: Option<String>,
     /// Who it is assigned to (the kind's assignee field), if anyone.
     pub assignee: Option<String>,
+    /// The kind's frozen fields are locked (the server recorded the effect that freezes
+    /// them, [`crate::kinds::Freeze`]).
+    pub frozen: bool,
 }
 
 impl DocFacts {
     pub fn new(kind: DocKind, territory: Option<String>, author: Option<String>) -> Self {
-        DocFacts { kind, territory, author, assignee: None }
+        DocFacts { kind, territory, author, assignee: None, frozen: false }
     }
 }
 
@@ -81,6 +84,12 @@ pub fn writers(kind: DocKind, field: &str) -> Option<(Grants, bool)> {
     spec.field(field).map(|f| (f.writers, f.create_only))
 }
 
+/// Who may write `field` of an existing document of `kind` (fewer than at creation for
+/// fields with their own edit grants).
+fn edit_writers(kind: DocKind, field: &str) -> Option<Grants> {
+    kind.spec().field(field).and_then(|f| f.edits)
+}
+
 /// May `p` write `field` of a document that is `before` (None: being created) and
 /// `after` this change? Both states must be in scope: nobody writes a document out of
 /// their reach, or into it.
@@ -96,6 +105,22 @@ pub fn check_write(p: &Principal, field: &str, before: Option<&DocFacts>, after:
             format!("{kind}.{field} is set when the record is created and never changed"),
         ));
     }
+    if let (Some(b), Some(freeze)) = (before, kind.spec().freeze)
+        && b.frozen
+        && freeze.fields.contains(&field)
+    {
+        return Err(refuse(
+            "frozen",
+            format!(
+                "{kind}.{field} is locked since the record was {}; it can no longer change",
+                freeze.effect.as_str()
+            ),
+        ));
+    }
+    let grants = match (before, edit_writers(kind, field)) {
+        (Some(_), Some(edits)) => edits,
+        _ => grants,
+    };
     let Some(scope) = scope_of(grants, p.role) else {
         return Err(refuse("role", format!("role {} may not write {kind}.{field}", p.role)));
     };
@@ -146,7 +171,16 @@ pub fn markdown_table() -> String {
                 _ if f.create_only => name += " (at creation)",
                 _ => {}
             }
-            row(&name, f.writers);
+            if spec.freeze.is_some_and(|z| z.fields.contains(&f.name)) {
+                name += &format!(" (locked once {})", spec.freeze.map_or("", |z| z.effect.as_str()));
+            }
+            match f.edits {
+                Some(edits) => {
+                    row(&format!("{name} (at creation)"), f.writers);
+                    row(&format!("{} (afterwards)", f.name), edits);
+                }
+                None => row(&name, f.writers),
+            }
         }
     }
     out

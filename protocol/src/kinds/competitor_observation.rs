@@ -25,6 +25,7 @@ pub const SPEC: KindSpec = KindSpec {
     create: FIELD_STAFF,
     title: Some("product"),
     server_written: false,
+    freeze: None,
     fields: &[
         parent("customer", DocKind::Customer, "客户", "Customer", FIELD_STAFF),
         author("observed_by", "记录人", "Observed by", FIELD_STAFF),

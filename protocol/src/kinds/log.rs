@@ -24,6 +24,19 @@ pub struct Entry {
     pub values: BTreeMap<String, Scalar>,
 }
 
+/// Entries in the order the server received them (by the arrival times it recorded, then
+/// list position); entries it has not received yet (this device's unsent ones, or ones
+/// stored before arrivals were recorded) follow, by their stated time. Every device that
+/// holds the same document gets the same order.
+pub fn arrival_order<T>(items: &[T], received: impl Fn(&T) -> Option<i64>, stated: impl Fn(&T) -> i64) -> Vec<&T> {
+    let mut sorted: Vec<(usize, &T)> = items.iter().enumerate().collect();
+    sorted.sort_by_key(|(i, t)| match received(t) {
+        Some(r) => (0, r, *i),
+        None => (1, stated(t), *i),
+    });
+    sorted.into_iter().map(|(_, t)| t).collect()
+}
+
 impl Entry {
     /// A string value (numbers as text); `None` when absent, empty or not a string.
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -59,6 +72,7 @@ impl Entry {
 
 /// What a log's own check sees of one new entry.
 pub struct LogCheck<'a> {
+    pub writer: &'a Principal,
     pub entry: &'a Entry,
     /// The entries the log held before the change, then the change's entries before this one.
     pub before: &'a [Entry],
@@ -73,14 +87,17 @@ impl LogCheck<'_> {
 }
 
 /// May `p` append `new` (in order) to a log that holds `before`? Each entry must be of a
-/// declared kind the writer's role may append, name the writer as its author, carry the
-/// writer's own role where the log has a role key (entries that require it must carry
-/// it), carry every key its kind requires, and pass the log's own check. `field` is the
-/// log's field name (refusals name it as their path).
+/// declared kind the writer's role may append (and not one the document's author may not,
+/// such as approving their own order: `doc_author` is who created the document, as the
+/// server recorded it), name the writer as its author, carry the writer's own role where
+/// the log has a role key (entries that require it must carry it), carry every key its
+/// kind requires, and pass the log's own check. `field` is the log's field name (refusals
+/// name it as their path).
 pub fn check_entry(
     log: &LogSpec,
     field: &str,
     p: &Principal,
+    doc_author: Option<&str>,
     before: &[Entry],
     new: &[Entry],
 ) -> Result<(), Violation> {
@@ -100,6 +117,12 @@ pub fn check_entry(
         };
         if !spec.writers.contains(&p.role) {
             return Err(violation(format!("{word}-role"), format!("role {} may not record '{kind}'", p.role)));
+        }
+        if spec.not_by_author && doc_author == Some(p.user.as_str()) {
+            return Err(violation(
+                format!("{word}-own"),
+                format!("{} may not record '{kind}' on a record they created themselves", p.user),
+            ));
         }
         let author = e.str(log.author_key).unwrap_or_default();
         if author != p.user {
@@ -129,7 +152,7 @@ pub fn check_entry(
             return Err(violation(format!("{word}-{key}"), format!("'{kind}' must carry '{key}'")));
         }
         if let Some(check) = log.check {
-            check(&LogCheck { entry: e, before, new_before: &new[..i] })
+            check(&LogCheck { writer: p, entry: e, before, new_before: &new[..i] })
                 .map_err(|why| violation(format!("{word}-invalid"), why))?;
         }
     }

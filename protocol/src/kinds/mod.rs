@@ -18,15 +18,39 @@ pub mod parse;
 pub mod spec;
 mod vocab;
 
-pub use log::{Entry, LogCheck, Scalar, check_entry};
+pub use log::{Entry, LogCheck, Scalar, arrival_order, check_entry};
 pub use parse::{FieldError, FieldErrorKind, Value};
 pub use spec::{
-    EntrySpec, FieldRole, FieldSpec, FieldType, Grants, IdRule, InputRule, KindSpec, LogSpec, NOBODY, Placement, Scope,
+    Effect, EntrySpec, FieldRole, FieldSpec, FieldType, Freeze, Grants, IdRule, InputRule, KindSpec, LogSpec, NOBODY,
+    Placement, Scope,
 };
 pub use vocab::{Vocab, VocabEntry};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// How far a time a device states may lie from the server's clock when it arrives: a
+/// device may have been offline for up to `max_offline_ms` (work recorded then still
+/// counts at its own time), and its clock may run ahead by up to `max_skew_ms`. Decisions
+/// (the price policy in force, SLA clocks) use the stated time clamped into
+/// [arrival − max_offline, arrival + max_skew]; the order of log entries is the order the
+/// server received them in, so nobody reorders what the server already accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub max_offline_ms: i64,
+    pub max_skew_ms: i64,
+}
+
+/// The window every client-stated time ([`FieldRole::ClientTime`], log entries' times) is
+/// held to.
+pub const CLIENT_TIME: TimeWindow = TimeWindow { max_offline_ms: 30 * 24 * 3_600_000, max_skew_ms: 10 * 60_000 };
+
+impl TimeWindow {
+    /// `stated`, clamped into the window around `received` (the server's arrival time).
+    pub fn clamp(&self, stated: i64, received: i64) -> i64 {
+        stated.clamp(received.saturating_sub(self.max_offline_ms), received.saturating_add(self.max_skew_ms))
+    }
+}
 use std::str::FromStr;
 
 /// Declares the kinds: `Variant => module;` — the module `kinds/<module>.rs` holds `SPEC`.

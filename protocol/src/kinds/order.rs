@@ -4,7 +4,8 @@
 use super::DocKind;
 use super::grants::{FIELD_STAFF, ORDER_READERS};
 use super::spec::build::{author, created_at, entry, field, parent};
-use super::spec::{FieldSpec, FieldType::*, Grants, IdRule, KindSpec, LogSpec, Placement, Scope};
+use super::log::LogCheck;
+use super::spec::{Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, KindSpec, LogSpec, Placement, Scope};
 use crate::role::Role::{self, *};
 use crate::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
 use crate::schema::{EventKind, ExceptionKind, OrderSource, PaymentMethod};
@@ -41,6 +42,7 @@ pub const EVENTS: LogSpec = LogSpec {
     author_key: "by",
     role_key: Some("role"),
     time_key: "at",
+    by_arrival: true,
     fields: &[
         field("comment", Str { max: 1_000 }, "说明", "Comment", EVENT_WRITERS),
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
@@ -53,16 +55,44 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("submitted", ROLES),
         entry("cancelled", ROLES),
         entry("closed", ROLES),
-        entry("approved", APPROVERS).requires(&["role", "hash"]),
-        entry("rejected", APPROVERS).requires(&["role", "hash"]),
+        entry("approved", APPROVERS).requires(&["role", "hash"]).not_by_author(),
+        entry("rejected", APPROVERS).requires(&["role", "hash"]).not_by_author(),
         entry("paid", &[Finance, Admin]),
         entry("shipped", &[Logistics, Admin]),
         entry("delivered", &[Logistics, Rep, Manager, Admin]),
-        entry("exception", EXCEPTION_HANDLERS),
+        entry("exception", EXCEPTION_HANDLERS).requires(&["role"]),
         entry("resolved", EXCEPTION_HANDLERS),
     ],
-    check: None,
+    check: Some(check_resolution),
 };
+
+/// A department resolves its own exceptions: a resolution is recorded in the role that
+/// raised an open exception, by logistics for a cancellation requested after shipment
+/// (the goods come back to them), or by a manager or an admin.
+fn check_resolution(c: &LogCheck<'_>) -> Result<(), String> {
+    if c.entry.str("kind") != Some("resolved") || matches!(c.writer.role, Manager | Admin) {
+        return Ok(());
+    }
+    let mut open: Vec<Option<&str>> = Vec::new();
+    for e in c.earlier() {
+        match e.str("kind") {
+            Some("exception") => open.push(e.str("role")),
+            Some("cancelled") if !open.is_empty() || c.earlier().any(|x| x.str("kind") == Some("shipped")) => {
+                open.push(Some(Logistics.as_str()))
+            }
+            Some("resolved") if !open.is_empty() => {
+                open.remove(0);
+            }
+            _ => {}
+        }
+    }
+    let mine = c.writer.role.as_str();
+    if open.iter().any(|r| *r == Some(mine)) {
+        Ok(())
+    } else {
+        Err(format!("role {mine} may not resolve an exception another department raised (ask them or a manager)"))
+    }
+}
 
 pub const SPEC: KindSpec = KindSpec {
     name: "order",
@@ -75,6 +105,10 @@ pub const SPEC: KindSpec = KindSpec {
     create: FIELD_STAFF,
     title: None,
     server_written: false,
+    freeze: Some(Freeze {
+        fields: &["source", "lines", "delivery_date", "delivery_place", "payment_method", "priced_with"],
+        effect: Effect::Assigned,
+    }),
     fields: &[
         parent("customer", DocKind::Customer, "客户", "Customer", FIELD_STAFF),
         author("created_by", "创建人", "Created by", FIELD_STAFF),

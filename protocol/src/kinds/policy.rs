@@ -39,6 +39,7 @@ pub const VERSIONS: LogSpec = LogSpec {
     author_key: "published_by",
     role_key: None,
     time_key: "published_at",
+    by_arrival: false,
     fields: &[
         field("version", Int { min: 1, max: u32::MAX as i64 }, "版本", "Version", PUBLISHERS),
         field("body", Bytes, "内容", "Body", PUBLISHERS),
@@ -58,5 +59,6 @@ pub const SPEC: KindSpec = KindSpec {
     create: PUBLISHERS,
     title: None,
     server_written: false,
+    freeze: None,
     fields: &[field("versions", Log(&VERSIONS), "已发布版本", "Published versions", PUBLISHERS)],
 };

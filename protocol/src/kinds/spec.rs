@@ -150,6 +150,10 @@ pub struct FieldSpec {
     pub role: FieldRole,
     /// Who may write it, and where. Empty: only the server.
     pub writers: Grants,
+    /// Who may change it once the record exists, when that is fewer than `writers` (a
+    /// customer's channel decides its price tier: reps set it when they create the
+    /// customer, only managers change it).
+    pub edits: Option<Grants>,
     /// For an enum: a list field that records each change of value (from, to, at, by).
     pub history: Option<&'static str>,
     /// What a person's input must also satisfy (checked where people type: the clients).
@@ -185,6 +189,8 @@ pub struct EntrySpec {
     pub writers: &'static [Role],
     /// Keys the entry must carry, non-empty (an approval: `role` and `hash`).
     pub requires: &'static [&'static str],
+    /// The document's author may not append it (nobody approves their own order).
+    pub not_by_author: bool,
 }
 
 /// An append-only list of entries (an order's events, the policy's published versions).
@@ -206,6 +212,10 @@ pub struct LogSpec {
     pub role_key: Option<&'static str>,
     /// The key of the device's time of the entry (a [`FieldRole::ClientTime`] value).
     pub time_key: &'static str,
+    /// Entries take effect in the order the server receives them (it records each arrival,
+    /// [`crate::schema::RECEIVED_KEY`]): a log folded into a status. `false` for logs read
+    /// as a plain history (class changes) or ordered by content (policy versions).
+    pub by_arrival: bool,
     /// Plain-value keys an entry may carry besides the above (with their types).
     pub fields: &'static [FieldSpec],
     pub entries: &'static [EntrySpec],
@@ -244,6 +254,33 @@ pub struct KindSpec {
     pub title: Option<&'static str>,
     /// The server writes every document of the kind itself (verdicts).
     pub server_written: bool,
+    /// Fields that lock once the server has recorded a one-time effect for the document.
+    pub freeze: Option<Freeze>,
+}
+
+/// Content that must not change after a point: once the server recorded the one-time
+/// effect `effect` for a document (an order assigned to logistics and finance at
+/// confirmation), `fields` are refused, by the server and by honest clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Freeze {
+    pub fields: &'static [&'static str],
+    pub effect: Effect,
+}
+
+/// One-time effects the server records for a document (exactly once, in the transaction
+/// of the change that caused them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// An order confirmed and handed to logistics and finance.
+    Assigned,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Assigned => "assigned",
+        }
+    }
 }
 
 impl KindSpec {
@@ -306,6 +343,7 @@ pub mod build {
             create_only: false,
             role: FieldRole::Data,
             writers,
+            edits: None,
             history: None,
             input: InputRule::None,
         }
@@ -326,6 +364,9 @@ pub mod build {
         }
         pub const fn with_input(self, input: InputRule) -> Self {
             FieldSpec { input, ..self }
+        }
+        pub const fn edited_by(self, grants: Grants) -> Self {
+            FieldSpec { edits: Some(grants), ..self }
         }
     }
 
@@ -351,12 +392,15 @@ pub mod build {
     }
 
     pub const fn entry(kind: &'static str, writers: &'static [Role]) -> EntrySpec {
-        EntrySpec { kind, writers, requires: &[] }
+        EntrySpec { kind, writers, requires: &[], not_by_author: false }
     }
 
     impl EntrySpec {
         pub const fn requires(self, keys: &'static [&'static str]) -> Self {
             EntrySpec { requires: keys, ..self }
+        }
+        pub const fn not_by_author(self) -> Self {
+            EntrySpec { not_by_author: true, ..self }
         }
     }
 }

@@ -18,6 +18,7 @@ pub const SPEC: KindSpec = KindSpec {
     create: NOBODY,
     title: Some("verdict"),
     server_written: true,
+    freeze: None,
     fields: &[
         parent("order", DocKind::Order, "订单", "Order", NOBODY),
         field("content_hash", Str { max: 128 }, "内容摘要", "Content hash", NOBODY),

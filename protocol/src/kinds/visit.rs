@@ -29,6 +29,7 @@ pub const SPEC: KindSpec = KindSpec {
     create: VISIT_STAFF,
     title: Some("kind"),
     server_written: false,
+    freeze: None,
     fields: &[
         parent("customer", DocKind::Customer, "客户", "Customer", VISIT_STAFF),
         author("rep", "拜访人", "Rep", VISIT_STAFF),

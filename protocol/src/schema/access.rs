@@ -148,6 +148,24 @@ pub(crate) fn check_kind(doc: &AutoCommit, expected: &str) -> R<()> {
     Ok(())
 }
 
+/// What the server recorded of arrivals ([`super::RECEIVED_KEY`]): key → UTC ms.
+pub fn read_receipts(doc: &AutoCommit) -> std::collections::BTreeMap<String, i64> {
+    let Some(map) = get_obj(doc, &automerge::ROOT, super::RECEIVED_KEY) else { return Default::default() };
+    doc.keys(&map).filter_map(|k| get_int(doc, &map, &k).map(|t| (k, t))).collect()
+}
+
+/// Record arrivals (the server only): each key → `at` (UTC ms), the map created if needed.
+pub fn write_receipts(doc: &mut AutoCommit, keys: &[String], at: i64) -> R<()> {
+    let map = match doc.get(automerge::ROOT, super::RECEIVED_KEY)? {
+        Some((Value::Object(ObjType::Map), id)) => id,
+        _ => doc.put_object(automerge::ROOT, super::RECEIVED_KEY, ObjType::Map)?,
+    };
+    for k in keys {
+        put_time(doc, &map, k, at)?;
+    }
+    Ok(())
+}
+
 /// A plain value of `obj[key]` (Text objects read as their string); `None` when absent
 /// or an object other than Text.
 pub(crate) fn get_scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<crate::kinds::Scalar> {
@@ -510,6 +528,17 @@ pub fn root_scalar_text(doc: &AutoCommit, key: &str) -> Option<String> {
             other => Some(other.to_string()),
         },
         _ => None,
+    }
+}
+
+/// Serde helper: optional UTC milliseconds as RFC 3339 strings in JSON.
+pub mod json_time_opt {
+    use serde::Serializer;
+    pub fn serialize<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match ms {
+            Some(ms) => s.serialize_str(&crate::time::rfc3339(*ms)),
+            None => s.serialize_none(),
+        }
     }
 }
 

@@ -16,11 +16,18 @@ pub mod record;
 pub mod verdict;
 pub mod visit;
 
-pub use access::{SchemaError, copy_root_fields, root_keys_written, root_scalar_text, root_string};
+pub use access::{
+    SchemaError, copy_root_fields, read_receipts, root_keys_written, root_scalar_text, root_string, write_receipts,
+};
 pub use enums::{
     Channel, CustomerClass, EventKind, ExceptionKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
     VisitMethod,
 };
+
+/// The root map where the server records when it received each entry of a log ordered by
+/// arrival (entry id → UTC ms): written only by the server, it orders those entries
+/// everywhere ([`crate::kinds::TimeWindow`]).
+pub const RECEIVED_KEY: &str = "received";
 
 /// The root key every document carries with its kind (`customer`, `visit`, `order`). Not `kind`: visits have a field of that name.
 pub const KIND_KEY: &str = "doc_kind";

@@ -35,6 +35,21 @@ pub struct Order {
     pub created_by: String,
     #[serde(with = "json_time")]
     pub created_at: i64,
+    /// When the server first received the order: the arrival of its first event (`None`
+    /// until it has).
+    #[serde(skip_serializing_if = "Option::is_none", with = "super::access::json_time_opt")]
+    pub received_at: Option<i64>,
+}
+
+impl Order {
+    /// The order's date for decisions (which price policy is in force): the date the
+    /// device states, held to the window around the server's arrival time.
+    pub fn effective_created_at(&self) -> i64 {
+        match self.received_at {
+            Some(r) => crate::kinds::CLIENT_TIME.clamp(self.created_at, r),
+            None => self.created_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -68,6 +83,20 @@ pub struct OrderEvent {
     pub tracking: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
+    /// When the server received it (UTC ms; `None` until it has). Orders the fold.
+    #[serde(skip_serializing_if = "Option::is_none", with = "super::access::json_time_opt")]
+    pub received: Option<i64>,
+}
+
+impl OrderEvent {
+    /// When it happened, for decisions: the device's time, held to the window around the
+    /// server's arrival time ([`crate::kinds::CLIENT_TIME`]).
+    pub fn effective_at(&self) -> i64 {
+        match self.received {
+            Some(r) => crate::kinds::CLIENT_TIME.clamp(self.at, r),
+            None => self.at,
+        }
+    }
 }
 
 /// The optional fields an event is written with.
@@ -189,7 +218,12 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
             }
         })
         .collect();
-    let events: Vec<OrderEvent> = list_items(doc, &ROOT, "events").iter().map(|e| read_event(doc, e)).collect();
+    let receipts = super::read_receipts(doc);
+    let events: Vec<OrderEvent> = list_items(doc, &ROOT, "events")
+        .iter()
+        .map(|e| OrderEvent { received: receipts.get(&e.to_string()).copied(), ..read_event(doc, e) })
+        .collect();
+    let received_at = events.first().and_then(|e| e.received);
     Ok(Order {
         id,
         customer: get_parsed(doc, &ROOT, "customer"),
@@ -205,6 +239,7 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
         events,
         created_by: get_str(doc, &ROOT, "created_by"),
         created_at: get_int(doc, &ROOT, "created_at").unwrap_or(0),
+        received_at,
     })
 }
 
@@ -219,6 +254,7 @@ fn read_event(doc: &AutoCommit, e: &automerge::ObjId) -> OrderEvent {
         carrier: get_opt_str(doc, e, "carrier"),
         tracking: get_opt_str(doc, e, "tracking"),
         exception: get_opt_str(doc, e, "exception"),
+        received: None,
     }
 }
 

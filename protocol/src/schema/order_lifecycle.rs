@@ -3,8 +3,10 @@
 //! and cancellation before shipment.
 //!
 //! Departments append events to the order's list, offline and concurrently. The status is
-//! never stored: [`fold`] derives it from the events — sorted by time, then list position —
-//! so any merge of any concurrent events gives the same, legal state. An event that is not
+//! never stored: [`fold`] derives it from the events — in the order the server received
+//! them (then list position; events it has not received yet last, by their time) — so any
+//! merge of any concurrent events gives the same, legal state, and no device can reorder
+//! what the server already accepted by stating an earlier time. An event that is not
 //! legal where it falls is kept and shown as not applied, except that a cancellation after
 //! shipment becomes an exception ("cancel requested after shipment") rather than an
 //! impossible state.
@@ -73,8 +75,8 @@ pub fn fold(
     content_hash: &str,
     may_approve: MayApprove,
 ) -> Lifecycle {
-    let mut sorted: Vec<&OrderEvent> = events.iter().collect();
-    sorted.sort_by_key(|e| e.at); // stable: list order breaks ties
+    // In the order the server received them; what it has not received yet comes last.
+    let sorted = crate::kinds::arrival_order(events, |e| e.received, |e| e.at);
     let current = |e: &OrderEvent| e.hash.as_deref() == Some(content_hash) && !content_hash.is_empty();
     let valid_approvals: Vec<OrderEvent> =
         events.iter().filter(|e| e.kind == EventKind::Approved.as_str() && current(e)).cloned().collect();

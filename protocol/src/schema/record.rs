@@ -468,6 +468,7 @@ pub fn check_appended(
     field: &FieldSpec,
     log: &crate::kinds::LogSpec,
     p: &crate::rules::Principal,
+    doc_author: Option<&str>,
     before: Option<&AutoCommit>,
     after: &mut AutoCommit,
     changes: &[automerge::Change],
@@ -478,7 +479,7 @@ pub fn check_appended(
             rule: log.invalid_rule.map(String::from).unwrap_or_else(|| format!("{}-append-only", field.name)),
             message: why,
         }),
-        Ok((old, new)) => crate::kinds::check_entry(log, field.name, p, &old, &new).map(|()| new),
+        Ok((old, new)) => crate::kinds::check_entry(log, field.name, p, doc_author, &old, &new).map(|()| new),
     })
 }
 

@@ -17,6 +17,9 @@ use protocol::wire::{DocChunk, Hash, Refusal, hashes_to_wire};
 use protocol::{DocId, DocKind, ErrorCode};
 use std::collections::{BTreeSet, HashSet};
 
+/// Longest commit message a pushed change may carry (honest clients write none).
+pub const MAX_CHANGE_MESSAGE_BYTES: usize = 200;
+
 /// The chunk may be applied: `scratch` is the document with it applied, `new_changes`
 /// the changes the server did not have (possibly none).
 pub struct Authorized {
@@ -92,6 +95,28 @@ pub struct WriteContext<'a> {
 /// A refusal because the document is outside the writer's territories is the same
 /// whether or not the document exists: see [`out_of_reach`].
 pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Result<BTreeSet<String>, Rejection> {
+    let refuse_change = |rule: &str, message: String| {
+        Rejection::Refused(Refusal {
+            id: ctx.id,
+            kind: ctx.kind,
+            code: ErrorCode::Forbidden,
+            path: String::new(),
+            rule: rule.into(),
+            message,
+            server_heads: ctx.server_heads.to_vec(),
+        })
+    };
+    for c in &authorized.new_changes {
+        if c.is_empty() {
+            return Err(refuse_change("empty-change", format!("change {} has no operations", c.hash())));
+        }
+        if c.message().is_some_and(|m| m.len() > MAX_CHANGE_MESSAGE_BYTES) {
+            return Err(refuse_change(
+                "change-message",
+                format!("a change message may be at most {MAX_CHANGE_MESSAGE_BYTES} bytes"),
+            ));
+        }
+    }
     let fields = protocol::schema::root_keys_written(&mut authorized.scratch, &authorized.new_changes)
         .map_err(|e| Rejection::BadChanges(e.to_string()))?;
     let refuse = |v: rules::Violation| {
@@ -122,6 +147,25 @@ pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Resu
                 }
                 return Err(refuse(rules::Violation { field: String::new(), ..v }));
             }
+            // Identity fields name the writer: a record is created by whoever sends it (the
+            // server records that user as the author whatever the document says; a document
+            // that names someone else is refused).
+            for f in ctx.kind.spec().fields.iter().filter(|f| f.role == protocol::kinds::FieldRole::Author) {
+                let named = protocol::schema::root_string(&authorized.scratch, f.name);
+                if named.as_ref().is_some_and(|n| *n != ctx.principal.user) {
+                    return Err(refuse(rules::Violation {
+                        field: f.name.to_string(),
+                        rule: "author".into(),
+                        message: format!(
+                            "{}.{} must name the writer {}, not '{}'",
+                            ctx.kind,
+                            f.name,
+                            ctx.principal.user,
+                            named.unwrap_or_default()
+                        ),
+                    }));
+                }
+            }
         }
         Some(before) => {
             for f in &fields {
@@ -145,6 +189,7 @@ pub type NewEntries = Vec<(&'static str, Vec<Entry>)>;
 /// (`None`: the push creates it); `fields` the root fields the changes write.
 pub fn check_logs(
     ctx: &WriteContext<'_>,
+    doc_author: Option<&str>,
     before: Option<&AutoCommit>,
     authorized: &mut Authorized,
     fields: &BTreeSet<String>,
@@ -154,10 +199,17 @@ pub fn check_logs(
         if before.is_some() && !fields.contains(field.name) {
             continue;
         }
-        let new =
-            record::check_appended(field, log, ctx.principal, before, &mut authorized.scratch, &authorized.new_changes)
-                .map_err(|e| Rejection::BadChanges(e.to_string()))?
-                .map_err(|v| refusal(ctx, v))?;
+        let new = record::check_appended(
+            field,
+            log,
+            ctx.principal,
+            doc_author,
+            before,
+            &mut authorized.scratch,
+            &authorized.new_changes,
+        )
+        .map_err(|e| Rejection::BadChanges(e.to_string()))?
+        .map_err(|v| refusal(ctx, v))?;
         if !new.is_empty() {
             out.push((field.name, new));
         }
@@ -175,6 +227,20 @@ fn refusal(ctx: &WriteContext<'_>, v: rules::Violation) -> Rejection {
         message: v.message,
         server_heads: ctx.server_heads.to_vec(),
     })
+}
+
+/// The refusal of any change to a kind the writer's role may write no field of (refused
+/// before the changes are even loaded).
+pub fn kind_not_writable(principal: &Principal, id: DocId, kind: DocKind) -> Refusal {
+    Refusal {
+        id,
+        kind,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "role".into(),
+        message: format!("role {} may not write {kind} documents", principal.role),
+        server_heads: Vec::new(),
+    }
 }
 
 /// The refusal of a write to a document outside the writer's territories: identical for
@@ -791,7 +857,8 @@ mod tests {
             other => (format!("{other:?}"), String::new()),
         };
         let fields = check_rights(&ctx, &mut authorized).map_err(as_pair)?;
-        check_logs(&ctx, server, &mut authorized, &fields).map(|_| ()).map_err(as_pair)
+        let author = if server.is_some() { "li" } else { who.user.as_str() };
+        check_logs(&ctx, Some(author), server, &mut authorized, &fields).map(|_| ()).map_err(as_pair)
     }
 
     #[test]
@@ -812,7 +879,12 @@ mod tests {
             ("finance confirms payment", &fin, append(event("paid", "qian")), ok),
             ("logistics ships", &logi, append(event("shipped", "sun")), ok),
             ("the rep cancels", &rep, append(event("cancelled", "li")), ok),
-            ("after-sales records an exception", &after_sales, append(event("exception", "zhou")), ok),
+            (
+                "after-sales records an exception",
+                &after_sales,
+                append(decision("exception", "zhou", Some("after-sales"), None)),
+                ok,
+            ),
             ("the manager approves", &mgr, append(decision("approved", "zhang", Some("manager"), Some("ab"))), ok),
             ("an executive approves", &exec, append(decision("approved", "zhao", Some("executive"), Some("ab"))), ok),
             ("finance ships", &fin, append(event("shipped", "qian")), no("event-role")),
@@ -1053,7 +1125,7 @@ mod tests {
                 server_heads: &[],
             };
             let fields = check_rights(&ctx, &mut authorized).unwrap();
-            let got = match check_logs(&ctx, Some(&before_doc), &mut authorized, &fields) {
+            let got = match check_logs(&ctx, None, Some(&before_doc), &mut authorized, &fields) {
                 Ok(new) => Ok(new.iter().map(|(_, e)| e.len()).sum::<usize>()),
                 Err(Rejection::Refused(r)) => {
                     assert_eq!((r.code, r.path.as_str()), (ErrorCode::Forbidden, "versions"), "{name}");

@@ -56,6 +56,7 @@ impl StoredFacts {
             territory: self.territory.clone(),
             author: self.author.clone(),
             assignee: self.assignee.clone(),
+            frozen: false,
         }
     }
 

@@ -32,8 +32,8 @@ use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
 use crate::sync::hub_event::{HubEvent, Outgoing};
 use crate::validation::Changed;
 use automerge::{AutoCommit, Change};
-use protocol::kinds::{IdRule, Placement};
-use protocol::rules::{DocFacts, Principal};
+use protocol::kinds::{FieldType, IdRule, Placement};
+use protocol::rules::{self, DocFacts, Principal};
 use protocol::schema::policy_doc::PublishedPolicy;
 use protocol::wire::{DocAck, DocChunk, Hash, Hello, Refusal, batch_by_size, hashes_to_wire};
 use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
@@ -103,12 +103,14 @@ struct Moved {
 enum ChunkOutcome {
     Ack(DocAck),
     Refused(Refusal),
-    /// `changed`: what validators see of it.
+    /// `changed`: what validators see of it; `echo`: the server's own change made with
+    /// it (arrival times), which the pusher lacks.
     Stored {
         ack: DocAck,
         relay: Relay,
         moved: Vec<Moved>,
         changed: Changed,
+        echo: Option<DocChunk>,
     },
 }
 
@@ -411,8 +413,15 @@ impl Hub {
                     territory: m.old_territory,
                     author: m.author.clone(),
                     assignee: m.assignee.clone(),
+                    frozen: false,
                 };
-                let now = DocFacts { kind, territory: m.current_territory, author: m.author, assignee: m.assignee };
+                let now = DocFacts {
+                    kind,
+                    territory: m.current_territory,
+                    author: m.author,
+                    assignee: m.assignee,
+                    frozen: false,
+                };
                 let entry = seen.entry(id).or_insert((false, now));
                 entry.0 |= access::may_read(principal, &old);
                 moved.insert(id);
@@ -513,6 +522,7 @@ impl Hub {
         let mut relays = Vec::new();
         let mut moved = Vec::new();
         let mut changes = Vec::new();
+        let mut echoes = Vec::new();
         let n_docs = docs.len();
         for chunk in docs {
             let id = chunk.id;
@@ -523,11 +533,12 @@ impl Hub {
                     self.audit_refusal(&session, &r)?;
                     refusals.push(r);
                 }
-                Ok(ChunkOutcome::Stored { ack, relay, moved: m, changed }) => {
+                Ok(ChunkOutcome::Stored { ack, relay, moved: m, changed, echo }) => {
                     relays.push(relay);
                     moved.extend(m);
                     acks.push(ack);
                     changes.push(changed);
+                    echoes.extend(echo);
                 }
                 Err(ChunkError::Bad(reason)) => {
                     self.db.rollback_to(FRAME_SAVEPOINT)?;
@@ -562,6 +573,9 @@ impl Hub {
         // order); the pusher gets those before its Ack, so a device that has its Ack holds
         // the verdicts on what it sent.
         batch.outputs.extend(relay_out);
+        for docs in batch_by_size(echoes) {
+            batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Changes { docs, cursor: None } });
+        }
         batch.outputs.extend(server_out);
         if !acks.is_empty() || refusals.is_empty() {
             batch.outputs.push(Outgoing { to: vec![conn], msg: ServerMsg::Ack { docs: acks } });
@@ -586,13 +600,21 @@ impl Hub {
         if let Err(Rejection::BadChanges(reason)) = authorize::check_well_formed(&chunk.changes) {
             return Err(ChunkError::Bad(reason));
         }
+        // A kind this role writes no field of is refused whole, before anything is loaded.
+        if !rules::writes_any(chunk.kind, principal.role) {
+            return Ok(ChunkOutcome::Refused(authorize::kind_not_writable(principal, id, chunk.kind)));
+        }
         let stored_meta = match self.db.doc(id.as_bytes())? {
             Some(row) => Some(DocMeta::try_from(row)?),
             None => None,
         };
-        if let Some(meta) = &stored_meta
-            && !access::may_read(principal, &meta.facts.rules_facts())
-        {
+        let readable = stored_meta.as_ref().is_none_or(|m| access::may_read(principal, &m.facts.rules_facts()));
+        // Nothing pushed: the server's heads for a document the user may read; for one they
+        // may not read, exactly what a document that does not exist gets.
+        if chunk.changes.is_empty() && !readable {
+            return Ok(ChunkOutcome::Ack(DocAck { id, heads: Vec::new(), seq: 0 }));
+        }
+        if !readable {
             return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
         }
         let mut fresh = None;
@@ -636,7 +658,12 @@ impl Hub {
         let before = stored_meta.as_ref().map(|m| m.facts.clone());
         let own = own_facts(kind, &authorized.scratch);
         let after = resolve_facts(&*self.db, kind, own, before.as_ref(), Some(principal))?;
-        let (before_rules, after_rules) = (before.as_ref().map(StoredFacts::rules_facts), after.rules_facts());
+        let frozen = match kind.spec().freeze {
+            Some(f) if before.is_some() => crate::validation::effect_recorded(&*self.db, id, f.effect)?,
+            _ => false,
+        };
+        let before_rules = before.as_ref().map(|b| DocFacts { frozen, ..b.rules_facts() });
+        let after_rules = after.rules_facts();
         let ctx = WriteContext {
             principal,
             id,
@@ -661,10 +688,15 @@ impl Hub {
         }
         // Inside the append-only logs the rules look at each new entry.
         let before_doc = state.stored.then_some(&state.doc);
-        let new_entries = match authorize::check_logs(&ctx, before_doc, &mut authorized, &fields) {
+        let doc_author = after.author.clone();
+        let new_entries = match authorize::check_logs(&ctx, doc_author.as_deref(), before_doc, &mut authorized, &fields)
+        {
             Ok(n) => n,
             Err(rejection) => return outcome(rejection),
         };
+        // The server records when it received each new log entry (and a new document), as
+        // its own change beside the pushed ones: entries are ordered by arrival everywhere.
+        let echo = stamp_arrivals(&mut authorized, id, kind, &new_entries, self.now);
         let changed = Changed { kind, id, created: before.is_none(), fields: fields.clone(), new_entries };
         let Authorized { scratch, new_changes } = authorized;
         let values = scalar_changes(&state.doc, &scratch, &fields);
@@ -683,7 +715,7 @@ impl Hub {
         };
         let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
         let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
-        Ok(ChunkOutcome::Stored { ack, relay, moved, changed })
+        Ok(ChunkOutcome::Stored { ack, relay, moved, changed, echo })
     }
 
     /// Store accepted changes with the document's new facts and an audit entry, move the
@@ -731,7 +763,11 @@ impl Hub {
             moved.push(Moved { id, old: b.rules_facts(), new: after.rules_facts(), seq });
         }
         if before.as_ref().is_none_or(|b| b.territory != after.territory) {
-            moved.extend(self.move_descendants(work, id, after.territory.as_deref(), now)?);
+            // A new document adopts only the children its own author stored before it (an
+            // order pushed before its new customer): creating a document never moves
+            // someone else's records.
+            let only_by = before.is_none().then_some(author.user);
+            moved.extend(self.move_descendants(work, id, after.territory.as_deref(), only_by, now)?);
         }
 
         let fields_json = serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into());
@@ -768,12 +804,14 @@ impl Hub {
     }
 
     /// A document's territory is now `territory`: what hangs off it (a customer's visits
-    /// and orders, their verdicts) follows, under one new sequence number.
+    /// and orders, their verdicts) follows, under one new sequence number — of the direct
+    /// children only those stored by `only_by`, when given.
     fn move_descendants(
         &mut self,
         work: &mut FrameWork,
         root: DocId,
         territory: Option<&str>,
+        only_by: Option<&str>,
         now: i64,
     ) -> Result<Vec<Moved>, DbError> {
         let mut moved = Vec::new();
@@ -783,6 +821,9 @@ impl Hub {
         while let Some(parent) = queue.pop() {
             for row in self.db.children_of(parent.as_bytes())? {
                 let c = DocMeta::try_from(row)?;
+                if parent == root && only_by.is_some_and(|u| c.facts.author.as_deref() != Some(u)) {
+                    continue;
+                }
                 if !seen.insert(c.id) {
                     continue;
                 }
@@ -1049,6 +1090,42 @@ fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusa
         }
     }
     Ok(None)
+}
+
+/// Record, as the server's own change on top of the accepted ones, when the server received
+/// each new entry of a log ordered by arrival. Returns that change for the pusher, who
+/// lacks it.
+fn stamp_arrivals(
+    authorized: &mut Authorized,
+    id: DocId,
+    kind: DocKind,
+    new_entries: &[(&'static str, Vec<protocol::kinds::Entry>)],
+    now: i64,
+) -> Option<DocChunk> {
+    let spec = kind.spec();
+    let by_arrival = |field: &str| spec.field(field).is_some_and(|f| matches!(f.ty, FieldType::Log(l) if l.by_arrival));
+    if !spec.logs().any(|(f, _)| by_arrival(f.name)) {
+        return None;
+    }
+    let keys: Vec<String> =
+        new_entries.iter().filter(|(f, _)| by_arrival(f)).flat_map(|(_, es)| es.iter().map(|e| e.id.clone())).collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let scratch = &mut authorized.scratch;
+    let before = scratch.get_heads();
+    scratch.set_actor(automerge::ActorId::from(SERVER_ACTOR.as_slice()));
+    if let Err(e) = protocol::schema::write_receipts(scratch, &keys, now) {
+        tracing::error!(doc = %id, error = %e, "cannot record arrival times");
+        scratch.rollback();
+        return None;
+    }
+    scratch
+        .commit_with(automerge::transaction::CommitOptions::default().with_message("received").with_time(now / 1000));
+    let stamp = scratch.get_changes(&before);
+    let bytes: Vec<u8> = stamp.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
+    authorized.new_changes.extend(stamp);
+    Some(DocChunk { id, kind, heads: hashes_to_wire(&authorized.scratch.get_heads()), changes: bytes })
 }
 
 /// The root scalar fields among `fields` whose value differs between the two states.

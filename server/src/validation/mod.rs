@@ -100,3 +100,10 @@ pub fn run(changes: &[Changed], cx: &mut dyn ValidationCx) -> Result<(), DbError
     }
     Ok(())
 }
+
+/// Has the server recorded `effect` for document `id`?
+pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds::Effect) -> Result<bool, DbError> {
+    Ok(match effect {
+        protocol::kinds::Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
+    })
+}

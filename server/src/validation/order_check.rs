@@ -49,11 +49,12 @@ pub fn check(
     if !is_submitted(order) {
         return None;
     }
-    let policy = policy_doc::in_force(versions, order.created_at)?;
+    // The order's date as the server holds it to the window around its arrival.
+    let at = order.effective_created_at();
+    let policy = policy_doc::in_force(versions, at)?;
     let customer = order.customer.unwrap_or(DocId(uuid::Uuid::nil()));
     let lines: Vec<LineFacts> = order.lines.iter().map(LineFacts::from).collect();
-    let priced =
-        price_order(&policy.policy, &CustomerFacts { id: customer, channel }, &lines, order.created_at, pricer);
+    let priced = price_order(&policy.policy, &CustomerFacts { id: customer, channel }, &lines, at, pricer);
     let content_hash = priced.content_hash.to_string();
     let required = priced.required_approvals();
     let may_approve = |a: Role, r: Role| policy.policy.may_approve(a, r);
@@ -175,6 +176,7 @@ mod tests {
             events,
             created_by: "li".into(),
             created_at,
+            received_at: None,
         }
     }
 

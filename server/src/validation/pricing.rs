@@ -65,12 +65,14 @@ impl Validator for OrderPricing {
         if versions.is_empty() {
             return Ok(());
         }
+        // An order whose customer the server does not hold gets no verdict and no effects
+        // until it does (it would be priced with nothing the server knows).
         let customer = match order.customer {
             Some(c) => match cx.doc(c)? {
                 Some((DocKind::Customer, doc)) => customer::read(doc, c).ok(),
-                _ => None,
+                _ => return Ok(()),
             },
-            None => None,
+            None => return Ok(()),
         };
         // Whose discount authority prices it: the author the server recorded from the
         // session that created the order, never what the order says.
