@@ -5,6 +5,10 @@
 import init, { Client, version } from './pkg/jiuloop_wasm.js';
 import { h, fill, select, field, toast, errorText } from './ui.js';
 import { t, getLang, setLang } from './i18n.js';
+import { app, genericKinds, listHref, navLabel } from './kinds.js';
+import { viewKindList, childRecords } from './kind_list.js';
+import { viewKindForm } from './kind_form.js';
+import { viewRecord } from './kind_detail.js';
 
 const DB = 'jiuloop';
 const PAGE = 200;
@@ -24,6 +28,8 @@ async function main() {
   await init();
   times.wasm = Math.round(performance.now());
   client = await Client.open(DB);
+  app.client = client;
+  app.go = go;
   times.open = Math.round(performance.now());
   Object.assign(times, JSON.parse(client.openTimings()));
   vocab = JSON.parse(client.vocab(getLang()));
@@ -94,6 +100,10 @@ function renderChrome() {
     link('#/orders', 'orders'),
     link('#/inbox', 'inbox', h('span#inbox-badge.badge', { hidden: true })),
     APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
+    // Kinds without screens of their own, for the roles that may read them.
+    session.user
+      ? genericKinds().map((k) => h('a', { href: listHref(k.name), dataset: { nav: `k:${k.name}` } }, navLabel(k)))
+      : null,
     link('#/me', 'me'),
   );
   nav.hidden = !session.user;
@@ -150,6 +160,10 @@ function render() {
   let view;
   try {
     if (a === 'login') view = viewLogin(session);
+    else if (a === 'k' && b && c === 'new') view = viewKindForm(b, { presets: presetsOf(parts.slice(3)) });
+    else if (a === 'k' && b) view = viewKindList(b);
+    else if (a === 'r' && b && c === 'edit') view = viewKindForm(null, { id: b });
+    else if (a === 'r' && b) view = viewRecord(b);
     else if (a === 'customers' && b === 'new') view = viewCustomerForm(null);
     else if (a === 'customer' && b && c === 'edit') view = viewCustomerForm(b);
     else if (a === 'customer' && b && c === 'visit') view = viewVisitForm(b);
@@ -169,10 +183,19 @@ function render() {
   const main = document.getElementById('main');
   fill(main, view.node);
   main.dataset.view = a || 'customers';
-  for (const l of document.querySelectorAll('#nav a')) {
-    l.classList.toggle('active', l.dataset.nav === (a === 'customer' ? 'customers' : a === 'order' ? 'orders' : a || 'customers'));
-  }
+  const active = view.nav || (a === 'customer' ? 'customers' : a === 'order' ? 'orders' : a || 'customers');
+  for (const l of document.querySelectorAll('#nav a')) l.classList.toggle('active', l.dataset.nav === active);
   if (view.focus) view.focus();
+}
+
+/// `field=value` route parts (the fields a form starts with).
+function presetsOf(parts) {
+  const presets = {};
+  for (const p of parts) {
+    const i = p.indexOf('=');
+    if (i > 0) presets[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return presets;
 }
 
 function go(hash) {
@@ -370,6 +393,8 @@ function viewCustomer(id) {
       notesArea.dataset.base = c.notes;
     }
     const changedElsewhere = notesArea.dataset.base !== c.notes;
+    // Records of generic kinds that belong to this customer (competitor observations).
+    const children = childRecords('customer', id, d.may_edit);
     const info = [
       ['phone', c.phone],
       ['region', c.region],
@@ -392,6 +417,7 @@ function viewCustomer(id) {
         'div.actions',
         h('a#log-visit.button.primary', { href: `#/customer/${id}/visit` }, t('log_visit')),
         h('a#new-order.button.primary', { href: `#/customer/${id}/order` }, t('new_order')),
+        children.actions,
         h('a#edit-customer.button', { href: `#/customer/${id}/edit` }, t('edit')),
       ),
       h(
@@ -448,6 +474,7 @@ function viewCustomer(id) {
             ),
           )
         : h('p.empty', t('no_visits')),
+      children.sections,
     );
     if (focused) notesArea.focus();
   }

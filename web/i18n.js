@@ -34,6 +34,10 @@ const TEXTS = {
     server_verdict: '服务器核价结果', offline_verdict: '离线核价（等待服务器确认）', checked_at: '核验于', policy_version: '政策版本',
     stale_policy: '下单时使用的价格政策（第 {a} 版）已过期，服务器按第 {b} 版核价', verdict_outdated: '订单已修改，服务器正在重新核价',
     approvals: '待审批', approvals_empty: '没有待您审批的订单。', approve: '批准', reject: '驳回', comment: '审批意见',
+    unsent: '未发送', choose: '请选择', search_kind: '搜索{kind}', yes: '是', no: '否',
+    n_records: '共 {n} 条', no_records: '暂无记录', new_record: '新建{kind}', recorded: '记录于',
+    not_saved: '未保存：请修改标出的内容。', no_changes: '没有修改', no_customer_first: '请先选择{kind}',
+    'new:competitor-observation': '记录竞品', 'nav:competitor-observation': '竞品',
   },
   en: {
     app: 'jiuloop Sales',
@@ -67,6 +71,10 @@ const TEXTS = {
     server_verdict: "Server's price check", offline_verdict: 'Offline price check (the server will confirm)', checked_at: 'checked', policy_version: 'policy version',
     stale_policy: 'Priced with policy version {a}, which is out of date; the server checked it with version {b}', verdict_outdated: 'The order changed since; the server is re-checking it',
     approvals: 'Approvals', approvals_empty: 'No orders wait for your approval.', approve: 'Approve', reject: 'Reject', comment: 'Comment',
+    unsent: 'Not sent yet', choose: 'Choose', search_kind: 'Search {kind}', yes: 'Yes', no: 'No',
+    n_records: '{n} records', no_records: 'None yet', new_record: 'New {kind}', recorded: 'Recorded',
+    not_saved: 'Nothing was saved: please correct the marked fields.', no_changes: 'Nothing changed', no_customer_first: 'Choose the {kind} first',
+    'new:competitor-observation': 'Record competitor price', 'nav:competitor-observation': 'Competitors',
   },
 };
 
@@ -79,6 +87,11 @@ export function setLang(l) {
   lang = TEXTS[l] ? l : 'zh';
   localStorage.setItem('jiuloop.lang', lang);
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+}
+
+/// Is there a text for `key` (optional texts: a kind's short name, its action)?
+export function has(key) {
+  return !!(TEXTS[lang] && TEXTS[lang][key]) || !!TEXTS.zh[key];
 }
 
 export function t(key, vars) {

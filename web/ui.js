@@ -61,3 +61,17 @@ export function toast(text, kind = 'ok') {
 export function errorText(e) {
   return (e && (e.message || e.toString())) || String(e);
 }
+
+/// What a refused edit says, as {fields: [{field, code, label, message}], message}: the
+/// generic record API rejects with that JSON; anything else becomes a message alone.
+export function refusalOf(e) {
+  if (typeof e === 'string') {
+    try {
+      const j = JSON.parse(e);
+      if (j && Array.isArray(j.fields)) return j;
+    } catch (_) {
+      /* not JSON */
+    }
+  }
+  return { fields: [], message: errorText(e) };
+}

@@ -13,6 +13,7 @@
 
 use crate::idb::IdbStore;
 use crate::js::{self, err};
+use crate::kind_views;
 use crate::mailbox::Mailbox;
 use crate::peer::PeerMsg;
 use crate::session::{LoginAnswer, Session};
@@ -291,6 +292,13 @@ fn parse_lang(lang: &str) -> Lang {
     lang.parse().unwrap_or_default()
 }
 
+fn not_logged_in(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "尚未登录：请先联网登录一次",
+        Lang::En => "not logged in: log in once while online",
+    }
+}
+
 fn parse_id(id: &str) -> Result<DocId, JsValue> {
     id.trim().parse().map_err(|_| err(format!("'{id}' is not a document id")))
 }
@@ -509,22 +517,7 @@ impl Client {
                 return Err(format!("no {kind} with id {id}"));
             }
             let edits: HashMap<String, FieldEdit> = serde_json::from_str(&edits).map_err(|e| e.to_string())?;
-            let mut edits: Vec<(String, FieldEdit)> = edits.into_iter().filter(|(_, e)| e.base != e.value).collect();
-            edits.sort_by(|a, b| a.0.cmp(&b.0));
-            // Free text someone changed meanwhile is merged with this edit, not overwritten.
-            let current = core.replica.record(id).map_err(|e| e.to_string())?;
-            let values: Vec<(String, String)> = edits
-                .into_iter()
-                .map(|(field, e)| {
-                    let is_text = kind.spec().field(&field).is_some_and(|f| matches!(f.ty, FieldType::Text { .. }));
-                    let value = if is_text {
-                        merge3(&e.base, &e.value, current.str(&field).unwrap_or_default())
-                    } else {
-                        e.value
-                    };
-                    (field, value)
-                })
-                .collect();
+            let values = merged_edits(&core.replica, id, kind, edits).map_err(|e| e.to_string())?;
             let inputs: Vec<(&str, &str)> = values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
             core.replica.edit(id, &inputs, now as i64).map_err(|e| edit_error(&e, Some(kind), Lang::En))?;
             Ok(JsValue::UNDEFINED)
@@ -533,8 +526,18 @@ impl Client {
 
     /// Run an edit on the replica, make it durable, wake the sync loop, tell the UI.
     fn edit<T: Into<JsValue> + 'static>(&self, f: impl FnOnce(&mut Core) -> Result<T, String> + 'static) -> Promise {
-        let shared = self.shared.clone();
         let checked = self.require_user();
+        self.edit_raw(checked, move |core| f(core).map_err(err))
+    }
+
+    /// [`Client::edit`] for edits that reject with a value of their own (the generic
+    /// record API: a JSON string naming each refused field).
+    fn edit_raw<T: Into<JsValue> + 'static>(
+        &self,
+        checked: Result<(), JsValue>,
+        f: impl FnOnce(&mut Core) -> Result<T, JsValue> + 'static,
+    ) -> Promise {
+        let shared = self.shared.clone();
         future_to_promise(async move {
             checked?;
             let out = {
@@ -545,11 +548,40 @@ impl Client {
             let stored = shared.persist().await;
             shared.mailbox.post(Ev::Local);
             shared.notify("data");
-            let out = out.map_err(err)?;
+            let out = out?;
             stored?;
             Ok(out.into())
         })
     }
+
+    /// Documents with changes the server has not acknowledged yet.
+    fn unsent(&self) -> HashSet<DocId> {
+        self.shared.core.borrow_mut().replica.unsent_docs().into_iter().collect()
+    }
+}
+
+/// The edits of a form `{field: {base, value}}` as inputs: only fields whose value differs
+/// from what the form showed; free text someone changed meanwhile merged with this edit
+/// (three-way, from the form's base), not overwritten.
+fn merged_edits(
+    replica: &Replica,
+    id: DocId,
+    kind: DocKind,
+    edits: HashMap<String, FieldEdit>,
+) -> Result<Vec<(String, String)>, client_core::CoreError> {
+    let current = replica.record(id)?;
+    let mut values: Vec<(String, String)> = edits
+        .into_iter()
+        .filter(|(_, e)| e.base != e.value)
+        .map(|(field, e)| {
+            let is_text = kind.spec().field(&field).is_some_and(|f| matches!(f.ty, FieldType::Text { .. }));
+            let value =
+                if is_text { merge3(&e.base, &e.value, current.str(&field).unwrap_or_default()) } else { e.value };
+            (field, value)
+        })
+        .collect();
+    kind_views::in_field_order(kind, &mut values);
+    Ok(values)
 }
 
 #[wasm_bindgen]
@@ -728,6 +760,84 @@ impl Client {
     /// Orders waiting for an approval this user's role can give.
     pub fn approvals(&self, lang: String) -> String {
         views::approvals(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
+    }
+
+    // ---- any kind, from its declaration (the generic screens) ---------------------
+
+    /// Every kind this user may read, with its fields and whether they may create one
+    /// (see [`kind_views::kinds`]).
+    pub fn kinds(&self, lang: String) -> String {
+        kind_views::kinds(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
+    }
+
+    /// `query`: `{q, where: {field: value}, limit}` → `{kind, total, count, items: [{id,
+    /// title, when, by, summary, values, unsent}]}`.
+    pub fn records(&self, kind: String, query: String, lang: String) -> Result<String, JsValue> {
+        let kind: DocKind = kind.parse().map_err(err)?;
+        let q: kind_views::RecordQuery =
+            if query.trim().is_empty() { Default::default() } else { serde_json::from_str(&query).map_err(err)? };
+        let unsent = self.unsent();
+        Ok(kind_views::records(&self.shared.core.borrow().replica, &unsent, kind, &q, parse_lang(&lang)).to_string())
+    }
+
+    /// One record of any kind: every field with label, raw, display and form value, and
+    /// whether this user may write it.
+    pub fn record(&self, id: String, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        let unsent = self.unsent();
+        kind_views::record(&self.shared.core.borrow().replica, &unsent, id, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
+    /// `{field: text}` (money in yuan, enums by name or label, references by id) → the new
+    /// record's id, once durable. Nothing is written when any field is wrong: the promise
+    /// rejects with a JSON string `{"fields": [{"field", "code", "label", "message"}],
+    /// "message", "code"}`, its messages in `lang`.
+    #[wasm_bindgen(js_name = createRecord)]
+    pub fn create_record(&self, kind: String, inputs: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        let checked =
+            self.require_user().map_err(|_| JsValue::from_str(&kind_views::refusal_text(not_logged_in(lang))));
+        self.edit_raw(checked, move |core| {
+            let reject = |text: String| JsValue::from_str(&text);
+            let kind: DocKind = kind.parse().map_err(|e: String| reject(kind_views::refusal_text(e)))?;
+            let inputs: HashMap<String, String> =
+                serde_json::from_str(&inputs).map_err(|e| reject(kind_views::refusal_text(e.to_string())))?;
+            let inputs = kind_views::create_inputs(kind, inputs);
+            let pairs: Vec<(&str, &str)> = inputs.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            let id = core
+                .replica
+                .create(kind, &pairs, now as i64)
+                .map_err(|e| reject(kind_views::refusal(&e, Some(kind), lang)))?;
+            Ok(id.to_string())
+        })
+    }
+
+    /// `{field: {base, value}}`: writes, as one change, the fields whose value differs
+    /// from what the form showed (`base`); free text is three-way merged with what changed
+    /// meanwhile. Rejects like [`Client::create_record`].
+    #[wasm_bindgen(js_name = updateRecord)]
+    pub fn update_record(&self, id: String, edits: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        let checked =
+            self.require_user().map_err(|_| JsValue::from_str(&kind_views::refusal_text(not_logged_in(lang))));
+        self.edit_raw(checked, move |core| {
+            let reject = |text: String| JsValue::from_str(&text);
+            let id: DocId = id
+                .trim()
+                .parse()
+                .map_err(|_| reject(kind_views::refusal_text(format!("'{id}' is not a document id"))))?;
+            let kind = core.replica.kind_of(id);
+            let refuse = |e: client_core::CoreError| reject(kind_views::refusal(&e, kind, lang));
+            let Some(kind) = kind else { return Err(refuse(client_core::CoreError::Unknown(id.to_string()))) };
+            let edits: HashMap<String, FieldEdit> =
+                serde_json::from_str(&edits).map_err(|e| reject(kind_views::refusal_text(e.to_string())))?;
+            let values = merged_edits(&core.replica, id, kind, edits).map_err(refuse)?;
+            let inputs: Vec<(&str, &str)> = values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
+            core.replica.edit(id, &inputs, now as i64).map_err(refuse)?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     // ---- edits (promises, resolved once durable) --------------------------------

@@ -8,6 +8,7 @@
 //! * [`sync_loop`]: the WebSocket driver with reconnect and backoff.
 //! * [`peer`]: what tabs of one profile tell each other.
 //! * [`views`]: what the screens show (search, filters, labels, totals) as JSON.
+//! * [`kind_views`]: the generic screens of any kind, from its declaration.
 //!
 //! Time: edits take `now` from JavaScript (`Date.now()`); the driver reads the same clock.
 //! `std::time::Instant` is never used (it panics in the browser).
@@ -15,6 +16,7 @@
 pub mod client;
 pub mod idb;
 pub mod js;
+pub mod kind_views;
 pub mod mailbox;
 pub mod money;
 pub mod peer;

@@ -217,3 +217,55 @@ async fn two_tabs_of_one_profile_share_edits_and_one_holds_the_connection() {
     b.close();
     c.close();
 }
+
+#[wasm_bindgen_test]
+async fn the_generic_record_api_creates_any_kind_and_rejects_with_field_errors_as_json() {
+    let name = db_name("kinds");
+    let a = Client::open_profile(name.clone()).await.unwrap();
+    let answer =
+        r#"{"token":"t0k3n","expires_at":"2099-01-01T00:00:00.000Z","user":"li","role":"rep","territory":"贵州"}"#;
+    JsFuture::from(a.complete_login("http://127.0.0.1:9".into(), answer.into())).await.unwrap();
+    let kinds = json(a.kinds("zh".into()));
+    let obs = kinds.as_array().unwrap().iter().find(|k| k["name"] == "competitor-observation").unwrap();
+    assert_eq!((obs["label"].as_str(), obs["may_create"].as_bool()), (Some("竞品价格观察"), Some(true)));
+    let customer = JsFuture::from(a.create_customer(r#"{"name":"贵阳酒行"}"#.into(), 1_000.0)).await.unwrap();
+    let customer = customer.as_string().unwrap();
+
+    // Refused: a JSON string naming each field, in the language asked for; nothing stored.
+    let bad = serde_json::json!({ "customer": customer, "brand": "", "product": "普五", "shelf_price": "lots" });
+    let kind = "competitor-observation".to_string();
+    let refused = JsFuture::from(a.create_record(kind.clone(), bad.to_string(), 2_000.0, "zh".into())).await;
+    let text = refused.unwrap_err().as_string().expect("rejects with a string");
+    let r = json(text);
+    let fields: Vec<(&str, &str)> = r["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, [("brand", "不能为空"), ("shelf_price", "“lots”不是金额（元，最多两位小数）")]);
+    assert_eq!(json(a.records(kind.clone(), String::new(), "zh".into()).unwrap())["count"], 0);
+
+    let good = serde_json::json!({ "customer": customer, "brand": "五粮液", "product": "普五", "shelf_price": "1,099", "spec": "" });
+    let id = JsFuture::from(a.create_record(kind.clone(), good.to_string(), 3_000.0, "zh".into())).await.unwrap();
+    let id = id.as_string().unwrap();
+    let list = json(a.records(kind.clone(), r#"{"q":"五粮液"}"#.into(), "zh".into()).unwrap());
+    assert_eq!((list["total"].as_u64(), list["items"][0]["unsent"].as_bool()), (Some(1), Some(true)));
+    let rec = json(a.record(id.clone(), "en".into()).unwrap());
+    let price = rec["fields"].as_array().unwrap().iter().find(|f| f["name"] == "shelf_price").unwrap();
+    assert_eq!(
+        (price["raw"].as_i64(), price["display"].as_str(), price["may_write"].as_bool()),
+        (Some(109_900), Some("¥1099.00"), Some(true))
+    );
+
+    // An edit is checked the same way, in English when asked.
+    let edit = serde_json::json!({ "shelf_price": { "base": "1099.00", "value": "-1" } }).to_string();
+    let refused = JsFuture::from(a.update_record(id.clone(), edit, 4_000.0, "en".into())).await;
+    let r = json(refused.unwrap_err().as_string().unwrap());
+    assert_eq!(r["fields"][0]["message"], "'-1' is not an amount in yuan");
+    let edit = serde_json::json!({ "shelf_price": { "base": "1099.00", "value": "1199" } }).to_string();
+    JsFuture::from(a.update_record(id.clone(), edit, 5_000.0, "en".into())).await.unwrap();
+    let rec = json(a.record(id, "zh".into()).unwrap());
+    assert!(rec["fields"].as_array().unwrap().iter().any(|f| f["name"] == "shelf_price" && f["raw"] == 119_900));
+    a.close();
+}

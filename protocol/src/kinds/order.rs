@@ -87,7 +87,7 @@ fn check_resolution(c: &LogCheck<'_>) -> Result<(), String> {
         }
     }
     let mine = c.writer.role.as_str();
-    if open.iter().any(|r| *r == Some(mine)) {
+    if open.contains(&Some(mine)) {
         Ok(())
     } else {
         Err(format!("role {mine} may not resolve an exception another department raised (ask them or a manager)"))
