@@ -314,6 +314,9 @@ impl LocalDoc {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
         let new = NewCustomer { name: name.into(), territory: Some(territory.into()), ..Default::default() };
         customer::init(&mut doc, &new, now_ms(), "raw-client").expect("init customer");
+        // A raw client states no author: the server records the session's user (a document
+        // naming someone else as its author is refused).
+        automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "created_by").expect("no author");
         LocalDoc { id: DocId::new_random(), kind: DocKind::Customer, doc, sent: Vec::new() }
     }
 

@@ -58,11 +58,12 @@ const SCENARIOS: &[Scenario] = &[
         name: "same field",
         create: &["--channel", "direct-store"],
         base: &[],
-        a: &[Set("address", "遵义市红花岗区"), Set("channel", "distributor")],
-        b: &[Set("address", "六盘水市钟山区"), Set("channel", "restaurant")],
+        // (Only a manager changes a channel once the customer exists: it decides prices.)
+        a: &[Set("address", "遵义市红花岗区"), Set("business_scope", "酒店供货")],
+        b: &[Set("address", "六盘水市钟山区"), Set("business_scope", "批发零售")],
         expect: &[
             OneOf("address", ["遵义市红花岗区", "六盘水市钟山区"]),
-            OneOf("channel", ["distributor", "restaurant"]),
+            OneOf("business_scope", ["酒店供货", "批发零售"]),
         ],
     },
     Scenario {

@@ -105,13 +105,15 @@ enum ChunkOutcome {
     Refused(Refusal),
     /// `changed`: what validators see of it; `echo`: the server's own change made with
     /// it (arrival times), which the pusher lacks.
-    Stored {
-        ack: DocAck,
-        relay: Relay,
-        moved: Vec<Moved>,
-        changed: Changed,
-        echo: Option<DocChunk>,
-    },
+    Stored(Box<Stored>),
+}
+
+struct Stored {
+    ack: DocAck,
+    relay: Relay,
+    moved: Vec<Moved>,
+    changed: Changed,
+    echo: Option<DocChunk>,
 }
 
 enum ChunkError {
@@ -533,7 +535,8 @@ impl Hub {
                     self.audit_refusal(&session, &r)?;
                     refusals.push(r);
                 }
-                Ok(ChunkOutcome::Stored { ack, relay, moved: m, changed, echo }) => {
+                Ok(ChunkOutcome::Stored(stored)) => {
+                    let Stored { ack, relay, moved: m, changed, echo } = *stored;
                     relays.push(relay);
                     moved.extend(m);
                     acks.push(ack);
@@ -715,7 +718,7 @@ impl Hub {
         };
         let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
         let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
-        Ok(ChunkOutcome::Stored { ack, relay, moved, changed, echo })
+        Ok(ChunkOutcome::Stored(Box::new(Stored { ack, relay, moved, changed, echo })))
     }
 
     /// Store accepted changes with the document's new facts and an audit entry, move the
