@@ -31,6 +31,18 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Senders split batches so that a frame stays under this many bytes.
 pub const BATCH_BUDGET_BYTES: usize = 1024 * 1024;
 
+/// Most documents one `Push` may carry (a device batches by size: far fewer per frame).
+pub const MAX_DOCS_PER_PUSH: usize = 4_096;
+/// Most heads one document may state (concurrent heads of one document are few).
+pub const MAX_HEADS: usize = 64;
+/// Most documents one `Resync` may ask for.
+pub const MAX_RESYNC_DOCS: usize = 10_000;
+/// Longest `Hello.client` text, in bytes.
+pub const MAX_CLIENT_NAME_BYTES: usize = 128;
+/// Most actor ids one hello may register, and the longest one, in bytes.
+pub const MAX_ACTORS_PER_HELLO: usize = 256;
+pub const MAX_ACTOR_BYTES: usize = 64;
+
 /// An Automerge change hash (SHA-256).
 pub type Hash = [u8; 32];
 
@@ -165,6 +177,66 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, WireError> {
         return Err(WireError::Malformed(format!("{} trailing bytes", rest.len())));
     }
     Ok(msg)
+}
+
+impl Hello {
+    /// The client name and the actor ids within their caps.
+    pub fn check_limits(&self) -> Result<(), WireError> {
+        if self.client.len() > MAX_CLIENT_NAME_BYTES {
+            return Err(WireError::Malformed(format!(
+                "hello client name of {} bytes is over the limit of {MAX_CLIENT_NAME_BYTES}",
+                self.client.len()
+            )));
+        }
+        if self.actors.len() > MAX_ACTORS_PER_HELLO {
+            return Err(WireError::Malformed(format!("more than {MAX_ACTORS_PER_HELLO} actors")));
+        }
+        if let Some(a) = self.actors.iter().find(|a| a.is_empty() || a.len() > MAX_ACTOR_BYTES) {
+            return Err(WireError::Malformed(format!("actor ids are 1 to {MAX_ACTOR_BYTES} bytes, got {}", a.len())));
+        }
+        Ok(())
+    }
+}
+
+impl ClientMsg {
+    /// Every count and free-text field within its cap (checked where frames are decoded,
+    /// before the message goes anywhere): what a message costs is bounded by its caps, not
+    /// only by its bytes.
+    pub fn check_limits(&self) -> Result<(), WireError> {
+        let over = |what: &str, n: usize, max: usize| {
+            Err(WireError::Malformed(format!("{what}: {n} is over the limit of {max}")))
+        };
+        match self {
+            ClientMsg::Hello(h) => {
+                if h.client.len() > MAX_CLIENT_NAME_BYTES {
+                    return over("hello client name bytes", h.client.len(), MAX_CLIENT_NAME_BYTES);
+                }
+                if h.actors.len() > MAX_ACTORS_PER_HELLO {
+                    return over("actors in a hello", h.actors.len(), MAX_ACTORS_PER_HELLO);
+                }
+                if let Some(a) = h.actors.iter().find(|a| a.is_empty() || a.len() > MAX_ACTOR_BYTES) {
+                    return Err(WireError::Malformed(format!(
+                        "actor ids are 1 to {MAX_ACTOR_BYTES} bytes, got {}",
+                        a.len()
+                    )));
+                }
+            }
+            ClientMsg::Push { docs } => {
+                if docs.len() > MAX_DOCS_PER_PUSH {
+                    return over("documents in a push", docs.len(), MAX_DOCS_PER_PUSH);
+                }
+                if let Some(d) = docs.iter().find(|d| d.heads.len() > MAX_HEADS) {
+                    return over("heads of a document", d.heads.len(), MAX_HEADS);
+                }
+            }
+            ClientMsg::Resync { docs } => {
+                if docs.len() > MAX_RESYNC_DOCS {
+                    return over("documents in a resync", docs.len(), MAX_RESYNC_DOCS);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl DocChunk {

@@ -36,7 +36,7 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
     app.stats.connection_opened();
     let user = session.user.clone();
     tracing::debug!(%conn, user, device = %session.device_id, "connected");
-    let (outbox, mut frames, kill) = ConnOutbox::new();
+    let (outbox, mut frames, kill, queued) = ConnOutbox::new();
     let mut kill = Some(kill);
     let mut shutdown = app.shutdown.clone();
 
@@ -56,7 +56,9 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     Err(_) => kill = None,
                 },
                 out = frames.recv() => match out {
-                    Some(Outbound::Frame(frame)) => {
+                    Some(item @ Outbound::Frame(_)) => {
+                        item.written(&queued);
+                        let Outbound::Frame(frame) = item else { unreachable!() };
                         if !send(&mut socket, Message::Binary(frame)).await {
                             break End::Gone;
                         }
@@ -126,7 +128,9 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
             format!("frame of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit", data.len()),
         ));
     }
-    protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))
+    let msg = protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))?;
+    msg.check_limits().map_err(|e| (e.code(), e.to_string()))?;
+    Ok(msg)
 }
 
 fn fatal(code: ErrorCode, message: &str) -> End {

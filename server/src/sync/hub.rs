@@ -40,10 +40,6 @@ use protocol::{ClientMsg, DocId, DocKind, ErrorCode, ServerMsg};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-/// Largest actor id accepted in a hello, in bytes.
-pub const MAX_ACTOR_BYTES: usize = 64;
-/// Most actor ids one hello may register.
-pub const MAX_ACTORS_PER_HELLO: usize = 256;
 /// The actor of the changes the server itself makes (admin reassignment). No device may
 /// register it.
 pub const SERVER_ACTOR: &[u8; 16] = b"jiuloop-server\0\0";
@@ -337,16 +333,8 @@ impl Hub {
                 out,
             );
         }
-        if hello.actors.len() > MAX_ACTORS_PER_HELLO {
-            return self.fatal(conn, ErrorCode::Malformed, format!("more than {MAX_ACTORS_PER_HELLO} actors"), out);
-        }
-        if let Some(bad) = hello.actors.iter().find(|a| a.is_empty() || a.len() > MAX_ACTOR_BYTES) {
-            return self.fatal(
-                conn,
-                ErrorCode::Malformed,
-                format!("actor ids are 1 to {MAX_ACTOR_BYTES} bytes, got {}", bad.len()),
-                out,
-            );
+        if let Err(e) = hello.check_limits() {
+            return self.fatal(conn, e.code(), e.to_string().replace("malformed message: ", ""), out);
         }
         if hello.actors.iter().any(|a| a.as_slice() == SERVER_ACTOR.as_slice()) {
             return self.fatal(

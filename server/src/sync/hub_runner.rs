@@ -11,11 +11,16 @@ use axum::body::Bytes;
 use protocol::{ErrorCode, ServerMsg};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 /// Frames a connection may have queued before it is dropped as a slow consumer.
 pub const OUTBOX_FRAMES: usize = 1024;
+/// Bytes a connection may have queued (sent by the hub, not yet written to its socket)
+/// before it is dropped as a slow consumer: what one connection that never reads can cost.
+pub const OUTBOX_BYTES: usize = 16 * 1024 * 1024;
 /// Events queued towards the hub before connection tasks wait.
 const INBOX_EVENTS: usize = 4096;
 /// Most events handled (and group-committed) in one go.
@@ -37,14 +42,29 @@ pub struct ConnOutbox {
     pub frames: mpsc::Sender<Outbound>,
     /// Close now with this code (used when `frames` is full).
     pub kill: oneshot::Sender<ErrorCode>,
+    /// Bytes queued and not yet written (the connection task subtracts what it wrote).
+    pub queued: Arc<AtomicUsize>,
 }
 
 impl ConnOutbox {
-    /// A new outbox and the receiving ends for the connection task.
-    pub fn new() -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<ErrorCode>) {
+    /// A new outbox and the receiving ends for the connection task (the byte counter is
+    /// shared: the task calls [`Outbound::written`] after writing each frame).
+    pub fn new() -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<ErrorCode>, Arc<AtomicUsize>) {
         let (frames, frames_rx) = mpsc::channel(OUTBOX_FRAMES);
         let (kill, kill_rx) = oneshot::channel();
-        (ConnOutbox { frames, kill }, frames_rx, kill_rx)
+        let queued = Arc::new(AtomicUsize::new(0));
+        (ConnOutbox { frames, kill, queued: queued.clone() }, frames_rx, kill_rx, queued)
+    }
+}
+
+impl Outbound {
+    /// The frame was written (or dropped): it no longer counts against the budget.
+    pub fn written(&self, queued: &AtomicUsize) {
+        let n = match self {
+            Outbound::Frame(f) => f.len(),
+            Outbound::Fatal { frame, .. } => frame.len(),
+        };
+        queued.fetch_sub(n.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
     }
 }
 
@@ -199,10 +219,16 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
             let Some(outbox) = outboxes.get(&conn) else {
                 continue;
             };
+            if fatal.is_none() && outbox.queued.load(Ordering::Relaxed) + frame.len() > OUTBOX_BYTES {
+                tracing::warn!(%conn, code = ErrorCode::SlowConsumer.as_str(), "outbound bytes over budget; dropping connection");
+                drop_conn(hub, outboxes, conn, ErrorCode::SlowConsumer);
+                continue;
+            }
             let item = match fatal {
                 Some(code) => Outbound::Fatal { code, frame: frame.clone() },
                 None => Outbound::Frame(frame.clone()),
             };
+            outbox.queued.fetch_add(frame.len(), Ordering::Relaxed);
             match outbox.frames.try_send(item) {
                 Ok(()) => {
                     if fatal.is_some() {
@@ -263,7 +289,7 @@ mod tests {
 
         let conn = ConnId(1);
         let session = Session::for_tests("li", Role::Rep, None, device);
-        let (outbox, mut frames, kill) = ConnOutbox::new();
+        let (outbox, mut frames, kill, _queued) = ConnOutbox::new();
         handle.connect(conn, session, outbox).await.unwrap();
         let hello =
             ClientMsg::Hello(Hello { device_id: device, actors: vec![vec![7; 16]], cursor: 0, client: "test".into() });
