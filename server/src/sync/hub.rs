@@ -27,6 +27,7 @@ use crate::identity::session::Session;
 use crate::server_stats::ServerStats;
 use crate::storage::{ActorRegistration, DbError, NewAudit, Storage, i64_from_u64, u64_from_i64};
 use crate::sync::conn_id::ConnId;
+use crate::sync::connections::{ConnState, Connections};
 use crate::sync::doc_cache::DocCache;
 use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
 use crate::sync::hub_event::{HubEvent, Outgoing};
@@ -53,18 +54,14 @@ pub struct HubSettings {
     pub compact_after: u64,
 }
 
-struct ConnState {
-    session: Session,
-    principal: Principal,
-    /// Hello done: catch-up sent, receives live relays.
-    ready: bool,
-    /// Every actor registered to the connection's device.
-    actors: HashSet<Vec<u8>>,
-}
+/// Push frames group-committed at most together (a larger run is committed in pieces, so
+/// the first pusher's `Ack` does not wait for hundreds of others).
+const MAX_FRAMES_PER_COMMIT: usize = 64;
 
 /// Pushes processed but not yet committed.
 #[derive(Default)]
 struct PushBatch {
+    frames: usize,
     docs: HashMap<DocId, DocState>,
     outputs: Vec<Outgoing>,
     pushers: Vec<ConnId>,
@@ -148,7 +145,7 @@ struct Accepted {
 pub struct Hub {
     db: Box<dyn Storage>,
     cache: DocCache,
-    conns: HashMap<ConnId, ConnState>,
+    conns: Connections,
     settings: HubSettings,
     max_seq: u64,
     stats: Arc<ServerStats>,
@@ -166,7 +163,7 @@ impl Hub {
         let mut hub = Hub {
             db,
             cache: DocCache::new(settings.cache_docs),
-            conns: HashMap::new(),
+            conns: Connections::default(),
             settings,
             max_seq,
             stats,
@@ -204,12 +201,32 @@ impl Hub {
 
     /// Handle events in order at `now`, committing runs of consecutive pushes together.
     pub fn handle_batch(&mut self, events: impl IntoIterator<Item = HubEvent>, now: i64) -> Vec<Outgoing> {
+        let mut all = Vec::new();
+        self.handle_batch_into(events, now, &mut |out| all.extend(out));
+        all
+    }
+
+    /// Like [`Hub::handle_batch`], handing the answers to `sink` as soon as they are final:
+    /// after each commit (for pushes: durable), after each other event — so a connection's
+    /// answer never waits for the rest of the batch.
+    pub fn handle_batch_into(
+        &mut self,
+        events: impl IntoIterator<Item = HubEvent>,
+        now: i64,
+        sink: &mut dyn FnMut(Vec<Outgoing>),
+    ) {
         self.now = now;
         let mut out = Vec::new();
         let mut batch: Option<PushBatch> = None;
         for event in events {
             match event {
                 HubEvent::Message { conn, msg: ClientMsg::Push { docs } } if self.is_ready(conn) => {
+                    if batch.as_ref().is_some_and(|b| b.frames >= MAX_FRAMES_PER_COMMIT) {
+                        if let Some(b) = batch.take() {
+                            self.commit_batch(b, &mut out);
+                        }
+                        sink(std::mem::take(&mut out));
+                    }
                     if batch.is_none() {
                         if let Err(e) = self.db.begin() {
                             tracing::error!(error = %e, "cannot start a transaction");
@@ -219,6 +236,7 @@ impl Hub {
                         batch = Some(PushBatch::default());
                     }
                     let Some(b) = batch.as_mut() else { continue };
+                    b.frames += 1;
                     if let Err(e) = self.push_frame(b, conn, docs)
                         && let Some(b) = batch.take()
                     {
@@ -230,13 +248,18 @@ impl Hub {
                         self.commit_batch(b, &mut out);
                     }
                     self.handle_other(other, &mut out);
+                    if !out.is_empty() {
+                        sink(std::mem::take(&mut out));
+                    }
                 }
             }
         }
         if let Some(b) = batch.take() {
             self.commit_batch(b, &mut out);
         }
-        out
+        if !out.is_empty() {
+            sink(out);
+        }
     }
 
     /// After a panic inside `handle_batch`: drop the open transaction and everything
@@ -886,7 +909,17 @@ impl Hub {
         }
         type Plan = (Vec<usize>, Vec<usize>, Vec<usize>);
         let mut groups: HashMap<Plan, Vec<ConnId>> = HashMap::new();
-        for (conn, state) in &self.conns {
+        // Only the connections that may read something here (before or after a move).
+        let mut candidates = std::collections::BTreeSet::new();
+        for r in relays {
+            self.conns.readers_of(&r.facts, &mut candidates);
+        }
+        for m in &moves {
+            self.conns.readers_of(&m.old, &mut candidates);
+            self.conns.readers_of(&m.new, &mut candidates);
+        }
+        for conn in &candidates {
+            let Some(state) = self.conns.get(conn) else { continue };
             if !state.ready {
                 continue;
             }

@@ -166,40 +166,45 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             next = rx.try_recv().ok();
         }
         let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
-        let outgoing =
-            match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::identity::accounts::now_ms()))) {
-                Ok(outgoing) => outgoing,
-                Err(_) => {
-                    tracing::error!(
-                        connections = involved.len(),
-                        "the hub panicked; rolled back and closing the connections involved"
-                    );
-                    hub.recover_after_panic();
-                    let mut dropped = Vec::new();
-                    for conn in involved {
-                        if !dropped.contains(&conn) {
-                            dropped.push(conn);
-                            hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
-                        }
-                    }
-                    dropped
-                        .into_iter()
-                        .map(|conn| Outgoing {
-                            to: vec![conn],
-                            msg: ServerMsg::Error {
-                                code: ErrorCode::Internal,
-                                message: ErrorCode::Internal.describe().into(),
-                            },
-                        })
-                        .collect()
+        let now = crate::identity::accounts::now_ms();
+        let mut dropped = Vec::new();
+        let handled = catch_unwind(AssertUnwindSafe(|| {
+            hub.handle_batch_into(events, now, &mut |outgoing| deliver(&mut outboxes, outgoing, &mut dropped))
+        }));
+        if handled.is_err() {
+            tracing::error!(
+                connections = involved.len(),
+                "the hub panicked; rolled back and closing the connections involved"
+            );
+            hub.recover_after_panic();
+            let mut closed = Vec::new();
+            for conn in involved {
+                if !closed.contains(&conn) {
+                    closed.push(conn);
+                    hub.handle(HubEvent::Disconnected { conn }, now);
                 }
-            };
-        deliver(&mut hub, &mut outboxes, outgoing);
+            }
+            let errors = closed
+                .into_iter()
+                .map(|conn| Outgoing {
+                    to: vec![conn],
+                    msg: ServerMsg::Error { code: ErrorCode::Internal, message: ErrorCode::Internal.describe().into() },
+                })
+                .collect();
+            deliver(&mut outboxes, errors, &mut dropped);
+        }
+        // Connections dropped while delivering (queue full, closed): the hub forgets them.
+        for conn in dropped {
+            hub.handle(HubEvent::Disconnected { conn }, now);
+        }
     }
     tracing::debug!("hub stopped");
 }
 
-fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: Vec<Outgoing>) {
+/// Queue every message for its connections. A connection whose queue is full (or over its
+/// byte budget) is killed with `slow_consumer`; one whose task is gone is forgotten; both
+/// are added to `dropped` for the hub to forget.
+fn deliver(outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: Vec<Outgoing>, dropped: &mut Vec<ConnId>) {
     for Outgoing { to, msg } in outgoing {
         let fatal = match &msg {
             ServerMsg::Error { code, .. } => Some(*code),
@@ -210,7 +215,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
             Err(e) => {
                 tracing::error!(error = %e, "cannot encode a message; closing its recipients");
                 for conn in to {
-                    drop_conn(hub, outboxes, conn, ErrorCode::Internal);
+                    kill(outboxes, conn, ErrorCode::Internal, dropped);
                 }
                 continue;
             }
@@ -221,7 +226,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
             };
             if fatal.is_none() && outbox.queued.load(Ordering::Relaxed) + frame.len() > OUTBOX_BYTES {
                 tracing::warn!(%conn, code = ErrorCode::SlowConsumer.as_str(), "outbound bytes over budget; dropping connection");
-                drop_conn(hub, outboxes, conn, ErrorCode::SlowConsumer);
+                kill(outboxes, conn, ErrorCode::SlowConsumer, dropped);
                 continue;
             }
             let item = match fatal {
@@ -237,22 +242,22 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
                 }
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     tracing::warn!(%conn, code = ErrorCode::SlowConsumer.as_str(), "outbound queue full; dropping connection");
-                    drop_conn(hub, outboxes, conn, ErrorCode::SlowConsumer);
+                    kill(outboxes, conn, ErrorCode::SlowConsumer, dropped);
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     outboxes.remove(&conn);
-                    hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
+                    dropped.push(conn);
                 }
             }
         }
     }
 }
 
-fn drop_conn(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: ConnId, code: ErrorCode) {
+fn kill(outboxes: &mut HashMap<ConnId, ConnOutbox>, conn: ConnId, code: ErrorCode, dropped: &mut Vec<ConnId>) {
     if let Some(outbox) = outboxes.remove(&conn) {
         let _ = outbox.kill.send(code);
     }
-    hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
+    dropped.push(conn);
 }
 
 #[cfg(test)]

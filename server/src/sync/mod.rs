@@ -2,6 +2,7 @@
 //! thread that runs it, the documents it holds in memory.
 
 pub mod conn_id;
+pub(crate) mod connections;
 pub mod doc_cache;
 pub mod doc_state;
 pub mod hub;
