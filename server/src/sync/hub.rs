@@ -54,6 +54,21 @@ pub struct HubSettings {
     pub compact_after: u64,
 }
 
+/// A catch-up being sent in pieces: the documents still to send (checked again when
+/// read, so a document that moved out of reach meanwhile is not sent).
+struct CatchUpJob {
+    conn: ConnId,
+    principal: Principal,
+    cursor: u64,
+    /// Moved since the cursor: sent whole.
+    moved: HashSet<DocId>,
+    pending: std::collections::VecDeque<DocId>,
+    sent: u32,
+}
+
+/// Bytes of document changes one catch-up piece carries (one `Changes` frame or so).
+const CATCH_UP_PIECE_BYTES: usize = protocol::wire::BATCH_BUDGET_BYTES;
+
 /// Push frames group-committed at most together (a larger run is committed in pieces, so
 /// the first pusher's `Ack` does not wait for hundreds of others).
 const MAX_FRAMES_PER_COMMIT: usize = 64;
@@ -154,6 +169,8 @@ pub struct Hub {
     policy_cache: Option<(Vec<Hash>, Arc<Vec<PublishedPolicy>>)>,
     /// The time of the events being handled (given with them).
     now: i64,
+    /// Catch-ups not sent in full yet, in hello order.
+    catchups: Vec<CatchUpJob>,
 }
 
 impl Hub {
@@ -169,6 +186,7 @@ impl Hub {
             stats,
             policy_cache: None,
             now: 0,
+            catchups: Vec::new(),
         };
         hub.compute_missing_facts()?;
         Ok(hub)
@@ -203,7 +221,76 @@ impl Hub {
     pub fn handle_batch(&mut self, events: impl IntoIterator<Item = HubEvent>, now: i64) -> Vec<Outgoing> {
         let mut all = Vec::new();
         self.handle_batch_into(events, now, &mut |out| all.extend(out));
+        // Catch-ups in full (the runner sends them in pieces, as connections keep up).
+        while !self.catchups.is_empty() {
+            all.extend(self.pump_catchups(&|_| true));
+        }
         all
+    }
+
+    /// Whether catch-ups are still being sent.
+    pub fn has_catchups(&self) -> bool {
+        !self.catchups.is_empty()
+    }
+
+    /// The next piece of every catch-up whose connection has room (`room`), in hello
+    /// order; a finished catch-up ends with `CaughtUp`. Reads chunks from storage a piece
+    /// at a time: a large download never sits in memory whole.
+    pub fn pump_catchups(&mut self, room: &dyn Fn(ConnId) -> bool) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        let mut jobs = std::mem::take(&mut self.catchups);
+        jobs.retain_mut(|job| {
+            if !room(job.conn) {
+                return true;
+            }
+            match self.catch_up_piece(job, &mut out) {
+                Ok(more) => more,
+                Err(e) => {
+                    tracing::error!(conn = %job.conn, error = %e, "catch-up failed");
+                    self.fatal(job.conn, ErrorCode::Internal, internal_message(), &mut out);
+                    false
+                }
+            }
+        });
+        // Catch-ups started meanwhile (none: pieces start no hellos) keep their order.
+        jobs.append(&mut self.catchups);
+        self.catchups = jobs;
+        out
+    }
+
+    /// Send the next piece of `job`; `false` when it is finished (`CaughtUp` sent).
+    fn catch_up_piece(&mut self, job: &mut CatchUpJob, out: &mut Vec<Outgoing>) -> Result<bool, DbError> {
+        if !self.conns.contains_key(&job.conn) {
+            return Ok(false);
+        }
+        let mut chunks = Vec::new();
+        let mut bytes = 0;
+        while bytes < CATCH_UP_PIECE_BYTES {
+            let Some(id) = job.pending.pop_front() else { break };
+            let Some(row) = self.db.doc(id.as_bytes())? else { continue };
+            let meta = DocMeta::try_from(row)?;
+            if !access::may_read(&job.principal, &meta.facts.rules_facts()) {
+                continue;
+            }
+            let whole = job.cursor < meta.snapshot_seq || job.moved.contains(&id);
+            let after = (!whole).then_some(i64_from_u64(job.cursor));
+            let changes = self.db.doc_bytes(id.as_bytes(), after)?;
+            bytes += changes.len();
+            chunks.push(DocChunk { id, kind: meta.kind, heads: meta.heads, changes });
+        }
+        job.sent += u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+        for docs in batch_by_size(chunks) {
+            out.push(Outgoing { to: vec![job.conn], msg: ServerMsg::Changes { docs, cursor: None } });
+        }
+        if !job.pending.is_empty() {
+            return Ok(true);
+        }
+        tracing::debug!(conn = %job.conn, docs_sent = job.sent, cursor = self.max_seq, "caught up");
+        out.push(Outgoing {
+            to: vec![job.conn],
+            msg: ServerMsg::CaughtUp { cursor: self.max_seq, docs_sent: job.sent },
+        });
+        Ok(false)
     }
 
     /// Like [`Hub::handle_batch`], handing the answers to `sink` as soon as they are final:
@@ -286,6 +373,7 @@ impl Hub {
             }
             HubEvent::Disconnected { conn } => {
                 self.conns.remove(&conn);
+                self.catchups.retain(|j| j.conn != conn);
             }
             HubEvent::Tick { now } => self.tick(now, out),
             HubEvent::TokenRevoked { token_hash } => {
@@ -315,6 +403,7 @@ impl Hub {
     /// Send `Error` to a connection and forget it (its task closes the socket).
     fn fatal(&mut self, conn: ConnId, code: ErrorCode, message: String, out: &mut Vec<Outgoing>) {
         let user = self.conns.remove(&conn).map(|c| c.session.user).unwrap_or_default();
+        self.catchups.retain(|j| j.conn != conn);
         tracing::warn!(%conn, user, code = code.as_str(), message, "closing connection");
         out.push(Outgoing { to: vec![conn], msg: ServerMsg::Error { code, message } });
     }
@@ -383,7 +472,7 @@ impl Hub {
                 return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
             }
         };
-        let (messages, docs_sent, forgotten) = match self.catch_up(&principal, hello.cursor) {
+        let (forget, pending, moved) = match self.catch_up_plan(&principal, hello.cursor) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(%conn, error = %e, "catch-up failed");
@@ -396,22 +485,38 @@ impl Hub {
             device = %session.device_id,
             client = hello.client,
             cursor = hello.cursor,
-            docs_sent,
-            forgotten,
+            docs_to_send = pending.len(),
+            forgotten = forget.len(),
             server_cursor = self.max_seq,
             "hello"
         );
-        out.extend(messages.into_iter().map(|msg| Outgoing { to: vec![conn], msg }));
+        if !forget.is_empty() {
+            out.push(Outgoing {
+                to: vec![conn],
+                msg: ServerMsg::Forget { docs: forget, reason: FORGET_REASON.into() },
+            });
+        }
         if let Some(state) = self.conns.get_mut(&conn) {
             state.ready = true;
             state.actors = actors.into_iter().collect();
         }
+        // From here on the connection gets live relays; the catch-up follows in pieces
+        // (`pump_catchups`), each document read as it then is. Its `CaughtUp` cursor is the
+        // server's at the end: everything up to it was either in the catch-up or relayed.
+        let job = CatchUpJob { conn, principal, cursor: hello.cursor, moved, pending: pending.into(), sent: 0 };
+        self.catchups.push(job);
     }
 
     /// What a device that has everything up to `cursor` must be told: `Forget` for the
     /// documents that moved out of its reach since, then every readable document changed
-    /// (or moved in) since — straight from SQLite, filtered there — then `CaughtUp`.
-    fn catch_up(&self, principal: &Principal, cursor: u64) -> Result<(Vec<ServerMsg>, u32, usize), DbError> {
+    /// (or moved in) since — found in storage, filtered there — then `CaughtUp`. Returns
+    /// the documents to forget, those to send (ids only) and those moved since.
+    #[allow(clippy::type_complexity)]
+    fn catch_up_plan(
+        &self,
+        principal: &Principal,
+        cursor: u64,
+    ) -> Result<(Vec<DocId>, Vec<DocId>, HashSet<DocId>), DbError> {
         let mut forget = Vec::new();
         let mut moved = HashSet::new();
         if cursor > 0 {
@@ -445,27 +550,15 @@ impl Hub {
                 .map(|(id, _)| id)
                 .collect();
         }
-        let mut chunks = Vec::new();
         let filter = access::read_filter(principal);
+        let mut pending = Vec::new();
         for row in self.db.readable_docs_changed_since(i64_from_u64(cursor), &filter)? {
             let meta = DocMeta::try_from(row)?;
-            if !access::may_read(principal, &meta.facts.rules_facts()) {
-                continue;
+            if access::may_read(principal, &meta.facts.rules_facts()) {
+                pending.push(meta.id);
             }
-            let whole = cursor < meta.snapshot_seq || moved.contains(&meta.id);
-            let after = (!whole).then_some(i64_from_u64(cursor));
-            let changes = self.db.doc_bytes(meta.id.as_bytes(), after)?;
-            chunks.push(DocChunk { id: meta.id, kind: meta.kind, heads: meta.heads, changes });
         }
-        let docs_sent = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
-        let forgotten = forget.len();
-        let mut messages = Vec::new();
-        if !forget.is_empty() {
-            messages.push(ServerMsg::Forget { docs: forget, reason: FORGET_REASON.into() });
-        }
-        messages.extend(batch_by_size(chunks).into_iter().map(|docs| ServerMsg::Changes { docs, cursor: None }));
-        messages.push(ServerMsg::CaughtUp { cursor: self.max_seq, docs_sent });
-        Ok((messages, docs_sent, forgotten))
+        Ok((forget, pending, moved))
     }
 
     fn resync(&mut self, conn: ConnId, ids: Vec<DocId>, out: &mut Vec<Outgoing>) {

@@ -138,8 +138,24 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
     let mut outboxes: HashMap<ConnId, ConnOutbox> = HashMap::new();
     let mut stop = false;
     while !stop {
-        let Some(first) = rx.blocking_recv() else {
-            break;
+        // With catch-ups under way, send their next pieces whenever no event is waiting
+        // (and their connections have room); otherwise wait for the next event.
+        let first = if hub.has_catchups() {
+            match rx.try_recv() {
+                Ok(event) => event,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if !pump(&mut hub, &mut outboxes) {
+                        std::thread::sleep(CATCH_UP_WAIT);
+                    }
+                    continue;
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(event) => event,
+                None => break,
+            }
         };
         let mut events = Vec::new();
         let mut next = Some(first);
@@ -181,7 +197,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             for conn in involved {
                 if !closed.contains(&conn) {
                     closed.push(conn);
-                    hub.handle(HubEvent::Disconnected { conn }, now);
+                    forget(&mut hub, conn, now);
                 }
             }
             let errors = closed
@@ -195,10 +211,39 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
         }
         // Connections dropped while delivering (queue full, closed): the hub forgets them.
         for conn in dropped {
-            hub.handle(HubEvent::Disconnected { conn }, now);
+            forget(&mut hub, conn, now);
         }
+        pump(&mut hub, &mut outboxes);
     }
     tracing::debug!("hub stopped");
+}
+
+/// How long the runner waits when every catch-up's connection is full and no event came.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+/// A connection takes the next catch-up piece once its queue holds less than this.
+const CATCH_UP_LOW_WATER: usize = 2 * 1024 * 1024;
+
+/// Send the next piece of every catch-up whose connection has room; whether any did.
+fn pump(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>) -> bool {
+    if !hub.has_catchups() {
+        return false;
+    }
+    let room =
+        |conn: ConnId| outboxes.get(&conn).is_some_and(|o| o.queued.load(Ordering::Relaxed) < CATCH_UP_LOW_WATER);
+    let out = hub.pump_catchups(&room);
+    let progressed = !out.is_empty();
+    let mut dropped = Vec::new();
+    deliver(outboxes, out, &mut dropped);
+    let now = crate::identity::accounts::now_ms();
+    for conn in dropped {
+        forget(hub, conn, now);
+    }
+    progressed
+}
+
+/// The hub forgets a connection (without sending anything else meanwhile).
+fn forget(hub: &mut Hub, conn: ConnId, now: i64) {
+    hub.handle_batch_into(std::iter::once(HubEvent::Disconnected { conn }), now, &mut |_| {});
 }
 
 /// Queue every message for its connections. A connection whose queue is full (or over its
