@@ -96,6 +96,15 @@ impl LocalDoc {
         heads.into_iter().filter(|h| self.doc.get_change_by_hash(h).is_some()).collect()
     }
 
+    /// Are this device's heads exactly the server's (nothing to send, nothing lacking)?
+    pub fn in_sync(&mut self) -> bool {
+        let mut heads = self.doc.get_heads();
+        let mut server = self.server_heads.clone();
+        heads.sort();
+        server.sort();
+        heads == server
+    }
+
     /// Does the server lack any change this device has?
     pub fn has_unsent(&mut self) -> bool {
         let mut heads = self.doc.get_heads();

@@ -42,10 +42,15 @@ impl Replica {
         inbox: Vec<InboxItem>,
     ) -> Result<Self, CoreError> {
         let mut docs = BTreeMap::new();
+        let mut maybe_unsent = BTreeSet::new();
         for s in &stored {
-            docs.insert(s.id, LocalDoc::load(s, &actor)?);
+            let mut local = LocalDoc::load(s, &actor)?;
+            // Known in sync now (heads are the server's): nothing to look at on connect.
+            if !local.in_sync() {
+                maybe_unsent.insert(s.id);
+            }
+            docs.insert(s.id, local);
         }
-        let maybe_unsent = docs.keys().copied().collect();
         Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
     }
 
@@ -812,20 +817,27 @@ impl Replica {
     }
 
     /// Documents lacking changes the server told us about (e.g. after a crash while a
-    /// resync was outstanding).
+    /// resync was outstanding). Only documents touched since they were last in sync are
+    /// looked at: a connect with nothing changed costs nothing per document.
     pub(crate) fn lacking_docs(&mut self) -> Vec<DocId> {
-        self.docs.values_mut().filter_map(|d| d.lacks_server_changes().then_some(d.id)).collect()
+        let candidates: Vec<DocId> = self.maybe_unsent.iter().copied().collect();
+        candidates.into_iter().filter(|id| self.docs.get_mut(id).is_some_and(|d| d.lacks_server_changes())).collect()
     }
 
-    /// Documents holding changes the server lacks (precise; prunes the candidate set).
+    /// Documents holding changes the server lacks (precise; drops the documents found in
+    /// sync from the candidates).
     pub fn unsent_docs(&mut self) -> Vec<DocId> {
         let candidates: Vec<DocId> = self.maybe_unsent.iter().copied().collect();
         let mut unsent = Vec::new();
         for id in candidates {
-            if self.docs.get_mut(&id).is_some_and(|d| d.has_unsent()) {
-                unsent.push(id);
-            } else {
+            let Some(d) = self.docs.get_mut(&id) else {
                 self.maybe_unsent.remove(&id);
+                continue;
+            };
+            if d.in_sync() {
+                self.maybe_unsent.remove(&id);
+            } else if d.has_unsent() {
+                unsent.push(id);
             }
         }
         unsent
