@@ -36,10 +36,13 @@ pub enum ErrorCode {
     BadCredentials,
     /// Too many failed logins.
     RateLimited,
+    /// A push represents more work (operations, references, inflated bytes) than the
+    /// server accepts at once, whatever its size in bytes (`protocol::inspect::Limits`).
+    TooMuchWork,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -55,6 +58,8 @@ impl ErrorCode {
         ErrorCode::SlowConsumer,
         ErrorCode::BadCredentials,
         ErrorCode::RateLimited,
+        // New codes go last: the close code is 4000 + the position here.
+        ErrorCode::TooMuchWork,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -75,6 +80,7 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooMuchWork => "too_much_work",
         }
     }
 
@@ -109,6 +115,7 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "the connection fell behind; reconnect",
             ErrorCode::BadCredentials => "unknown user or wrong password",
             ErrorCode::RateLimited => "too many failed logins; wait and try again",
+            ErrorCode::TooMuchWork => "the changes are more work than the server accepts in one push",
         }
     }
 }

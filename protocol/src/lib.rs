@@ -6,6 +6,7 @@ mod vocab;
 
 pub mod error_code;
 pub mod ids;
+pub mod inspect;
 pub mod kinds;
 pub mod pricing;
 pub mod role;

@@ -6,7 +6,9 @@
 //! - [`hub::Hub`]: the sync protocol (hello/catch-up, push/ack/relay, resync,
 //!   compaction) as a pure event handler over storage and an LRU document cache;
 //!   [`hub_runner`] runs it on its own thread.
-//! - [`authorize::authorize`]: whether a pushed chunk may be applied (pure).
+//! - [`authorize::check_frame`], [`authorize::authorize_inspected`]: whether a pushed chunk
+//!   may be applied — measured before anything is loaded, then checked on a scratch copy
+//!   (pure).
 //! - [`order_check`]: the server's verdict on an order after sync (pure); the hub writes it
 //!   into the order's verdict document and records the order's one-time effects
 //!   (assignment to logistics and finance, [`notifications`]).

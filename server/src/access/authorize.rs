@@ -1,15 +1,18 @@
 //! Deciding whether a pushed chunk may be applied, on a scratch copy: the server's
 //! document is never touched here. Pure: no storage, no network, unit-tested.
 //!
-//! Two steps. [`authorize`] loads the chunk into a fork of the document and checks that
-//! every new change comes from an actor registered to the pushing device. [`check_rights`]
+//! Two steps. [`check_frame`] first measures every chunk of a Push frame without loading
+//! anything (well formed, and the work it represents within [`Limits`]); then
+//! [`authorize_inspected`] loads a chunk into a fork of its document and checks that every
+//! new change comes from an actor registered to the pushing device. [`check_rights`]
 //! then finds the top-level fields the new changes' *operations* write (a write inside a
 //! contact, an order line or a Text counts for the root key holding it; a write that
 //! loses a conflict counts too) and asks the shared rule table about each of them.
 //! Append-only logs (an order's events, the policy's versions, …) are also checked entry
 //! by entry, with the one log check of the kind registry ([`check_logs`]).
 
-use automerge::{AutoCommit, Automerge, AutomergeError, Change, LoadOptions};
+use automerge::{AutoCommit, AutomergeError, Change, ChangeHash, ReadDoc};
+use protocol::inspect::{self, InspectError, Inspected, Limits};
 use protocol::kinds::Entry;
 use protocol::rules::{self, DocFacts, Principal};
 use protocol::schema::record;
@@ -31,6 +34,9 @@ pub struct Authorized {
 pub enum Rejection {
     /// The bytes are not valid Automerge data: fatal for the connection.
     BadChanges(String),
+    /// The bytes are more work than a push may be (counted before loading anything):
+    /// fatal for the connection.
+    TooMuchWork(String),
     /// Some changes depend on changes the server does not have: apply nothing of this
     /// document; the device re-pushes from the server's heads.
     MissingDeps,
@@ -38,21 +44,58 @@ pub enum Rejection {
     Refused(Refusal),
 }
 
-/// Check a chunk against the document it is pushed to (`doc` is only forked, never
-/// changed). `device_actors` are the actor ids registered to the pushing device.
+impl From<InspectError> for Rejection {
+    fn from(e: InspectError) -> Self {
+        match e.code() {
+            ErrorCode::TooMuchWork => Rejection::TooMuchWork(e.to_string()),
+            _ => Rejection::BadChanges(e.to_string()),
+        }
+    }
+}
+
+/// Both steps for one chunk: [`check_well_formed`] then [`authorize_inspected`] (`doc` is
+/// only forked, never changed). `device_actors` are the actor ids registered to the
+/// pushing device.
+#[cfg(test)]
 pub fn authorize(
     doc: &mut AutoCommit,
     chunk: &DocChunk,
     device_actors: &HashSet<Vec<u8>>,
 ) -> Result<Authorized, Rejection> {
-    check_well_formed(&chunk.changes)?;
+    let inspected = check_well_formed(&chunk.changes)?;
+    authorize_inspected(doc, chunk, &inspected, device_actors, &Limits::DEFAULT)
+}
+
+/// Check a chunk, measured already ([`check_frame`]), against the document it is pushed
+/// to (`doc` is only forked, never changed). `device_actors` are the actor ids registered
+/// to the pushing device. Refuses first, without loading anything, a push that would
+/// take the document past [`Limits::max_ops_per_doc`].
+pub fn authorize_inspected(
+    doc: &mut AutoCommit,
+    chunk: &DocChunk,
+    inspected: &Inspected,
+    device_actors: &HashSet<Vec<u8>>,
+    limits: &Limits,
+) -> Result<Authorized, Rejection> {
     let before = doc.get_heads();
-    let mut scratch = doc.fork();
-    scratch.load_incremental(&chunk.changes).map_err(|e| Rejection::BadChanges(e.to_string()))?;
-    if !scratch.get_missing_deps(&[]).is_empty() {
-        return Err(Rejection::MissingDeps);
+    // Counted generously: changes the server already has count again.
+    let held = doc.stats().num_ops;
+    if held.saturating_add(inspected.work.ops) > limits.max_ops_per_doc {
+        return Err(Rejection::Refused(Refusal {
+            id: chunk.id,
+            kind: chunk.kind,
+            code: ErrorCode::TooMuchWork,
+            path: String::new(),
+            rule: "document-size".into(),
+            message: format!(
+                "the document holds {held} operations; with the {} pushed it would pass the limit of {}",
+                inspected.work.ops, limits.max_ops_per_doc
+            ),
+            server_heads: hashes_to_wire(&before),
+        }));
     }
-    let new_changes = scratch.get_changes(&before);
+    let mut scratch = doc.fork();
+    let new_changes = load_scratch(&mut scratch, &chunk.changes, inspected, &before)?;
     if let Some(foreign) = new_changes.iter().find(|c| !device_actors.contains(c.actor_id().to_bytes())) {
         return Err(Rejection::Refused(Refusal {
             id: chunk.id,
@@ -258,14 +301,52 @@ pub fn out_of_reach(principal: &Principal, id: DocId, kind: DocKind) -> Refusal 
     }
 }
 
-/// `load_incremental` skips undecodable trailing data with only a log line, so decode
-/// the bytes strictly on their own first. Changes whose dependencies are elsewhere
-/// (in the server's document) are fine here.
-pub fn check_well_formed(bytes: &[u8]) -> Result<(), Rejection> {
-    match Automerge::load_with_options(bytes, LoadOptions::new()) {
-        Ok(_) | Err(AutomergeError::MissingDeps) => Ok(()),
-        Err(e) => Err(Rejection::BadChanges(e.to_string())),
-    }
+/// Read the pushed chunks of a Push frame without loading them: every chunk well formed
+/// (magic, checksum, lengths, columns, no trailing bytes), each push and the frame as a
+/// whole within `limits` (operations, references, changes, strings, inflated bytes).
+/// Whether the operations make sense is decided by the load ([`authorize_inspected`]).
+/// Changes whose dependencies are elsewhere (in the server's document) are fine here.
+/// Much cheaper than loading: O(runs of the columns), no allocation per operation.
+pub fn check_frame(docs: &[DocChunk], limits: &Limits) -> Result<Vec<Inspected>, (DocId, InspectError)> {
+    let mut frame = inspect::Frame::new(*limits);
+    docs.iter().map(|c| frame.inspect(&c.changes).map_err(|e| (c.id, e))).collect()
+}
+
+/// [`check_frame`] for one chunk alone.
+#[cfg(test)]
+pub fn check_well_formed(bytes: &[u8]) -> Result<Inspected, Rejection> {
+    Ok(inspect::inspect(bytes, &Limits::DEFAULT)?)
+}
+
+/// Load the pushed bytes into the scratch copy; the changes new to it.
+///
+/// `load_incremental` skips a chunk it cannot decode (and everything after it) with
+/// only a log line, so every change and document head the inspection found must be in
+/// the scratch copy afterwards, or waiting there for a dependency. And automerge 0.12
+/// panics on some data it cannot decode (or would not have encoded so): a panic is
+/// bad changes too, the scratch copy is dropped.
+fn load_scratch(
+    scratch: &mut AutoCommit,
+    bytes: &[u8],
+    inspected: &Inspected,
+    before: &[ChangeHash],
+) -> Result<Vec<Change>, Rejection> {
+    let load = || -> Result<Vec<Change>, Rejection> {
+        scratch.load_incremental(bytes).map_err(|e: AutomergeError| Rejection::BadChanges(e.to_string()))?;
+        let pushed: Vec<ChangeHash> = inspected.hashes().map(|h| ChangeHash(*h)).collect();
+        // Neither applied nor queued (a queued change reports its missing dependencies
+        // instead): skipped.
+        let missing = scratch.get_missing_deps(&pushed);
+        if let Some(lost) = pushed.iter().find(|h| missing.contains(h)) {
+            return Err(Rejection::BadChanges(format!("change {lost} could not be loaded")));
+        }
+        if !missing.is_empty() {
+            return Err(Rejection::MissingDeps);
+        }
+        Ok(scratch.get_changes(before))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(load))
+        .unwrap_or_else(|_| Err(Rejection::BadChanges("automerge could not load these changes".into())))
 }
 
 #[cfg(test)]
@@ -381,6 +462,88 @@ mod tests {
             authorize(&mut server, &chunk(b"junk".to_vec()), &actors(&[MINE])),
             Err(Rejection::BadChanges(_))
         ));
+    }
+
+    // ---- work measured before loading ------------------------------------------------
+
+    use crate::access::hostile_chunks;
+    use std::time::{Duration, Instant};
+
+    fn refusal_reason(got: Result<Authorized, Rejection>) -> Rejection {
+        match got {
+            Ok(a) => panic!("accepted {} changes", a.new_changes.len()),
+            Err(r) => r,
+        }
+    }
+
+    #[test]
+    fn a_push_of_millions_of_operations_is_refused_before_loading() {
+        let mut server = AutoCommit::new();
+        let bytes = hostile_chunks::list_of_nulls(MINE, 5_000_000);
+        let start = Instant::now();
+        let got = refusal_reason(authorize(&mut server, &chunk(bytes.clone()), &actors(&[MINE])));
+        let elapsed = start.elapsed();
+        let Rejection::TooMuchWork(reason) = got else { panic!("{got:?}") };
+        assert_eq!(reason, "too much work: 5000001 operations in one change, over the limit of 20000");
+        assert!(elapsed < Duration::from_millis(50), "{elapsed:?} for {} bytes", bytes.len());
+    }
+
+    #[test]
+    fn a_chunk_automerge_cannot_decode_is_bad_changes_even_when_load_incremental_skips_it() {
+        let mut held = device_doc(THEIRS);
+        edit(&mut held, "a", "1");
+        for mut server in [AutoCommit::new(), held] {
+            let mut device = server.fork().with_actor(ActorId::from(MINE));
+            let good = edit(&mut device, "b", "2");
+            let bad = hostile_chunks::undecodable(MINE);
+            for bytes in [bad.clone(), [&good[..], &bad].concat(), [&bad[..], &good].concat()] {
+                let got = refusal_reason(authorize(&mut server, &chunk(bytes), &actors(&[MINE, THEIRS])));
+                assert!(matches!(got, Rejection::BadChanges(_)), "{got:?}");
+            }
+            assert!(authorize(&mut server, &chunk(good), &actors(&[MINE, THEIRS])).is_ok());
+        }
+    }
+
+    #[test]
+    fn changes_automerge_would_not_have_written_so_are_loaded_or_refused_never_a_panic() {
+        // The hostile change with three nulls is valid, but encoded otherwise than
+        // automerge would: automerge 0.12 loads it, then panics rebuilding it.
+        let mut server = AutoCommit::new();
+        match authorize(&mut server, &chunk(hostile_chunks::list_of_nulls(MINE, 3)), &actors(&[MINE])) {
+            Ok(a) => assert_eq!(a.new_changes.len(), 1),
+            Err(Rejection::BadChanges(reason)) => assert!(reason.contains("automerge"), "{reason}"),
+            Err(other) => panic!("{other:?}"),
+        }
+        assert!(server.get_heads().is_empty());
+    }
+
+    #[test]
+    fn a_push_that_would_make_the_document_too_big_is_refused_with_the_server_heads() {
+        let mut server = device_doc(MINE);
+        edit(&mut server, "a", "1");
+        let heads = server.get_heads();
+        let mut device = server.fork().with_actor(ActorId::from(MINE));
+        let c = chunk(edit(&mut device, "b", "2"));
+        let inspected = check_well_formed(&c.changes).unwrap();
+        let tight = Limits { max_ops_per_doc: 1, ..Limits::DEFAULT };
+        let got = refusal_reason(authorize_inspected(&mut server, &c, &inspected, &actors(&[MINE]), &tight));
+        let Rejection::Refused(r) = got else { panic!("{got:?}") };
+        assert_eq!((r.code, r.rule.as_str()), (ErrorCode::TooMuchWork, "document-size"));
+        assert_eq!(r.server_heads, hashes_to_wire(&heads));
+        let enough = Limits { max_ops_per_doc: 2, ..Limits::DEFAULT };
+        assert!(authorize_inspected(&mut server, &c, &inspected, &actors(&[MINE]), &enough).is_ok());
+    }
+
+    #[test]
+    fn a_frame_is_measured_as_a_whole() {
+        // Eleven pushes of five changes of 20,000 operations: each push within its
+        // 100,000, the frame over its 1,000,000.
+        let push = hostile_chunks::list_of_nulls(MINE, 19_999).repeat(5);
+        let docs: Vec<DocChunk> = (0..11).map(|_| chunk(push.clone())).collect();
+        assert_eq!(check_frame(&docs[..10], &Limits::DEFAULT).unwrap().len(), 10);
+        let Err((id, e)) = check_frame(&docs, &Limits::DEFAULT) else { panic!("accepted") };
+        assert_eq!((id, e.code()), (docs[10].id, ErrorCode::TooMuchWork));
+        assert!(e.to_string().contains("operations in one push frame, over the limit of 1000000"), "{e}");
     }
 
     // ---- field rights: a table of hostile changes ---------------------------------

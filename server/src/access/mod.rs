@@ -4,6 +4,8 @@
 
 pub mod authorize;
 pub mod facts;
+#[cfg(test)]
+pub(crate) mod hostile_chunks;
 
 use crate::storage::{KindFilter, ReadFilter};
 use protocol::DocKind;

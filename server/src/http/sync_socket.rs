@@ -130,6 +130,13 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
     }
     let msg = protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))?;
     msg.check_limits().map_err(|e| (e.code(), e.to_string()))?;
+    // The work a push represents, measured here on the connection's task from the chunks'
+    // headers: a hostile push never reaches the sync thread (which checks again, cheaply).
+    if let ClientMsg::Push { docs } = &msg
+        && let Err((id, e)) = crate::access::authorize::check_frame(docs, &protocol::inspect::Limits::DEFAULT)
+    {
+        return Err((e.code(), format!("document {id}: {e}")));
+    }
     Ok(msg)
 }
 

@@ -20,7 +20,7 @@
 mod admin;
 mod validate;
 
-use crate::access::authorize::{self, Authorized, Rejection, WriteContext, authorize, check_rights};
+use crate::access::authorize::{self, Authorized, Rejection, WriteContext, check_rights};
 use crate::access::facts::{OwnFacts, StoredFacts, own_facts};
 use crate::access::{self, FORGET_REASON};
 use crate::identity::session::Session;
@@ -33,6 +33,7 @@ use crate::sync::doc_state::{DocMeta, DocState, heads_to_blob};
 use crate::sync::hub_event::{HubEvent, Outgoing};
 use crate::validation::Changed;
 use automerge::{AutoCommit, Change};
+use protocol::inspect::{Inspected, Limits};
 use protocol::kinds::{FieldType, IdRule, Placement};
 use protocol::rules::{self, DocFacts, Principal};
 use protocol::schema::policy_doc::PublishedPolicy;
@@ -125,8 +126,20 @@ struct Stored {
 }
 
 enum ChunkError {
-    Bad(String),
+    /// Fatal for the connection: `bad_changes` or `too_much_work`.
+    Bad(ErrorCode, String),
     Db(DbError),
+}
+
+impl ChunkError {
+    /// A rejection that closes the connection (the others are answered before).
+    fn fatal(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::TooMuchWork(r) => ChunkError::Bad(ErrorCode::TooMuchWork, r),
+            Rejection::BadChanges(r) => ChunkError::Bad(ErrorCode::BadChanges, r),
+            other => ChunkError::Bad(ErrorCode::BadChanges, format!("{other:?}")),
+        }
+    }
 }
 
 impl From<DbError> for ChunkError {
@@ -621,6 +634,18 @@ impl Hub {
         }
         // Parents first: a new order's territory is its (maybe also new) customer's.
         docs.sort_by_key(|c| c.kind.depth());
+        // Before anything is loaded: every chunk well formed, each push and the frame as
+        // a whole within the work limits. Fatal otherwise, whether or not the documents
+        // exist (the answer must not tell).
+        let inspected = match authorize::check_frame(&docs, &Limits::DEFAULT) {
+            Ok(i) => i,
+            Err((id, e)) => {
+                let mut sink = Vec::new();
+                self.fatal(conn, e.code(), format!("document {id}: {e}"), &mut sink);
+                batch.outputs.extend(sink);
+                return Ok(());
+            }
+        };
         self.db.savepoint(FRAME_SAVEPOINT)?;
         let mut work = FrameWork::default();
         let mut acks = Vec::new();
@@ -630,9 +655,9 @@ impl Hub {
         let mut changes = Vec::new();
         let mut echoes = Vec::new();
         let n_docs = docs.len();
-        for chunk in docs {
-            let id = chunk.id;
-            match self.push_chunk(batch, &mut work, &session, &principal, &actors, chunk) {
+        for pushed in docs.into_iter().zip(inspected) {
+            let id = pushed.0.id;
+            match self.push_chunk(batch, &mut work, &session, &principal, &actors, pushed) {
                 Ok(ChunkOutcome::Ack(ack)) => acks.push(ack),
                 Ok(ChunkOutcome::Refused(r)) => {
                     tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, path = r.path, "refused");
@@ -647,10 +672,10 @@ impl Hub {
                     changes.push(changed);
                     echoes.extend(echo);
                 }
-                Err(ChunkError::Bad(reason)) => {
+                Err(ChunkError::Bad(code, reason)) => {
                     self.db.rollback_to(FRAME_SAVEPOINT)?;
                     let mut sink = Vec::new();
-                    self.fatal(conn, ErrorCode::BadChanges, format!("document {id}: {reason}"), &mut sink);
+                    self.fatal(conn, code, format!("document {id}: {reason}"), &mut sink);
                     batch.outputs.extend(sink);
                     return Ok(());
                 }
@@ -700,13 +725,9 @@ impl Hub {
         session: &Session,
         principal: &Principal,
         actors: &HashSet<Vec<u8>>,
-        chunk: DocChunk,
+        (chunk, inspected): (DocChunk, Inspected),
     ) -> Result<ChunkOutcome, ChunkError> {
         let id = chunk.id;
-        // Garbage is fatal whether or not the document exists (the answer must not tell).
-        if let Err(Rejection::BadChanges(reason)) = authorize::check_well_formed(&chunk.changes) {
-            return Err(ChunkError::Bad(reason));
-        }
         // A kind this role writes no field of is refused whole, before anything is loaded.
         if !rules::writes_any(chunk.kind, principal.role) {
             return Ok(ChunkOutcome::Refused(authorize::kind_not_writable(principal, id, chunk.kind)));
@@ -752,12 +773,13 @@ impl Hub {
             }));
         }
         let server_ack = DocAck { id, heads: state.heads.clone(), seq: 0 };
-        let mut authorized = match authorize(&mut state.doc, &chunk, actors) {
-            Ok(a) => a,
-            Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
-            Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
-            Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
-        };
+        let mut authorized =
+            match authorize::authorize_inspected(&mut state.doc, &chunk, &inspected, actors, &Limits::DEFAULT) {
+                Ok(a) => a,
+                Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
+                Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
+                Err(fatal) => return Err(ChunkError::fatal(fatal)),
+            };
         if authorized.new_changes.is_empty() {
             return Ok(ChunkOutcome::Ack(server_ack));
         }
@@ -781,8 +803,8 @@ impl Hub {
         };
         let outcome = |rejection: Rejection| match rejection {
             Rejection::Refused(r) => Ok(ChunkOutcome::Refused(r)),
-            Rejection::BadChanges(reason) => Err(ChunkError::Bad(reason)),
             Rejection::MissingDeps => Ok(ChunkOutcome::Ack(server_ack.clone())),
+            fatal => Err(ChunkError::fatal(fatal)),
         };
         let fields = match check_rights(&ctx, &mut authorized) {
             Ok(f) => f,

@@ -375,6 +375,33 @@ fn garbage_closes_only_that_connection_and_stores_nothing_of_the_frame() {
 }
 
 #[test]
+fn a_push_of_too_much_work_closes_only_that_connection_and_loads_nothing() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let (a, b) = (Device::new(1), Device::new(2));
+    a.join(&mut hub, 0);
+    b.join(&mut hub, 0);
+    let mut doc = a.doc();
+    let c = edit(&mut doc, "name", "ok");
+    let good = chunk(DocId::new_random(), DocKind::Customer, &mut doc, c);
+    let hostile = DocChunk {
+        id: DocId::new_random(),
+        kind: DocKind::Customer,
+        heads: vec![],
+        changes: crate::access::hostile_chunks::list_of_nulls(&a.actor, 5_000_000),
+    };
+    let start = std::time::Instant::now();
+    let out = hub.step(a.push(vec![good, hostile.clone()]));
+    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
+    let to_a = msgs_for(&out, a.conn);
+    assert_eq!(error_code(&to_a), Some(ErrorCode::TooMuchWork));
+    let [ServerMsg::Error { message, .. }] = to_a.as_slice() else { panic!("{to_a:?}") };
+    assert!(message.contains(&hostile.id.to_string()) && message.contains("5000001 operations"), "{message}");
+    assert!(msgs_for(&out, b.conn).is_empty());
+    assert_eq!((hub.db().doc_count().unwrap(), hub.max_seq(), hub.connections()), (0, 0, 1));
+}
+
+#[test]
 fn kind_mismatch_is_refused() {
     let path = temp_db();
     let mut hub = open_hub(&path, 100, 64);
