@@ -36,10 +36,16 @@ pub enum ErrorCode {
     BadCredentials,
     /// Too many failed logins.
     RateLimited,
+    /// The server is at its limit for this kind of work right now (logins waiting for a
+    /// password check, connections): nothing was done; retry in a few seconds.
+    Busy,
+    /// The peer did not send what the protocol expects in time (e.g. no `Hello` after
+    /// connecting).
+    Timeout,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -55,6 +61,9 @@ impl ErrorCode {
         ErrorCode::SlowConsumer,
         ErrorCode::BadCredentials,
         ErrorCode::RateLimited,
+        // New codes go at the end: close codes are positions in this list.
+        ErrorCode::Busy,
+        ErrorCode::Timeout,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -75,6 +84,8 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Timeout => "timeout",
         }
     }
 
@@ -109,6 +120,8 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "the connection fell behind; reconnect",
             ErrorCode::BadCredentials => "unknown user or wrong password",
             ErrorCode::RateLimited => "too many failed logins; wait and try again",
+            ErrorCode::Busy => "the server is busy; retry in a few seconds",
+            ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
         }
     }
 }
@@ -116,5 +129,24 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_codes_are_stable_and_round_trip() {
+        // Positions are close codes: existing codes never move.
+        assert_eq!(ErrorCode::Malformed.close_code(), 4000);
+        assert_eq!(ErrorCode::RateLimited.close_code(), 4014);
+        assert_eq!(ErrorCode::Busy.close_code(), 4015);
+        assert_eq!(ErrorCode::Timeout.close_code(), 4016);
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));
+            assert!(!code.describe().is_empty());
+        }
     }
 }

@@ -20,6 +20,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// WebSocket "going away".
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Longest `Hello.client` accepted, in characters (it is only for the log).
+pub const MAX_CLIENT_CHARS: usize = 128;
 
 enum End {
     /// The peer closed or the connection broke.
@@ -39,6 +41,12 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
     let (outbox, mut frames, kill) = ConnOutbox::new();
     let mut kill = Some(kill);
     let mut shutdown = app.shutdown.clone();
+    // The first frame must be a Hello, and soon: a connection that holds a slot without
+    // saying who it is gets closed.
+    let hello_timeout = app.hello_timeout;
+    let hello_deadline = tokio::time::sleep(hello_timeout);
+    tokio::pin!(hello_deadline);
+    let mut said_hello = false;
 
     let end = if app.hub.connect(conn, session, outbox).await.is_err() {
         fatal(ErrorCode::Internal, "the sync service is stopping")
@@ -71,6 +79,10 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     }
                 },
                 _ = stopping(&mut shutdown) => break End::Shutdown,
+                _ = &mut hello_deadline, if !said_hello => {
+                    tracing::info!(%conn, user, code = ErrorCode::Timeout.as_str(), "no hello in time");
+                    break fatal(ErrorCode::Timeout, &format!("no Hello within {} s of connecting", hello_timeout.as_secs_f32()));
+                }
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break End::Gone,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -81,6 +93,7 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     }
                     Some(Ok(Message::Binary(data))) => match decode(&data) {
                         Ok(msg) => {
+                            said_hello |= matches!(msg, ClientMsg::Hello(_));
                             if app.hub.send(HubEvent::Message { conn, msg }).await.is_err() {
                                 break fatal(ErrorCode::Internal, "the sync service is stopping");
                             }
@@ -126,7 +139,14 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
             format!("frame of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit", data.len()),
         ));
     }
-    protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))
+    let msg = protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))?;
+    if let ClientMsg::Hello(hello) = &msg
+        && hello.client.chars().nth(MAX_CLIENT_CHARS).is_some()
+    {
+        // Not echoed: the text itself never reaches the log.
+        return Err((ErrorCode::Malformed, format!("Hello.client is longer than {MAX_CLIENT_CHARS} characters")));
+    }
+    Ok(msg)
 }
 
 fn fatal(code: ErrorCode, message: &str) -> End {
