@@ -39,10 +39,16 @@ pub enum ErrorCode {
     /// A push represents more work (operations, references, inflated bytes) than the
     /// server accepts at once, whatever its size in bytes (`protocol::inspect::Limits`).
     TooMuchWork,
+    /// The server is at its limit for this kind of work right now (logins waiting for a
+    /// password check, connections): nothing was done; retry in a few seconds.
+    Busy,
+    /// The peer did not send what the protocol expects in time (e.g. no `Hello` after
+    /// connecting).
+    Timeout,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -60,6 +66,8 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         // New codes go last: the close code is 4000 + the position here.
         ErrorCode::TooMuchWork,
+        ErrorCode::Busy,
+        ErrorCode::Timeout,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -81,6 +89,8 @@ impl ErrorCode {
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooMuchWork => "too_much_work",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Timeout => "timeout",
         }
     }
 
@@ -116,6 +126,8 @@ impl ErrorCode {
             ErrorCode::BadCredentials => "unknown user or wrong password",
             ErrorCode::RateLimited => "too many failed logins; wait and try again",
             ErrorCode::TooMuchWork => "the changes are more work than the server accepts in one push",
+            ErrorCode::Busy => "the server is busy; retry in a few seconds",
+            ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
         }
     }
 }
@@ -123,5 +135,25 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_codes_are_stable_and_round_trip() {
+        // Positions are close codes: existing codes never move.
+        assert_eq!(ErrorCode::Malformed.close_code(), 4000);
+        assert_eq!(ErrorCode::RateLimited.close_code(), 4014);
+        assert_eq!(ErrorCode::TooMuchWork.close_code(), 4015);
+        assert_eq!(ErrorCode::Busy.close_code(), 4016);
+        assert_eq!(ErrorCode::Timeout.close_code(), 4017);
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));
+            assert!(!code.describe().is_empty());
+        }
     }
 }

@@ -18,6 +18,21 @@ pub struct Config {
     /// The built browser app to serve at `/` (`scripts/build-web.sh`); None: a page that
     /// says how to build it.
     pub web_dir: Option<PathBuf>,
+    /// Open TCP connections at most (HTTP and sync); one more is refused at once.
+    pub max_connections: usize,
+    /// Open TCP connections from one client address at most.
+    pub max_connections_per_address: usize,
+    /// A request whose headers have not all arrived within this time (or a keep-alive
+    /// connection idle for as long) is closed.
+    pub header_read_timeout: Duration,
+    /// A request not answered within this time (its body trickling in, say) gets `408`.
+    pub request_timeout: Duration,
+    /// A sync connection that sends no `Hello` within this time is closed (`timeout`).
+    pub hello_timeout: Duration,
+    /// Threads checking login passwords (each holds 19 MiB of Argon2 memory).
+    pub login_threads: usize,
+    /// Logins that may wait for a password check; one more is answered "busy" at once.
+    pub login_queue: usize,
 }
 
 impl Config {
@@ -26,6 +41,13 @@ impl Config {
     pub const DEFAULT_CACHE_DOCS: usize = 5000;
     pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
     pub const DEFAULT_COMPACT_AFTER: u32 = 64;
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+    pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 1_000;
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_LOGIN_THREADS: usize = 2;
+    pub const DEFAULT_LOGIN_QUEUE: usize = 32;
 
     /// Defaults with the given data directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -36,6 +58,13 @@ impl Config {
             token_ttl: Duration::from_secs(Self::DEFAULT_TOKEN_TTL_SECS),
             compact_after: Self::DEFAULT_COMPACT_AFTER,
             web_dir: None,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: Self::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            hello_timeout: Self::DEFAULT_HELLO_TIMEOUT,
+            login_threads: Self::DEFAULT_LOGIN_THREADS,
+            login_queue: Self::DEFAULT_LOGIN_QUEUE,
         }
     }
 

@@ -38,6 +38,19 @@ enum Command {
         /// Serve the browser app built into DIR (by scripts/build-web.sh) at `/`.
         #[arg(long, value_name = "DIR", env = "JIULOOP_WEB")]
         web: Option<PathBuf>,
+        /// Open connections (HTTP and sync) at most; more are refused at once.
+        #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+        /// Open connections from one client address at most (raise it behind a proxy or
+        /// NAT that many devices share).
+        #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+        max_connections_per_address: usize,
+        /// Threads checking login passwords (each holds 19 MiB of Argon2 memory).
+        #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_LOGIN_THREADS)]
+        login_threads: usize,
+        /// Logins that may wait for a password check; more are answered "busy" at once.
+        #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_LOGIN_QUEUE)]
+        login_queue: usize,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -88,7 +101,8 @@ enum DeviceCommand {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
-    /// Revoke a device: its tokens stop working and its open connections close at once.
+    /// Revoke a device: its tokens are revoked for good and its open connections close at
+    /// once.
     Revoke { id: String },
 }
 
@@ -139,9 +153,10 @@ enum UserCommand {
     },
     /// List users.
     List,
-    /// Disable a user: their tokens stop working and their open connections close at once.
+    /// Disable a user: their tokens are revoked for good and their open connections close
+    /// at once.
     Disable { name: String },
-    /// Enable a disabled user again (they log in anew).
+    /// Enable a disabled user again (they log in anew; no old token works again).
     Enable { name: String },
 }
 
@@ -172,14 +187,28 @@ fn init_tracing() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, cache_docs, token_ttl_secs, compact_after, web } => {
+        Command::Serve {
+            listen,
+            cache_docs,
+            token_ttl_secs,
+            compact_after,
+            web,
+            max_connections,
+            max_connections_per_address,
+            login_threads,
+            login_queue,
+        } => {
             let config = Config {
-                data_dir: cli.data,
                 listen,
                 cache_docs,
                 token_ttl: Duration::from_secs(token_ttl_secs),
                 compact_after,
                 web_dir: web,
+                max_connections,
+                max_connections_per_address,
+                login_threads,
+                login_queue,
+                ..Config::new(cli.data)
             };
             serve(config)
         }

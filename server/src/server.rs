@@ -2,8 +2,10 @@
 
 use crate::config::Config;
 use crate::http::app_state::AppState;
+use crate::http::listener::{self, EdgeLimits};
 use crate::http::router::router;
 use crate::identity::accounts::Accounts;
+use crate::identity::verifier_pool::VerifierPool;
 use crate::server_error::ServerError;
 use crate::server_stats::ServerStats;
 use crate::sync::hub::{Hub, HubSettings};
@@ -11,7 +13,6 @@ use crate::sync::hub_runner::HubThread;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,6 +26,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     hub: HubThread,
+    verifier: Arc<VerifierPool>,
     stats: Arc<ServerStats>,
     /// Tells admin commands in other processes that this server picks up their work.
     _lock: Option<crate::admin::instance_lock::InstanceLock>,
@@ -47,25 +49,35 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     .await
     .map_err(|e| ServerError::Task(e.to_string()))??;
 
-    let listener = TcpListener::bind(&config.listen)
+    let listener = listener::bind(&config.listen)
         .await
         .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let lock = crate::admin::instance_lock::acquire(&config.data_dir);
+    let verifier = Arc::new(
+        VerifierPool::start(config.login_threads, config.login_queue, stats.clone())
+            .map_err(ServerError::VerifierThreads)?,
+    );
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let app = router(AppState::new(Arc::new(accounts), hub.handle(), stats.clone(), shutdown_rx.clone()));
-    let app = crate::http::web_assets::with_web_app(app, config.web_dir.clone());
-    let mut stop = shutdown_rx;
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let state = AppState::new(
+        Arc::new(accounts),
+        verifier.clone(),
+        hub.handle(),
+        stats.clone(),
+        shutdown_rx.clone(),
+        config.hello_timeout,
+    );
+    let app = crate::http::web_assets::with_web_app(router(state), config.web_dir.clone());
+    let limits = EdgeLimits {
+        max_connections: config.max_connections.max(1),
+        max_connections_per_address: config.max_connections_per_address.max(1),
+        header_read_timeout: config.header_read_timeout,
+        request_timeout: config.request_timeout,
+    };
+    let http = tokio::spawn(listener::serve(listener, app, limits, stats.clone(), shutdown_rx));
     tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, stats, _lock: lock })
+    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, _lock: lock })
 }
 
 impl RunningServer {
@@ -105,7 +117,13 @@ impl RunningServer {
         while self.stats.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        tokio::task::spawn_blocking(move || self.hub.stop()).await.map_err(|e| ServerError::Task(e.to_string()))?;
+        let (hub, verifier) = (self.hub, self.verifier);
+        tokio::task::spawn_blocking(move || {
+            verifier.stop();
+            hub.stop()
+        })
+        .await
+        .map_err(|e| ServerError::Task(e.to_string()))?;
         tracing::info!("jiuloop-server stopped");
         match result {
             Ok(Ok(())) => Ok(()),
@@ -116,7 +134,11 @@ impl RunningServer {
 
     async fn stop_hub(self) {
         let _ = self.shutdown.send(true);
-        let hub = self.hub;
-        let _ = tokio::task::spawn_blocking(move || hub.stop()).await;
+        let (hub, verifier) = (self.hub, self.verifier);
+        let _ = tokio::task::spawn_blocking(move || {
+            verifier.stop();
+            hub.stop()
+        })
+        .await;
     }
 }

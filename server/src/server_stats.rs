@@ -6,14 +6,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ServerStats {
     documents: AtomicU64,
     connections: AtomicU64,
+    password_checks: AtomicU64,
+    logins_busy: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 impl ServerStats {
     pub fn documents(&self) -> u64 {
         self.documents.load(Ordering::Relaxed)
     }
+    /// Open sync (WebSocket) connections.
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
+    }
+    /// Argon2 password checks made since the start (unknown users' included).
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+    /// Logins answered "busy" (too many checks under way) since the start.
+    pub fn logins_busy(&self) -> u64 {
+        self.logins_busy.load(Ordering::Relaxed)
+    }
+    /// TCP connections closed at once for being over a connection cap, since the start.
+    pub fn connections_refused(&self) -> u64 {
+        self.connections_refused.load(Ordering::Relaxed)
     }
     pub(crate) fn set_documents(&self, n: u64) {
         self.documents.store(n, Ordering::Relaxed);
@@ -26,5 +42,14 @@ impl ServerStats {
     }
     pub(crate) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_password_checks(&self, n: u64) {
+        self.password_checks.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn login_busy(&self) {
+        self.logins_busy.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 }

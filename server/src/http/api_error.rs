@@ -2,9 +2,12 @@
 
 use crate::identity::account_error::AccountError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::ErrorCode;
+
+/// `Retry-After` of a "busy" answer, in seconds.
+pub const BUSY_RETRY_AFTER_SECS: &str = "1";
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -30,6 +33,7 @@ impl From<AccountError> for ApiError {
             ErrorCode::BadCredentials | ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::Revoked => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -44,6 +48,10 @@ impl From<AccountError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "code": self.code.as_str(), "message": self.message });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.code == ErrorCode::Busy {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(BUSY_RETRY_AFTER_SECS));
+        }
+        response
     }
 }

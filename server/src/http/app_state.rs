@@ -1,31 +1,39 @@
 //! What every HTTP handler and connection task shares.
 
 use crate::identity::accounts::Accounts;
+use crate::identity::verifier_pool::VerifierPool;
 use crate::server_stats::ServerStats;
 use crate::sync::conn_id::ConnId;
 use crate::sync::hub_runner::HubHandle;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::watch;
 
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Arc<Accounts>,
+    /// Where login passwords are checked.
+    pub verifier: Arc<VerifierPool>,
     pub hub: HubHandle,
     pub stats: Arc<ServerStats>,
     next_conn: Arc<AtomicU64>,
     /// Becomes true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// A sync connection that sends no `Hello` within this time is closed.
+    pub hello_timeout: Duration,
 }
 
 impl AppState {
     pub fn new(
         accounts: Arc<Accounts>,
+        verifier: Arc<VerifierPool>,
         hub: HubHandle,
         stats: Arc<ServerStats>,
         shutdown: watch::Receiver<bool>,
+        hello_timeout: Duration,
     ) -> Self {
-        AppState { accounts, hub, stats, next_conn: Arc::new(AtomicU64::new(1)), shutdown }
+        AppState { accounts, verifier, hub, stats, next_conn: Arc::new(AtomicU64::new(1)), shutdown, hello_timeout }
     }
 
     pub fn next_conn_id(&self) -> ConnId {

@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod app_state;
+pub mod listener;
 pub mod router;
 pub mod sync_socket;
 pub mod web_assets;

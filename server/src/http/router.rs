@@ -3,7 +3,9 @@
 use crate::http::api_error::ApiError;
 use crate::http::app_state::AppState;
 use crate::http::sync_socket;
+use crate::identity::account_error::AccountError;
 use crate::identity::accounts::{LoginAttempt, now_ms};
+use crate::identity::verifier_pool::PoolBusy;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -37,6 +39,12 @@ struct Health {
     version: &'static str,
     documents: u64,
     connections: u64,
+    /// Argon2 password checks made since the start.
+    password_checks: u64,
+    /// Logins answered "busy" since the start.
+    logins_busy: u64,
+    /// TCP connections refused for being over a connection cap since the start.
+    connections_refused: u64,
 }
 
 async fn health(State(app): State<AppState>) -> Json<Health> {
@@ -45,6 +53,9 @@ async fn health(State(app): State<AppState>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION"),
         documents: app.stats.documents(),
         connections: app.stats.connections(),
+        password_checks: app.stats.password_checks(),
+        logins_busy: app.stats.logins_busy(),
+        connections_refused: app.stats.connections_refused(),
     })
 }
 
@@ -80,8 +91,22 @@ async fn login(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, format!("login body: {e}")))?;
     let device_id = Uuid::parse_str(req.device_id.trim())
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, "device_id must be a UUID"))?;
+    // The attempt is counted before its password is checked (on the verifier pool, behind
+    // a bounded queue): too many under way, or a full queue, is answered at once.
+    let refused = |user: &str, e: AccountError| {
+        if e.code() == ErrorCode::Busy {
+            app.stats.login_busy();
+        }
+        tracing::info!(user = clip(user), peer = %peer.ip(), code = e.code().as_str(), "login refused");
+        ApiError::from(e)
+    };
+    let reservation = match app.accounts.reserve(&req.user, peer.ip()) {
+        Ok(r) => r,
+        Err(e) => return Err(refused(&req.user, e)),
+    };
     let accounts = app.accounts.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let user = req.user.clone();
+    let checked = app.verifier.try_run(move |memory| {
         let attempt = LoginAttempt {
             user: &req.user,
             password: &req.password,
@@ -89,11 +114,12 @@ async fn login(
             device_name: &req.device_name,
             addr: peer.ip(),
         };
-        let result = accounts.login(&attempt, now_ms());
-        (req.user, result)
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
+        accounts.login_reserved(&attempt, reservation, memory, now_ms())
+    });
+    let result = match checked {
+        Ok(answer) => (user, answer.await.map_err(|_| ApiError::internal())?),
+        Err(PoolBusy) => return Err(refused(&user, AccountError::Busy)),
+    };
     match result {
         (_, Ok(grant)) => {
             tracing::info!(user = grant.user, device = %device_id, "login");
@@ -106,10 +132,7 @@ async fn login(
                 territories: grant.territories,
             }))
         }
-        (user, Err(e)) => {
-            tracing::info!(user, peer = %peer.ip(), code = e.code().as_str(), "login refused");
-            Err(e.into())
-        }
+        (user, Err(e)) => Err(refused(&user, e)),
     }
 }
 
@@ -150,6 +173,11 @@ async fn sync(
         .max_message_size(MAX_MESSAGE_BYTES + WS_LIMIT_SLACK)
         .max_frame_size(MAX_MESSAGE_BYTES + WS_LIMIT_SLACK)
         .on_upgrade(move |socket| sync_socket::run(socket, app, conn, session))
+}
+
+/// A user name as logged: at most 64 characters (longer ones are refused anyway).
+fn clip(user: &str) -> &str {
+    user.char_indices().nth(64).map_or(user, |(i, _)| &user[..i])
 }
 
 fn missing_token() -> ApiError {

@@ -20,6 +20,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// WebSocket "going away".
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Longest `Hello.client` accepted, in characters (it is only for the log).
+
 
 enum End {
     /// The peer closed or the connection broke.
@@ -39,6 +41,12 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
     let (outbox, mut frames, kill, queued) = ConnOutbox::new();
     let mut kill = Some(kill);
     let mut shutdown = app.shutdown.clone();
+    // The first frame must be a Hello, and soon: a connection that holds a slot without
+    // saying who it is gets closed.
+    let hello_timeout = app.hello_timeout;
+    let hello_deadline = tokio::time::sleep(hello_timeout);
+    tokio::pin!(hello_deadline);
+    let mut said_hello = false;
 
     let end = if app.hub.connect(conn, session, outbox).await.is_err() {
         fatal(ErrorCode::Internal, "the sync service is stopping")
@@ -73,6 +81,10 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     }
                 },
                 _ = stopping(&mut shutdown) => break End::Shutdown,
+                _ = &mut hello_deadline, if !said_hello => {
+                    tracing::info!(%conn, user, code = ErrorCode::Timeout.as_str(), "no hello in time");
+                    break fatal(ErrorCode::Timeout, &format!("no Hello within {} s of connecting", hello_timeout.as_secs_f32()));
+                }
                 incoming = socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break End::Gone,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -83,6 +95,7 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     }
                     Some(Ok(Message::Binary(data))) => match decode(&data) {
                         Ok(msg) => {
+                            said_hello |= matches!(msg, ClientMsg::Hello(_));
                             if app.hub.send(HubEvent::Message { conn, msg }).await.is_err() {
                                 break fatal(ErrorCode::Internal, "the sync service is stopping");
                             }
@@ -129,14 +142,15 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
         ));
     }
     let msg = protocol::wire::decode::<ClientMsg>(data).map_err(|e| (e.code(), e.to_string()))?;
+    // Counts and free text within their caps (the texts themselves are not echoed: they
+    // never reach the log).
     msg.check_limits().map_err(|e| (e.code(), e.to_string()))?;
     // The work a push represents, measured here on the connection's task from the chunks'
     // headers: a hostile push never reaches the sync thread (which checks again, cheaply).
     if let ClientMsg::Push { docs } = &msg
         && let Err((id, e)) = crate::access::authorize::check_frame(docs, &protocol::inspect::Limits::DEFAULT)
     {
-        return Err((e.code(), format!("document {id}: {e}")));
-    }
+        return Err((e.code(), format!("document {id}: {e}")));    }
     Ok(msg)
 }
 

@@ -9,6 +9,8 @@ pub enum AccountError {
     BadCredentials,
     #[error("too many failed logins; wait a few minutes and try again")]
     RateLimited,
+    #[error("the server is busy checking other logins; retry in a few seconds")]
+    Busy,
     #[error("this device is registered to another user")]
     DeviceOfAnotherUser,
     #[error("user '{0}' is disabled")]
@@ -43,6 +45,7 @@ impl AccountError {
         match self {
             AccountError::BadCredentials => ErrorCode::BadCredentials,
             AccountError::RateLimited => ErrorCode::RateLimited,
+            AccountError::Busy => ErrorCode::Busy,
             AccountError::DeviceOfAnotherUser => ErrorCode::Forbidden,
             AccountError::UserDisabled(_) | AccountError::DeviceRevoked => ErrorCode::Revoked,
             AccountError::Unauthorized => ErrorCode::Unauthorized,

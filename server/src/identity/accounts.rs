@@ -4,8 +4,8 @@
 //! Every method blocks (SQLite, Argon2): call them from a blocking context.
 
 use crate::identity::account_error::AccountError;
-use crate::identity::login_limiter::LoginLimiter;
-use crate::identity::password;
+use crate::identity::login_limiter::{LoginLimiter, Refusal, Reservation};
+use crate::identity::password::{self, VerifyMemory};
 use crate::identity::session::Session;
 use crate::identity::token;
 use crate::identity::user_info::UserInfo;
@@ -13,7 +13,7 @@ use crate::storage::{DbError, NewUser, Storage};
 use protocol::Role;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -54,12 +54,15 @@ pub struct UserSpec {
 pub struct Accounts {
     db: Mutex<Box<dyn Storage>>,
     token_ttl: Duration,
-    limiter: LoginLimiter,
+    limiter: Arc<LoginLimiter>,
 }
+
+/// Longest user name a login may name (`add_user` accepts no longer ones).
+const MAX_USER_NAME_CHARS: usize = 64;
 
 impl Accounts {
     pub fn new(db: Box<dyn Storage>, token_ttl: Duration) -> Self {
-        Accounts { db: Mutex::new(db), token_ttl, limiter: LoginLimiter::default() }
+        Accounts { db: Mutex::new(db), token_ttl, limiter: Arc::new(LoginLimiter::default()) }
     }
 
     /// Open the accounts of a data directory.
@@ -72,26 +75,48 @@ impl Accounts {
     }
 
     /// Check the password, register the device to the user (first login from it) and
-    /// issue a token.
+    /// issue a token: [`Self::reserve`] then [`Self::login_reserved`] with fresh memory.
     pub fn login(&self, attempt: &LoginAttempt<'_>, now: i64) -> Result<LoginGrant, AccountError> {
-        let started = Instant::now();
-        if !self.limiter.allowed(attempt.user, attempt.addr, started) {
-            return Err(AccountError::RateLimited);
+        let reservation = self.reserve(attempt.user, attempt.addr)?;
+        self.login_reserved(attempt, reservation, &mut VerifyMemory::new(), now)
+    }
+
+    /// Take one password check of `user` from `addr` off the login limits, before it is
+    /// queued: `RateLimited` when failures (counting the checks under way) reach a limit,
+    /// `Busy` when the user or address has its maximum of checks under way. Never blocks
+    /// on the database or Argon2.
+    pub fn reserve(&self, user: &str, addr: IpAddr) -> Result<Reservation, AccountError> {
+        if user.chars().count() > MAX_USER_NAME_CHARS {
+            return Err(AccountError::InvalidRequest("the user name is too long".into()));
         }
+        self.limiter.reserve(user, addr, Instant::now()).map_err(|r| match r {
+            Refusal::RateLimited => AccountError::RateLimited,
+            Refusal::Busy => AccountError::Busy,
+        })
+    }
+
+    /// The login of a reserved attempt, checking the password in `memory`.
+    pub fn login_reserved(
+        &self,
+        attempt: &LoginAttempt<'_>,
+        reservation: Reservation,
+        memory: &mut VerifyMemory,
+        now: i64,
+    ) -> Result<LoginGrant, AccountError> {
         let row = self.db().user(attempt.user)?;
         let ok = match &row {
-            Some(row) => password::verify(attempt.password, &row.password_hash),
+            Some(row) => password::verify_with(memory, attempt.password, &row.password_hash),
             None => {
                 // Same work as for a known user, so timing does not reveal who exists.
-                password::verify(attempt.password, dummy_hash());
+                password::verify_with(memory, attempt.password, password::DUMMY_HASH);
                 false
             }
         };
         let (true, Some(row)) = (ok, row) else {
-            self.limiter.record_failure(attempt.user, attempt.addr, started);
+            reservation.failed(Instant::now());
             return Err(AccountError::BadCredentials);
         };
-        self.limiter.record_success(attempt.user, attempt.addr);
+        reservation.succeeded();
         let user = UserInfo::try_from(row)?;
         if user.disabled {
             return Err(AccountError::UserDisabled(user.name));
@@ -105,6 +130,12 @@ impl Accounts {
         let db = self.db();
         db.begin()?;
         let result = (|| {
+            // Read again under the write lock: a user disabled while the password was
+            // being checked gets no token (disabling revokes every token at once).
+            match db.user(&user.name)? {
+                Some(u) if !u.disabled => {}
+                _ => return Err(AccountError::UserDisabled(user.name.clone())),
+            }
             match db.device(attempt.device_id)? {
                 Some(d) if d.user != user.name => return Err(AccountError::DeviceOfAnotherUser),
                 Some(d) if d.revoked => return Err(AccountError::DeviceRevoked),
@@ -134,17 +165,19 @@ impl Accounts {
     /// Who a bearer token belongs to, if it may be used now.
     pub fn authenticate(&self, token: &str, now: i64) -> Result<Session, AccountError> {
         let row = self.db().token(&token::hash(token))?.ok_or(AccountError::Unauthorized)?;
-        if row.revoked {
-            return Err(AccountError::Unauthorized);
-        }
-        if row.expires_at <= now {
-            return Err(AccountError::TokenExpired);
-        }
+        // A disabled user or revoked device is told so (its tokens are revoked too), rather
+        // than "log in again".
         if row.user_disabled {
             return Err(AccountError::UserDisabled(row.user));
         }
         if row.device_revoked {
             return Err(AccountError::DeviceRevoked);
+        }
+        if row.revoked {
+            return Err(AccountError::Unauthorized);
+        }
+        if row.expires_at <= now {
+            return Err(AccountError::TokenExpired);
         }
         let role =
             row.role.parse::<Role>().map_err(|e| DbError::corrupt("users", format!("user {}: {e}", row.user)))?;
@@ -207,9 +240,17 @@ impl Accounts {
         Ok(rows.into_iter().map(UserInfo::try_from).collect::<Result<_, _>>()?)
     }
 
-    /// Disable or re-enable a user; false if there is no such user.
+    /// Disable or re-enable a user; false if there is no such user. Disabling revokes
+    /// every token of the user for good, in the same transaction: enabling them again lets
+    /// them log in anew, and no old token comes back.
     pub fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, AccountError> {
-        Ok(self.db().set_user_disabled(name, disabled)?)
+        self.in_transaction(|db| {
+            let found = db.set_user_disabled(name, disabled)?;
+            if found && disabled {
+                db.revoke_user_tokens(name)?;
+            }
+            Ok(found)
+        })
     }
 
     /// Devices, of one user or of everyone.
@@ -217,15 +258,32 @@ impl Accounts {
         Ok(self.db().devices(user)?)
     }
 
-    /// Revoke or restore a device; false if there is no such device.
+    /// Revoke or restore a device; false if there is no such device. Revoking revokes
+    /// every token of the device for good, in the same transaction.
     pub fn set_device_revoked(&self, id: Uuid, revoked: bool) -> Result<bool, AccountError> {
-        Ok(self.db().set_device_revoked(id, revoked)?)
+        self.in_transaction(|db| {
+            let found = db.set_device_revoked(id, revoked)?;
+            if found && revoked {
+                db.revoke_device_tokens(id)?;
+            }
+            Ok(found)
+        })
     }
-}
 
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| password::hash("jiuloop-dummy-password").unwrap_or_default())
+    fn in_transaction<T>(&self, f: impl FnOnce(&dyn Storage) -> Result<T, DbError>) -> Result<T, AccountError> {
+        let db = self.db();
+        db.begin()?;
+        match f(&**db) {
+            Ok(v) => {
+                db.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                db.rollback();
+                Err(e.into())
+            }
+        }
+    }
 }
 
 /// Current time as UTC milliseconds.
@@ -303,10 +361,55 @@ mod tests {
         assert!(matches!(a.authenticate(&grant.token, 2000), Err(AccountError::UserDisabled(_))));
         assert!(matches!(a.login(&attempt("li", "12345678", dev), 1000), Err(AccountError::UserDisabled(_))));
         a.set_user_disabled("li", false).unwrap();
-
-        a.logout(&grant.token).unwrap();
+        // Enabled again: the old token stays revoked, a new login works.
         assert!(matches!(a.authenticate(&grant.token, 2000), Err(AccountError::Unauthorized)));
+        let again = a.login(&attempt("li", "12345678", dev), 1000).unwrap();
+        a.authenticate(&again.token, 2000).unwrap();
+
+        a.logout(&again.token).unwrap();
+        assert!(matches!(a.authenticate(&again.token, 2000), Err(AccountError::Unauthorized)));
         assert_eq!(a.list_users().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn revoking_a_device_revokes_its_tokens_only() {
+        let a = accounts();
+        a.add_user(&spec("li", "12345678"), 1).unwrap();
+        let (phone, laptop) = (Uuid::new_v4(), Uuid::new_v4());
+        let on_phone = a.login(&attempt("li", "12345678", phone), 1000).unwrap();
+        let on_laptop = a.login(&attempt("li", "12345678", laptop), 1000).unwrap();
+        assert!(a.set_device_revoked(phone, true).unwrap());
+        assert!(matches!(a.authenticate(&on_phone.token, 2000), Err(AccountError::DeviceRevoked)));
+        a.authenticate(&on_laptop.token, 2000).unwrap();
+        // Even restored (no command does it today), the phone's old token stays revoked.
+        assert!(a.set_device_revoked(phone, false).unwrap());
+        assert!(matches!(a.authenticate(&on_phone.token, 2000), Err(AccountError::Unauthorized)));
+        assert!(!a.set_device_revoked(Uuid::new_v4(), true).unwrap());
+    }
+
+    #[test]
+    fn the_limits_hold_under_concurrent_wrong_passwords() {
+        let a = Arc::new(accounts());
+        a.add_user(&spec("li", "12345678"), 1).unwrap();
+        let gate = Arc::new(std::sync::Barrier::new(12));
+        let threads: Vec<_> = (0..12)
+            .map(|_| {
+                let (a, gate) = (a.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    gate.wait();
+                    a.login(&attempt("li", "wrong-pass", Uuid::new_v4()), 1)
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for t in threads {
+            match t.join().unwrap() {
+                Err(AccountError::BadCredentials) => checked += 1,
+                Err(AccountError::RateLimited | AccountError::Busy) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!((1..=LoginLimiter::DEFAULT_MAX_FAILURES).contains(&checked), "{checked} passwords checked");
     }
 
     #[test]

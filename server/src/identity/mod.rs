@@ -7,3 +7,4 @@ pub mod password;
 pub mod session;
 pub mod token;
 pub mod user_info;
+pub mod verifier_pool;

@@ -246,6 +246,19 @@ pub(crate) fn identity_rows(f: &dyn Factory) {
     assert!(s.revoke_token("t1").unwrap());
     assert!(s.token("t1").unwrap().unwrap().revoked);
     assert!(s.token("none").unwrap().is_none());
+    // Every token of a user, of a device, and no other.
+    let d3 = Uuid::from_u128(3);
+    s.upsert_device(d3, "li", "laptop", 1).unwrap();
+    for (hash, user, device) in [("t2", "li", d1), ("t3", "li", d3), ("t4", "wang", d2), ("t5", "li", d3)] {
+        s.insert_token(hash, user, device, 1, 100).unwrap();
+    }
+    assert_eq!(s.revoke_device_tokens(d3).unwrap(), 2);
+    assert!(s.token("t3").unwrap().unwrap().revoked && s.token("t5").unwrap().unwrap().revoked);
+    assert!(!s.token("t2").unwrap().unwrap().revoked);
+    assert_eq!(s.revoke_user_tokens("li").unwrap(), 1, "t1, t3, t5 were revoked already");
+    assert!(s.token("t2").unwrap().unwrap().revoked);
+    assert!(!s.token("t4").unwrap().unwrap().revoked, "another user's token stays");
+    assert_eq!(s.revoke_user_tokens("nobody").unwrap(), 0);
     let (a1, a2) = (vec![9u8; 16], vec![8u8; 16]);
     assert_eq!(
         s.register_actors(d1, "li", std::slice::from_ref(&a1), 1).unwrap(),

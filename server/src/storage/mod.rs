@@ -142,6 +142,10 @@ storage_api! {
     fn insert_token(&self, hash: &str, user: &str, device: Uuid, now: i64, expires_at: i64) -> Result<(), DbError>;
     fn token(&self, hash: &str) -> Result<Option<TokenRow>, DbError>;
     fn revoke_token(&self, hash: &str) -> Result<bool, DbError>;
+    /// Revoke every token of a user (when disabling them); returns how many were revoked.
+    fn revoke_user_tokens(&self, user: &str) -> Result<u64, DbError>;
+    /// Revoke every token of a device (when revoking it); returns how many were revoked.
+    fn revoke_device_tokens(&self, device: Uuid) -> Result<u64, DbError>;
     /// Register actor ids to a device of a user; an actor registered to another device
     /// is a conflict (nothing is registered then).
     fn register_actors(&self, device: Uuid, user: &str, actors: &[Vec<u8>], now: i64) -> Result<ActorRegistration, DbError>;

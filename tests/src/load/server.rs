@@ -18,6 +18,8 @@ use uuid::Uuid;
 const LISTENING: &str = "jiuloop-server listening on http://";
 /// Password of every load user.
 pub const PASSWORD: &str = "jiuloop-load-password";
+/// `--max-connections` and `--max-connections-per-address` of the load server.
+const LOAD_MAX_CONNECTIONS: &str = "100000";
 
 pub struct ServerProc {
     bin: PathBuf,
@@ -133,7 +135,11 @@ impl ServerProc {
         self.starts += 1;
         let log = std::fs::File::create(self.data_dir().join(format!("server-{}.log", self.starts)))?;
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("--data").arg(self.data_dir()).args(["serve", "--listen", listen]).args(&self.serve_args);
+        cmd.arg("--data").arg(self.data_dir()).args(["serve", "--listen", listen]);
+        // Every simulated device connects from 127.0.0.1: lift the per-address cap (and the
+        // total) above what a run opens.
+        cmd.args(["--max-connections", LOAD_MAX_CONNECTIONS, "--max-connections-per-address", LOAD_MAX_CONNECTIONS]);
+        cmd.args(&self.serve_args);
         procfs::server_env_cleanup(&mut cmd);
         let mut child = cmd
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -59,4 +59,18 @@ impl SqliteDb {
         let n = self.conn.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?1", [hash])?;
         Ok(n > 0)
     }
+
+    /// Revoke every token of a user; returns how many were not revoked yet.
+    pub fn revoke_user_tokens(&self, user: &str) -> Result<u64, DbError> {
+        let n = self.conn.execute("UPDATE tokens SET revoked = 1 WHERE user = ?1 AND revoked = 0", [user])?;
+        Ok(n as u64)
+    }
+
+    /// Revoke every token of a device; returns how many were not revoked yet.
+    pub fn revoke_device_tokens(&self, device: Uuid) -> Result<u64, DbError> {
+        let n = self
+            .conn
+            .execute("UPDATE tokens SET revoked = 1 WHERE device = ?1 AND revoked = 0", [device.to_string()])?;
+        Ok(n as u64)
+    }
 }
