@@ -340,6 +340,18 @@ impl LocalDoc {
         LocalDoc { id: DocId::new_random(), kind, doc, sent: Vec::new() }
     }
 
+    /// A document built by the caller, none of it sent yet.
+    pub fn from_doc(id: DocId, kind: DocKind, doc: AutoCommit) -> Self {
+        LocalDoc { id, kind, doc, sent: Vec::new() }
+    }
+
+    /// A replica of what the server stores of `id` (read from its SQLite file), to write on
+    /// as `actor`; `None` if the server holds no such document.
+    pub fn from_server(server: &TestServer, id: DocId, actor: &ActorId) -> Option<Self> {
+        let chunk = server.doc_chunk(id)?;
+        Some(Self::from_chunks(id, chunk.kind, actor, &[&chunk]))
+    }
+
     /// A replica of a document received from the server, to write on as `actor`.
     pub fn from_chunks(id: DocId, kind: DocKind, actor: &ActorId, chunks: &[&DocChunk]) -> Self {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
