@@ -1146,10 +1146,27 @@ async fn answers_do_not_tell_existence(w: &mut World) {
         Box::new(move |id| ClientMsg::Push { docs: vec![DocChunk { id, ..chunk.clone() }] })
     };
     let empty = |kind: DocKind| DocChunk { id: DocId::new_random(), kind, heads: Vec::new(), changes: Vec::new() };
+    // Changes whose dependency the server lacks (the first change is never sent).
+    let mut dep = AutoCommit::new().with_actor(actor.clone());
+    dep.put(ROOT, "name", "a").unwrap();
+    dep.commit();
+    let heads = dep.get_heads();
+    dep.put(ROOT, "phone", "13800000000").unwrap();
+    dep.commit();
+    let missing = DocChunk { changes: dep.save_after(&heads), ..empty(DocKind::Customer) };
+    let mut none = AutoCommit::new().with_actor(actor.clone());
+    none.empty_change(CommitOptions::default());
+    let no_ops = DocChunk { changes: none.save(), ..empty(DocKind::Customer) };
+    let mut long = customer_of(&actor, "长消息");
+    long.doc.commit_with(CommitOptions::default().with_message(big_message()));
     let probes: Vec<(&str, Probe)> = vec![
         ("an empty push", push(empty(DocKind::Customer))),
         ("an empty push naming another kind", push(empty(DocKind::Order))),
         ("a resync", Box::new(|id| ClientMsg::Resync { docs: vec![id] })),
+        ("changes whose dependencies the server lacks", push(missing)),
+        ("a change by an actor not registered to the device", push(customer_of(&ActorId::random(), "x").chunk())),
+        ("a change without operations", push(no_ops)),
+        ("a 1.2 MB commit message", push(long.chunk())),
         ("a customer of another territory", push(LocalDoc::new_customer_in(&actor, "y", SC).chunk())),
     ];
     for (what, probe) in probes {

@@ -98,6 +98,12 @@ struct Moved {
 
 enum ChunkOutcome {
     Ack(DocAck),
+    /// Answered with `ack` as if the document did not exist (it is out of the writer's
+    /// reach), and audited as the refusal it is.
+    Hidden {
+        ack: DocAck,
+        refusal: Refusal,
+    },
     Refused(Refusal),
     /// `changed`: what validators see of it; `echo`: the server's own change made with
     /// it (arrival times), which the pusher lacks.
@@ -518,6 +524,11 @@ impl Hub {
             let id = chunk.id;
             match self.push_chunk(batch, &mut work, &session, &principal, &actors, chunk) {
                 Ok(ChunkOutcome::Ack(ack)) => acks.push(ack),
+                Ok(ChunkOutcome::Hidden { ack, refusal: r }) => {
+                    tracing::info!(%conn, user, doc = %r.id, rule = r.rule, "answered as unknown");
+                    self.audit_refusal(&session, &r)?;
+                    acks.push(ack);
+                }
                 Ok(ChunkOutcome::Refused(r)) => {
                     tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, path = r.path, "refused");
                     self.audit_refusal(&session, &r)?;
@@ -599,17 +610,17 @@ impl Hub {
             Some(row) => Some(DocMeta::try_from(row)?),
             None => None,
         };
-        let readable = stored_meta.as_ref().is_none_or(|m| access::may_read(principal, &m.facts.rules_facts()));
-        // Nothing pushed: the server's heads for a document the user may read; for one they
-        // may not read, exactly what a document that does not exist gets.
-        if chunk.changes.is_empty() && !readable {
-            return Ok(ChunkOutcome::Ack(DocAck { id, heads: Vec::new(), seq: 0 }));
-        }
-        if !readable {
-            return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
-        }
+        // A document the user may not read is answered as one that does not exist: the chunk
+        // is checked as if it created a new document — the same refusals in the same order,
+        // the same acknowledgement of nothing new or of missing dependencies — and what would
+        // be stored is refused as a write outside the user's territories, which is what
+        // creating a document there gets.
+        let hidden = stored_meta.as_ref().is_some_and(|m| !access::may_read(principal, &m.facts.rules_facts()));
+        let stored_meta = if hidden { None } else { stored_meta };
         let mut fresh = None;
-        let state: &mut DocState = if work.docs.contains_key(&id) {
+        let state: &mut DocState = if hidden {
+            None
+        } else if work.docs.contains_key(&id) {
             work.docs.get_mut(&id)
         } else if batch.docs.contains_key(&id) {
             batch.docs.get_mut(&id)
@@ -636,10 +647,16 @@ impl Hub {
             }));
         }
         let server_ack = DocAck { id, heads: state.heads.clone(), seq: 0 };
+        // Changes whose dependencies the server lacks: "resend from these heads". For a
+        // document out of reach that is what an unknown one gets, and the attempt is audited.
+        let missing_deps = |ack: DocAck| match hidden {
+            true => ChunkOutcome::Hidden { ack, refusal: authorize::out_of_reach(principal, id, chunk.kind) },
+            false => ChunkOutcome::Ack(ack),
+        };
         let mut authorized = match authorize(&mut state.doc, &chunk, actors) {
             Ok(a) => a,
             Err(Rejection::BadChanges(reason)) => return Err(ChunkError::Bad(reason)),
-            Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
+            Err(Rejection::MissingDeps) => return Ok(missing_deps(server_ack)),
             Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
         };
         if authorized.new_changes.is_empty() {
@@ -666,13 +683,14 @@ impl Hub {
         let outcome = |rejection: Rejection| match rejection {
             Rejection::Refused(r) => Ok(ChunkOutcome::Refused(r)),
             Rejection::BadChanges(reason) => Err(ChunkError::Bad(reason)),
-            Rejection::MissingDeps => Ok(ChunkOutcome::Ack(server_ack.clone())),
+            Rejection::MissingDeps => Ok(missing_deps(server_ack.clone())),
         };
         let fields = match check_rights(&ctx, &mut authorized) {
             Ok(f) => f,
             Err(rejection) => return outcome(rejection),
         };
         if before.is_none()
+            && !hidden
             && let Some(r) = reserved_id(&*self.db, &ctx)?
         {
             return Ok(ChunkOutcome::Refused(r));
@@ -685,6 +703,9 @@ impl Hub {
             Ok(n) => n,
             Err(rejection) => return outcome(rejection),
         };
+        if hidden {
+            return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
+        }
         // The server records when it received each new log entry (and a new document), as
         // its own change beside the pushed ones: entries are ordered by arrival everywhere.
         let echo = stamp_arrivals(&mut authorized, id, kind, &new_entries, self.now);
