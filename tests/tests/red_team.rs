@@ -43,6 +43,8 @@ const SKU: &str = "SC-52-500";
 const OLD_PRICE: i64 = 53_900;
 /// … and since the rise of version 2, published 45 days ago.
 const PRICE: i64 = 56_900;
+/// SC-52-500's factory (distributor) price.
+const FACTORY_PRICE: i64 = 42_900;
 /// How long a bystander must stay silent after a refused push (its relay would have been
 /// queued before the pusher's answer).
 const SILENCE: Duration = Duration::from_millis(150);
@@ -1225,6 +1227,67 @@ fn without_id(msg: &ServerMsg, id: DocId) -> ServerMsg {
     }
 }
 
+/// Class 6: an order pushed before its customer (an orphan) is never taken over by someone
+/// else creating a customer with that id — in another territory or the same one.
+async fn orphans_stay_their_authors(w: &mut World) {
+    let wang = w.actor(Who::Wang);
+    let mut x = LocalDoc::new_customer(&wang, "王的新经销商");
+    x.set_customer("channel", "distributor");
+    // At the factory price: fine for a distributor, far below the restaurant price.
+    let mut orphan = new_order(&wang, x.id, "wang", Some("wang"), now(), &[(SKU, 6, FACTORY_PRICE)], true);
+    let o = orphan.id;
+    let mut setup = w.expect_stored(Who::Wang, orphan.chunk(), "the orphan order").await;
+    if w.scene.verdict(o).is_some() {
+        setup.push("an order whose customer the server does not hold got a verdict".into());
+    }
+    let untouched = |s: &Scene| -> Vec<String> {
+        let mut p = Vec::new();
+        let t = s.server.doc_facts(o).and_then(|f| f.territory);
+        if t.as_deref() != Some(GZ) {
+            p.push(format!("the orphan moved to {t:?}"));
+        }
+        if s.verdict(o).is_some() {
+            p.push("the orphan got a verdict".into());
+        }
+        if s.assigned(o).is_some() {
+            p.push("the orphan was assigned".into());
+        }
+        p
+    };
+    for (who, territory, name) in
+        [(Who::Chen, SC, "another territory's rep"), (Who::Li, GZ, "a rep of the same territory")]
+    {
+        let actor = w.actor(who);
+        let mut squat = LocalDoc::new_customer_in(&actor, "抢注的客户", territory);
+        squat.set_customer("channel", "distributor");
+        squat.id = x.id;
+        let mut problems = std::mem::take(&mut setup);
+        problems.extend(w.expect_refused(who, squat.chunk(), refused("reserved-id", ""), "attack").await);
+        problems.extend(untouched(&w.scene));
+        w.record(
+            format!("{name} creates the customer another rep's orphan order names"),
+            CREATION,
+            "refused `reserved-id`; the orphan stays in 贵州 without verdict",
+            problems,
+        );
+    }
+    // Control: its author's customer arrives, the orphan is checked and confirmed.
+    let mut problems = w.expect_stored(Who::Wang, x.chunk(), "the orphan's own customer").await;
+    match w.scene.verdict(o) {
+        Some(v) if v.verdict == "ok" => {}
+        other => problems.push(format!("the orphan's verdict: {:?}", other.map(|v| v.verdict))),
+    }
+    if w.scene.assigned(o).is_none() {
+        problems.push("the orphan was not confirmed once its customer arrived".into());
+    }
+    w.record(
+        "the orphan's author pushes its customer",
+        CREATION,
+        "stored; the orphan is priced and confirmed",
+        problems,
+    );
+}
+
 fn print_report(report: &[Line], started: Instant) -> usize {
     println!("\n| # | attack | class | expected | result |\n|---|---|---|---|---|");
     let mut failed = 0;
@@ -1253,6 +1316,7 @@ async fn every_attack_is_refused_and_every_honest_twin_accepted() {
     order_dates_are_clamped(&mut w).await;
     backdated_cancellation(&mut w).await;
     answers_do_not_tell_existence(&mut w).await;
+    orphans_stay_their_authors(&mut w).await;
 
     // Everyone else kept syncing: the honest devices converge on the same orders.
     for d in [&w.scene.li_dev, &w.scene.zhang_dev, &w.scene.sun_dev, &w.scene.qian_dev, &w.scene.zhao_dev] {

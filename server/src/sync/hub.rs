@@ -1078,8 +1078,24 @@ fn resolve_facts(
 
 /// A new document may not take an id the registry reserves: the id a server-written kind
 /// derives from a stored parent (an order's verdict: `verdict_id` is its own inverse), nor
-/// may a new parent take one whose derived id is already taken by another kind.
+/// may a new parent take one whose derived id is already taken by another kind. Nor may it take the id that records stored by
+/// another user name as their parent (an order pushed before its new customer): only their
+/// author can hold that parent — it was created on their device —, and anyone else's
+/// document there would become the parent the server prices and places them by.
 fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
+    let refuse = |message: String| Refusal {
+        id: ctx.id,
+        kind: ctx.kind,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "reserved-id".into(),
+        message,
+        server_heads: Vec::new(),
+    };
+    let user = ctx.principal.user.as_str();
+    if db.children_of(ctx.id.as_bytes())?.iter().any(|c| c.author.as_deref() != Some(user)) {
+        return Ok(Some(refuse(format!("id {} is reserved: records of another user name it as their parent", ctx.id))));
+    }
     for &kind in DocKind::ALL {
         let (IdRule::Derived(derive), Some((parent_kind, _))) = (kind.spec().id, kind.spec().parent()) else {
             continue;
@@ -1090,15 +1106,7 @@ fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusa
         let Some(row) = db.doc(derive(ctx.id).as_bytes())? else { continue };
         // Either this id derives from a stored parent, or it is a parent whose derived id is taken.
         if ctx.kind == parent_kind || row.kind == parent_kind.code() {
-            return Ok(Some(Refusal {
-                id: ctx.id,
-                kind: ctx.kind,
-                code: ErrorCode::Forbidden,
-                path: String::new(),
-                rule: "reserved-id".into(),
-                message: format!("id {} is reserved for the server's {kind} of a {parent_kind}", ctx.id),
-                server_heads: Vec::new(),
-            }));
+            return Ok(Some(refuse(format!("id {} is reserved for the server's {kind} of a {parent_kind}", ctx.id))));
         }
     }
     Ok(None)
