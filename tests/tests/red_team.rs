@@ -1478,3 +1478,67 @@ async fn counts_and_output_over_their_caps_close_only_the_offender() {
     let failed = print_report(&report, started);
     assert_eq!(failed, 0, "{failed} size attacks got through (table above)");
 }
+
+// ---- the policy's fixed id, before the first publication --------------------------------
+
+/// Class 7 on a fresh installation: nobody takes the policy's fixed id for another kind
+/// before the market department first publishes, nor publishes a policy anywhere else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_id_is_the_policy_s_even_before_it_exists() {
+    let started = Instant::now();
+    let mut server = TestServer::new();
+    server.add_user("li", "rep", Some(GZ));
+    server.add_user("ma", "market", None);
+    server.add_user("it", "admin", None);
+    server.start();
+    let (bystander, _) = RawClient::caught_up(&server, "it").await;
+    let (li, _) = RawClient::caught_up(&server, "li").await;
+    let (ma, _) = RawClient::caught_up(&server, "ma").await;
+    let scene = Scene {
+        li_dev: Device::new("li-unused"),
+        zhang_dev: Device::new("zhang-unused"),
+        sun_dev: Device::new("sun-unused"),
+        qian_dev: Device::new("qian-unused"),
+        zhao_dev: Device::new("zhao-unused"),
+        server,
+        ids: BTreeMap::new(),
+        next_version: Cell::new(1),
+    };
+    let clients = BTreeMap::from([(Who::Li, li), (Who::Ma, ma)]);
+    let mut w = World { scene, clients, bystander, report: Vec::new() };
+    let rows = vec![
+        Row {
+            name: "a customer at the policy's id, before the first publication",
+            class: EMPTY_OR_UNWRITABLE,
+            by: Who::Li,
+            attack: |_, a| {
+                let mut c = customer_of(a, "占用价格体系编号");
+                c.id = POLICY_DOC_ID;
+                c.chunk()
+            },
+            want: refused("reserved-id", ""),
+            controls: vec![push(Who::Li, |_, a| customer_of(a, "普通客户").chunk())],
+        },
+        Row {
+            name: "a policy published under another id",
+            class: EMPTY_OR_UNWRITABLE,
+            by: Who::Ma,
+            attack: |s, a| {
+                let mut doc = AutoCommit::new().with_actor(a.clone());
+                policy_doc::publish(&mut doc, &policy(s.take_version()), now(), "ma").expect("publish");
+                LocalDoc::from_doc(DocId::new_random(), DocKind::Policy, doc).chunk()
+            },
+            want: refused("reserved-id", ""),
+            controls: vec![push(Who::Ma, |s, a| {
+                let mut doc = AutoCommit::new().with_actor(a.clone());
+                policy_doc::publish(&mut doc, &policy(s.take_version()), now(), "ma").expect("publish");
+                LocalDoc::from_doc(POLICY_DOC_ID, DocKind::Policy, doc).chunk()
+            })],
+        },
+    ];
+    for row in rows {
+        run_row(&mut w, &row).await;
+    }
+    let failed = print_report(&w.report, started);
+    assert_eq!(failed, 0, "{failed} attacks on the policy's id got through (table above)");
+}

@@ -1076,9 +1076,10 @@ fn resolve_facts(
     Ok(StoredFacts { kind, territory, parent: own.parent, author, assignee: own.assignee })
 }
 
-/// A new document may not take an id the registry reserves: the id a server-written kind
-/// derives from a stored parent (an order's verdict: `verdict_id` is its own inverse), nor
-/// may a new parent take one whose derived id is already taken by another kind. Nor may it take the id that records stored by
+/// A new document may not take an id the registry reserves: a kind's fixed id (the
+/// policy's), the id a server-written kind derives from a stored parent (an order's
+/// verdict: `verdict_id` is its own inverse), nor may a new parent take one whose derived
+/// id is already taken by another kind. Nor may it take the id that records stored by
 /// another user name as their parent (an order pushed before its new customer): only their
 /// author can hold that parent — it was created on their device —, and anyone else's
 /// document there would become the parent the server prices and places them by.
@@ -1092,6 +1093,18 @@ fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusa
         message,
         server_heads: Vec::new(),
     };
+    // A kind with a fixed id (the policy) lives there and nowhere else, and nothing else
+    // lives there — not even before the first publication.
+    for &kind in DocKind::ALL {
+        if let IdRule::Fixed(fixed) = kind.spec().id
+            && (ctx.id == fixed) != (ctx.kind == kind)
+        {
+            return Ok(Some(refuse(format!(
+                "id {} is not a {}'s: the {kind} has the fixed id {fixed}",
+                ctx.id, ctx.kind
+            ))));
+        }
+    }
     let user = ctx.principal.user.as_str();
     if db.children_of(ctx.id.as_bytes())?.iter().any(|c| c.author.as_deref() != Some(user)) {
         return Ok(Some(refuse(format!("id {} is reserved: records of another user name it as their parent", ctx.id))));
