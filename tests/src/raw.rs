@@ -317,6 +317,8 @@ impl LocalDoc {
         // A raw client states no author: the server records the session's user (a document
         // naming someone else as its author is refused).
         automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "created_by").expect("no author");
+        // Nor an owner: a rep may name only themselves there.
+        automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "owner").expect("no owner");
         LocalDoc { id: DocId::new_random(), kind: DocKind::Customer, doc, sent: Vec::new() }
     }
 

@@ -822,6 +822,22 @@ fn rows() -> Vec<Row> {
             want: refused("role", "owner"),
             controls: vec![push(Who::Zhang, |s, a| owner(s, a, "C2"))],
         },
+        Row {
+            name: "a rep creating a customer owned by another rep",
+            class: AUTHORITY,
+            by: Who::Li,
+            attack: |_, a| {
+                let mut c = customer_of(a, "替别人建的客户");
+                c.set_customer("owner", "wang");
+                c.chunk()
+            },
+            want: refused("assignee", "owner"),
+            controls: vec![push(Who::Li, |_, a| {
+                let mut c = customer_of(a, "自己负责的客户");
+                c.set_customer("owner", "li");
+                c.chunk()
+            })],
+        },
         // 6. Creation: only where the writer may write.
         Row {
             name: "a customer created in another territory",
