@@ -1050,7 +1050,7 @@ async fn company() -> World {
 // ---- scenarios -------------------------------------------------------------------------
 
 /// Class 1: without a `created_by`, an order is priced with the authority of the user who
-/// pushed it (never an executive's).
+/// pushed it (never an executive's), and the assignment names that user.
 async fn authority_comes_from_the_session(w: &mut World) {
     let actor = w.actor(Who::Li);
     // 25 % below the policy price: only an executive may grant that.
@@ -1075,6 +1075,21 @@ async fn authority_comes_from_the_session(w: &mut World) {
         "an order without created_by, 25 % below policy",
         IDENTITY,
         "stored; priced with the pusher's (rep's) authority: needs the executive",
+        problems,
+    );
+
+    // At the policy price it is confirmed; the assignment names the session's user.
+    let mut fair = new_order(&actor, w.scene.id("C1"), "li", None, now(), &[(SKU, 6, PRICE)], true);
+    let id = fair.id;
+    let mut problems = w.expect_stored(Who::Li, fair.chunk(), "order without created_by at policy").await;
+    match w.scene.assigned(id) {
+        Some(by) if by == "li" => {}
+        other => problems.push(format!("the assignment names {other:?}, want li")),
+    }
+    w.record(
+        "an order without created_by, confirmed",
+        IDENTITY,
+        "assigned under the session's user, not the document's (empty) author",
         problems,
     );
 }

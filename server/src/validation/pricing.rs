@@ -78,8 +78,8 @@ impl Validator for OrderPricing {
         // session that created the order, never what the order says.
         let storage = cx.storage();
         let author = storage.doc(id.as_bytes())?.and_then(|row| row.author);
-        let pricer = match author {
-            Some(a) => storage.user(&a)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep),
+        let pricer = match &author {
+            Some(a) => storage.user(a)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep),
             None => Role::Rep,
         };
         let mut assigned_at = storage.assignment(id.as_bytes())?.map(|a| a.assigned_at);
@@ -93,7 +93,8 @@ impl Validator for OrderPricing {
                 order_id: id.as_bytes().to_vec(),
                 assigned_at: now,
                 customer: order.customer.map(|c| c.as_bytes().to_vec()),
-                created_by: order.created_by.clone(),
+                // The recorded author, not what the order says (it may name no one).
+                created_by: author.clone().unwrap_or_else(|| order.created_by.clone()),
                 total_fen: total,
             };
             if storage.insert_assignment(&row)? {
