@@ -1137,6 +1137,43 @@ async fn order_dates_are_clamped(w: &mut World) {
     );
 }
 
+/// Class 2: a new policy version re-prices the unassigned orders it applies to by their
+/// clamped date, a backdated order included.
+async fn backdated_orders_are_rechecked(w: &mut World) {
+    const JX: &str = "JX-53-475";
+    let actor = w.actor(Who::Li);
+    let c1 = w.scene.id("C1");
+    // 21 % below JX-53-475's 318.00: it waits for the executive.
+    let mut back = new_order(&actor, c1, "li", Some("li"), now() - 60 * DAY, &[(JX, 6, 25_000)], true);
+    let mut fresh = new_order(&actor, c1, "li", Some("li"), now() - DAY, &[(JX, 6, 25_000)], true);
+    let (back_id, fresh_id) = (back.id, fresh.id);
+    let mut problems = w.expect_stored(Who::Li, back.chunk(), "backdated order").await;
+    problems.extend(w.expect_stored(Who::Li, fresh.chunk(), "control order").await);
+    // The market lowers JX-53-475 to 250.00, effective from 35 days ago.
+    let ma = w.actor(Who::Ma);
+    let version = w.scene.take_version();
+    let mut p = LocalDoc::from_server(&w.scene.server, POLICY_DOC_ID, &ma).expect("policy");
+    let mut cut = policy(version);
+    for price in cut.prices.iter_mut().filter(|p| p.sku == JX && p.tier == PriceTier::Wholesale) {
+        price.price_fen = 25_000;
+    }
+    policy_doc::publish(&mut p.doc, &cut, now() - 35 * DAY, "ma").expect("publish the cut");
+    problems.extend(w.expect_stored(Who::Ma, p.chunk(), "the price cut").await);
+    for (what, id) in [("the backdated order", back_id), ("control: the order of yesterday", fresh_id)] {
+        match w.scene.verdict(id) {
+            Some(v) if v.policy_version == version && v.verdict == "ok" => {}
+            Some(v) => problems.push(format!("{what}: still {} under version {}", v.verdict, v.policy_version)),
+            None => problems.push(format!("{what}: no verdict")),
+        }
+    }
+    w.record(
+        "an order dated 60 days back, when a version effective 35 days ago is published",
+        TIME,
+        "re-checked like any order of its clamped date (and confirmed by the cut)",
+        problems,
+    );
+}
+
 /// Class 2: a cancellation dated before the shipment, sent after it, cannot reorder what the
 /// server accepted: the order stays shipped with a "cancel after shipment" exception.
 async fn backdated_cancellation(w: &mut World) {
@@ -1345,6 +1382,7 @@ async fn every_attack_is_refused_and_every_honest_twin_accepted() {
     }
     authority_comes_from_the_session(&mut w).await;
     order_dates_are_clamped(&mut w).await;
+    backdated_orders_are_rechecked(&mut w).await;
     backdated_cancellation(&mut w).await;
     answers_do_not_tell_existence(&mut w).await;
     orphans_stay_their_authors(&mut w).await;

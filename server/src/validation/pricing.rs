@@ -60,7 +60,9 @@ impl Validator for OrderPricing {
         if !order_check::is_submitted(&order) {
             return Ok(());
         }
-        cx.storage().record_order_check(id.as_bytes(), order.created_at, now)?;
+        // Its date as the server holds it (clamped to the window around its arrival): a new
+        // policy version re-checks the orders it applies to by that date, not the stated one.
+        cx.storage().record_order_check(id.as_bytes(), order.effective_created_at(), now)?;
         let versions = cx.policy_versions()?;
         if versions.is_empty() {
             return Ok(());
