@@ -48,6 +48,8 @@ const FACTORY_PRICE: i64 = 42_900;
 /// How long a bystander must stay silent after a refused push (its relay would have been
 /// queued before the pusher's answer).
 const SILENCE: Duration = Duration::from_millis(150);
+/// The server's per-connection budget of queued output (`server/src/sync/hub_runner.rs`).
+const OUTBOX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// name, role, territory, manager.
 const USERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
@@ -1544,8 +1546,103 @@ async fn counts_and_output_over_their_caps_close_only_the_offender() {
         });
     }
 
+    // A connection that never reads while asking again and again for a 2 MB document.
+    let problems = slow_consumer(&mut arena).await;
+    report.push(Line {
+        name: "never reading while asking 100 times for a 1 MB document".into(),
+        class: SIZE,
+        expected: format!(
+            "closed `slow_consumer`; the server grows by less than {} MiB",
+            OUTBOX_BYTES / 1024 / 1024 + 16
+        ),
+        problems,
+    });
     let failed = print_report(&report, started);
     assert_eq!(failed, 0, "{failed} size attacks got through (table above)");
+}
+
+async fn slow_consumer(arena: &mut Arena) -> Vec<String> {
+    let mut problems = Vec::new();
+    // A customer of 1 MB (random bytes do not compress).
+    let mut rng = jiuloop_tests::Rng::new(16);
+    let (mut li, _) = RawClient::caught_up(&arena.server, "li").await;
+    let noise: Vec<u8> = (0..1_000_000 / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    let mut big = LocalDoc::new_customer(&li.actor, "大客户");
+    big.doc.put(ROOT, "address", ScalarValue::Bytes(noise)).unwrap();
+    let big_id = big.id;
+    assert!(matches!(li.push(vec![big.chunk()]).await, ServerMsg::Ack { .. }), "the big customer is stored");
+    // The honest twin: asked again and again, each answer read before the next question —
+    // more than the whole budget in all — every resync is answered.
+    for i in 0..20 {
+        li.send(&ClientMsg::Resync { docs: vec![big_id] }).await;
+        match li.recv().await {
+            ServerMsg::Changes { docs, .. } if docs.len() == 1 => {}
+            other => {
+                problems.push(format!("honest resync {i}: {}", short(&other)));
+                break;
+            }
+        }
+    }
+    li.close().await;
+    let cursor: i64 =
+        arena.server.db().query_row("SELECT coalesce(max(last_seq), 0) FROM docs", [], |r| r.get(0)).expect("max seq");
+    let cursor = cursor as u64;
+    let pid = arena.server.pid().expect("the server runs");
+    let rss = || jiuloop_tests::load::procfs::rss_kib(pid).map_or(0, |(now, _)| now);
+    let baseline = rss();
+    let mut slow = RawClient::login(&arena.server, "li").await;
+    slow.hello(cursor).await; // nothing to catch up on: only the resyncs' answers are queued
+    slow.catch_up().await;
+    let mut peak = baseline;
+    for _ in 0..100 {
+        slow.send(&ClientMsg::Resync { docs: vec![big_id] }).await;
+    }
+    // It reads nothing until the server has given up on it (or a minute and a half).
+    let asked = Instant::now();
+    let log_before = arena.server.log().matches("slow_consumer").count();
+    while asked.elapsed() < Duration::from_secs(90) && arena.server.log().matches("slow_consumer").count() == log_before
+    {
+        peak = peak.max(rss());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let waited = asked.elapsed();
+    for _ in 0..10 {
+        peak = peak.max(rss());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let grown_mib = peak.saturating_sub(baseline) as f64 / 1024.0;
+    println!(
+        "slow consumer: dropped after {:.1} s; server RSS {baseline} KiB -> peak {peak} KiB (+{grown_mib:.1} MiB)",
+        waited.as_secs_f64()
+    );
+    if grown_mib > (OUTBOX_BYTES / 1024 / 1024 + 16) as f64 {
+        problems.push(format!("the server grew by {grown_mib:.1} MiB"));
+    }
+    // Now it reads: what was in flight, then the error and the close.
+    let mut code = None;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while Instant::now() < deadline {
+        match slow.next(Duration::from_secs(35)).await {
+            Some(Incoming::Msg(ServerMsg::Changes { .. })) => {}
+            Some(Incoming::Msg(ServerMsg::Error { code: c, .. })) => {
+                let close = slow.next(Duration::from_secs(5)).await;
+                if !matches!(close, Some(Incoming::Close(Some(n))) if n == c.close_code()) {
+                    problems.push(format!("after Error({c}) came {close:?}"));
+                }
+                code = Some(c);
+                break;
+            }
+            other => {
+                problems.push(format!("instead of slow_consumer: {other:?}"));
+                break;
+            }
+        }
+    }
+    if code != Some(ErrorCode::SlowConsumer) {
+        problems.push(format!("closed with {code:?}, want slow_consumer"));
+    }
+    problems.extend(arena.others_still_sync("the slow consumer").await);
+    problems
 }
 
 // ---- the policy's fixed id, before the first publication --------------------------------

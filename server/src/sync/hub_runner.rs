@@ -165,38 +165,57 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             }
             next = rx.try_recv().ok();
         }
-        let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
-        let outgoing =
-            match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::identity::accounts::now_ms()))) {
-                Ok(outgoing) => outgoing,
-                Err(_) => {
-                    tracing::error!(
-                        connections = involved.len(),
-                        "the hub panicked; rolled back and closing the connections involved"
-                    );
-                    hub.recover_after_panic();
-                    let mut dropped = Vec::new();
-                    for conn in involved {
-                        if !dropped.contains(&conn) {
-                            dropped.push(conn);
-                            hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
-                        }
-                    }
-                    dropped
-                        .into_iter()
-                        .map(|conn| Outgoing {
-                            to: vec![conn],
-                            msg: ServerMsg::Error {
-                                code: ErrorCode::Internal,
-                                message: ErrorCode::Internal.describe().into(),
-                            },
-                        })
-                        .collect()
-                }
-            };
-        deliver(&mut hub, &mut outboxes, outgoing);
+        // Runs of pushes are handled together (one group commit); every other event is
+        // handled and delivered on its own, so that what it answers — a catch-up, a resync:
+        // the large answers — meets the connection's output budget before the next event
+        // is handled. (Delivered only once a whole batch was handled, 256 resyncs of a large
+        // document from a connection that never reads were all built in memory first.)
+        let mut segments: Vec<Vec<HubEvent>> = Vec::new();
+        for event in events {
+            match segments.last_mut() {
+                Some(run) if is_push(&event) && run.last().is_some_and(is_push) => run.push(event),
+                _ => segments.push(vec![event]),
+            }
+        }
+        for segment in segments {
+            let outgoing = handle_segment(&mut hub, segment);
+            deliver(&mut hub, &mut outboxes, outgoing);
+        }
     }
     tracing::debug!("hub stopped");
+}
+
+fn is_push(event: &HubEvent) -> bool {
+    matches!(event, HubEvent::Message { msg: protocol::ClientMsg::Push { .. }, .. })
+}
+
+/// Handle events in one go; after a panic, roll back and close the connections involved.
+fn handle_segment(hub: &mut Hub, events: Vec<HubEvent>) -> Vec<Outgoing> {
+    let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
+    match catch_unwind(AssertUnwindSafe(|| hub.handle_batch(events, crate::identity::accounts::now_ms()))) {
+        Ok(outgoing) => outgoing,
+        Err(_) => {
+            tracing::error!(
+                connections = involved.len(),
+                "the hub panicked; rolled back and closing the connections involved"
+            );
+            hub.recover_after_panic();
+            let mut dropped = Vec::new();
+            for conn in involved {
+                if !dropped.contains(&conn) {
+                    dropped.push(conn);
+                    hub.handle(HubEvent::Disconnected { conn }, crate::identity::accounts::now_ms());
+                }
+            }
+            dropped
+                .into_iter()
+                .map(|conn| Outgoing {
+                    to: vec![conn],
+                    msg: ServerMsg::Error { code: ErrorCode::Internal, message: ErrorCode::Internal.describe().into() },
+                })
+                .collect()
+        }
+    }
 }
 
 fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: Vec<Outgoing>) {
