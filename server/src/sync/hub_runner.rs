@@ -44,6 +44,12 @@ pub struct ConnOutbox {
     pub kill: oneshot::Sender<ErrorCode>,
     /// Bytes queued and not yet written (the connection task subtracts what it wrote).
     pub queued: Arc<AtomicUsize>,
+    /// Bytes ever queued (the runner's own count: `total - queued` have been written).
+    total: usize,
+    /// The catch-up (everything up to `CaughtUp`) has been queued; it ended at byte
+    /// `catch_up_end` of `total`.
+    caught_up: bool,
+    catch_up_end: usize,
 }
 
 impl ConnOutbox {
@@ -53,7 +59,32 @@ impl ConnOutbox {
         let (frames, frames_rx) = mpsc::channel(OUTBOX_FRAMES);
         let (kill, kill_rx) = oneshot::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        (ConnOutbox { frames, kill, queued: queued.clone() }, frames_rx, kill_rx, queued)
+        let outbox = ConnOutbox { frames, kill, queued: queued.clone(), total: 0, caught_up: false, catch_up_end: 0 };
+        (outbox, frames_rx, kill_rx, queued)
+    }
+
+    /// May `len` more bytes be queued? The budget bounds what a connection can make the
+    /// server hold by not reading — relays, answers to resyncs — on top of its catch-up:
+    /// the catch-up is sent whole once per connection (everything the user may read that
+    /// changed), however slowly it is read, and what of it is still queued does not count.
+    fn within_budget(&self, len: usize) -> bool {
+        if !self.caught_up {
+            return true;
+        }
+        let queued = self.queued.load(Ordering::Relaxed);
+        let written = self.total.saturating_sub(queued);
+        let catch_up_queued = self.catch_up_end.saturating_sub(written);
+        queued.saturating_sub(catch_up_queued) + len <= OUTBOX_BYTES
+    }
+
+    /// `len` bytes of `msg` are being queued.
+    fn queue(&mut self, len: usize, msg: &ServerMsg) {
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        self.total += len;
+        if !self.caught_up {
+            self.catch_up_end = self.total;
+            self.caught_up = matches!(msg, ServerMsg::CaughtUp { .. });
+        }
     }
 }
 
@@ -235,10 +266,10 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
             }
         };
         for conn in to {
-            let Some(outbox) = outboxes.get(&conn) else {
+            let Some(outbox) = outboxes.get_mut(&conn) else {
                 continue;
             };
-            if fatal.is_none() && outbox.queued.load(Ordering::Relaxed) + frame.len() > OUTBOX_BYTES {
+            if fatal.is_none() && !outbox.within_budget(frame.len()) {
                 tracing::warn!(%conn, code = ErrorCode::SlowConsumer.as_str(), "outbound bytes over budget; dropping connection");
                 drop_conn(hub, outboxes, conn, ErrorCode::SlowConsumer);
                 continue;
@@ -247,7 +278,7 @@ fn deliver(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: 
                 Some(code) => Outbound::Fatal { code, frame: frame.clone() },
                 None => Outbound::Frame(frame.clone()),
             };
-            outbox.queued.fetch_add(frame.len(), Ordering::Relaxed);
+            outbox.queue(frame.len(), &msg);
             match outbox.frames.try_send(item) {
                 Ok(()) => {
                     if fatal.is_some() {
@@ -285,6 +316,33 @@ mod tests {
     use protocol::wire::Hello;
     use std::sync::Arc;
     use uuid::Uuid;
+
+    #[test]
+    fn the_catch_up_is_sent_whole_and_the_budget_counts_what_follows_it() {
+        const MB: usize = 1024 * 1024;
+        let (mut o, _frames, _kill, queued) = ConnOutbox::new();
+        let changes = ServerMsg::Changes { docs: vec![], cursor: None };
+        // A catch-up of twice the budget, nothing read yet (a phone on a weak network):
+        // all of it is queued.
+        for _ in 0..2 * OUTBOX_BYTES / MB {
+            assert!(o.within_budget(MB));
+            o.queue(MB, &changes);
+        }
+        o.queue(10, &ServerMsg::CaughtUp { cursor: 1, docs_sent: 32 });
+        // Beyond it, the budget: nearly all of it may wait, not more.
+        for _ in 0..OUTBOX_BYTES / MB - 1 {
+            assert!(o.within_budget(MB));
+            o.queue(MB, &changes);
+        }
+        assert!(!o.within_budget(2 * MB), "over the budget beyond the catch-up");
+        // The reader gets through part of the catch-up: what follows it still counts whole.
+        queued.fetch_sub(20 * MB, Ordering::Relaxed);
+        assert!(!o.within_budget(2 * MB));
+        // Once the catch-up is read, only what is still queued counts.
+        queued.fetch_sub(OUTBOX_BYTES / 2 + 13 * MB, Ordering::Relaxed);
+        assert!(o.within_budget(MB));
+        assert!(!o.within_budget(OUTBOX_BYTES / 2 + 2 * MB));
+    }
 
     #[tokio::test]
     async fn a_connection_that_does_not_read_is_dropped_as_slow_consumer() {
