@@ -29,7 +29,7 @@ pub use bins::bins;
 pub use device::{Device, StoredDoc, SyncStats, sort_by_id};
 pub use raw::{Auth, CatchUp, Incoming, LocalDoc, RawClient, RawTcp, Rejection};
 pub use rng::Rng;
-pub use server::{StoreCounts, TestServer};
+pub use server::{DocFactsRow, StoreCounts, TestServer};
 pub use tmp::TempDir;
 
 /// The password every test user has (the server wants at least 8 characters).

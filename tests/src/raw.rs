@@ -317,6 +317,8 @@ impl LocalDoc {
         // A raw client states no author: the server records the session's user (a document
         // naming someone else as its author is refused).
         automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "created_by").expect("no author");
+        // Nor an owner: a rep may name only themselves there.
+        automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "owner").expect("no owner");
         LocalDoc { id: DocId::new_random(), kind: DocKind::Customer, doc, sent: Vec::new() }
     }
 
@@ -338,6 +340,18 @@ impl LocalDoc {
         record::create(&mut doc, kind, inputs, &Writer { user: by, now: now_ms() }, &ParseContext::default())
             .unwrap_or_else(|e| panic!("create a {kind}: {e}"));
         LocalDoc { id: DocId::new_random(), kind, doc, sent: Vec::new() }
+    }
+
+    /// A document built by the caller, none of it sent yet.
+    pub fn from_doc(id: DocId, kind: DocKind, doc: AutoCommit) -> Self {
+        LocalDoc { id, kind, doc, sent: Vec::new() }
+    }
+
+    /// A replica of what the server stores of `id` (read from its SQLite file), to write on
+    /// as `actor`; `None` if the server holds no such document.
+    pub fn from_server(server: &TestServer, id: DocId, actor: &ActorId) -> Option<Self> {
+        let chunk = server.doc_chunk(id)?;
+        Some(Self::from_chunks(id, chunk.kind, actor, &[&chunk]))
     }
 
     /// A replica of a document received from the server, to write on as `actor`.

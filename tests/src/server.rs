@@ -22,6 +22,14 @@ pub struct StoreCounts {
     pub changes: i64,
 }
 
+/// A document's facts as the server's `docs` row holds them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocFactsRow {
+    pub territory: Option<String>,
+    pub parent: Option<protocol::DocId>,
+    pub author: Option<String>,
+}
+
 pub struct TestServer {
     dir: TempDir,
     args: Vec<String>,
@@ -227,6 +235,62 @@ impl TestServer {
                 .unwrap_or_else(|e| panic!("count rows of {table}: {e}"))
         };
         StoreCounts { docs: count("docs"), changes: count("changes") }
+    }
+
+    /// The server process's id (for `/proc`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// A document as the server stores it (snapshot and every chunk), `None` if it holds
+    /// none with that id.
+    pub fn doc_chunk(&self, id: protocol::DocId) -> Option<protocol::wire::DocChunk> {
+        use rusqlite::OptionalExtension;
+        let db = self.db();
+        let key = id.as_bytes().as_slice();
+        let row: Option<(i64, Option<Vec<u8>>)> = db
+            .query_row("SELECT kind, snapshot FROM docs WHERE id = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .unwrap_or_else(|e| panic!("read the docs row of {id}: {e}"));
+        let (kind, snapshot) = row?;
+        let mut changes = snapshot.unwrap_or_default();
+        let mut stmt = db.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq").expect("changes");
+        for bytes in stmt.query_map([key], |r| r.get::<_, Vec<u8>>(0)).expect("chunk rows") {
+            changes.extend(bytes.expect("chunk bytes"));
+        }
+        let kind = protocol::DocKind::from_code(kind).unwrap_or_else(|| panic!("{id}: unknown kind code {kind}"));
+        Some(protocol::wire::DocChunk { id, kind, heads: Vec::new(), changes })
+    }
+
+    /// What the server recorded about a document (its `docs` row), `None` if it holds none.
+    pub fn doc_facts(&self, id: protocol::DocId) -> Option<DocFactsRow> {
+        use rusqlite::OptionalExtension;
+        self.db()
+            .query_row("SELECT territory, parent, author FROM docs WHERE id = ?1", [id.as_bytes().as_slice()], |r| {
+                let parent: Option<Vec<u8>> = r.get(1)?;
+                Ok(DocFactsRow {
+                    territory: r.get(0)?,
+                    parent: parent.and_then(|p| protocol::DocId::from_slice(&p)),
+                    author: r.get(2)?,
+                })
+            })
+            .optional()
+            .unwrap_or_else(|e| panic!("read the docs row of {id}: {e}"))
+    }
+
+    /// The refusals the audit trail holds for `user`, oldest first: (rule, document).
+    pub fn audited_refusals(&self, user: &str) -> Vec<(String, protocol::DocId)> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT coalesce(rule, ''), doc_id FROM audit WHERE refused = 1 AND user = ?1 ORDER BY id")
+            .expect("audit query");
+        stmt.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .expect("audit rows")
+            .map(|row| {
+                let (rule, doc) = row.expect("an audit row");
+                (rule, protocol::DocId::from_slice(&doc).expect("a document id"))
+            })
+            .collect()
     }
 
     pub fn health(&self) -> HttpResponse {

@@ -187,18 +187,32 @@ async fn a_hostile_client_is_refused_each_time_and_nothing_leaks() {
     let (mut li, lup) = RawClient::caught_up(&server, "li").await;
     assert!(lup.chunks.is_empty());
 
-    // 1. Writing another territory's document, and creating one there: the same refusal.
+    // 1. A change to another territory's document gets what the same change gets on an id
+    //    the server does not know (its dependencies are unknown there: nothing held, no
+    //    heads), and is audited; creating a document there is refused, at a new id or at
+    //    the existing document's alike.
     let before = server.counts();
     let mut stolen = LocalDoc::from_chunks(gz_id, DocKind::Customer, &li.actor, &qup.chunks_of(gz_id));
     stolen.set_customer("phone", "13900000000");
-    let existing = refusal(li.push(vec![stolen.chunk()]).await);
+    let change = stolen.chunk();
+    let elsewhere = DocChunk { id: DocId::new_random(), ..change.clone() };
+    let acked = |answer: ServerMsg| match answer {
+        ServerMsg::Ack { docs } if docs.len() == 1 => (docs[0].heads.clone(), docs[0].seq),
+        other => panic!("expected an ack of nothing, got {other:?}"),
+    };
+    let existing = acked(li.push(vec![change]).await);
+    assert_eq!(existing, (vec![], 0), "nothing of the document, no heads");
+    assert_eq!(acked(li.push(vec![elsewhere]).await), existing, "the same as for an unknown id");
     let mut planted = LocalDoc::new_customer_in(&li.actor, "冒充的贵州客户", GZ);
     let created = refusal(li.push(vec![planted.chunk()]).await);
-    for r in [&existing, &created] {
+    let mut planted_there = LocalDoc::new_customer_in(&li.actor, "冒充的贵州客户", GZ);
+    planted_there.id = gz_id;
+    let there = refusal(li.push(vec![planted_there.chunk()]).await);
+    for r in [&there, &created] {
         assert_eq!((r.code, r.rule.as_str(), r.path.as_str()), (ErrorCode::Forbidden, "territory", ""), "{r:?}");
         assert!(r.server_heads.is_empty(), "a refusal reveals no heads: {r:?}");
     }
-    assert_eq!(existing.message, created.message, "a refusal does not tell whether the document exists");
+    assert_eq!(there.message, created.message, "a refusal does not tell whether the document exists");
     assert_eq!(server.counts(), before, "nothing stored");
 
     // 2. Protected fields of its own customer and order.
@@ -340,7 +354,7 @@ async fn a_hostile_client_is_refused_each_time_and_nothing_leaks() {
     let rules: BTreeSet<&str> = refused.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(rules, ["actor-registered", "create-only", "role", "territory"].into_iter().collect(), "{trail:#}");
     assert!(refused.iter().any(|(r, d)| r == "territory" && *d == gz), "the attempt on {gz} is recorded");
-    assert_eq!(refused.len(), 2 + cases.len() + 1, "{trail:#}");
+    assert_eq!(refused.len(), 3 + cases.len() + 1, "{trail:#}");
     let finance = server.audit_json(&["--user", "qian"]);
     assert_eq!(finance[0]["rule"], "role");
     assert_eq!(finance[0]["fields"], serde_json::json!(["lines"]));

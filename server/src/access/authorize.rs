@@ -209,6 +209,28 @@ pub fn check_rights(ctx: &WriteContext<'_>, authorized: &mut Authorized) -> Resu
                     }));
                 }
             }
+            // Whom a record is assigned to is decided by those who may assign it: a creator
+            // whose role may not write the assignee field (a rep creating a customer) names
+            // themselves there, or no one.
+            for f in ctx.kind.spec().fields.iter().filter(|f| f.role == protocol::kinds::FieldRole::Assignee) {
+                let may_assign = rules::writers(ctx.kind, f.name)
+                    .is_some_and(|(grants, _)| grants.iter().any(|(role, _)| *role == ctx.principal.role));
+                let named = protocol::schema::root_string(&authorized.scratch, f.name)
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty());
+                if !may_assign && named.as_ref().is_some_and(|n| *n != ctx.principal.user) {
+                    return Err(refuse(rules::Violation {
+                        field: f.name.to_string(),
+                        rule: "assignee".into(),
+                        message: format!(
+                            "role {} may not assign a {} to '{}': name yourself or leave it to a manager",
+                            ctx.principal.role,
+                            ctx.kind,
+                            named.unwrap_or_default()
+                        ),
+                    }));
+                }
+            }
         }
         Some(before) => {
             for f in &fields {

@@ -111,6 +111,12 @@ struct Moved {
 
 enum ChunkOutcome {
     Ack(DocAck),
+    /// Answered with `ack` as if the document did not exist (it is out of the writer's
+    /// reach), and audited as the refusal it is.
+    Hidden {
+        ack: DocAck,
+        refusal: Refusal,
+    },
     Refused(Refusal),
     /// `changed`: what validators see of it; `echo`: the server's own change made with
     /// it (arrival times), which the pusher lacks.
@@ -659,6 +665,11 @@ impl Hub {
             let id = pushed.0.id;
             match self.push_chunk(batch, &mut work, &session, &principal, &actors, pushed) {
                 Ok(ChunkOutcome::Ack(ack)) => acks.push(ack),
+                Ok(ChunkOutcome::Hidden { ack, refusal: r }) => {
+                    tracing::info!(%conn, user, doc = %r.id, rule = r.rule, "answered as unknown");
+                    self.audit_refusal(&session, &r)?;
+                    acks.push(ack);
+                }
                 Ok(ChunkOutcome::Refused(r)) => {
                     tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, path = r.path, "refused");
                     self.audit_refusal(&session, &r)?;
@@ -736,17 +747,17 @@ impl Hub {
             Some(row) => Some(DocMeta::try_from(row)?),
             None => None,
         };
-        let readable = stored_meta.as_ref().is_none_or(|m| access::may_read(principal, &m.facts.rules_facts()));
-        // Nothing pushed: the server's heads for a document the user may read; for one they
-        // may not read, exactly what a document that does not exist gets.
-        if chunk.changes.is_empty() && !readable {
-            return Ok(ChunkOutcome::Ack(DocAck { id, heads: Vec::new(), seq: 0 }));
-        }
-        if !readable {
-            return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
-        }
+        // A document the user may not read is answered as one that does not exist: the chunk
+        // is checked as if it created a new document — the same refusals in the same order,
+        // the same acknowledgement of nothing new or of missing dependencies — and what would
+        // be stored is refused as a write outside the user's territories, which is what
+        // creating a document there gets.
+        let hidden = stored_meta.as_ref().is_some_and(|m| !access::may_read(principal, &m.facts.rules_facts()));
+        let stored_meta = if hidden { None } else { stored_meta };
         let mut fresh = None;
-        let state: &mut DocState = if work.docs.contains_key(&id) {
+        let state: &mut DocState = if hidden {
+            None
+        } else if work.docs.contains_key(&id) {
             work.docs.get_mut(&id)
         } else if batch.docs.contains_key(&id) {
             batch.docs.get_mut(&id)
@@ -773,10 +784,16 @@ impl Hub {
             }));
         }
         let server_ack = DocAck { id, heads: state.heads.clone(), seq: 0 };
+        // Changes whose dependencies the server lacks: "resend from these heads". For a
+        // document out of reach that is what an unknown one gets, and the attempt is audited.
+        let missing_deps = |ack: DocAck| match hidden {
+            true => ChunkOutcome::Hidden { ack, refusal: authorize::out_of_reach(principal, id, chunk.kind) },
+            false => ChunkOutcome::Ack(ack),
+        };
         let mut authorized =
             match authorize::authorize_inspected(&mut state.doc, &chunk, &inspected, actors, &Limits::DEFAULT) {
                 Ok(a) => a,
-                Err(Rejection::MissingDeps) => return Ok(ChunkOutcome::Ack(server_ack)),
+                Err(Rejection::MissingDeps) => return Ok(missing_deps(server_ack)),
                 Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
                 Err(fatal) => return Err(ChunkError::fatal(fatal)),
             };
@@ -803,7 +820,7 @@ impl Hub {
         };
         let outcome = |rejection: Rejection| match rejection {
             Rejection::Refused(r) => Ok(ChunkOutcome::Refused(r)),
-            Rejection::MissingDeps => Ok(ChunkOutcome::Ack(server_ack.clone())),
+            Rejection::MissingDeps => Ok(missing_deps(server_ack.clone())),
             fatal => Err(ChunkError::fatal(fatal)),
         };
         let fields = match check_rights(&ctx, &mut authorized) {
@@ -811,6 +828,7 @@ impl Hub {
             Err(rejection) => return outcome(rejection),
         };
         if before.is_none()
+            && !hidden
             && let Some(r) = reserved_id(&*self.db, &ctx)?
         {
             return Ok(ChunkOutcome::Refused(r));
@@ -823,6 +841,9 @@ impl Hub {
             Ok(n) => n,
             Err(rejection) => return outcome(rejection),
         };
+        if hidden {
+            return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
+        }
         // The server records when it received each new log entry (and a new document), as
         // its own change beside the pushed ones: entries are ordered by arrival everywhere.
         let echo = stamp_arrivals(&mut authorized, id, kind, &new_entries, self.now);
@@ -1203,10 +1224,39 @@ fn resolve_facts(
     Ok(StoredFacts { kind, territory, parent: own.parent, author, assignee: own.assignee })
 }
 
-/// A new document may not take an id the registry reserves: the id a server-written kind
-/// derives from a stored parent (an order's verdict: `verdict_id` is its own inverse), nor
-/// may a new parent take one whose derived id is already taken by another kind.
+/// A new document may not take an id the registry reserves: a kind's fixed id (the
+/// policy's), the id a server-written kind derives from a stored parent (an order's
+/// verdict: `verdict_id` is its own inverse), nor may a new parent take one whose derived
+/// id is already taken by another kind. Nor may it take the id that records stored by
+/// another user name as their parent (an order pushed before its new customer): only their
+/// author can hold that parent — it was created on their device —, and anyone else's
+/// document there would become the parent the server prices and places them by.
 fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusal>, DbError> {
+    let refuse = |message: String| Refusal {
+        id: ctx.id,
+        kind: ctx.kind,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "reserved-id".into(),
+        message,
+        server_heads: Vec::new(),
+    };
+    // A kind with a fixed id (the policy) lives there and nowhere else, and nothing else
+    // lives there — not even before the first publication.
+    for &kind in DocKind::ALL {
+        if let IdRule::Fixed(fixed) = kind.spec().id
+            && (ctx.id == fixed) != (ctx.kind == kind)
+        {
+            return Ok(Some(refuse(format!(
+                "id {} is not a {}'s: the {kind} has the fixed id {fixed}",
+                ctx.id, ctx.kind
+            ))));
+        }
+    }
+    let user = ctx.principal.user.as_str();
+    if db.children_of(ctx.id.as_bytes())?.iter().any(|c| c.author.as_deref() != Some(user)) {
+        return Ok(Some(refuse(format!("id {} is reserved: records of another user name it as their parent", ctx.id))));
+    }
     for &kind in DocKind::ALL {
         let (IdRule::Derived(derive), Some((parent_kind, _))) = (kind.spec().id, kind.spec().parent()) else {
             continue;
@@ -1217,15 +1267,7 @@ fn reserved_id(db: &dyn Storage, ctx: &WriteContext<'_>) -> Result<Option<Refusa
         let Some(row) = db.doc(derive(ctx.id).as_bytes())? else { continue };
         // Either this id derives from a stored parent, or it is a parent whose derived id is taken.
         if ctx.kind == parent_kind || row.kind == parent_kind.code() {
-            return Ok(Some(Refusal {
-                id: ctx.id,
-                kind: ctx.kind,
-                code: ErrorCode::Forbidden,
-                path: String::new(),
-                rule: "reserved-id".into(),
-                message: format!("id {} is reserved for the server's {kind} of a {parent_kind}", ctx.id),
-                server_heads: Vec::new(),
-            }));
+            return Ok(Some(refuse(format!("id {} is reserved for the server's {kind} of a {parent_kind}", ctx.id))));
         }
     }
     Ok(None)

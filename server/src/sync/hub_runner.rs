@@ -43,6 +43,8 @@ pub struct ConnOutbox {
     /// Close now with this code (used when `frames` is full).
     pub kill: oneshot::Sender<ErrorCode>,
     /// Bytes queued and not yet written (the connection task subtracts what it wrote).
+    /// A catch-up is sent in pieces as they are read (`Hub::pump_catchups`), so it never
+    /// fills the budget by itself.
     pub queued: Arc<AtomicUsize>,
 }
 
@@ -316,6 +318,70 @@ mod tests {
     use protocol::wire::Hello;
     use std::sync::Arc;
     use uuid::Uuid;
+
+    /// A catch-up of more than twice the output budget, read by a device that pauses for
+    /// seconds first (a phone on a weak network): sent in pieces as it is read, never over
+    /// the budget, the connection kept, every document delivered.
+    #[tokio::test]
+    async fn a_large_catch_up_read_slowly_is_streamed_not_dropped() {
+        use automerge::transaction::Transactable;
+        const DOCS: usize = 40;
+        let dir = std::env::temp_dir().join(format!("jiuloop-runner-{}", Uuid::new_v4()));
+        let db = crate::storage::open_sqlite(&dir).unwrap();
+        let device = Uuid::new_v4();
+        let user = NewUser {
+            name: "it".into(),
+            password_hash: "x".into(),
+            role: "admin".into(),
+            territory: None,
+            manager: None,
+            created_at: 0,
+        };
+        db.insert_user(&user).unwrap();
+        db.upsert_device(device, "it", "laptop", 0).unwrap();
+        let big = "酒".repeat(OUTBOX_BYTES / DOCS / 3 * 3);
+        db.begin().unwrap();
+        for _ in 0..DOCS {
+            let id = protocol::DocId::new_random();
+            let mut doc = automerge::AutoCommit::new();
+            doc.put(automerge::ROOT, "doc_kind", "customer").unwrap();
+            doc.put(automerge::ROOT, "notes", big.as_str()).unwrap();
+            let heads: Vec<u8> = doc.get_heads().iter().flat_map(|h| h.0).collect();
+            db.store_change(id.as_bytes(), protocol::DocKind::Customer.code(), &heads, &doc.save(), 0).unwrap();
+            let facts = crate::storage::DocFactsRow { territory: Some("贵州"), ..Default::default() };
+            db.set_doc_facts(id.as_bytes(), &facts).unwrap();
+        }
+        db.commit().unwrap();
+        let hub = Hub::new(db, HubSettings { cache_docs: 4, compact_after: 64 }, Arc::new(ServerStats::default())).unwrap();
+        let thread = HubThread::spawn(hub).unwrap();
+        let handle = thread.handle();
+        let conn = ConnId(1);
+        let (outbox, mut frames, mut kill, queued) = ConnOutbox::new();
+        handle.connect(conn, Session::for_tests("it", Role::Admin, None, device), outbox).await.unwrap();
+        let hello = ClientMsg::Hello(Hello { device_id: device, actors: vec![vec![7; 16]], cursor: 0, client: "t".into() });
+        handle.send(HubEvent::Message { conn, msg: hello }).await.unwrap();
+        // Not reading for a while: the server holds a piece or two, not the download.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert!(queued.load(Ordering::Relaxed) <= CATCH_UP_LOW_WATER + 2 * protocol::wire::BATCH_BUDGET_BYTES);
+        assert!(kill.try_recv().is_err(), "the slow reader is not dropped");
+        let mut docs = 0;
+        loop {
+            let item = tokio::time::timeout(std::time::Duration::from_secs(30), frames.recv()).await.unwrap().unwrap();
+            item.written(&queued);
+            let Outbound::Frame(frame) = item else { panic!("closed: {item:?}") };
+            match protocol::wire::decode::<ServerMsg>(&frame).unwrap() {
+                ServerMsg::Changes { docs: d, .. } => docs += d.len(),
+                ServerMsg::CaughtUp { docs_sent, .. } => {
+                    assert_eq!(docs_sent as usize, DOCS);
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(docs, DOCS);
+        tokio::task::spawn_blocking(move || thread.stop()).await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[tokio::test]
     async fn a_connection_that_does_not_read_is_dropped_as_slow_consumer() {

@@ -719,10 +719,9 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
     hub.step(wang.push(vec![gz_chunk]));
     let stored = hub.db().max_seq().unwrap();
 
-    // li got hold of the document somehow and writes it.
-    let mut stolen = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
-    let c = edit(&mut stolen, "phone", "13800000000");
-    let out = hub.step(li.push(vec![chunk(gz, DocKind::Customer, &mut stolen, c)]));
+    // li learnt the document's id somehow and writes a customer of 贵州 there …
+    let (_, mut planted, planted_chunk) = new_customer(&li, "贵州");
+    let out = hub.step(li.push(vec![chunk(gz, DocKind::Customer, &mut planted, planted_chunk.changes)]));
     let existing = refusals(&msgs_for(&out, li.conn));
     assert!(msgs_for(&out, wang.conn).is_empty());
     // … and creates a customer in 贵州.
@@ -737,16 +736,24 @@ fn writes_out_of_reach_are_refused_alike_and_leave_no_trace_but_the_audit() {
     assert_eq!(strip(&existing[0]), strip(&created[0]), "a refusal must not tell whether the document exists");
     assert_eq!((existing[0].code, existing[0].rule.as_str()), (ErrorCode::Forbidden, "territory"));
     assert!(existing[0].server_heads.is_empty());
-    // Missing dependencies on a document out of reach do not reveal heads either.
+    // Missing dependencies on a document out of reach get what they get on an unknown id:
+    // "the server holds nothing of it" (no heads), never the document's heads.
     let mut later = gz_doc.fork().with_actor(ActorId::from(li.actor.clone()));
     edit(&mut later, "phone", "1");
     let c = edit(&mut later, "phone", "2");
-    let out = hub.step(li.push(vec![chunk(gz, DocKind::Customer, &mut later, c)]));
-    assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
-    assert!(acks(&msgs_for(&out, li.conn)).is_empty());
+    let answer = |hub: &mut Hub, id: DocId, c: Vec<u8>, later: &mut AutoCommit| {
+        let out = hub.step(li.push(vec![chunk(id, DocKind::Customer, later, c)]));
+        let m = msgs_for(&out, li.conn);
+        assert!(refusals(&m).is_empty(), "{m:?}");
+        acks(&m).into_iter().map(|a| (a.heads, a.seq)).collect::<Vec<_>>()
+    };
+    let hidden = answer(&mut hub, gz, c.clone(), &mut later);
+    assert_eq!(hidden, vec![(vec![], 0)]);
+    assert_eq!(answer(&mut hub, DocId::new_random(), c, &mut later), hidden, "the same as for an unknown id");
 
     assert_eq!(hub.db().max_seq().unwrap(), stored, "nothing stored");
     assert!(hub.db().doc(new_gz.as_bytes()).unwrap().is_none());
+    // Audited all the same: both refusals, and the attempt answered as for an unknown id.
     let audit = crate::admin::audit::of_user(hub.db(), "li", 10).unwrap();
     assert_eq!(audit.len(), 3);
     assert!(audit.iter().all(|e| e.outcome == "refused" && e.rule.as_deref() == Some("territory")));
@@ -894,9 +901,14 @@ fn a_manager_reassigns_from_a_device() {
     assert_eq!(acks(&msgs_for(&out, mgr.conn)).len(), 1, "{out:?}");
     assert_eq!(forgets(&msgs_for(&out, li.conn)), vec![c]);
     assert_eq!(ids(&changes(&msgs_for(&out, wang.conn))), vec![c]);
-    // A rep may not do the same.
+    // A rep may not do the same: the customer is out of li's reach now, so the edit is
+    // answered as for a document the server does not hold (its dependencies are unknown),
+    // and the whole document, sent again, is refused.
     let c2 = edit(&mut doc, "territory", "贵州");
     let out = hub.step(li.push(vec![chunk(c, DocKind::Customer, &mut doc, c2)]));
+    assert_eq!(acks(&msgs_for(&out, li.conn)).iter().map(|a| (a.heads.len(), a.seq)).collect::<Vec<_>>(), [(0, 0)]);
+    let whole = doc.save();
+    let out = hub.step(li.push(vec![chunk(c, DocKind::Customer, &mut doc, whole)]));
     assert_eq!(refusals(&msgs_for(&out, li.conn))[0].rule, "territory");
 }
 

@@ -60,7 +60,9 @@ impl Validator for OrderPricing {
         if !order_check::is_submitted(&order) {
             return Ok(());
         }
-        cx.storage().record_order_check(id.as_bytes(), order.created_at, now)?;
+        // Its date as the server holds it (clamped to the window around its arrival): a new
+        // policy version re-checks the orders it applies to by that date, not the stated one.
+        cx.storage().record_order_check(id.as_bytes(), order.effective_created_at(), now)?;
         let versions = cx.policy_versions()?;
         if versions.is_empty() {
             return Ok(());
@@ -78,8 +80,8 @@ impl Validator for OrderPricing {
         // session that created the order, never what the order says.
         let storage = cx.storage();
         let author = storage.doc(id.as_bytes())?.and_then(|row| row.author);
-        let pricer = match author {
-            Some(a) => storage.user(&a)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep),
+        let pricer = match &author {
+            Some(a) => storage.user(a)?.and_then(|u| u.role.parse::<Role>().ok()).unwrap_or(Role::Rep),
             None => Role::Rep,
         };
         let mut assigned_at = storage.assignment(id.as_bytes())?.map(|a| a.assigned_at);
@@ -93,7 +95,8 @@ impl Validator for OrderPricing {
                 order_id: id.as_bytes().to_vec(),
                 assigned_at: now,
                 customer: order.customer.map(|c| c.as_bytes().to_vec()),
-                created_by: order.created_by.clone(),
+                // The recorded author, not what the order says (it may name no one).
+                created_by: author.clone().unwrap_or_else(|| order.created_by.clone()),
                 total_fen: total,
             };
             if storage.insert_assignment(&row)? {
