@@ -20,8 +20,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// WebSocket "going away".
 const CLOSE_GOING_AWAY: u16 = 1001;
-/// Longest `Hello.client` accepted, in characters (it is only for the log).
-
 
 enum End {
     /// The peer closed or the connection broke.
