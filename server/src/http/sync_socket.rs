@@ -148,7 +148,8 @@ fn decode(data: &[u8]) -> Result<ClientMsg, (ErrorCode, String)> {
     if let ClientMsg::Push { docs } = &msg
         && let Err((id, e)) = crate::access::authorize::check_frame(docs, &protocol::inspect::Limits::DEFAULT)
     {
-        return Err((e.code(), format!("document {id}: {e}")));    }
+        return Err((e.code(), format!("document {id}: {e}")));
+    }
     Ok(msg)
 }
 

@@ -352,13 +352,15 @@ mod tests {
             db.set_doc_facts(id.as_bytes(), &facts).unwrap();
         }
         db.commit().unwrap();
-        let hub = Hub::new(db, HubSettings { cache_docs: 4, compact_after: 64 }, Arc::new(ServerStats::default())).unwrap();
+        let hub =
+            Hub::new(db, HubSettings { cache_docs: 4, compact_after: 64 }, Arc::new(ServerStats::default())).unwrap();
         let thread = HubThread::spawn(hub).unwrap();
         let handle = thread.handle();
         let conn = ConnId(1);
         let (outbox, mut frames, mut kill, queued) = ConnOutbox::new();
         handle.connect(conn, Session::for_tests("it", Role::Admin, None, device), outbox).await.unwrap();
-        let hello = ClientMsg::Hello(Hello { device_id: device, actors: vec![vec![7; 16]], cursor: 0, client: "t".into() });
+        let hello =
+            ClientMsg::Hello(Hello { device_id: device, actors: vec![vec![7; 16]], cursor: 0, client: "t".into() });
         handle.send(HubEvent::Message { conn, msg: hello }).await.unwrap();
         // Not reading for a while: the server holds a piece or two, not the download.
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
