@@ -212,6 +212,18 @@ pub(crate) fn effects_happen_once(f: &dyn Factory) {
     assert_eq!(logistics[0].message, "发货");
     assert_eq!(s.unassigned_orders_since(0).unwrap(), vec![C.to_vec()], "A is assigned");
     assert!(s.unassigned_orders_since(701).unwrap().is_empty());
+    // Effects of any kind: once per (kind, subject, key).
+    let breach = |key: &'static str, at: i64| NewEffect { kind: "sla-breach", subject: &B, key, at, payload: "{}" };
+    s.begin().unwrap();
+    assert!(s.record_effect(&breach("ack", 5)).unwrap());
+    assert!(!s.record_effect(&breach("ack", 6)).unwrap(), "recorded once");
+    assert!(s.record_effect(&breach("resolve", 7)).unwrap());
+    assert!(s.record_effect(&NewEffect { kind: "revisit", ..breach("ack", 8) }).unwrap());
+    s.commit().unwrap();
+    assert_eq!(s.effect("sla-breach", &B, "ack").unwrap().unwrap().at, 5, "the first one counts");
+    assert!(s.effect("sla-breach", &A, "ack").unwrap().is_none());
+    let kinds: Vec<String> = s.effects_of(&B).unwrap().into_iter().map(|e| format!("{}/{}", e.kind, e.key)).collect();
+    assert_eq!(kinds, ["sla-breach/ack", "sla-breach/resolve", "revisit/ack"]);
 }
 
 pub(crate) fn identity_rows(f: &dyn Factory) {

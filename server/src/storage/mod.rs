@@ -117,6 +117,13 @@ storage_api! {
     fn insert_notification(&self, order: &[u8], department: &str, kind: &str, at: i64, message: &str) -> Result<bool, DbError>;
     fn notifications(&self, department: Option<&str>, order: Option<&[u8]>, limit: i64) -> Result<Vec<NotificationRow>, DbError>;
 
+    /// Record a one-time effect of any kind; `false` when (kind, subject, key) is recorded
+    /// already (nothing changes). New validators use this rather than a table of their own.
+    fn record_effect(&self, e: &NewEffect<'_>) -> Result<bool, DbError>;
+    fn effect(&self, kind: &str, subject: &[u8], key: &str) -> Result<Option<EffectRow>, DbError>;
+    /// Every effect recorded for a document, oldest first.
+    fn effects_of(&self, subject: &[u8]) -> Result<Vec<EffectRow>, DbError>;
+
     // ---- audit ----
     fn insert_audit(&self, a: &NewAudit<'_>) -> Result<(), DbError>;
     fn audit_of_doc(&self, doc_id: &[u8], limit: i64) -> Result<Vec<AuditRow>, DbError>;

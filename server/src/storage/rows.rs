@@ -216,3 +216,29 @@ pub struct NewUser {
     pub manager: Option<String>,
     pub created_at: i64,
 }
+
+// ---- effects ----
+
+/// A one-time effect to record: `kind` names what happened (`sla-breach`, `revisit-created`
+/// …), `subject` the document it happened to, `key` what makes it unique among that
+/// subject's effects of the kind (a severity level, a batch number; empty when there is
+/// one per subject), `payload` JSON details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEffect<'a> {
+    pub kind: &'a str,
+    pub subject: &'a [u8],
+    pub key: &'a str,
+    pub at: i64,
+    pub payload: &'a str,
+}
+
+/// A one-time effect as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectRow {
+    pub id: i64,
+    pub kind: String,
+    pub subject: Vec<u8>,
+    pub key: String,
+    pub at: i64,
+    pub payload: String,
+}

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -146,6 +146,22 @@ CREATE INDEX docs_by_assignee ON docs(assignee, last_seq) WHERE assignee IS NOT 
 UPDATE docs SET facts_known = 0;
 ";
 
+/// Version 5: one-time effects of any kind (validators beyond pricing), at most one per
+/// (kind, subject document, key), inserted in the transaction of the change that caused
+/// them.
+const V5: &str = "
+CREATE TABLE effects (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind    TEXT NOT NULL,
+    subject BLOB NOT NULL,
+    key     TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    UNIQUE (kind, subject, key)
+);
+CREATE INDEX effects_by_subject ON effects(subject, id);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -165,6 +181,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 4 {
         tx.execute_batch(V4)?;
+    }
+    if found < 5 {
+        tx.execute_batch(V5)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

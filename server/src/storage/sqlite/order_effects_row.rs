@@ -109,3 +109,44 @@ impl SqliteDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+fn effect_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EffectRow> {
+    Ok(EffectRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        subject: r.get(2)?,
+        key: r.get(3)?,
+        at: r.get(4)?,
+        payload: r.get(5)?,
+    })
+}
+
+impl SqliteDb {
+    pub fn record_effect(&self, e: &NewEffect<'_>) -> Result<bool, DbError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO effects (kind, subject, key, at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![e.kind, e.subject, e.key, e.at, e.payload])?;
+        Ok(n > 0)
+    }
+
+    pub fn effect(&self, kind: &str, subject: &[u8], key: &str) -> Result<Option<EffectRow>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, subject, key, at, payload FROM effects WHERE kind = ?1 AND subject = ?2 AND key = ?3",
+            )?
+            .query_row(params![kind, subject, key], effect_from_row)
+            .optional()?)
+    }
+
+    pub fn effects_of(&self, subject: &[u8]) -> Result<Vec<EffectRow>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind, subject, key, at, payload FROM effects WHERE subject = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([subject], effect_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
