@@ -358,8 +358,13 @@ impl Replica {
     /// Has the server recorded `effect` for document `id`, as far as this device knows
     /// (from the server-written documents it holds)?
     pub fn effect_recorded(&self, id: DocId, effect: protocol::kinds::Effect) -> bool {
+        use protocol::kinds::Effect;
         match effect {
-            protocol::kinds::Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::SlaBreached => {
+                self.track(id).is_some_and(|t| t.ack_breached_at.is_some() || t.resolve_breached_at.is_some())
+            }
+            Effect::Recalled => self.docs.contains_key(&protocol::schema::quality::recall_id(id)),
         }
     }
 
@@ -406,6 +411,19 @@ impl Replica {
     /// with the kind's declaration (all errors at once; nothing created on any), references
     /// must name documents held here, and the write rules must allow it.
     pub fn create(&mut self, kind: DocKind, inputs: &[Input<'_>], now: i64) -> Result<DocId, CoreError> {
+        self.create_stated(kind, inputs, now, now)
+    }
+
+    /// [`Replica::create`] with the record's own time (its creation time field, the first
+    /// entry of its log) stated as `stated` — a complaint the customer made an hour ago,
+    /// written up now. The server holds the stated time to its window around the arrival.
+    pub fn create_stated(
+        &mut self,
+        kind: DocKind,
+        inputs: &[Input<'_>],
+        stated: i64,
+        now: i64,
+    ) -> Result<DocId, CoreError> {
         let spec = kind.spec();
         if spec.server_written {
             return Err(CoreError::NotAllowed {
@@ -441,7 +459,9 @@ impl Replica {
             IdRule::Derived(_) => unreachable!("derived ids are server-written kinds"),
         };
         let user = self.user.clone();
-        self.create_as(id, facts, now, |doc| record::create(doc, kind, inputs, &Writer { user: &user, now }, &ctx))
+        self.create_as(id, facts, now, |doc| {
+            record::create(doc, kind, inputs, &Writer { user: &user, now: stated }, &ctx)
+        })
     }
 
     /// Edit fields of any document from typed text, as one change (all or nothing).

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -146,6 +146,41 @@ CREATE INDEX docs_by_assignee ON docs(assignee, last_seq) WHERE assignee IS NOT 
 UPDATE docs SET facts_known = 0;
 ";
 
+/// Version 5: the generic tables of one-time effects (`effects`, one row per document,
+/// effect and key, `INSERT OR IGNORE`), validators' timers (`wakeups`: look at a document
+/// again at a time, though nothing changed) and the batch numbers order lines shipped with
+/// (`shipped_batches`, what recalls are drawn from).
+const V5: &str = "
+CREATE TABLE effects (
+    doc_id BLOB NOT NULL,
+    effect TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    data   TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (doc_id, effect, key)
+);
+CREATE INDEX effects_by_key ON effects(effect, key);
+CREATE TABLE wakeups (
+    doc_id    BLOB NOT NULL,
+    validator TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, validator)
+);
+CREATE INDEX wakeups_by_at ON wakeups(at);
+CREATE TABLE shipped_batches (
+    order_id BLOB NOT NULL,
+    line     TEXT NOT NULL,
+    batch    TEXT NOT NULL,
+    customer BLOB,
+    sku      TEXT NOT NULL,
+    qty      INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (order_id, line, batch)
+);
+CREATE INDEX shipped_batches_by_batch ON shipped_batches(batch);
+CREATE INDEX docs_by_kind ON docs(kind);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -165,6 +200,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 4 {
         tx.execute_batch(V4)?;
+    }
+    if found < 5 {
+        tx.execute_batch(V5)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
