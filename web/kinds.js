@@ -24,6 +24,10 @@ const BESPOKE = {
   policy: { open: () => null },
 };
 
+/// Kinds whose list screen is their own (a module registers it: complaints.js puts the
+/// after-sales queue here); every other kind gets the generic list.
+export const VIEWS = {};
+
 let cache = { key: '', kinds: [] };
 
 /// Every kind this user may read, in the current language (cached until the language or
