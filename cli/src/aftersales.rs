@@ -15,9 +15,9 @@ use protocol::schema::quality::QualityEvent;
 use protocol::schema::record::Record;
 use protocol::schema::sla::{Clock, ClockState, ClockView, format_duration};
 use protocol::schema::{
-    CareOccasion, ComplaintCategory, ComplaintChannel, ComplaintEventKind as K, CustomerClass,
-    Intention, Lang, PlanScope, QualityEventKind as Q, QualitySource, ResponsibleParty, RevisitContent, RevisitMethod,
-    Severity, TaskStatus, ToldVia,
+    CareOccasion, ComplaintCategory, ComplaintChannel, ComplaintEventKind as K, CustomerClass, Intention, Lang,
+    PlanScope, QualityEventKind as Q, QualitySource, ResponsibleParty, RevisitContent, RevisitMethod, Severity,
+    TaskStatus, ToldVia,
 };
 use protocol::time::display_local;
 use protocol::{DocId, DocKind};
@@ -50,7 +50,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("complaints", "相关投诉", "Complaints"),
     ("recall", "召回清单", "Recall list"),
     ("no-recall", "未召回", "no recall"),
-    ("recall-pending", "召回已发起，等待服务器生成清单（请同步）", "recall raised; the server draws up the list (sync)"),
+    (
+        "recall-pending",
+        "召回已发起，等待服务器生成清单（请同步）",
+        "recall raised; the server draws up the list (sync)",
+    ),
     ("due", "期限", "Due"),
     ("assignee", "负责人", "Assigned to"),
     ("task", "任务", "Task"),
@@ -70,7 +74,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("responsible", "责任方", "Responsible"),
     ("measures", "处理措施", "Measures"),
     ("findings", "调查结果", "Findings"),
-    ("step-refused", "{role}不能记录“{step}”这一步（规则 {rule}）", "role {role} may not record '{step}' (rule {rule})"),
+    (
+        "step-refused",
+        "{role}不能记录“{step}”这一步（规则 {rule}）",
+        "role {role} may not record '{step}' (rule {rule})",
+    ),
 ];
 
 fn t(out: &Out, key: &str) -> &'static str {
@@ -253,8 +261,8 @@ pub enum QualityCmd {
         #[arg(long)]
         due: String,
     },
-    /// Verify the action's effect: complaints of the SKU before and after it (counted on
-    /// this device unless given).
+    /// Verify the action's effect: complaints of the SKU received before and since it
+    /// (counted on this device unless given).
     Verify {
         id: String,
         #[arg(long)]
@@ -411,7 +419,10 @@ fn refused(p: &Profile, kind: DocKind, step: &str, e: CoreError, out: &Out) -> a
         && rule.ends_with("-role")
     {
         let role = p.replica.principal().map(|pr| protocol::pricing::role_label(pr.role, out.lang())).unwrap_or("?");
-        return anyhow!("{}", t(out, "step-refused").replace("{role}", role).replace("{step}", step).replace("{rule}", rule));
+        return anyhow!(
+            "{}",
+            t(out, "step-refused").replace("{role}", role).replace("{step}", step).replace("{rule}", rule)
+        );
     }
     refusal(p, kind, &e, out)
 }
@@ -455,7 +466,9 @@ pub fn complaint(p: &mut Profile, cmd: ComplaintCmd, now: i64, out: &Out) -> Res
             let customer = resolve(p, &customer, DocKind::Customer)?;
             let order = order.map(|o| resolve(p, &o, DocKind::Order)).transpose()?;
             let received = match received_at {
-                Some(text) => protocol::time::parse_rfc3339(&text).ok_or_else(|| anyhow!("--received-at {text}: RFC 3339"))?,
+                Some(text) => {
+                    protocol::time::parse_rfc3339(&text).ok_or_else(|| anyhow!("--received-at {text}: RFC 3339"))?
+                }
                 None => now,
             };
             let values = inputs(&[
@@ -544,7 +557,9 @@ pub fn clock_text(c: &ClockView, out: &Out) -> String {
     let lang = out.lang();
     match c.state {
         ClockState::Met => t(out, "met").to_string(),
-        ClockState::Paused => format!("{}，{} {}", t(out, "paused"), t(out, "left"), format_duration(c.remaining_ms, lang)),
+        ClockState::Paused => {
+            format!("{}，{} {}", t(out, "paused"), t(out, "left"), format_duration(c.remaining_ms, lang))
+        }
         ClockState::Breached if c.stopped_at.is_some() => {
             format!("{} {}", t(out, "breached"), c.breached_at.map(display_local).unwrap_or_default())
         }
@@ -552,7 +567,9 @@ pub fn clock_text(c: &ClockView, out: &Out) -> String {
         ClockState::Running | ClockState::Warning if lang == Lang::Zh => {
             format!("{}{}", t(out, "left"), format_duration(c.remaining_ms, lang))
         }
-        ClockState::Running | ClockState::Warning => format!("{} {}", format_duration(c.remaining_ms, lang), t(out, "left")),
+        ClockState::Running | ClockState::Warning => {
+            format!("{} {}", format_duration(c.remaining_ms, lang), t(out, "left"))
+        }
     }
 }
 
@@ -572,7 +589,13 @@ fn list_complaints(queue: &[ComplaintView], out: &Out) {
     }
     let lang = out.lang();
     let mut table = Table::with_header(["id", "status", "severity", "customer", "sla", "content"].map(|k| match k {
-        "id" => if lang == Lang::Zh { "编号" } else { "Id" },
+        "id" => {
+            if lang == Lang::Zh {
+                "编号"
+            } else {
+                "Id"
+            }
+        }
         k => t(out, k),
     }));
     for v in queue {
@@ -605,7 +628,12 @@ fn show_complaint(v: &ComplaintView, _now: i64, out: &Out) {
     table.row([label("channel").to_string(), c.channel.map(|x| x.label(lang)).unwrap_or_default().to_string()]);
     table.row([label("category").to_string(), c.category.map(|x| x.label(lang)).unwrap_or_default().to_string()]);
     table.row([label("severity").to_string(), c.severity().label(lang).to_string()]);
-    for (f, val) in [("sku", &c.sku), ("batch", &c.batch), ("production_date", &c.production_date), ("contact_phone", &c.contact_phone)] {
+    for (f, val) in [
+        ("sku", &c.sku),
+        ("batch", &c.batch),
+        ("production_date", &c.production_date),
+        ("contact_phone", &c.contact_phone),
+    ] {
         if let Some(x) = val {
             table.row([label(f).to_string(), x.clone()]);
         }
@@ -617,11 +645,9 @@ fn show_complaint(v: &ComplaintView, _now: i64, out: &Out) {
     if v.lifecycle.waiting {
         table.row([t(out, "status").to_string(), t(out, "waiting").to_string()]);
     }
-    for (key, val) in [
-        ("findings", &v.lifecycle.findings),
-        ("measures", &v.lifecycle.measures),
-        ("expected", &v.lifecycle.expected),
-    ] {
+    for (key, val) in
+        [("findings", &v.lifecycle.findings), ("measures", &v.lifecycle.measures), ("expected", &v.lifecycle.expected)]
+    {
         if let Some(x) = val {
             table.row([t(out, key).to_string(), x.clone()]);
         }
@@ -686,7 +712,12 @@ fn show_complaint(v: &ComplaintView, _now: i64, out: &Out) {
         tl.row([display_local(at), Clock::Ack.label(lang).to_string(), "(server)".into(), t(out, "breached").into()]);
     }
     if let Some(at) = v.track.resolve_breached_at {
-        tl.row([display_local(at), Clock::Resolve.label(lang).to_string(), "(server)".into(), t(out, "breached").into()]);
+        tl.row([
+            display_local(at),
+            Clock::Resolve.label(lang).to_string(),
+            "(server)".into(),
+            t(out, "breached").into(),
+        ]);
     }
     if let (Some(at), Some(s)) = (v.track.revisited_at, v.track.satisfaction) {
         tl.row([
@@ -698,7 +729,6 @@ fn show_complaint(v: &ComplaintView, _now: i64, out: &Out) {
     }
     tl.print();
 }
-
 
 pub fn quality(p: &mut Profile, cmd: QualityCmd, now: i64, out: &Out) -> Result<()> {
     let step = |kind: Q| QualityEvent::new(kind, now, "");
@@ -730,13 +760,15 @@ pub fn quality(p: &mut Profile, cmd: QualityCmd, now: i64, out: &Out) -> Result<
         QualityCmd::Analyse { id, root_cause } => (id, QualityEvent { comment: Some(root_cause), ..step(Q::Analysis) }),
         QualityCmd::Contain { id, note } => (id, QualityEvent { comment: Some(note), ..step(Q::Containment) }),
         QualityCmd::Action { id, plan, assignee, due } => {
-            let due =
-                protocol::time::parse_date(&due).ok_or_else(|| anyhow!("--due {due}: YYYY-MM-DD"))?.format("%Y-%m-%d").to_string();
+            let due = protocol::time::parse_date(&due)
+                .ok_or_else(|| anyhow!("--due {due}: YYYY-MM-DD"))?
+                .format("%Y-%m-%d")
+                .to_string();
             (id, QualityEvent { comment: Some(plan), assignee: Some(assignee), due: Some(due), ..step(Q::Action) })
         }
         QualityCmd::Verify { id, effective, before, after } => {
             let qid = resolve(p, &id, DocKind::QualityIssue)?;
-            let (b, a) = p.replica.verification_metrics(qid, now)?;
+            let (b, a) = p.replica.verification_metrics(qid)?;
             let e = QualityEvent {
                 before: Some(before.unwrap_or(b)),
                 after: Some(after.unwrap_or(a)),
@@ -839,7 +871,12 @@ fn show_issue(v: &QualityView, out: &Out) {
     if let Some(x) = &v.lifecycle.verification {
         table.row([
             t(out, "verification").to_string(),
-            format!("{} → {} ({})", x.before.unwrap_or(0), x.after.unwrap_or(0), if x.effective == Some(true) { "✓" } else { "✗" }),
+            format!(
+                "{} → {} ({})",
+                x.before.unwrap_or(0),
+                x.after.unwrap_or(0),
+                if x.effective == Some(true) { "✓" } else { "✗" }
+            ),
         ]);
     }
     table.print();
@@ -857,9 +894,15 @@ fn show_issue(v: &QualityView, out: &Out) {
     match (&v.recall, v.lifecycle.recall) {
         (Some(r), _) => {
             println!("{} · {} {} ({})", t(out, "recall"), r.batch, r.sku, r.customers.len());
-            let mut rt = Table::with_header([t(out, "customer"), t(out, "territory"), t(out, "orders"), t(out, "qty")]).indent(2);
+            let mut rt = Table::with_header([t(out, "customer"), t(out, "territory"), t(out, "orders"), t(out, "qty")])
+                .indent(2);
             for c in &r.customers {
-                rt.row([c.name.clone(), c.territory.clone().unwrap_or_default(), c.orders.to_string(), c.qty.to_string()]);
+                rt.row([
+                    c.name.clone(),
+                    c.territory.clone().unwrap_or_default(),
+                    c.orders.to_string(),
+                    c.qty.to_string(),
+                ]);
             }
             rt.print();
         }
@@ -915,7 +958,13 @@ pub fn revisit(p: &mut Profile, cmd: RevisitCmd, now: i64, out: &Out) -> Result<
             println!("{id}");
         }
         RevisitCmd::Tasks { today: only_today, week, json } => {
-            let until = if only_today { Some(today(now, 0)) } else if week { Some(today(now, 6)) } else { None };
+            let until = if only_today {
+                Some(today(now, 0))
+            } else if week {
+                Some(today(now, 6))
+            } else {
+                None
+            };
             let tasks = p.replica.open_tasks(DocKind::RevisitTask, until.as_deref());
             print_tasks(p, &tasks, json, out);
         }
@@ -1006,8 +1055,16 @@ fn print_tasks(p: &Profile, tasks: &[Record], json: bool, out: &Out) {
             .and_then(|c| p.replica.customer(c).ok())
             .map(|c| c.name)
             .unwrap_or_default();
-        let kind = if r.kind == DocKind::RevisitTask { r.display("content", lang) } else { r.display("occasion", lang) };
-        table.row([short(r.id), r.display("due", lang), customer, kind, r.display("assignee", lang), r.display("note", lang)]);
+        let kind =
+            if r.kind == DocKind::RevisitTask { r.display("content", lang) } else { r.display("occasion", lang) };
+        table.row([
+            short(r.id),
+            r.display("due", lang),
+            customer,
+            kind,
+            r.display("assignee", lang),
+            r.display("note", lang),
+        ]);
     }
     table.print();
 }
@@ -1087,7 +1144,9 @@ pub fn batch_args(args: &[String]) -> Result<Vec<(String, String)>> {
             Some((line, batch)) if !line.trim().is_empty() && protocol::schema::order::is_batch(batch.trim()) => {
                 Ok((line.trim().to_string(), batch.trim().to_string()))
             }
-            _ => bail!("--batch {a}: LINE=BATCH (LINE: a line's id or 1-based position; BATCH: letters, digits, - _ . /)"),
+            _ => bail!(
+                "--batch {a}: LINE=BATCH (LINE: a line's id or 1-based position; BATCH: letters, digits, - _ . /)"
+            ),
         })
         .collect()
 }

@@ -178,13 +178,12 @@ impl Replica {
         self.append_entry(id, "events", entry, now, |doc| quality::append_event(doc, &event))
     }
 
-    /// The verification metrics of an issue: complaints about its SKU received in as long
-    /// a period before its current corrective action as has passed since, and since.
-    pub fn verification_metrics(&self, id: DocId, now: i64) -> Result<(i64, i64), CoreError> {
+    /// The verification metrics of an issue: complaints about its SKU (held here) received
+    /// before its current corrective action, and since.
+    pub fn verification_metrics(&self, id: DocId) -> Result<(i64, i64), CoreError> {
         let issue = self.quality_issue(id)?;
         let life = quality::fold(&issue.events, issue.severity.unwrap_or(Severity::Normal));
         let since = life.action.as_ref().map_or(issue.created_at, |a| a.effective_at());
-        let window = (now - since).max(0);
         let sku = issue.sku.trim().to_lowercase();
         let (mut before, mut after) = (0, 0);
         for r in self.records(DocKind::Complaint) {
@@ -192,10 +191,9 @@ impl Replica {
             if c.sku.as_deref().map(|s| s.trim().to_lowercase()) != Some(sku.clone()) {
                 continue;
             }
-            let t = c.clock_start();
-            if t >= since {
+            if c.clock_start() >= since {
                 after += 1;
-            } else if t >= since - window {
+            } else {
                 before += 1;
             }
         }

@@ -3,10 +3,10 @@
 //! clock function as the server, ready to show.
 
 use client_core::Replica;
+use protocol::DocId;
 use protocol::schema::Lang;
 use protocol::schema::sla::{ClockState, format_duration};
 use protocol::time::display_local;
-use protocol::DocId;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 

@@ -963,8 +963,11 @@ impl Client {
                 batch: String,
             }
             let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
-            let list: Vec<Batch> =
-                if batches.trim().is_empty() { Vec::new() } else { serde_json::from_str(&batches).map_err(|e| e.to_string())? };
+            let list: Vec<Batch> = if batches.trim().is_empty() {
+                Vec::new()
+            } else {
+                serde_json::from_str(&batches).map_err(|e| e.to_string())?
+            };
             let pairs: Vec<(String, String)> =
                 list.into_iter().filter(|b| !b.batch.trim().is_empty()).map(|b| (b.line, b.batch)).collect();
             core.replica

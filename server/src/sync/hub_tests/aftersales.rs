@@ -109,8 +109,11 @@ fn a_breach_is_recorded_once_and_escalated_to_the_territory_manager() {
     let stamp = hub.db().load_doc(kid.as_bytes()).unwrap().unwrap();
     adoc.load_incremental(&stamp.bytes).unwrap();
     let before = adoc.get_heads();
-    complaint::append_event(&mut adoc, &ComplaintEvent::new(protocol::schema::ComplaintEventKind::Acknowledged, T0 + 10 * MIN, "as1"))
-        .unwrap();
+    complaint::append_event(
+        &mut adoc,
+        &ComplaintEvent::new(protocol::schema::ComplaintEventKind::Acknowledged, T0 + 10 * MIN, "as1"),
+    )
+    .unwrap();
     adoc.commit();
     let ack = DocChunk {
         id: kid,
