@@ -123,6 +123,9 @@ enum CustomerCmd {
         phone: Option<String>,
         #[arg(long)]
         title: Option<String>,
+        /// YYYY-MM-DD: the care calendar's birthday greetings go by it.
+        #[arg(long)]
+        birthday: Option<String>,
     },
     List {
         #[arg(long)]
@@ -488,10 +491,14 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             p.replica.set_customer(id, &field, &value, now)?;
             p.persist()?;
         }
-        CustomerCmd::AddContact { id, name, phone, title } => {
+        CustomerCmd::AddContact { id, name, phone, title, birthday } => {
             p.require_user()?;
             let id = id_of(p, &id, DocKind::Customer)?;
-            p.replica.add_contact(id, &name, phone.as_deref(), title.as_deref(), now)?;
+            let mut inputs = vec![("name", name.as_str())];
+            for (f, v) in [("phone", &phone), ("title", &title), ("birthday", &birthday)] {
+                inputs.extend(v.as_deref().map(|v| (f, v)));
+            }
+            p.replica.add_record(id, "contacts", &inputs, now)?;
             p.persist()?;
         }
         CustomerCmd::Reassign { id, territory, owner } => {

@@ -182,6 +182,20 @@ impl Replica {
         })
     }
 
+    /// Append a record to list field `list` of any document from typed text (a contact
+    /// with a birthday …), checked by the list's field declarations; it gets a fresh id
+    /// unless one is given.
+    pub fn add_record(&mut self, id: DocId, list: &str, inputs: &[Input<'_>], now: i64) -> Result<(), CoreError> {
+        let kind = self.docs.get(&id).map(|d| d.kind).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        let fresh = DocId::new_random().to_string();
+        let mut inputs = inputs.to_vec();
+        if !inputs.iter().any(|(f, _)| *f == "id") {
+            inputs.push(("id", fresh.as_str()));
+        }
+        let values = record::parse_record(kind, list, &inputs, &Self::parse_context(now))?;
+        self.edit_checked(id, kind, now, &[list], |doc| record::add_record_values(doc, kind, list, &values))
+    }
+
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
         Ok(customer::read(self.get(id, DocKind::Customer)?, id)?)
     }

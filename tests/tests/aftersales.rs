@@ -566,6 +566,119 @@ fn a_breach_is_recorded_once_and_escalated_while_nobody_pushes() {
     assert_eq!((v["status"].as_str(), v["clocks"]["ack"]["state"].as_str()), (Some("acknowledged"), Some("breached")));
 }
 
+#[test]
+fn revisit_plans_and_care_dates_become_one_task_per_customer() {
+    let server = server_with(&[
+        ("li", "rep", Some(GZ), None),
+        ("zhang", "rep", Some(SC), None),
+        ("as1", "after-sales", None, None),
+        ("ma", "market", None, None),
+    ]);
+    let li = Device::logged_in(&server, "li");
+    let a = li.add_customer("甲·遵义名酒行", &["--class", "A"]);
+    let b = li.add_customer("乙·花溪烟酒店", &["--class", "B"]);
+    li.ok(&["customer", "add-contact", &a, "--name", "王总", "--birthday", "1975-08-20"]);
+    li.sync();
+    let zhang = Device::logged_in(&server, "zhang");
+    let s = zhang.add_customer("成都锦江酒行", &["--class", "A"]);
+    zhang.sync();
+    let revisits_of = |d: &Device, plan: &str| -> BTreeSet<String> {
+        d.sync();
+        tasks(d).iter().filter(|t| t["plan"] == plan).map(|t| t["customer"].as_str().unwrap().to_string()).collect()
+    };
+
+    // A plan by rule: the A-class customers of 贵州.
+    let as1 = Device::logged_in(&server, "as1");
+    as1.sync();
+    let p = as1.ok(&[
+        "revisit",
+        "plan",
+        "--title",
+        "A类客户满意度回访",
+        "--content",
+        "satisfaction-survey",
+        "--method",
+        "phone",
+        "--due",
+        "2027-02-15",
+        "--scope",
+        "rule",
+        "--class",
+        "A",
+        "--territory",
+        GZ,
+    ]);
+    as1.sync();
+    assert_eq!(revisits_of(&li, &p), set([a.as_str()]));
+    // Widened to every class: the new customer joins, nobody twice.
+    as1.ok(&["set", &p, "class="]);
+    as1.sync();
+    as1.sync();
+    assert_eq!(revisits_of(&li, &p), set([a.as_str(), b.as_str()]));
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM effects WHERE doc_id = ?1 AND effect = 'task'", &p), 2);
+    assert!(revisits_of(&zhang, &p).is_empty(), "another territory is not in the rule");
+    // A plan of listed customers.
+    let q = as1.ok(&[
+        "revisit",
+        "plan",
+        "--title",
+        "新品试饮回访",
+        "--content",
+        "product-experience",
+        "--method",
+        "on-site",
+        "--due",
+        "2027-03-01",
+        "--scope",
+        "list",
+        "--customers",
+        &b,
+    ]);
+    as1.sync();
+    assert_eq!(revisits_of(&li, &q), set([b.as_str()]));
+
+    // The care calendar: 中秋 for A-class customers (every territory), and birthdays.
+    let ma = Device::logged_in(&server, "ma");
+    ma.sync();
+    let moon = ma.ok(&[
+        "care",
+        "add",
+        "--title",
+        "中秋问候",
+        "--occasion",
+        "mid-autumn",
+        "--date",
+        "2027-09-15",
+        "--class",
+        "A",
+    ]);
+    let birthday = ma.ok(&["care", "add", "--title", "生日祝福", "--occasion", "birthday", "--date", "2027-01-01"]);
+    ma.sync();
+    assert!(ma.ok(&["care", "calendar"]).contains("中秋问候"));
+    li.sync();
+    let care: Vec<Value> = li.json(&["care", "tasks"]).as_array().unwrap().clone();
+    let got: BTreeSet<(String, String, String)> = care
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            (s("event"), s("customer"), s("due"))
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> =
+        [(moon.clone(), a.clone(), "2027-09-15".to_string()), (birthday.clone(), a.clone(), "2027-08-20".to_string())]
+            .into_iter()
+            .collect();
+    assert_eq!(got, want, "{care:?}");
+    let moon_task = care.iter().find(|t| t["event"] == moon.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+    li.ok(&["care", "done", &moon_task, "--note", "已送月饼"]);
+    assert_eq!(li.json(&["care", "tasks"]).as_array().map(Vec::len), Some(1));
+    li.sync();
+    zhang.sync();
+    let theirs: Vec<Value> = zhang.json(&["care", "tasks"]).as_array().unwrap().clone();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!((theirs[0]["customer"].as_str(), theirs[0]["assignee"].as_str()), (Some(s.as_str()), Some("zhang")));
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
