@@ -6,7 +6,7 @@
 
 import { h, fill } from './ui.js';
 import { t, getLang } from './i18n.js';
-import { app, VIEWS, recordHref, newHref, newLabel } from './kinds.js';
+import { app, VIEWS, PANELS, recordHref, newHref, newLabel } from './kinds.js';
 
 /// How often the time left is recomputed while the queue is on screen.
 const TICK_MS = 15_000;
@@ -61,4 +61,37 @@ export function viewComplaintQueue(spec) {
   return { node, refresh, nav: `k:${spec.name}` };
 }
 
+/// Below a complaint's fields: its clocks and its history as the customer experienced it.
+export function complaintPanel(id) {
+  let d;
+  try {
+    d = JSON.parse(app.client.complaintDetail(id, Date.now(), getLang()));
+  } catch (_) {
+    return null;
+  }
+  return h(
+    'section#complaint-panel',
+    h('p#complaint-status', h('strong', d.status_label), d.waiting ? ` · ${t('waiting_customer')}` : ''),
+    h(
+      'ul#complaint-clocks.list',
+      d.clocks.map((c) => h('li', { dataset: { clock: c.clock, state: c.state } }, h('span.sla.' + c.state, `${c.label} · ${c.text}`))),
+    ),
+    d.escalated_to ? h('p.warn#complaint-escalated', `${t('escalated_to')} ${d.escalated_to}`) : null,
+    h('h3', t('complaint_history')),
+    h(
+      'ol#complaint-timeline.timeline',
+      d.timeline.map((e) =>
+        h(
+          'li',
+          { dataset: { kind: e.kind }, class: e.applied ? null : 'not-applied' },
+          h('strong', e.label),
+          h('span.meta', ` ${e.at_local} · ${e.by || ''}`),
+          e.text ? h('q.comment', e.text) : null,
+        ),
+      ),
+    ),
+  );
+}
+
 VIEWS.complaint = viewComplaintQueue;
+PANELS.complaint = complaintPanel;

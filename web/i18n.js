@@ -41,6 +41,7 @@ const TEXTS = {
     'new:complaint': '登记投诉', 'nav:complaint': '售后投诉', complaint_queue: '售后投诉（按剩余时限排序）', queue_all: '含已解决',
     'nav:revisit-task': '回访任务', 'nav:care-event': '关怀日历', 'nav:quality-issue': '质量问题',
     ship_order: '发货', carrier: '承运商', tracking: '运单号', batch: '批次号',
+    complaint_history: '处理经过', waiting_customer: '等待客户回复', escalated_to: '已升级至',
   },
   en: {
     app: 'jiuloop Sales',
@@ -81,6 +82,7 @@ const TEXTS = {
     'new:complaint': 'File a complaint', 'nav:complaint': 'Complaints', complaint_queue: 'Complaints (by SLA time left)', queue_all: 'resolved too',
     'nav:revisit-task': 'Revisits', 'nav:care-event': 'Care calendar', 'nav:quality-issue': 'Quality',
     ship_order: 'Ship', carrier: 'Carrier', tracking: 'Tracking number', batch: 'Batch number',
+    complaint_history: 'What happened', waiting_customer: 'waiting on the customer', escalated_to: 'Escalated to',
   },
 };
 

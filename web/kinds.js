@@ -28,6 +28,10 @@ const BESPOKE = {
 /// after-sales queue here); every other kind gets the generic list.
 export const VIEWS = {};
 
+/// What a kind's record screen shows below its fields (complaints.js: the clocks and the
+/// history as the customer experienced it): `PANELS[kind](id)` → a node.
+export const PANELS = {};
+
 let cache = { key: '', kinds: [] };
 
 /// Every kind this user may read, in the current language (cached until the language or

@@ -166,11 +166,11 @@ impl Replica {
             match found {
                 None => errors.push(protocol::kinds::FieldError::new(
                     "batches",
-                    protocol::kinds::FieldErrorKind::UnknownRef { kind: "order-line".into(), value: line.to_string() },
+                    protocol::kinds::FieldErrorKind::NoSuchLine { value: line.to_string() },
                 )),
                 Some(_) if !protocol::schema::order::is_batch(batch) => errors.push(protocol::kinds::FieldError::new(
                     "batches",
-                    protocol::kinds::FieldErrorKind::NotRef { kind: "batch".into(), value: batch.to_string() },
+                    protocol::kinds::FieldErrorKind::NotBatch { value: batch.to_string() },
                 )),
                 Some(l) => pairs.push((l.id.clone(), batch.to_string())),
             }

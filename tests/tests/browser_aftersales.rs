@@ -164,6 +164,13 @@ async fn a_rep_files_a_complaint_offline_on_a_phone_and_after_sales_sees_its_sla
     desk.wait_text(&format!("#complaint-queue [data-id='{filed}']"), "花溪名酒行").await;
     desk.wait_text(&format!("#complaint-queue [data-id='{filed}']"), "B2026-05").await;
     shot(&desk, "52-aftersales-queue").await;
+    // A complaint's screen: its clocks and its history as the customer experienced it.
+    desk.click(&format!("#complaint-queue [data-id='{late}'] a")).await;
+    desk.wait_for("!!document.querySelector('#complaint-timeline')", LONG).await;
+    desk.wait_text("#complaint-timeline [data-kind=filed]", "登记投诉").await;
+    desk.wait_text("#complaint-clocks [data-clock=ack]", "已超时").await;
+    desk.wait_text("[data-field=severity]", "紧急").await;
+    shot(&desk, "52b-complaint-detail").await;
 
     // What the server holds is what the phone filed, as the rep.
     let as1 = Device::logged_in(&server, "as1");
@@ -191,4 +198,52 @@ async fn a_rep_files_a_complaint_offline_on_a_phone_and_after_sales_sees_its_sla
 async fn page_has_no_sideways_scroll(page: &Page) {
     let fits = page.eval("document.documentElement.scrollWidth <= window.innerWidth + 1").await;
     assert_eq!(fits, true, "the page is wider than the phone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logistics_ships_from_the_order_screen_with_the_batch_numbers_of_each_line() {
+    let web = web_app().to_str().expect("utf-8 path").to_string();
+    let mut server = TestServer::with_args(&["--web", &web]);
+    server.add_user("li", "rep", Some(TestServer::TERRITORY));
+    server.add_user("sun", "logistics", None);
+    server.start();
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    server.admin_ok(&["policy", "import", policy.to_str().expect("utf-8")]);
+    let li = Device::logged_in(&server, "li");
+    li.sync();
+    let c = li.add_customer("观山湖酒楼", &["--channel", "restaurant"]);
+    let o = li.ok(&["order", "new", "--customer", &c]);
+    li.ok(&["order", "add-line", &o, "--sku", "SC-52-500", "--qty", "12", "--unit-price", "53900"]);
+    li.ok(&["order", "add-line", &o, "--sku", "SC-42-500", "--qty", "6", "--unit-price", "22900"]);
+    li.ok(&["order", "submit", &o]);
+    li.sync();
+    assert_eq!(li.order(&o)["lifecycle"]["status"], "confirmed", "{}", li.order(&o));
+
+    let browser = Browser::launch().await;
+    let page = browser.page("sun", &server.url()).await;
+    page.set_viewport(1280, 900, false).await;
+    login(&page, "sun").await;
+    go(&page, &format!("#/order/{o}"), "#ship-form").await;
+    page.fill("#ship-carrier", "顺丰").await;
+    page.fill("#ship-tracking", "SF1234567").await;
+    // A batch number that is none: refused, nothing saved.
+    page.fill("#ship-batch-1", "B#2026").await;
+    page.click("#ship-order").await;
+    page.wait_text(".toast.error", "'B#2026' is not a batch number").await;
+    assert_eq!(page.text("#order-status").await, "已确认");
+    page.fill("#ship-batch-1", "B2026-09，B2026-10").await;
+    page.fill("#ship-batch-2", "B2026-11").await;
+    shot(&page, "54-ship-with-batches").await;
+    page.click("#ship-order").await;
+    page.wait_text("#order-status", "已发货").await;
+    wait_synced(&page).await;
+
+    li.sync();
+    let v = li.order(&o);
+    let shipped = v["events"].as_array().unwrap().iter().find(|e| e["kind"] == "shipped").expect("shipped").clone();
+    let lines: Vec<String> =
+        v["lines"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(shipped["batches"], format!("{}=B2026-09,B2026-10;{}=B2026-11", lines[0], lines[1]), "{v}");
+    assert_eq!((shipped["by"].as_str(), shipped["carrier"].as_str()), (Some("sun"), Some("顺丰")));
+    server.kill9();
 }

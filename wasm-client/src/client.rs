@@ -779,6 +779,16 @@ impl Client {
         .to_string()
     }
 
+    /// One complaint as the customer experienced it: its clocks and its history (see
+    /// [`crate::aftersales_views::complaint_detail`]).
+    #[wasm_bindgen(js_name = complaintDetail)]
+    pub fn complaint_detail(&self, id: String, now: f64, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        crate::aftersales_views::complaint_detail(&self.shared.core.borrow().replica, id, now as i64, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
     // ---- any kind, from its declaration (the generic screens) ---------------------
 
     /// Every kind this user may read, with its fields and whether they may create one
