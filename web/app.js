@@ -9,6 +9,7 @@ import { app, genericKinds, listHref, navLabel } from './kinds.js';
 import { viewKindList, childRecords } from './kind_list.js';
 import { viewKindForm } from './kind_form.js';
 import { viewRecord } from './kind_detail.js';
+import { shipBox } from './ship.js';
 
 const DB = 'jiuloop';
 const PAGE = 200;
@@ -864,6 +865,7 @@ function viewOrder(id) {
       o.notes ? [h('h3', labelOf('order', 'notes')), h('p', o.notes)] : null,
       verdictBox(o),
       o.may_decide ? decideBox(id, step) : null,
+      o.may_ship ? shipBox(o, step) : null,
       h('h3', t('timeline')),
       h(
         'ol#order-timeline.timeline',

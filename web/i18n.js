@@ -38,6 +38,10 @@ const TEXTS = {
     n_records: '共 {n} 条', no_records: '暂无记录', new_record: '新建{kind}', recorded: '记录于',
     not_saved: '未保存：请修改标出的内容。', no_changes: '没有修改', no_customer_first: '请先选择{kind}',
     'new:competitor-observation': '记录竞品', 'nav:competitor-observation': '竞品',
+    'new:complaint': '登记投诉', 'nav:complaint': '售后投诉', complaint_queue: '售后投诉（按剩余时限排序）', queue_all: '含已解决',
+    'nav:revisit-task': '回访任务', 'nav:care-event': '关怀日历', 'nav:quality-issue': '质量问题',
+    ship_order: '发货', carrier: '承运商', tracking: '运单号', batch: '批次号',
+    complaint_history: '处理经过', waiting_customer: '等待客户回复', escalated_to: '已升级至',
   },
   en: {
     app: 'jiuloop Sales',
@@ -75,6 +79,10 @@ const TEXTS = {
     n_records: '{n} records', no_records: 'None yet', new_record: 'New {kind}', recorded: 'Recorded',
     not_saved: 'Nothing was saved: please correct the marked fields.', no_changes: 'Nothing changed', no_customer_first: 'Choose the {kind} first',
     'new:competitor-observation': 'Record competitor price', 'nav:competitor-observation': 'Competitors',
+    'new:complaint': 'File a complaint', 'nav:complaint': 'Complaints', complaint_queue: 'Complaints (by SLA time left)', queue_all: 'resolved too',
+    'nav:revisit-task': 'Revisits', 'nav:care-event': 'Care calendar', 'nav:quality-issue': 'Quality',
+    ship_order: 'Ship', carrier: 'Carrier', tracking: 'Tracking number', batch: 'Batch number',
+    complaint_history: 'What happened', waiting_customer: 'waiting on the customer', escalated_to: 'Escalated to',
   },
 };
 

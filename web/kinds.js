@@ -24,6 +24,14 @@ const BESPOKE = {
   policy: { open: () => null },
 };
 
+/// Kinds whose list screen is their own (a module registers it: complaints.js puts the
+/// after-sales queue here); every other kind gets the generic list.
+export const VIEWS = {};
+
+/// What a kind's record screen shows below its fields (complaints.js: the clocks and the
+/// history as the customer experienced it): `PANELS[kind](id)` → a node.
+export const PANELS = {};
+
 let cache = { key: '', kinds: [] };
 
 /// Every kind this user may read, in the current language (cached until the language or

@@ -324,7 +324,7 @@ fn every_error(p: &Profile, kind: DocKind, inputs: &[(&str, &str)], creating: bo
 }
 
 /// A refused command as one line in the user's language.
-fn refusal(p: &Profile, kind: DocKind, e: &CoreError, out: &Out) -> anyhow::Error {
+pub(crate) fn refusal(p: &Profile, kind: DocKind, e: &CoreError, out: &Out) -> anyhow::Error {
     let lang = out.lang();
     if !e.field_errors().is_empty() {
         return anyhow!("{}", field_errors(kind, e.field_errors(), lang));

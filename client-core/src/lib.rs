@@ -12,6 +12,7 @@
 //! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
 //! in the browser, and tests control the clock.
 
+mod aftersales;
 mod error;
 mod inbox_item;
 mod local_doc;
@@ -23,6 +24,7 @@ pub mod store_contract;
 mod store_op;
 mod sync_engine;
 
+pub use aftersales::{ComplaintView, QualityView};
 pub use error::CoreError;
 pub use inbox_item::InboxItem;
 pub use local_store::{InjectedFailure, LocalStore, StoredState};

@@ -143,9 +143,45 @@ impl Replica {
     }
 
     pub fn ship_order(&mut self, id: DocId, carrier: &str, tracking: &str, now: i64) -> Result<(), CoreError> {
+        self.ship_order_with_batches(id, carrier, tracking, &[], now)
+    }
+
+    /// Ship, recording the batch numbers (批次号) each line ships with: `(line, batch)`,
+    /// a line named by its id or 1-based position, several batches per line allowed.
+    pub fn ship_order_with_batches(
+        &mut self,
+        id: DocId,
+        carrier: &str,
+        tracking: &str,
+        batches: &[(String, String)],
+        now: i64,
+    ) -> Result<(), CoreError> {
+        let o = self.order(id)?;
+        let mut pairs = Vec::new();
+        let mut errors = Vec::new();
+        for (line, batch) in batches {
+            let (line, batch) = (line.trim(), batch.trim());
+            let by_position = line.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| o.lines.get(i));
+            let found = o.lines.iter().find(|l| l.id == line).or(by_position);
+            match found {
+                None => errors.push(protocol::kinds::FieldError::new(
+                    "batches",
+                    protocol::kinds::FieldErrorKind::NoSuchLine { value: line.to_string() },
+                )),
+                Some(_) if !protocol::schema::order::is_batch(batch) => errors.push(protocol::kinds::FieldError::new(
+                    "batches",
+                    protocol::kinds::FieldErrorKind::NotBatch { value: batch.to_string() },
+                )),
+                Some(l) => pairs.push((l.id.clone(), batch.to_string())),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(protocol::schema::SchemaError::Fields(errors).into());
+        }
         let e = OrderEvent {
             carrier: Some(carrier.to_string()),
             tracking: Some(tracking.to_string()),
+            batches: (!pairs.is_empty()).then(|| protocol::schema::order::format_batches(&pairs)),
             ..self.event(EventKind::Shipped, now)
         };
         self.append_order_event(id, &e, now)

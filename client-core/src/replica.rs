@@ -182,6 +182,20 @@ impl Replica {
         })
     }
 
+    /// Append a record to list field `list` of any document from typed text (a contact
+    /// with a birthday …), checked by the list's field declarations; it gets a fresh id
+    /// unless one is given.
+    pub fn add_record(&mut self, id: DocId, list: &str, inputs: &[Input<'_>], now: i64) -> Result<(), CoreError> {
+        let kind = self.docs.get(&id).map(|d| d.kind).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        let fresh = DocId::new_random().to_string();
+        let mut inputs = inputs.to_vec();
+        if !inputs.iter().any(|(f, _)| *f == "id") {
+            inputs.push(("id", fresh.as_str()));
+        }
+        let values = record::parse_record(kind, list, &inputs, &Self::parse_context(now))?;
+        self.edit_checked(id, kind, now, &[list], |doc| record::add_record_values(doc, kind, list, &values))
+    }
+
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
         Ok(customer::read(self.get(id, DocKind::Customer)?, id)?)
     }
@@ -358,8 +372,13 @@ impl Replica {
     /// Has the server recorded `effect` for document `id`, as far as this device knows
     /// (from the server-written documents it holds)?
     pub fn effect_recorded(&self, id: DocId, effect: protocol::kinds::Effect) -> bool {
+        use protocol::kinds::Effect;
         match effect {
-            protocol::kinds::Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::SlaBreached => {
+                self.track(id).is_some_and(|t| t.ack_breached_at.is_some() || t.resolve_breached_at.is_some())
+            }
+            Effect::Recalled => self.docs.contains_key(&protocol::schema::quality::recall_id(id)),
         }
     }
 
@@ -406,6 +425,19 @@ impl Replica {
     /// with the kind's declaration (all errors at once; nothing created on any), references
     /// must name documents held here, and the write rules must allow it.
     pub fn create(&mut self, kind: DocKind, inputs: &[Input<'_>], now: i64) -> Result<DocId, CoreError> {
+        self.create_stated(kind, inputs, now, now)
+    }
+
+    /// [`Replica::create`] with the record's own time (its creation time field, the first
+    /// entry of its log) stated as `stated` — a complaint the customer made an hour ago,
+    /// written up now. The server holds the stated time to its window around the arrival.
+    pub fn create_stated(
+        &mut self,
+        kind: DocKind,
+        inputs: &[Input<'_>],
+        stated: i64,
+        now: i64,
+    ) -> Result<DocId, CoreError> {
         let spec = kind.spec();
         if spec.server_written {
             return Err(CoreError::NotAllowed {
@@ -441,7 +473,9 @@ impl Replica {
             IdRule::Derived(_) => unreachable!("derived ids are server-written kinds"),
         };
         let user = self.user.clone();
-        self.create_as(id, facts, now, |doc| record::create(doc, kind, inputs, &Writer { user: &user, now }, &ctx))
+        self.create_as(id, facts, now, |doc| {
+            record::create(doc, kind, inputs, &Writer { user: &user, now: stated }, &ctx)
+        })
     }
 
     /// Edit fields of any document from typed text, as one change (all or nothing).

@@ -762,6 +762,33 @@ impl Client {
         views::approvals(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
     }
 
+    // ---- after-sales ---------------------------------------------------------------
+
+    /// The after-sales queue at `now`: open complaints (all with `all`) by SLA time left,
+    /// breached first (see [`crate::aftersales_views::complaint_queue`]).
+    #[wasm_bindgen(js_name = complaintQueue)]
+    pub fn complaint_queue(&self, now: f64, all: bool, lang: String) -> String {
+        let unsent = self.unsent();
+        crate::aftersales_views::complaint_queue(
+            &self.shared.core.borrow().replica,
+            &unsent,
+            now as i64,
+            all,
+            parse_lang(&lang),
+        )
+        .to_string()
+    }
+
+    /// One complaint as the customer experienced it: its clocks and its history (see
+    /// [`crate::aftersales_views::complaint_detail`]).
+    #[wasm_bindgen(js_name = complaintDetail)]
+    pub fn complaint_detail(&self, id: String, now: f64, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        crate::aftersales_views::complaint_detail(&self.shared.core.borrow().replica, id, now as i64, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
     // ---- any kind, from its declaration (the generic screens) ---------------------
 
     /// Every kind this user may read, with its fields and whether they may create one
@@ -931,6 +958,31 @@ impl Client {
         self.edit(move |core| {
             let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
             core.replica.decide_order(id, approve, comment.trim(), now as i64).map_err(|e| e.to_string())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Ship a confirmed order (logistics): carrier, tracking number and the batch numbers
+    /// its lines ship with, `[{line, batch}]` (a line by id or 1-based position).
+    #[wasm_bindgen(js_name = shipOrder)]
+    pub fn ship_order(&self, id: String, carrier: String, tracking: String, batches: String, now: f64) -> Promise {
+        self.edit(move |core| {
+            #[derive(Deserialize)]
+            struct Batch {
+                line: String,
+                batch: String,
+            }
+            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+            let list: Vec<Batch> = if batches.trim().is_empty() {
+                Vec::new()
+            } else {
+                serde_json::from_str(&batches).map_err(|e| e.to_string())?
+            };
+            let pairs: Vec<(String, String)> =
+                list.into_iter().filter(|b| !b.batch.trim().is_empty()).map(|b| (b.line, b.batch)).collect();
+            core.replica
+                .ship_order_with_batches(id, carrier.trim(), tracking.trim(), &pairs, now as i64)
+                .map_err(|e| e.to_string())?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -13,6 +13,7 @@
 //! Time: edits take `now` from JavaScript (`Date.now()`); the driver reads the same clock.
 //! `std::time::Instant` is never used (it panics in the browser).
 
+pub mod aftersales_views;
 pub mod client;
 pub mod idb;
 pub mod js;

@@ -541,6 +541,14 @@ pub fn order_detail(replica: &Replica, id: DocId, lang: Lang) -> Result<Value, S
         let may_decide =
             status == OrderStatus::AwaitingApproval && replica.approvals_queue().iter().any(|q| q.order.id == id);
         m.insert("may_decide".into(), may_decide.into());
+        // Logistics ships a confirmed order, with the batch numbers of its lines.
+        let ships = replica
+            .principal()
+            .is_none_or(|p| protocol::schema::order_lifecycle::event_writers(EventKind::Shipped).contains(&p.role));
+        m.insert(
+            "may_ship".into(),
+            (status == OrderStatus::Confirmed && ships && replica.may_write(id, "events")).into(),
+        );
     }
     Ok(j)
 }

@@ -43,12 +43,16 @@ pub const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: Some("created"),
     fields: &[
         field("comment", Str { max: 1_000 }, "说明", "Comment", EVENT_WRITERS),
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("carrier", Str { max: 100 }, "承运商", "Carrier", EVENT_WRITERS),
         field("tracking", Str { max: 100 }, "运单号", "Tracking number", EVENT_WRITERS),
         field("exception", Enum(&ExceptionKind::VOCAB), "异常类型", "Exception", EVENT_WRITERS),
+        // The batch numbers each line shipped with (`LINE=BATCH,BATCH;LINE=BATCH`): what a
+        // recall lists its customers by.
+        field("batches", Str { max: 4_000 }, "批次号", "Batch numbers", EVENT_WRITERS),
     ],
     entries: &[
         entry("created", ROLES),
@@ -63,8 +67,17 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("exception", EXCEPTION_HANDLERS).requires(&["role"]),
         entry("resolved", EXCEPTION_HANDLERS),
     ],
-    check: Some(check_resolution),
+    check: Some(check_event),
 };
+
+/// What an order event must be beyond its kind and author: batches in the one format, a
+/// resolution by the department that raised the exception.
+fn check_event(c: &LogCheck<'_>) -> Result<(), String> {
+    if let Some(text) = c.entry.str("batches") {
+        crate::schema::order::parse_batches(text)?;
+    }
+    check_resolution(c)
+}
 
 /// A department resolves its own exceptions: a resolution is recorded in the role that
 /// raised an open exception, by logistics for a cancellation requested after shipment

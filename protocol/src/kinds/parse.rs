@@ -78,6 +78,14 @@ pub enum FieldErrorKind {
     UnknownField {
         known: Vec<String>,
     },
+    /// Not a batch number (批次号).
+    NotBatch {
+        value: String,
+    },
+    /// The record names no line of its list (by id or 1-based position).
+    NoSuchLine {
+        value: String,
+    },
     /// A list, a log, raw bytes or an identity field: not set with `FIELD=VALUE`.
     NotSettable,
     /// Written only when the record is created.
@@ -112,6 +120,8 @@ impl FieldErrorKind {
             FieldErrorKind::UnknownRef { .. } => "unknown_ref",
             FieldErrorKind::NotFlag { .. } => "not_flag",
             FieldErrorKind::UnknownField { .. } => "unknown_field",
+            FieldErrorKind::NotBatch { .. } => "not_batch",
+            FieldErrorKind::NoSuchLine { .. } => "no_such_line",
             FieldErrorKind::NotSettable => "not_settable",
             FieldErrorKind::CreateOnly => "create_only",
         }
@@ -223,6 +233,20 @@ impl FieldErrorKind {
                     format!("没有这个字段（可用：{}）", known.join("、"))
                 } else {
                     format!("no such field (fields: {})", known.join(", "))
+                }
+            }
+            NotBatch { value } => {
+                if zh {
+                    format!("“{value}”不是批次号（字母、数字、- _ . /，最多 64 个字）")
+                } else {
+                    format!("'{value}' is not a batch number (letters, digits, - _ . /, at most 64)")
+                }
+            }
+            NoSuchLine { value } => {
+                if zh {
+                    format!("订单没有“{value}”这一行（行号或行编号）")
+                } else {
+                    format!("the order has no line '{value}' (a position or a line id)")
                 }
             }
             NotSettable => {

@@ -1180,3 +1180,5 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
     let out = hub.step(li.push(vec![c_chunk]));
     assert!(verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).is_none());
 }
+
+mod aftersales;
