@@ -26,6 +26,24 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/// Redraw `root` with `draw()` (a live update: something changed elsewhere) keeping what
+/// its inputs hold — by id — and the focus, so nobody loses what they were typing.
+export function redraw(root, draw) {
+  const values = {};
+  for (const el of root.querySelectorAll('input[id], textarea[id], select[id]')) if (el.type !== 'hidden') values[el.id] = el.value;
+  const active = document.activeElement;
+  const focus = active && root.contains(active) && active.id ? active.id : null;
+  draw();
+  for (const [id, v] of Object.entries(values)) {
+    const el = document.getElementById(id);
+    if (el && v && root.contains(el) && el.value !== v) el.value = v;
+  }
+  if (focus) {
+    const el = document.getElementById(focus);
+    if (el) el.focus();
+  }
+}
+
 /// Replace an element's children (null, false and nested arrays allowed, as in h()).
 export function fill(el, ...children) {
   el.replaceChildren();

@@ -489,7 +489,7 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             if json {
                 out.json(&c)
             } else {
-                out.customer(&c, &p.replica.visits_of(id), &p.replica.orders());
+                out.customer(&c, &p.replica.visits_of(id), &orders_with_status(&p.replica));
             }
         }
         CustomerCmd::Import { file } => {
@@ -635,11 +635,25 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
         OrderCmd::List { json } => {
-            let all = p.replica.orders();
+            let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }
         }
     }
     Ok(())
+}
+
+/// Every order with the status `order show` gives it (the lifecycle folded with the
+/// approvals its verdict requires), so that lists and the order agree.
+fn orders_with_status(r: &client_core::Replica) -> Vec<protocol::schema::order::Order> {
+    r.orders()
+        .into_iter()
+        .map(|mut o| {
+            if let Ok(v) = r.order_view(o.id) {
+                o.status = v.lifecycle.status;
+            }
+            o
+        })
+        .collect()
 }
 
 /// One lifecycle step on an order: resolve the id, apply, persist.

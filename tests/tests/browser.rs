@@ -35,7 +35,8 @@ async fn login(page: &Page, user: &str) {
     page.fill("#login-user", user).await;
     page.fill("#login-password", PASSWORD).await;
     page.click("#login-submit").await;
-    page.wait_for("!!document.querySelector('#customer-results')", LONG).await;
+    // A rep starts with their customers, every other role with their queues.
+    page.wait_for("!!document.querySelector('#customer-results, #work')", LONG).await;
 }
 
 async fn go(page: &Page, hash: &str, ready_selector: &str) {

@@ -121,17 +121,18 @@ impl Shared {
         }
     }
 
-    /// Make the replica's pending store ops durable, then tell the other tabs.
-    pub async fn persist(&self) -> Result<(), JsValue> {
+    /// Make the replica's pending store ops durable, then tell the other tabs. `Ok(false)`:
+    /// there was nothing to store.
+    pub async fn persist(&self) -> Result<bool, JsValue> {
         let ops = self.core.borrow_mut().replica.take_store_ops();
         if ops.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         match self.store.apply(&ops).await {
             Ok(seqs) => {
                 *self.storage_error.borrow_mut() = None;
                 self.broadcast(&PeerMsg::Ops(ops.into_iter().zip(seqs).collect()));
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 let msg = e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()));
@@ -618,10 +619,13 @@ impl Client {
                 let mut core = shared.core.borrow_mut();
                 f(&mut core)
             };
-            // Whatever was committed before an error is stored all the same.
+            // Whatever was committed before an error is stored all the same; the screens
+            // are told only when something changed (a refused edit leaves the form as it is).
             let stored = shared.persist().await;
-            shared.mailbox.post(Ev::Local);
-            shared.notify("data");
+            if !matches!(stored, Ok(false)) {
+                shared.mailbox.post(Ev::Local);
+                shared.notify("data");
+            }
             let out = out?;
             stored?;
             Ok(out.into())

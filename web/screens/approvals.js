@@ -2,7 +2,7 @@
 // approver decides on — customer, lines with product names, prices against the policy and
 // discounts, the total, the rep's note, why approval is needed — and the decision.
 
-import { h, fill, toast, showRefusal, statusChip } from '../ui.js';
+import { h, fill, redraw, toast, showRefusal, statusChip } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 import { linesTable, decideBox } from './order.js';
@@ -10,6 +10,9 @@ import { linesTable, decideBox } from './order.js';
 export function viewApprovals() {
   const wrap = h('section.approvals');
   function refresh() {
+    redraw(wrap, draw);
+  }
+  function draw() {
     const items = JSON.parse(app.client.approvals(getLang()));
     fill(
       wrap,
@@ -31,17 +34,17 @@ export function viewApprovals() {
                   try {
                     await app.client.orderStep(o.id, kind, JSON.stringify(input), Date.now(), getLang());
                     toast(t('saved'));
-                    refresh();
+                    draw();
                   } catch (e) {
                     showRefusal(box, e);
                   }
-                }),
+                }, `decide-comment-${o.id}`),
               ),
             ),
           )
         : h('p.empty#approvals-empty', t('approvals_empty')),
     );
   }
-  refresh();
+  draw();
   return { node: wrap, refresh, nav: 'approvals' };
 }

@@ -48,6 +48,8 @@ export function checkinLine(c) {
 export function viewCustomer(id) {
   const wrap = h('section.detail.customer-detail');
   let notesArea = null;
+  // Made once: a live update moves it, with what it holds, into the redrawn page.
+  const contacts = contactForm(id);
 
   async function saveNotes() {
     const edit = { notes: { base: notesArea.dataset.base, value: notesArea.value } };
@@ -131,7 +133,7 @@ export function viewCustomer(id) {
         'ul#contact-list.list.compact',
         c.contacts.map((p) => h('li', h('strong', p.name), ' ', p.title ? `${p.title} · ` : '', tel(p.phone))),
       ),
-      may.contacts ? contactForm(id) : null,
+      may.contacts ? contacts : null,
       h('h3', t('customer_orders')),
       orderTable(d.orders, { id: 'customer-orders', customer: false }),
       h('h3', t('visits')),

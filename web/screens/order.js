@@ -6,7 +6,7 @@
 // effect is not offered). A rejection needs a reason and a confirmation; a rejected order
 // can be revised and resubmitted.
 
-import { h, fill, toast, select, fieldBox, showRefusal, clearErrors, confirmButton, statusChip, errorText } from '../ui.js';
+import { h, fill, redraw, toast, select, fieldBox, showRefusal, clearErrors, confirmButton, statusChip, errorText } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 import { labelOf } from './customer.js';
@@ -53,13 +53,17 @@ export function viewOrder(id) {
     try {
       await app.client.orderStep(id, kind, JSON.stringify(input || {}), Date.now(), getLang());
       toast(t('saved'));
-      refresh();
+      refresh({ fresh: true });
     } catch (e) {
       if (form) showRefusal(form, e);
       else toast(errorText(e), 'error');
     }
   }
-  function refresh() {
+  function refresh({ fresh = false } = {}) {
+    if (fresh) draw();
+    else redraw(wrap, draw);
+  }
+  function draw() {
     let o;
     try {
       o = JSON.parse(app.client.order(id, getLang()));
@@ -126,8 +130,8 @@ export function viewOrder(id) {
       ),
     );
   }
-  refresh();
-  return { node: wrap, refresh, nav: 'orders' };
+  draw();
+  return { node: wrap, refresh: () => refresh(), nav: 'orders' };
 }
 
 // The server's verdict (or, before it arrives, the offline preview) and what is missing.
@@ -155,8 +159,8 @@ function verdictBox(o) {
 }
 
 /// Approve, or reject with a reason and a confirmation. `done(kind, input, form)`.
-export function decideBox(done) {
-  const comment = h('textarea.decide-comment', { rows: 2, placeholder: t('reject_reason'), 'aria-label': t('comment') });
+export function decideBox(done, id = 'decide-comment') {
+  const comment = h('textarea.decide-comment', { id, rows: 2, placeholder: t('reject_reason'), 'aria-label': t('comment') });
   const box = h(
     'div.decide',
     fieldBox('comment', t('comment'), comment),
