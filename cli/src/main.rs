@@ -386,9 +386,11 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             Ok(())
         }
-        Command::Customer(c) => customer(&mut p, c, now, out),
-        Command::Visit(c) => visit(&mut p, c, now, out),
-        Command::Order(c) => order(&mut p, c, now, out),
+        // A refusal of the core reads the same as in the browser: each field's reason in
+        // the user's language, a refused write as who may not do what.
+        Command::Customer(c) => customer(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Customer, e, out)),
+        Command::Visit(c) => visit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Visit, e, out)),
+        Command::Order(c) => order(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Order, e, out)),
         Command::New(a) => generic::new(&mut p, a, now, out),
         Command::Set(a) => generic::set(&mut p, a, now, out),
         Command::Show(a) => generic::show(&p, a, out),

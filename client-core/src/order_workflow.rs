@@ -73,7 +73,7 @@ impl Replica {
     }
 
     pub fn order_view(&self, id: DocId) -> Result<OrderView, CoreError> {
-        let order = self.order(id)?;
+        let mut order = self.order(id)?;
         let priced = self.price(id)?;
         let verdict = self.verdict(id);
         let hash = content_hash_of(&order);
@@ -90,6 +90,8 @@ impl Replica {
         let policy = policy_doc::in_force(&versions, order.effective_created_at()).map(|p| p.policy.clone());
         let may_approve = |a: Role, r: Role| policy.as_ref().map_or(a == r, |p| p.may_approve(a, r));
         let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &hash, &may_approve);
+        // One status: the order's own field says what the lifecycle says.
+        order.status = lifecycle.status;
         Ok(OrderView { order, priced, verdict, verdict_current, lifecycle })
     }
 
