@@ -86,7 +86,7 @@ const TEXTS = {
     first_start: 'No account yet? Ask IT to add users (jiuloop-server user add), or start the demo company with scripts/run-server.sh --demo.',
     search: 'Search name, phone, contact', all: 'All', class: 'Class', channel: 'Channel', region: 'Region',
     new_customer: 'New customer', edit: 'Edit', save: 'Save', cancel: 'Cancel', saved: 'Saved', back: 'Back',
-    n_customers: '{n} customers', n_lines: '{n} lines', showing: 'showing the first {n}', more: 'Show more',
+    n_customers: '{n} customers', n_lines: 'lines: {n}', showing: 'showing the first {n}', more: 'Show more',
     contacts: 'Contacts', add_contact: 'Add contact', contact_name: 'Name', contact_phone: 'Phone', contact_title: 'Title',
     notes: 'Notes', save_notes: 'Save notes', notes_changed: 'The notes changed elsewhere; saving merges both',
     visits: 'Visits', log_visit: 'Log a visit', no_visits: 'No visits yet',

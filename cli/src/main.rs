@@ -388,7 +388,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         }
         // A refusal of the core reads the same as in the browser: each field's reason in
         // the user's language, a refused write as who may not do what.
-        Command::Customer(c) => customer(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Customer, e, out)),
+        Command::Customer(c) => {
+            customer(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Customer, e, out))
+        }
         Command::Visit(c) => visit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Visit, e, out)),
         Command::Order(c) => order(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Order, e, out)),
         Command::New(a) => generic::new(&mut p, a, now, out),

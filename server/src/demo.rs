@@ -296,8 +296,13 @@ async fn seed_with(url: &str, devices: &Path, passwords: &[String]) -> anyhow::R
         let (lat, lng) = if rep == "chen" { CHENGDU } else { GUIYANG };
         let checkin_at = protocol::time::rfc3339(at);
         let (lat, lng) = ((lat + *c as i64 * 1_731).to_string(), (lng - *c as i64 * 2_113).to_string());
-        let mut inputs: Vec<(&str, &str)> =
-            vec![("customer", &customer), ("kind", kind), ("method", "on-site"), ("notes", notes), ("outcome", outcome)];
+        let mut inputs: Vec<(&str, &str)> = vec![
+            ("customer", &customer),
+            ("kind", kind),
+            ("method", "on-site"),
+            ("notes", notes),
+            ("outcome", outcome),
+        ];
         if *checked_in {
             inputs.extend([("checkin_at", checkin_at.as_str()), ("checkin_lat", &lat), ("checkin_lng", &lng)]);
             inputs.push(("checkin_accuracy_m", "18"));
@@ -315,7 +320,13 @@ async fn seed_with(url: &str, devices: &Path, passwords: &[String]) -> anyhow::R
         let facts = CustomerFacts { id: customers[*c], channel: Some(CUSTOMERS[*c].2) };
         let probe: Vec<LineFacts> = lines
             .iter()
-            .map(|(sku, _, _)| LineFacts { id: (*sku).into(), sku: (*sku).into(), spec: None, qty: 1, unit_price_fen: 1 })
+            .map(|(sku, _, _)| LineFacts {
+                id: (*sku).into(),
+                sku: (*sku).into(),
+                spec: None,
+                qty: 1,
+                unit_price_fen: 1,
+            })
             .collect();
         let priced = price_order(&policy.policy, &facts, &probe, at, Role::Rep);
         let new_lines: Vec<NewLine> = lines
@@ -341,12 +352,16 @@ async fn seed_with(url: &str, devices: &Path, passwords: &[String]) -> anyhow::R
             Plan::Rejected => "客户要求更低价格",
             _ => "",
         };
-        let mut fields: Vec<(&str, &str)> =
-            vec![("delivery_date", &delivery), ("delivery_place", CUSTOMERS[*c].5), ("payment_method", "bank-transfer")];
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("delivery_date", &delivery),
+            ("delivery_place", CUSTOMERS[*c].5),
+            ("payment_method", "bank-transfer"),
+        ];
         if !notes.is_empty() {
             fields.push(("notes", notes));
         }
-        let id = d.profile.replica.create_order_with(customers[*c], OrderSource::Electronic, &new_lines, &fields, at)?;
+        let id =
+            d.profile.replica.create_order_with(customers[*c], OrderSource::Electronic, &new_lines, &fields, at)?;
         match plan {
             Plan::Draft => {}
             Plan::Cancelled => d.profile.replica.cancel_order(id, at + 3_600_000)?,
@@ -399,7 +414,12 @@ async fn seed_with(url: &str, devices: &Path, passwords: &[String]) -> anyhow::R
             d.profile.replica.ship_order(*id, "顺丰速运", &tracking, step_at + 7_200_000)?;
         }
         if *plan == Plan::Exception {
-            d.profile.replica.order_exception(*id, ExceptionKind::Delayed, "暴雨封路，预计晚到两天", step_at + 10_800_000)?;
+            d.profile.replica.order_exception(
+                *id,
+                ExceptionKind::Delayed,
+                "暴雨封路，预计晚到两天",
+                step_at + 10_800_000,
+            )?;
         }
     }
     sync(d).await?;
@@ -421,5 +441,11 @@ async fn seed_with(url: &str, devices: &Path, passwords: &[String]) -> anyhow::R
         }
         sync(d).await?;
     }
-    Ok(format!("{} users, {} customers, {} visits, {} orders", USERS.len(), CUSTOMERS.len(), VISITS.len(), ORDERS.len()))
+    Ok(format!(
+        "{} users, {} customers, {} visits, {} orders",
+        USERS.len(),
+        CUSTOMERS.len(),
+        VISITS.len(),
+        ORDERS.len()
+    ))
 }

@@ -186,7 +186,8 @@ async fn an_order_goes_from_the_rep_through_manager_finance_and_logistics_to_clo
     go(&mgr, "#/approvals", "section.approvals").await;
     let approval = row("approval-list", &order);
     mgr.wait_for(&format!("!!document.querySelector({})", sel(&approval)), LONG).await;
-    for text in ["贵阳名酒经销部", "黔韵·珍品 酱香型白酒", "¥900.00", "¥969.00", "7.13%", "老客户，申请特价"] {
+    for text in ["贵阳名酒经销部", "黔韵·珍品 酱香型白酒", "¥900.00", "¥969.00", "7.13%", "老客户，申请特价"]
+    {
         mgr.wait_text(&approval, text).await;
     }
     mgr.fill(&format!("{approval} .decide-comment"), "同意本次让利").await;
@@ -378,7 +379,8 @@ async fn a_rejection_with_its_reason_is_revised_resubmitted_and_approved() {
     rep.wait_text("#order-lines .line-policy", "折让 5.06%").await;
     shot(&rep, "51-rep-order-revise").await;
     rep.click("#order-resubmit").await;
-    rep.wait_for(&format!("location.hash === '#/order/{order}' && !!document.querySelector('#order-status')"), LONG).await;
+    rep.wait_for(&format!("location.hash === '#/order/{order}' && !!document.querySelector('#order-status')"), LONG)
+        .await;
     wait_synced(&rep).await;
     wait_status(&rep, "awaiting-approval").await;
     rep.wait_text("#order-line-table", "¥920.00").await;
@@ -419,7 +421,10 @@ async fn bad_input_is_refused_next_to_the_field_in_the_users_language_and_nothin
     // Switching the language keeps the half-filled form; the errors come in English.
     rep.click("#lang").await;
     rep.wait_text("#nav", "Customers").await;
-    assert_eq!(rep.eval("[document.querySelector('#cf-name').value, document.querySelector('#cf-phone').value]").await, json!(["测试酒行", "call me"]));
+    assert_eq!(
+        rep.eval("[document.querySelector('#cf-name').value, document.querySelector('#cf-phone').value]").await,
+        json!(["测试酒行", "call me"])
+    );
     rep.click("#customer-save").await;
     rep.wait_text("#customer-form [data-field=phone] .field-error", "'call me' is not a phone number").await;
     rep.wait_text("#customer-error", "Nothing was saved").await;
@@ -431,7 +436,10 @@ async fn bad_input_is_refused_next_to_the_field_in_the_users_language_and_nothin
     rep.wait_for("location.hash.startsWith('#/customer/') && !!document.querySelector('#customer-name')", LONG).await;
     let customer = rep.eval("location.hash").await.as_str().unwrap().trim_start_matches("#/customer/").to_string();
     rep.wait_text("[data-field=phone] a.tel", "13900000000").await;
-    assert_eq!(rep.eval("document.querySelector('[data-field=phone] a.tel').getAttribute('href')").await, "tel:13900000000");
+    assert_eq!(
+        rep.eval("document.querySelector('[data-field=phone] a.tel').getAttribute('href')").await,
+        "tel:13900000000"
+    );
 
     // An empty visit; the check-in refused gracefully (no permission).
     go(&rep, &format!("#/customer/{customer}/visit"), "#visit-form").await;
@@ -440,12 +448,16 @@ async fn bad_input_is_refused_next_to_the_field_in_the_users_language_and_nothin
     rep.wait_text("#checkin-state", "可以不签到直接保存").await;
     rep.click("#visit-save").await;
     rep.wait_text("#visit-form [data-field=notes] .field-error", "不能为空").await;
-    assert_eq!(rep.eval(&format!("JSON.parse(jiuloop.client.customer({}, 'zh')).visits.length", sel(&customer))).await, 0);
+    assert_eq!(
+        rep.eval(&format!("JSON.parse(jiuloop.client.customer({}, 'zh')).visits.length", sel(&customer))).await,
+        0
+    );
     shot(&rep, "54-visit-empty").await;
     // With permission: the position and the time of the check-in are stored with the visit.
     let origin = server.url();
     rep_browser_grant(&browser, &origin).await;
-    rep.command("Emulation.setGeolocationOverride", json!({ "latitude": 26.647, "longitude": 106.63, "accuracy": 20 })).await;
+    rep.command("Emulation.setGeolocationOverride", json!({ "latitude": 26.647, "longitude": 106.63, "accuracy": 20 }))
+        .await;
     rep.click("#checkin").await;
     rep.wait_text("#checkin-state", "26.647000, 106.630000").await;
     rep.fill("#vf-notes", "店内陈列检查").await;
@@ -578,17 +590,19 @@ async fn check_layout(page: &Page, name: &str) {
 
 /// Check the layout and take a screenshot of the screen at `hash`, in Chinese and English
 /// (switched with the app's own button).
-async fn screen(page: &Page, n: &mut u32, who: &str, hash: &str, ready: &str) {
+async fn screen(page: &Page, n: &mut u32, who: &str, what: &str, hash: &str, ready: &str) {
     go(page, hash, ready).await;
     for (lang, html) in [("zh", "zh-CN"), ("en", "en")] {
         if page.eval("document.documentElement.lang").await != html {
             page.click("#lang").await;
-            page.wait_for(&format!("document.documentElement.lang === '{html}' && !!document.querySelector({})", sel(ready)), LONG)
-                .await;
+            page.wait_for(
+                &format!("document.documentElement.lang === '{html}' && !!document.querySelector({})", sel(ready)),
+                LONG,
+            )
+            .await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let place: String = hash.trim_start_matches("#/").replace(['/', '='], "-").chars().take(40).collect();
-        let name = format!("6{n:02}-{who}-{place}-{lang}");
+        let name = format!("6{n:02}-{who}-{what}-{lang}");
         check_layout(page, &name).await;
         shot(page, &name).await;
     }
@@ -608,7 +622,18 @@ async fn every_screen_fits_a_phone_with_long_strings_and_taps_are_44_px_in_both_
     let li = Device::logged_in(&server, "li");
     li.sync();
     let long = "A".repeat(100);
-    let id = li.ok(&["customer", "add", "--name", &long, "--channel", "distributor", "--class", "A", "--region", &"区".repeat(50)]);
+    let id = li.ok(&[
+        "customer",
+        "add",
+        "--name",
+        &long,
+        "--channel",
+        "distributor",
+        "--class",
+        "A",
+        "--region",
+        &"区".repeat(50),
+    ]);
     li.ok(&["customer", "set", &id, "address", &"x".repeat(200)]);
     li.ok(&["customer", "set", &id, "notes", &"长".repeat(400)]);
     li.ok(&["visit", "add", "--customer", &id, "--kind", "follow-up", "--notes", &"y".repeat(600)]);
@@ -620,35 +645,69 @@ async fn every_screen_fits_a_phone_with_long_strings_and_taps_are_44_px_in_both_
     check_layout(&rep, "login").await;
     login(&rep, "li").await;
     wait_synced(&rep).await;
-    let orders: Value = serde_json::from_str(rep.eval("jiuloop.client.orders('', null, 'zh')").await.as_str().unwrap()).unwrap();
+    let orders: Value =
+        serde_json::from_str(rep.eval("jiuloop.client.orders('', null, 'zh')").await.as_str().unwrap()).unwrap();
     let of = |status: &str| {
-        orders["items"].as_array().unwrap().iter().find(|o| o["status"] == status).map(|o| o["id"].as_str().unwrap().to_string())
+        orders["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["status"] == status)
+            .map(|o| o["id"].as_str().unwrap().to_string())
     };
-    for s in ["draft", "submitted", "awaiting-approval", "rejected", "confirmed", "shipped", "delivered", "closed", "cancelled"] {
+    for s in [
+        "draft",
+        "submitted",
+        "awaiting-approval",
+        "rejected",
+        "confirmed",
+        "shipped",
+        "delivered",
+        "closed",
+        "cancelled",
+    ] {
         assert!(of(s).is_some(), "the demo has a {s} order: {orders}");
     }
     let mut n = 1;
-    screen(&rep, &mut n, "rep", "#/customers", "#customer-list").await;
-    screen(&rep, &mut n, "rep", &format!("#/customer/{id}"), "#customer-name").await;
-    screen(&rep, &mut n, "rep", &format!("#/customer/{id}/edit"), "#customer-form").await;
-    screen(&rep, &mut n, "rep", &format!("#/customer/{id}/visit"), "#visit-form").await;
-    screen(&rep, &mut n, "rep", &format!("#/customer/{id}/order"), "#order-form").await;
-    screen(&rep, &mut n, "rep", "#/orders", "#order-list").await;
+    screen(&rep, &mut n, "rep", "customers", "#/customers", "#customer-list").await;
+    screen(&rep, &mut n, "rep", "customer-long-strings", &format!("#/customer/{id}"), "#customer-name").await;
+    screen(&rep, &mut n, "rep", "customer-edit", &format!("#/customer/{id}/edit"), "#customer-form").await;
+    screen(&rep, &mut n, "rep", "visit-form", &format!("#/customer/{id}/visit"), "#visit-form").await;
+    screen(&rep, &mut n, "rep", "order-form", &format!("#/customer/{id}/order"), "#order-form").await;
+    screen(&rep, &mut n, "rep", "orders", "#/orders", "#order-list").await;
     for s in ["rejected", "shipped", "closed"] {
-        screen(&rep, &mut n, "rep", &format!("#/order/{}", of(s).unwrap()), "#order-timeline").await;
+        screen(&rep, &mut n, "rep", &format!("order-{s}"), &format!("#/order/{}", of(s).unwrap()), "#order-timeline")
+            .await;
     }
-    screen(&rep, &mut n, "rep", &format!("#/order/{}/edit", of("rejected").unwrap()), "#order-form").await;
-    screen(&rep, &mut n, "rep", "#/work", "#work").await;
-    screen(&rep, &mut n, "rep", "#/notifications", "section.notifications").await;
-    screen(&rep, &mut n, "rep", "#/inbox", "#inbox-empty").await;
-    screen(&rep, &mut n, "rep", "#/me", "#logout").await;
-    screen(&rep, &mut n, "rep", "#/k/competitor-observation", "#kind-results").await;
-    screen(&rep, &mut n, "rep", &format!("#/k/competitor-observation/new/customer={id}"), "#kind-form").await;
+    screen(&rep, &mut n, "rep", "order-revise", &format!("#/order/{}/edit", of("rejected").unwrap()), "#order-form")
+        .await;
+    screen(&rep, &mut n, "rep", "work", "#/work", "#work").await;
+    screen(&rep, &mut n, "rep", "notifications", "#/notifications", "section.notifications").await;
+    screen(&rep, &mut n, "rep", "inbox", "#/inbox", "#inbox-empty").await;
+    screen(&rep, &mut n, "rep", "me", "#/me", "#logout").await;
+    screen(&rep, &mut n, "rep", "competitor-list", "#/k/competitor-observation", "#kind-results").await;
+    screen(
+        &rep,
+        &mut n,
+        "rep",
+        "competitor-form",
+        &format!("#/k/competitor-observation/new/customer={id}"),
+        "#kind-form",
+    )
+    .await;
     drop(browser);
 
     // The manager and finance at their desks (tables), and on a phone.
     for (user, screens) in [
-        ("zhang", vec![("#/work", "#work"), ("#/approvals", "#approval-list"), ("#/orders", "#order-list"), ("#/customers", "#customer-list")]),
+        (
+            "zhang",
+            vec![
+                ("#/work", "#work"),
+                ("#/approvals", "#approval-list"),
+                ("#/orders", "#order-list"),
+                ("#/customers", "#customer-list"),
+            ],
+        ),
         ("cai", vec![("#/work", "#work"), ("#/notifications", "section.notifications")]),
         ("wu", vec![("#/work", "#work")]),
     ] {
@@ -657,17 +716,44 @@ async fn every_screen_fits_a_phone_with_long_strings_and_taps_are_44_px_in_both_
         login(&page, user).await;
         wait_synced(&page).await;
         for (hash, ready) in &screens {
-            screen(&page, &mut n, &format!("{user}-desk"), hash, ready).await;
+            screen(&page, &mut n, &format!("{user}-desk"), hash.trim_start_matches("#/"), hash, ready).await;
         }
         // The desk layout lists orders as a table.
         go(&page, "#/orders", "#order-list").await;
-        assert_eq!(page.eval("getComputedStyle(document.querySelector('#order-list thead')).display").await, "table-header-group");
+        assert_eq!(
+            page.eval("getComputedStyle(document.querySelector('#order-list thead')).display").await,
+            "table-header-group"
+        );
         // An order with this role's step on it.
-        let queue = if user == "zhang" { "approve" } else if user == "cai" { "pay" } else { "ship" };
-        let first = page.eval(&format!("JSON.parse(jiuloop.client.work('zh')).find((q) => q.queue === '{queue}').items[0].id")).await;
-        screen(&page, &mut n, &format!("{user}-desk"), &format!("#/order/{}", first.as_str().unwrap()), "#order-steps").await;
+        let queue = if user == "zhang" {
+            "approve"
+        } else if user == "cai" {
+            "pay"
+        } else {
+            "ship"
+        };
+        let first = page
+            .eval(&format!("JSON.parse(jiuloop.client.work('zh')).find((q) => q.queue === '{queue}').items[0].id"))
+            .await;
+        screen(
+            &page,
+            &mut n,
+            &format!("{user}-desk"),
+            &format!("order-{queue}"),
+            &format!("#/order/{}", first.as_str().unwrap()),
+            "#order-steps",
+        )
+        .await;
         page.set_viewport(PHONE.0, PHONE.1, PHONE.2).await;
-        screen(&page, &mut n, &format!("{user}-phone"), "#/work", "#work").await;
-        screen(&page, &mut n, &format!("{user}-phone"), &format!("#/order/{}", first.as_str().unwrap()), "#order-steps").await;
+        screen(&page, &mut n, &format!("{user}-phone"), "work", "#/work", "#work").await;
+        screen(
+            &page,
+            &mut n,
+            &format!("{user}-phone"),
+            &format!("order-{queue}"),
+            &format!("#/order/{}", first.as_str().unwrap()),
+            "#order-steps",
+        )
+        .await;
     }
 }

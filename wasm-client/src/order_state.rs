@@ -11,9 +11,9 @@
 //! shows at once — with the `unsent` mark.
 
 use client_core::{OrderView, Replica, content_hash_of};
+use protocol::DocId;
 use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::{Lang, OrderStatus};
-use protocol::{DocId, Role};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -114,7 +114,33 @@ pub fn row(v: &OrderView, s: &OrderState, names: &HashMap<DocId, String>, lang: 
     j
 }
 
-/// The role whose approval an approver gives (their own).
-pub fn role_of(replica: &Replica) -> Option<Role> {
-    replica.principal().map(|p| p.role)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::ActorId;
+    use protocol::Role;
+    use protocol::rules::Principal;
+    use protocol::schema::OrderSource;
+    use protocol::schema::order::NewLine;
+
+    #[test]
+    fn an_order_checked_only_offline_is_shown_submitted_and_unsent_not_confirmed() {
+        let mut r = Replica::load(ActorId::from(&[9u8; 16][..]), "li", vec![], 0, vec![]).unwrap();
+        r.set_principal(Principal { user: "ma".into(), role: Role::Market, territories: vec![] });
+        let csv = include_str!("../../examples/policy.csv");
+        r.publish_policy(&protocol::pricing::parse_policy_csv(csv).unwrap(), 1).unwrap();
+        r.set_principal(Principal { user: "li".into(), role: Role::Rep, territories: vec!["贵州".into()] });
+        let inputs = [("name", "贵阳酒行"), ("channel", "distributor"), ("territory", "贵州"), ("owner", "li")];
+        let c = r.create(protocol::DocKind::Customer, &inputs, 2).unwrap();
+        let o = r.create_order(c, OrderSource::Electronic, 3).unwrap();
+        let line = NewLine { id: "a".into(), sku: "QY-53-500".into(), spec: None, qty: 1, unit_price_fen: 96_900 };
+        r.add_order_line(o, &line, 4).unwrap();
+        r.submit_order(o, 5).unwrap();
+        let v = r.order_view(o).unwrap();
+        assert_eq!(v.lifecycle.status, OrderStatus::Confirmed, "the offline price check alone would confirm it");
+        let s = state(&v, true);
+        assert_eq!((s.status, s.sync), (OrderStatus::Submitted, Sync::Unsent));
+        assert_eq!(state(&v, false).sync, Sync::Checking, "sent, not yet checked by the server");
+        assert_eq!(s.json(Lang::Zh)["status_label"], "已提交");
+    }
 }

@@ -270,7 +270,6 @@ pub fn vocab(lang: Lang) -> Value {
         "payment_method": options(PaymentMethod::ALL, PaymentMethod::as_str, |v| v.label(lang)),
         "order_status": options(OrderStatus::ALL, OrderStatus::as_str, |v| v.label(lang)),
         "exception": options(ExceptionKind::ALL, ExceptionKind::as_str, |v| v.label(lang)),
-        "event": options(EventKind::ALL, EventKind::as_str, |v| v.label(lang)),
         "fields": {
             "customer": fields(DocKind::Customer),
             "visit": fields(DocKind::Visit),

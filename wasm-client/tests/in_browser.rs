@@ -206,7 +206,10 @@ async fn two_tabs_of_one_profile_share_edits_and_one_holds_the_connection() {
     let bad = r#"{"name":"x","fields":{"next_follow_up":"2026-13-01"}}"#;
     let refused = JsFuture::from(a.create_customer(bad.into(), 3_000.0, Some("zh".into()))).await;
     let r = json(refused.unwrap_err().as_string().expect("rejects with a refusal's JSON"));
-    assert_eq!((r["fields"][0]["field"].as_str(), r["fields"][0]["code"].as_str()), (Some("next_follow_up"), Some("not_date")));
+    assert_eq!(
+        (r["fields"][0]["field"].as_str(), r["fields"][0]["code"].as_str()),
+        (Some("next_follow_up"), Some("not_date"))
+    );
     assert_eq!(json(a.customers(String::new(), "zh".into()).unwrap())["total"], 1);
 
     // When the holder closes, the other tab takes over the connection.
