@@ -186,10 +186,10 @@ impl Replica {
                 match l.id.as_deref().filter(|i| current.lines.iter().any(|c| c.id == *i)) {
                     Some(line) => {
                         let mut with_nulls = values.clone();
-                        if !with_nulls.iter().any(|(f, _)| f.name == "spec") {
-                            if let Some(f) = line_field("spec") {
-                                with_nulls.push((f, Value::Null));
-                            }
+                        if !with_nulls.iter().any(|(f, _)| f.name == "spec")
+                            && let Some(f) = line_field("spec")
+                        {
+                            with_nulls.push((f, Value::Null));
                         }
                         record::set_record_values(doc, DocKind::Order, "lines", line, &with_nulls)?;
                     }

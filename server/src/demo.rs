@@ -23,8 +23,10 @@ use std::time::Duration;
 
 const DAY: i64 = 24 * 3600 * 1000;
 
-/// (name, role, territory, manager, what they do).
-const USERS: &[(&str, Role, Option<&str>, Option<&str>, &str)] = &[
+/// A demo user: (name, role, territory, manager, what they do).
+type DemoUser = (&'static str, Role, Option<&'static str>, Option<&'static str>, &'static str);
+
+const USERS: &[DemoUser] = &[
     ("admin", Role::Admin, None, None, "IT: users, devices, everything"),
     ("zhang", Role::Manager, Some("贵州"), None, "sales manager 贵州: approvals, channels"),
     ("li", Role::Rep, Some("贵州"), Some("zhang"), "rep 贵州: customers, visits, orders, delivery"),
@@ -38,7 +40,7 @@ const USERS: &[(&str, Role, Option<&str>, Option<&str>, &str)] = &[
     ("sun", Role::AfterSales, None, None, "after-sales: exceptions"),
 ];
 
-/// Customers: (rep, name, channel, class, region, address, phone).
+/// Customers: (rep, name, channel, class, region, address); phones are made up.
 const CUSTOMERS: &[(&str, &str, Channel, CustomerClass, &str, &str)] = &[
     ("li", "贵阳名酒经销部", Channel::Distributor, CustomerClass::A, "贵阳", "贵阳市南明区花果园 B 区 12 号"),
     ("li", "花溪酒庄", Channel::DirectStore, CustomerClass::A, "贵阳", "贵阳市花溪区清溪路 88 号"),
@@ -86,8 +88,10 @@ enum Plan {
     Cancelled,
 }
 
-/// (customer index, plan, lines: (sku, qty, discount in percent below the policy price)).
-const ORDERS: &[(usize, Plan, &[(&str, i64, i64)])] = &[
+/// A demo order: (customer index, plan, lines: (sku, qty, percent below the policy price)).
+type DemoOrder = (usize, Plan, &'static [(&'static str, i64, i64)]);
+
+const ORDERS: &[DemoOrder] = &[
     (0, Plan::Closed, &[("QY-53-500X6", 20, 0), ("SC-52-500X6", 10, 0)]),
     (1, Plan::Delivered, &[("QY-53-500", 12, 0)]),
     (2, Plan::Shipped, &[("QY-53-500X6", 30, 0)]),

@@ -80,9 +80,8 @@ pub fn state(v: &OrderView, unsent: bool) -> OrderState {
 /// Every order held here, newest first, with its view and state.
 pub fn all(replica: &Replica, unsent: &HashSet<DocId>) -> Vec<(OrderView, OrderState)> {
     replica
-        .orders()
+        .order_views()
         .into_iter()
-        .filter_map(|o| replica.order_view(o.id).ok())
         .map(|v| {
             let s = state(&v, unsent.contains(&v.order.id));
             (v, s)

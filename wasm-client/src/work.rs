@@ -162,7 +162,7 @@ pub fn notifications(
             }
         }
     }
-    items.sort_by(|a, b| b.0.cmp(&a.0));
+    items.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let unread = items.iter().filter(|(_, i)| i["read"] == false).count();
     let items: Vec<Value> = items.into_iter().map(|(_, i)| i).collect();
     json!({ "unread": unread, "items": items })
