@@ -718,6 +718,15 @@ async fn every_screen_fits_a_phone_with_long_strings_and_taps_are_44_px_in_both_
         for (hash, ready) in &screens {
             screen(&page, &mut n, &format!("{user}-desk"), hash.trim_start_matches("#/"), hash, ready).await;
         }
+        if user == "zhang" {
+            // The manager sees where and when the rep checked in.
+            let q = sel(&json!({ "q": "贵阳名酒经销部" }).to_string());
+            let c = page.eval(&format!("JSON.parse(jiuloop.client.customers({q}, 'zh')).items[0].id")).await;
+            let hash = format!("#/customer/{}", c.as_str().unwrap());
+            screen(&page, &mut n, "zhang-desk", "customer-visits-checkin", &hash, "#visit-list").await;
+            page.wait_text("#visit-list .checkin", "26.64").await;
+            page.wait_text("#visit-list .checkin a.map-link", "").await;
+        }
         // The desk layout lists orders as a table.
         go(&page, "#/orders", "#order-list").await;
         assert_eq!(

@@ -169,7 +169,15 @@ pub fn may_create_under(replica: &Replica, kind: DocKind, parent: DocId) -> bool
 /// A customer with its visits (newest first) and orders, and what this user may do there.
 pub fn customer_detail(replica: &Replica, unsent: &HashSet<DocId>, id: DocId, lang: Lang) -> Result<Value, String> {
     let c = replica.customer(id).map_err(|e| crate::kind_views::core_text(&e, Some(DocKind::Customer), lang))?;
-    let mut visits: Vec<Value> = replica.visits_of(id).iter().map(|v| visit_json(replica, v, lang)).collect();
+    let mut visits: Vec<Value> = replica
+        .visits_of(id)
+        .iter()
+        .map(|v| {
+            let mut j = visit_json(replica, v, lang);
+            j["unsent"] = unsent.contains(&v.id).into();
+            j
+        })
+        .collect();
     visits.reverse();
     let names = HashMap::from([(id, c.name.clone())]);
     let orders: Vec<Value> = order_state::all(replica, unsent)

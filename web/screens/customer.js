@@ -144,7 +144,14 @@ export function viewCustomer(id) {
               h(
                 'li.visit-row',
                 { dataset: { id: v.id } },
-                h('div', h('strong', v.kind_label || ''), ' ', v.method_label || '', h('span.meta', ` ${v.at_local} · ${v.rep}`)),
+                h(
+                  'div',
+                  h('strong', v.kind_label || ''),
+                  ' ',
+                  v.method_label || '',
+                  h('span.meta', ` ${v.at_local} · ${v.rep}`),
+                  v.unsent ? h('span.tag.unsent', ` ${t('unsent')}`) : null,
+                ),
                 v.notes ? h('p.visit-notes', v.notes) : null,
                 v.outcome ? h('p.meta', `${labelOf('visit', 'outcome')}: ${v.outcome}`) : null,
                 v.feedback ? h('p.meta', `${labelOf('visit', 'feedback')}: ${v.feedback}`) : null,
