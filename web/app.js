@@ -190,8 +190,7 @@ function renderBadges() {
   };
   const notes = JSON.parse(app.client.notifications(getLang()));
   set('notif-badge', notes.unread);
-  const queues = JSON.parse(app.client.work(getLang()));
-  set('work-badge', queues.filter((q) => q.queue !== 'drafts').reduce((a, q) => a + q.count, 0));
+  set('work-badge', notes.waiting);
 }
 
 /// Switch the language and redraw, keeping what a half-filled form holds.

@@ -112,8 +112,9 @@ pub fn queues(replica: &Replica, unsent: &HashSet<DocId>, now: i64, lang: Lang) 
 const TOLD: [EventKind; 5] =
     [EventKind::Approved, EventKind::Rejected, EventKind::Paid, EventKind::Shipped, EventKind::Exception];
 
-/// `{unread, items: [{id, kind, order, customer_name, total, status_label, by, comment,
-/// at, at_local, read}]}`, newest first. `kind` is a queue name (`approve`, `pay`, …: an
+/// `{unread, waiting, items: [{id, kind, order, customer_name, total, status_label, by,
+/// comment, at, at_local, read}]}`, newest first; `waiting`: orders in this user's queues
+/// (their drafts aside). `kind` is a queue name (`approve`, `pay`, …: an
 /// order waits for this user) or `event:KIND` (something happened to this user's order).
 pub fn notifications(
     replica: &Replica,
@@ -165,7 +166,9 @@ pub fn notifications(
     items.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let unread = items.iter().filter(|(_, i)| i["read"] == false).count();
     let items: Vec<Value> = items.into_iter().map(|(_, i)| i).collect();
-    json!({ "unread": unread, "items": items })
+    // Orders waiting for this user (their own drafts aside): the navigation's other badge.
+    let waiting = w.queued.iter().filter(|qs| qs.iter().any(|q| *q != "drafts")).count();
+    json!({ "unread": unread, "waiting": waiting, "items": items })
 }
 
 /// The ids of the notifications there are now (to forget read marks of ones that are gone).

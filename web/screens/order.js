@@ -202,7 +202,8 @@ function stepsBox(o, vocab, step) {
   const part = (k, ...children) => h('div.step', { dataset: { step: k } }, ...children, h('p.form-error.error', { role: 'alert' }));
   const parts = [];
   if (has('submitted')) {
-    parts.push(part('submitted', h('button#submit-order.primary', { type: 'button', on: { click: () => step('submitted') } }, t('submit_order'))));
+    const label = o.status === 'rejected' ? t('resubmit_as_is') : t('submit_order');
+    parts.push(part('submitted', h('button#submit-order.primary', { type: 'button', on: { click: () => step('submitted') } }, label)));
   }
   if (has('approved') || has('rejected')) parts.push(decideBox(step));
   if (has('paid')) parts.push(part('paid', h('button#pay-order.primary', { type: 'button', on: { click: () => step('paid') } }, t('pay'))));
