@@ -785,10 +785,6 @@ impl Client {
         Ok(views::customers(&self.shared.core.borrow().replica, &q, parse_lang(&lang)).to_string())
     }
 
-    pub fn facets(&self) -> String {
-        views::facets(&self.shared.core.borrow().replica).to_string()
-    }
-
     /// `{customer, visits, orders, may: {edit, notes, contacts, channel, visit, order},
     /// unsent}`.
     pub fn customer(&self, id: String, lang: String) -> Result<String, JsValue> {
