@@ -323,6 +323,15 @@ fn every_error(p: &Profile, kind: DocKind, inputs: &[(&str, &str)], creating: bo
     CoreError::Schema(protocol::schema::SchemaError::Fields(errors))
 }
 
+/// An error of a typed command (`customer`, `visit`, `order`) in the user's language when
+/// it is the core's refusal; other errors as they are.
+pub fn localized(p: &Profile, kind: DocKind, e: anyhow::Error, out: &Out) -> anyhow::Error {
+    match e.downcast_ref::<CoreError>() {
+        Some(ce) => refusal(p, kind, ce, out),
+        None => e,
+    }
+}
+
 /// A refused command as one line in the user's language.
 pub(crate) fn refusal(p: &Profile, kind: DocKind, e: &CoreError, out: &Out) -> anyhow::Error {
     let lang = out.lang();

@@ -406,13 +406,25 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             Ok(())
         }
-        Command::Customer(c) => customer(&mut p, c, now, out),
-        Command::Visit(c) => visit(&mut p, c, now, out),
-        Command::Order(c) => order(&mut p, c, now, out),
-        Command::Complaint(c) => aftersales::complaint(&mut p, c, now, out),
-        Command::Quality(c) => aftersales::quality(&mut p, c, now, out),
-        Command::Revisit(c) => aftersales::revisit(&mut p, c, now, out),
-        Command::Care(c) => aftersales::care(&mut p, c, now, out),
+        // A refusal of the core reads the same as in the browser: each field's reason in
+        // the user's language, a refused write as who may not do what.
+        Command::Customer(c) => {
+            customer(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Customer, e, out))
+        }
+        Command::Visit(c) => visit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Visit, e, out)),
+        Command::Order(c) => order(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Order, e, out)),
+        Command::Complaint(c) => {
+            aftersales::complaint(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Complaint, e, out))
+        }
+        Command::Quality(c) => {
+            aftersales::quality(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::QualityIssue, e, out))
+        }
+        Command::Revisit(c) => {
+            aftersales::revisit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Revisit, e, out))
+        }
+        Command::Care(c) => {
+            aftersales::care(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::CareTask, e, out))
+        }
         Command::New(a) => generic::new(&mut p, a, now, out),
         Command::Set(a) => generic::set(&mut p, a, now, out),
         Command::Show(a) => generic::show(&p, a, out),
@@ -517,7 +529,7 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             if json {
                 out.json(&c)
             } else {
-                out.customer(&c, &p.replica.visits_of(id), &p.replica.orders());
+                out.customer(&c, &p.replica.visits_of(id), &orders_with_status(&p.replica));
             }
         }
         CustomerCmd::Import { file } => {
@@ -666,11 +678,25 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
         OrderCmd::List { json } => {
-            let all = p.replica.orders();
+            let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }
         }
     }
     Ok(())
+}
+
+/// Every order with the status `order show` gives it (the lifecycle folded with the
+/// approvals its verdict requires), so that lists and the order agree.
+fn orders_with_status(r: &client_core::Replica) -> Vec<protocol::schema::order::Order> {
+    r.orders()
+        .into_iter()
+        .map(|mut o| {
+            if let Ok(v) = r.order_view(o.id) {
+                o.status = v.lifecycle.status;
+            }
+            o
+        })
+        .collect()
 }
 
 /// One lifecycle step on an order: resolve the id, apply, persist.

@@ -62,7 +62,7 @@ impl Replica {
         self.doc_ref(track_id(complaint), DocKind::ComplaintTrack).ok().and_then(|d| complaint::read_track(d).ok())
     }
 
-    fn view_of(&self, c: Complaint, policy: &SlaPolicy, now: i64) -> ComplaintView {
+    fn complaint_view_of(&self, c: Complaint, policy: &SlaPolicy, now: i64) -> ComplaintView {
         let lifecycle = complaint_lifecycle::fold(&c.events, c.clock_start());
         let track = self.track(c.id).unwrap_or_default();
         let recorded =
@@ -75,7 +75,7 @@ impl Replica {
     /// A complaint with its folded history and its clocks at `now`.
     pub fn complaint_view(&self, id: DocId, now: i64) -> Result<ComplaintView, CoreError> {
         let c = self.complaint(id)?;
-        Ok(self.view_of(c, &self.sla_policy(), now))
+        Ok(self.complaint_view_of(c, &self.sla_policy(), now))
     }
 
     /// Every complaint held here, the after-sales queue's order: open ones by the time left
@@ -86,7 +86,7 @@ impl Replica {
             .records(DocKind::Complaint)
             .iter()
             .filter_map(|r| self.complaint(r.id).ok())
-            .map(|c| self.view_of(c, &policy, now))
+            .map(|c| self.complaint_view_of(c, &policy, now))
             .collect();
         all.sort_by(|a, b| {
             let key = |v: &ComplaintView| {
@@ -138,7 +138,7 @@ impl Replica {
             .filter(|c| {
                 lifecycle.complaints.contains(&c.id) || (!batch.is_empty() && c.batch.as_deref() == Some(&batch))
             })
-            .map(|c| self.view_of(c, &policy, now))
+            .map(|c| self.complaint_view_of(c, &policy, now))
             .collect();
         Ok(QualityView { recall: self.recall_list(id), issue, lifecycle, complaints })
     }

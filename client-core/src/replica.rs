@@ -415,7 +415,7 @@ impl Replica {
     }
 
     /// How people's input is parsed here: today's date and now, for "not in the past" and `now`.
-    fn parse_context(now: i64) -> ParseContext {
+    pub(crate) fn parse_context(now: i64) -> ParseContext {
         let today = chrono::DateTime::from_timestamp_millis(now)
             .map(|t| t.with_timezone(&protocol::time::shanghai()).date_naive());
         ParseContext { today, now: Some(now) }
@@ -665,7 +665,7 @@ impl Replica {
         Ok(id)
     }
 
-    fn edit_checked(
+    pub(crate) fn edit_checked(
         &mut self,
         id: DocId,
         kind: DocKind,

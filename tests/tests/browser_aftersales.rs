@@ -229,7 +229,7 @@ async fn logistics_ships_from_the_order_screen_with_the_batch_numbers_of_each_li
     // A batch number that is none: refused, nothing saved.
     page.fill("#ship-batch-1", "B#2026").await;
     page.click("#ship-order").await;
-    page.wait_text(".toast.error", "'B#2026' is not a batch number").await;
+    page.wait_text("#ship-form [data-field=batches] .field-error", "“B#2026”不是批次号").await;
     assert_eq!(page.text("#order-status").await, "已确认");
     page.fill("#ship-batch-1", "B2026-09，B2026-10").await;
     page.fill("#ship-batch-2", "B2026-11").await;

@@ -5,7 +5,9 @@ use super::DocKind;
 use super::grants::{FIELD_STAFF, ORDER_READERS};
 use super::spec::build::{author, created_at, entry, field, parent};
 use super::log::LogCheck;
-use super::spec::{Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, KindSpec, LogSpec, Placement, Scope};
+use super::spec::{
+    Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, InputRule, KindSpec, LogSpec, Placement, Scope,
+};
 use crate::role::Role::{self, *};
 use crate::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
 use crate::schema::{EventKind, ExceptionKind, OrderSource, PaymentMethod};
@@ -27,7 +29,9 @@ const LINE: &[FieldSpec] = &[
     field("sku", Str { max: 64 }, "产品", "Product", FIELD_STAFF).required(),
     field("spec", Str { max: 64 }, "规格", "Spec", FIELD_STAFF),
     field("qty", Int { min: 1, max: MAX_QTY }, "数量", "Quantity", FIELD_STAFF).required(),
-    field("unit_price_fen", Money { max: MAX_UNIT_PRICE_FEN }, "单价", "Unit price", FIELD_STAFF).required(),
+    field("unit_price_fen", Money { max: MAX_UNIT_PRICE_FEN }, "单价", "Unit price", FIELD_STAFF)
+        .required()
+        .with_input(InputRule::Positive),
 ];
 
 const ROLES: &[Role] = &[Rep, Manager, Admin];
@@ -128,7 +132,7 @@ pub const SPEC: KindSpec = KindSpec {
         created_at("created_at", "下单时间", "Created at", FIELD_STAFF),
         field("source", Enum(&OrderSource::VOCAB), "订单来源", "Source", FIELD_STAFF),
         field("lines", Records(LINE), "订单明细", "Lines", FIELD_STAFF),
-        field("delivery_date", Date, "交货日期", "Delivery date", FIELD_STAFF),
+        field("delivery_date", Date, "交货日期", "Delivery date", FIELD_STAFF).with_input(InputRule::NotPast),
         field("delivery_place", Str { max: 200 }, "交货地点", "Delivery place", FIELD_STAFF),
         field("payment_method", Enum(&PaymentMethod::VOCAB), "付款方式", "Payment method", FIELD_STAFF),
         field("notes", Text { max: 10_000 }, "备注", "Notes", FIELD_STAFF),

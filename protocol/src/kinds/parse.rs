@@ -72,6 +72,10 @@ pub enum FieldErrorKind {
         kind: String,
         value: String,
     },
+    /// Not a product of the price policy the device holds (an order line's SKU).
+    UnknownProduct {
+        value: String,
+    },
     NotFlag {
         value: String,
     },
@@ -118,6 +122,7 @@ impl FieldErrorKind {
             FieldErrorKind::BadPhone { .. } => "bad_phone",
             FieldErrorKind::NotRef { .. } => "not_ref",
             FieldErrorKind::UnknownRef { .. } => "unknown_ref",
+            FieldErrorKind::UnknownProduct { .. } => "unknown_product",
             FieldErrorKind::NotFlag { .. } => "not_flag",
             FieldErrorKind::UnknownField { .. } => "unknown_field",
             FieldErrorKind::NotBatch { .. } => "not_batch",
@@ -220,6 +225,13 @@ impl FieldErrorKind {
             NotRef { kind, value } | UnknownRef { kind, value } => {
                 let label = kind.parse::<DocKind>().map(|k| k.spec().label(lang)).unwrap_or(kind.as_str());
                 if zh { format!("找不到{label}“{value}”") } else { format!("no {label} '{value}' here") }
+            }
+            UnknownProduct { value } => {
+                if zh {
+                    format!("“{value}”不是价格体系中的产品")
+                } else {
+                    format!("'{value}' is not a product of the price policy")
+                }
             }
             NotFlag { value } => {
                 if zh {

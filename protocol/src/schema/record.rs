@@ -332,6 +332,13 @@ pub fn set_record_values(
     Ok(())
 }
 
+/// Delete the record of list `list` whose id is `record` (an order line taken out of a draft).
+pub fn remove_record(doc: &mut AutoCommit, kind: DocKind, list: &str, record: &str) -> R<()> {
+    check_kind(doc, kind.as_str())?;
+    record_fields(kind, list)?;
+    super::access::remove_record(doc, list, record)
+}
+
 fn to_scalar(v: &Value) -> Scalar {
     match v {
         Value::Null => Scalar::Null,
