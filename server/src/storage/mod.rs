@@ -17,6 +17,7 @@
 
 mod error;
 mod rows;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -24,13 +25,14 @@ pub(crate) mod contract;
 
 pub use error::DbError;
 pub use rows::*;
+pub use postgres::PgStorage;
 pub use sqlite::SqliteDb;
 
 use std::path::Path;
 use uuid::Uuid;
 
-/// Declares the storage API once: the trait, and the embedded database's implementation
-/// of it (its inherent methods).
+/// Declares the storage API once: the trait, and each engine's implementation of it (the
+/// engine's inherent methods of the same names).
 macro_rules! storage_api {
     ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty; )+) => {
         /// What the server needs of a database (see the module docs for the contract).
@@ -42,6 +44,9 @@ macro_rules! storage_api {
             fn freeze_size_for_tests(&self) -> Result<(), DbError> {
                 Err(DbError::Backend("not supported by this storage".into()))
             }
+
+            /// Which engine and database, for `/health` and logs (never a password).
+            fn describe(&self) -> String;
         }
 
         impl Storage for SqliteDb {
@@ -49,6 +54,18 @@ macro_rules! storage_api {
 
             fn freeze_size_for_tests(&self) -> Result<(), DbError> {
                 SqliteDb::freeze_size_for_tests(self)
+            }
+
+            fn describe(&self) -> String {
+                format!("sqlite {}", self.path().display())
+            }
+        }
+
+        impl Storage for PgStorage {
+            $( fn $name(&self $(, $arg: $ty)*) -> $ret { PgStorage::$name(self $(, $arg)*) } )+
+
+            fn describe(&self) -> String {
+                format!("postgres {}", self.target())
             }
         }
     };
@@ -173,6 +190,42 @@ storage_api! {
 /// The embedded database in `data_dir` (created if needed), as storage.
 pub fn open_sqlite(data_dir: &Path) -> Result<Box<dyn Storage>, DbError> {
     Ok(Box::new(SqliteDb::open_in(data_dir)?))
+}
+
+/// Where the server keeps its data: the embedded SQLite file of a data directory (the
+/// default), or a PostgreSQL database shared by several nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// `--database URL` when given (`postgres://…` or `postgresql://…`), else `data_dir`.
+    pub fn choose(url: Option<&str>, data_dir: &Path) -> Result<Self, DbError> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Database::Sqlite(data_dir.to_path_buf())),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Database::Postgres(u.to_string()))
+            }
+            Some(u) => Err(DbError::Open {
+                target: u.to_string(),
+                reason: "not a PostgreSQL URL (postgres://user@host:port/database)".into(),
+            }),
+        }
+    }
+
+    /// A new connection to it (each caller — the hub, logins, an admin command — has its own).
+    pub fn open(&self) -> Result<Box<dyn Storage>, DbError> {
+        match self {
+            Database::Sqlite(dir) => open_sqlite(dir),
+            Database::Postgres(url) => Ok(Box::new(PgStorage::connect(url)?)),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Database::Postgres(_))
+    }
 }
 
 pub(crate) fn i64_from_u64(v: u64) -> i64 {

@@ -29,6 +29,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// One SQLite connection with jiuloop's settings (WAL, `synchronous=FULL`, busy timeout).
 pub struct SqliteDb {
     conn: Connection,
+    path: std::path::PathBuf,
 }
 
 impl SqliteDb {
@@ -52,7 +53,12 @@ impl SqliteDb {
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         migrations::migrate(&mut conn)?;
-        Ok(SqliteDb { conn })
+        Ok(SqliteDb { conn, path: path.to_path_buf() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Start a write transaction (taking the write lock now, not at the first write).
