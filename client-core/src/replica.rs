@@ -29,6 +29,15 @@ pub struct Replica {
     /// Who edits, for the same write rules the server applies (None: not checked
     /// locally; the server still checks).
     principal: Option<Principal>,
+    /// Where fresh ids (documents, contacts) come from.
+    ids: IdSource,
+}
+
+/// Fresh ids are random, unless a simulation asks for a seeded sequence.
+enum IdSource {
+    Random,
+    /// SplitMix64 state.
+    Seeded(u64),
 }
 
 impl Replica {
@@ -46,7 +55,17 @@ impl Replica {
             docs.insert(s.id, LocalDoc::load(s, &actor)?);
         }
         let maybe_unsent = docs.keys().copied().collect();
-        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
+        Ok(Replica {
+            actor,
+            user: user.into(),
+            docs,
+            maybe_unsent,
+            cursor,
+            inbox,
+            outbox: Vec::new(),
+            principal: None,
+            ids: IdSource::Random,
+        })
     }
 
     /// Add more stored documents to a loaded replica (a driver may load the documents
@@ -79,6 +98,30 @@ impl Replica {
     /// will refuse.
     pub fn set_principal(&mut self, principal: Principal) {
         self.principal = Some(principal);
+    }
+
+    /// Draw fresh ids (of new documents and contacts) from a sequence seeded with `seed`
+    /// instead of at random, so that a simulation replays exactly: ids decide, among
+    /// others, the order in which documents are pushed. Devices must use different seeds.
+    pub fn seed_ids(&mut self, seed: u64) {
+        self.ids = IdSource::Seeded(seed);
+    }
+
+    fn fresh_id(&mut self) -> DocId {
+        match &mut self.ids {
+            IdSource::Random => DocId::new_random(),
+            IdSource::Seeded(state) => {
+                let mut bytes = [0u8; 16];
+                for half in bytes.chunks_exact_mut(8) {
+                    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = *state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    half.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+                }
+                DocId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
+        }
     }
 
     pub fn principal(&self) -> Option<&Principal> {
@@ -127,7 +170,7 @@ impl Replica {
         for new in rows {
             let facts = DocFacts::new(DocKind::Customer, new.territory.clone(), Some(user.clone()));
             self.check(None, &facts, &[KIND_KEY])?;
-            let id = DocId::new_random();
+            let id = self.fresh_id();
             let mut local = LocalDoc::new(id, DocKind::Customer, &self.actor);
             let ((), op) = local.edit(now, |doc| customer::init(doc, new, now, &user))?;
             ops.extend(op);
@@ -171,7 +214,7 @@ impl Replica {
         title: Option<&str>,
         now: i64,
     ) -> Result<(), CoreError> {
-        let contact_id = DocId::new_random().to_string();
+        let contact_id = self.fresh_id().to_string();
         self.edit_checked(id, DocKind::Customer, now, &["contacts"], |doc| {
             customer::add_contact(doc, &contact_id, name, phone, title)
         })
@@ -418,7 +461,7 @@ impl Replica {
             Placement::Nowhere => self.new_facts(kind, None, None)?,
         };
         let id = match spec.id {
-            IdRule::Random => DocId::new_random(),
+            IdRule::Random => self.fresh_id(),
             IdRule::Fixed(id) if !self.docs.contains_key(&id) => id,
             IdRule::Fixed(id) => return Err(CoreError::Exists { kind, id }),
             IdRule::Derived(_) => unreachable!("derived ids are server-written kinds"),
@@ -584,7 +627,8 @@ impl Replica {
         now: i64,
         init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
     ) -> Result<DocId, CoreError> {
-        self.create_as(DocId::new_random(), facts, now, init)
+        let id = self.fresh_id();
+        self.create_as(id, facts, now, init)
     }
 
     fn create_as(

@@ -299,3 +299,18 @@ fn an_honest_client_refuses_locally_what_the_rules_forbid() {
     }
     assert!(d.replica.set_customer(id, "phone", "0851-1", 3).is_ok());
 }
+
+#[test]
+fn seeded_ids_replay_exactly() {
+    let ids = |seed: Option<u64>| {
+        let mut d = Device::new();
+        if let Some(s) = seed {
+            d.replica.seed_ids(s);
+        }
+        (0..3).map(|n| d.customer(&format!("客户{n}"))).collect::<Vec<DocId>>()
+    };
+    assert_eq!(ids(Some(7)), ids(Some(7)));
+    assert_ne!(ids(Some(7)), ids(Some(8)));
+    assert_ne!(ids(None), ids(None));
+    assert!(ids(Some(7)).iter().all(|id| id.0.get_version_num() == 4));
+}
