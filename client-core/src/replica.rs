@@ -714,6 +714,10 @@ impl Replica {
     pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
         self.add_inbox(InboxItem::from_refusal(r, now, changes));
         let allowed: Vec<String> = match self.docs.get(&r.id) {
+            // Refused whole (no field: out of reach, a creation where the user may not
+            // create, a reserved id): there is nothing to redo. Redoing its fields would
+            // make the same document again, refused again, forever.
+            Some(_) if r.path.is_empty() => Vec::new(),
             Some(d) => d
                 .kind
                 .spec()

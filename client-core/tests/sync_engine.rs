@@ -314,3 +314,30 @@ fn seeded_ids_replay_exactly() {
     assert_ne!(ids(None), ids(None));
     assert!(ids(Some(7)).iter().all(|id| id.0.get_version_num() == 4));
 }
+
+/// Found by the simulation (seed 4): a device that does not check edits locally created a
+/// customer in a territory its user does not work in. The server refused the whole
+/// document (no field path); the device re-created it from the refused copy, pushed it,
+/// was refused again — forever, one inbox item per round trip.
+#[test]
+fn a_document_refused_whole_is_not_redone() {
+    let mut d = Device::new();
+    let id = d.customer("昆明酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    let refusal = Refusal {
+        id,
+        kind: DocKind::Customer,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "territory".into(),
+        message: "li may not write customer.doc_kind of a record outside their territory".into(),
+        server_heads: vec![],
+    };
+    let out = d.receive(ServerMsg::Refused { refusals: vec![refusal] }).unwrap();
+    assert!(pushed(&out).is_empty(), "nothing is pushed again: {out:?}");
+    assert!(d.quiescent());
+    assert!(d.replica.customers().is_empty());
+    assert_eq!(d.store.inbox.len(), 1);
+    assert_eq!(d.store.inbox[0].changes, first[0].changes, "the refused creation is kept in the inbox");
+}
