@@ -708,11 +708,11 @@ impl Replica {
         self.maybe_unsent.insert(id);
     }
 
-    /// The server refused a push: keep the refused changes in the inbox, restore the
-    /// document to what the server holds, and redo the edits of other fields that the
-    /// rules still allow.
+    /// The server refused a push: restore the document to what the server holds, keep
+    /// what that discards in the inbox — the refused changes, and any edit made since on
+    /// top of them (`changes`: what was pushed) — and redo the edits of other fields that
+    /// the rules still allow.
     pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
-        self.add_inbox(InboxItem::from_refusal(r, now, changes));
         let allowed: Vec<String> = match self.docs.get(&r.id) {
             // Refused whole (no field: out of reach, a creation where the user may not
             // create, a reserved id): there is nothing to redo. Redoing its fields would
@@ -726,14 +726,22 @@ impl Replica {
                 .filter(|f| f.name != r.path && self.may_write(r.id, f.name))
                 .map(|f| f.name.to_string())
                 .collect(),
-            None => return Ok(()),
+            None => {
+                self.add_inbox(InboxItem::from_refusal(r, now, changes));
+                return Ok(());
+            }
         };
         let actor = self.actor.clone();
         let local = self.docs.get_mut(&r.id).expect("checked above");
         let op = local.set_server_heads(&r.server_heads);
+        // Edits made while the push was in flight build on the refused changes: the
+        // restore discards them too (lists are not redone), so they go to the inbox with them.
+        let discarded = local.unsent_changes();
+        self.outbox.push(op);
+        self.add_inbox(InboxItem::from_refusal(r, now, if discarded.is_empty() { changes } else { discarded }));
+        let local = self.docs.get_mut(&r.id).expect("checked above");
         let keep = |f: &str| allowed.iter().any(|a| a == f);
         let (ops, _redone) = local.restore_to_server(&actor, now, &keep)?;
-        self.outbox.push(op);
         self.outbox.extend(ops);
         self.maybe_unsent.insert(r.id);
         Ok(())

@@ -341,3 +341,43 @@ fn a_document_refused_whole_is_not_redone() {
     assert_eq!(d.store.inbox.len(), 1);
     assert_eq!(d.store.inbox[0].changes, first[0].changes, "the refused creation is kept in the inbox");
 }
+
+/// Found by the simulation (seeds 42, 49, 59, 64, 80): an edit made while a push was in
+/// flight was discarded without a trace when that push was refused. The restore goes back
+/// to the server's state, and later edits are built on the refused ones, so they go too —
+/// lists (lines, contacts, policy versions, events) are not redone. Everything the restore
+/// discards must be kept in the inbox.
+#[test]
+fn edits_made_while_a_refused_push_was_in_flight_are_kept_in_the_inbox() {
+    let mut d = Device::new();
+    let id = d.customer("贵阳酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.receive(ack(&first, 1)).unwrap();
+    d.replica.set_customer(id, "owner", "zhang", 2_000).unwrap();
+    d.persist();
+    let bad = pushed(&decode_all(d.engine.local_changes(&mut d.replica).unwrap()));
+    assert_eq!(bad.len(), 1);
+    // While the push is on its way, the rep adds a contact (a list: not redone).
+    d.replica.add_contact(id, "王经理", None, None, 3_000).unwrap();
+    d.persist();
+    let refusal = Refusal {
+        id,
+        kind: DocKind::Customer,
+        code: ErrorCode::Forbidden,
+        path: "owner".into(),
+        rule: "role".into(),
+        message: "role rep may not write customer.owner".into(),
+        server_heads: first[0].heads.clone(),
+    };
+    d.receive(ServerMsg::Refused { refusals: vec![refusal] }).unwrap();
+    let kept = &d.store.inbox[0].changes;
+    let mut with_everything = automerge::AutoCommit::load(&d.store.docs[&id].chunks[0]).unwrap();
+    with_everything.load_incremental(kept).unwrap();
+    assert!(with_everything.get_missing_deps(&[]).is_empty());
+    let restored = protocol::schema::customer::read(&with_everything, id).unwrap();
+    assert!(
+        restored.contacts.iter().any(|c| c.name == "王经理"),
+        "the contact added while the refused push was in flight is in the inbox"
+    );
+}
