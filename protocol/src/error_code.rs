@@ -36,10 +36,13 @@ pub enum ErrorCode {
     BadCredentials,
     /// Too many failed logins.
     RateLimited,
+    /// A newer connection of the same device said hello: this one is closed, and nothing
+    /// still on its way on it is applied.
+    Replaced,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -55,6 +58,7 @@ impl ErrorCode {
         ErrorCode::SlowConsumer,
         ErrorCode::BadCredentials,
         ErrorCode::RateLimited,
+        ErrorCode::Replaced,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Replaced => "replaced",
         }
     }
 
@@ -109,6 +114,7 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "the connection fell behind; reconnect",
             ErrorCode::BadCredentials => "unknown user or wrong password",
             ErrorCode::RateLimited => "too many failed logins; wait and try again",
+            ErrorCode::Replaced => "a newer connection of this device replaced this one",
         }
     }
 }
