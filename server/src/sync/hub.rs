@@ -368,6 +368,23 @@ impl Hub {
                 return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
             }
         };
+        // One connection per device, the newest (connection ids grow in the order they are
+        // accepted): frames of an older one still on their way (its socket died unnoticed,
+        // a slow read) must not be applied after the newer one's, which resend them — and
+        // may already have been told they are refused.
+        let mut others: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| **c != conn && s.session.device_id == session.device_id)
+            .map(|(c, _)| *c)
+            .collect();
+        others.sort();
+        if others.last().is_some_and(|newest| *newest > conn) {
+            return self.fatal(conn, ErrorCode::Replaced, ErrorCode::Replaced.describe().into(), out);
+        }
+        for c in others {
+            self.fatal(c, ErrorCode::Replaced, ErrorCode::Replaced.describe().into(), out);
+        }
         let (messages, docs_sent, forgotten) = match self.catch_up(&principal, hello.cursor) {
             Ok(r) => r,
             Err(e) => {
