@@ -13,8 +13,14 @@
 //!   server's connection task had read) still arrives, followed by `Disconnected`;
 //! - **reorder across connections**: that prefix may reach the hub after the device's
 //!   next connection has said hello and pushed again;
-//! - **duplicate**: the hub may read a push twice (a retrying transport), and a device
-//!   resends what was not acknowledged on its next connection.
+//! - **duplicate**: the hub may process a push twice — the same push resent on the
+//!   device's next connection after the answer was lost, or a retransmission whose answer
+//!   is then lost (a device gets one answer per push: the protocol has no request ids).
+//!
+//! Not simulated, because TCP rules them out: a frame lost or duplicated inside a live
+//! connection, or two answers to one push. (A device given two answers to one push restores
+//! the document twice and can reuse an Automerge sequence number the server already holds,
+//! which the server then refuses as bad changes.)
 //!
 //! A server restart loses everything in flight.
 

@@ -199,7 +199,8 @@ pub enum Step {
         keep: usize,
     },
     /// The hub reads up to `frames` frames of one connection (`spread`: and of another,
-    /// in the same batch: group commit), `dup`: each push twice.
+    /// in the same batch: group commit); `dup`: it processes each push a second time, and
+    /// the answer to the copy is lost.
     ToHub {
         pick: usize,
         frames: usize,

@@ -536,6 +536,7 @@ impl World {
         let mut events = Vec::new();
         let mut pushes: Vec<(ConnId, DocChunk)> = Vec::new();
         let mut desc = Vec::new();
+        let mut resent = Vec::new();
         for &(conn, n) in reads {
             for _ in 0..n {
                 let Some(up) = self.net.by_conn(conn).and_then(|l| l.up.pop_front()) else { break };
@@ -553,13 +554,11 @@ impl World {
                         let msg: ClientMsg =
                             wire::decode(&bytes).map_err(|e| format!("a device sent an undecodable frame: {e}"))?;
                         desc.push(format!("{conn} {}", describe_client(&msg)));
-                        let twice = dup && matches!(msg, ClientMsg::Push { .. });
                         if let ClientMsg::Push { docs } = &msg {
                             pushes.extend(docs.iter().map(|c| (conn, c.clone())));
-                        }
-                        if twice {
-                            desc.push(format!("{conn} the same push again"));
-                            events.push(HubEvent::Message { conn, msg: msg.clone() });
+                            if dup {
+                                resent.push((conn, msg.clone(), docs.clone()));
+                            }
                         }
                         events.push(HubEvent::Message { conn, msg });
                     }
@@ -572,7 +571,17 @@ impl World {
         self.note(format!("hub reads: {}", desc.join("; ")));
         let now = self.now;
         let out = self.hub().handle_batch(events, now);
-        self.hub_output(out, &pushes)
+        self.hub_output(out, &pushes, None)?;
+        // A push the hub reads twice (a retransmission, or the same push on the device's
+        // next connection after the first answer was lost): the device gets one answer
+        // per push, so the copy's answer is lost on the way.
+        for (conn, msg, docs) in resent {
+            self.note(format!("hub reads {conn}'s push again; its answer is lost"));
+            let out = self.hub().handle(HubEvent::Message { conn, msg }, now);
+            let pushes: Vec<(ConnId, DocChunk)> = docs.into_iter().map(|c| (conn, c)).collect();
+            self.hub_output(out, &pushes, Some(conn))?;
+        }
+        Ok(())
     }
 
     fn tick(&mut self) -> Result<(), Failure> {
@@ -581,11 +590,17 @@ impl World {
         if !out.is_empty() {
             self.note(format!("tick: {} message(s)", out.len()));
         }
-        self.hub_output(out, &[])
+        self.hub_output(out, &[], None)
     }
 
-    /// Record what the hub answered (acks, refusals), and queue it for the devices.
-    fn hub_output(&mut self, out: Vec<Outgoing>, pushes: &[(ConnId, DocChunk)]) -> Result<(), Failure> {
+    /// Record what the hub answered (acks, refusals), and queue it for the devices (except
+    /// the answers to `answer_lost`'s push).
+    fn hub_output(
+        &mut self,
+        out: Vec<Outgoing>,
+        pushes: &[(ConnId, DocChunk)],
+        answer_lost: Option<ConnId>,
+    ) -> Result<(), Failure> {
         self.stats.batches += 1;
         let batch = self.stats.batches;
         let dev_of: HashMap<ConnId, usize> = self.net.links.iter().map(|l| (l.conn, l.dev)).collect();
@@ -642,7 +657,11 @@ impl World {
             let frame = wire::encode(&o.msg).map_err(|e| format!("the hub produced an unencodable message: {e}"))?;
             let to: Vec<String> = o.to.iter().map(|c| c.to_string()).collect();
             lines.push(format!("{} → {}", describe_server(&o.msg), to.join(",")));
+            let answer = matches!(o.msg, ServerMsg::Ack { .. } | ServerMsg::Refused { .. });
             for conn in o.to {
+                if answer && answer_lost == Some(conn) {
+                    continue;
+                }
                 if let Some(l) = self.net.by_conn(conn).filter(|l| l.open) {
                     l.down.push_back(Down {
                         frame: frame.clone(),
