@@ -25,6 +25,49 @@ pub const START: i64 = 1_785_718_800_000;
 /// What went wrong, as a sentence.
 pub type Failure = String;
 
+/// What the hub reports with `tracing` at error level, captured per thread: in a
+/// simulation every such report is a failure (and says what went wrong inside).
+mod hub_errors {
+    use std::cell::RefCell;
+    use std::sync::Once;
+
+    thread_local! {
+        static LINES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    struct ThreadBuffer;
+
+    impl std::io::Write for ThreadBuffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            LINES.with(|l| l.borrow_mut().extend_from_slice(b));
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub fn capture() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadBuffer)
+                // The server's own reports (Automerge logs cases the hub handles).
+                .with_env_filter(tracing_subscriber::EnvFilter::new("jiuloop_server=error"))
+                .with_ansi(false)
+                .without_time()
+                .finish();
+            // Another subscriber may be installed already (then errors are not captured).
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+    }
+
+    /// What was reported on this thread since the last call.
+    pub fn take() -> String {
+        LINES.with(|l| String::from_utf8_lossy(&std::mem::take(&mut *l.borrow_mut())).trim().to_string())
+    }
+}
+
 /// The example policy (`examples/policy.csv`), parsed once.
 pub fn example_policy() -> &'static Policy {
     static POLICY: OnceLock<Policy> = OnceLock::new();
@@ -37,6 +80,7 @@ pub fn example_policy() -> &'static Policy {
 /// The only place the hub is built: over the SQLite file at `path` (its constructor may
 /// soon take a storage trait object instead of a [`Db`]; change it here).
 pub fn open_hub(path: &Path, plan: &Plan) -> Hub {
+    hub_errors::capture();
     let db = Db::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let settings = HubSettings { cache_docs: plan.cache_docs, compact_after: plan.compact_after };
     Hub::new(db, settings, Arc::new(ServerStats::default())).expect("the hub opens")
@@ -601,6 +645,11 @@ impl World {
         pushes: &[(ConnId, DocChunk)],
         answer_lost: Option<ConnId>,
     ) -> Result<(), Failure> {
+        let errors = hub_errors::take();
+        if !errors.is_empty() {
+            self.note(format!("hub logged: {errors}"));
+            return Err(format!("the hub logged an error: {errors}"));
+        }
         self.stats.batches += 1;
         let batch = self.stats.batches;
         let dev_of: HashMap<ConnId, usize> = self.net.links.iter().map(|l| (l.conn, l.dev)).collect();
