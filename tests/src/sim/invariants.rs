@@ -96,15 +96,17 @@ impl ServerView {
 struct HeldDoc {
     heads: Vec<ChangeHash>,
     server_heads: Vec<ChangeHash>,
+    loaded: std::sync::Arc<super::world::Loaded>,
 }
 
 /// Check every invariant; the error lists what is violated (the first few).
 pub fn check(w: &mut World) -> Result<(), String> {
     let server = ServerView::read(&w.db_path)?;
     let mut bad: Vec<String> = Vec::new();
-    docs_where_they_may_be_read(w, &server, &mut bad);
+    let held: Vec<BTreeMap<DocId, HeldDoc>> = w.devices.iter_mut().map(held_docs).collect();
+    docs_where_they_may_be_read(w, &held, &server, &mut bad);
     acknowledged_is_durable(w, &server, &mut bad);
-    refused_is_not_stored(w, &server, &mut bad);
+    refused_is_not_stored(w, &held, &server, &mut bad);
     nothing_authored_is_lost(w, &server, &mut bad);
     effects_once(&server, &mut bad)?;
     verdicts_current(&server, &mut bad);
@@ -128,8 +130,8 @@ fn held_docs(d: &mut super::world::SimDevice) -> BTreeMap<DocId, HeldDoc> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         s.chunks.hash(&mut h);
         let fingerprint = h.finish();
-        let heads = match cache.get(id) {
-            Some((f, heads)) if *f == fingerprint => heads.clone(),
+        let loaded = match cache.get(id) {
+            Some((f, loaded)) if *f == fingerprint => loaded.clone(),
             _ => {
                 let mut doc = AutoCommit::new();
                 for c in &s.chunks {
@@ -137,17 +139,20 @@ fn held_docs(d: &mut super::world::SimDevice) -> BTreeMap<DocId, HeldDoc> {
                 }
                 let mut heads = doc.get_heads();
                 heads.sort();
-                cache.insert(*id, (fingerprint, heads.clone()));
-                heads
+                let changes = doc.get_changes_meta(&[]).iter().map(|c| c.hash).collect();
+                let loaded = std::sync::Arc::new(super::world::Loaded { heads, changes });
+                cache.insert(*id, (fingerprint, loaded.clone()));
+                loaded
             }
         };
+        let heads = loaded.heads.clone();
         if heads.is_empty() {
             continue; // an empty shell (a refused creation): holds nothing
         }
         let mut server_heads: Vec<ChangeHash> =
             s.server_heads.iter().map(|h| ChangeHash::try_from(h.as_slice()).expect("32 bytes")).collect();
         server_heads.sort();
-        out.insert(*id, HeldDoc { heads, server_heads });
+        out.insert(*id, HeldDoc { heads, server_heads, loaded });
     }
     cache.retain(|id, _| d.store.docs.contains_key(id));
     d.heads_cache = cache;
@@ -158,9 +163,13 @@ fn held_docs(d: &mut super::world::SimDevice) -> BTreeMap<DocId, HeldDoc> {
 /// holds exactly the server's heads of it, and knows them as the server's; no device holds
 /// a document it may not read, or one the server does not have. What a device holds in
 /// memory is what its store holds.
-fn docs_where_they_may_be_read(w: &mut World, server: &ServerView, bad: &mut Vec<String>) {
-    for d in &mut w.devices {
-        let held = held_docs(d);
+fn docs_where_they_may_be_read(
+    w: &mut World,
+    held: &[BTreeMap<DocId, HeldDoc>],
+    server: &ServerView,
+    bad: &mut Vec<String>,
+) {
+    for (d, held) in w.devices.iter_mut().zip(held) {
         let p = d.principal();
         for (id, s) in &server.docs {
             let readable = may_read(&p, &s.facts);
@@ -212,12 +221,25 @@ fn inbox_changes(d: &super::world::SimDevice) -> HashSet<ChangeHash> {
 /// Nothing refused is stored or relayed: a refused change reaches the server (and so any
 /// device) only if a later push of it was accepted, and never once its author was told it
 /// was refused. Every refused change is in its author's inbox, or on the server.
-fn refused_is_not_stored(w: &World, server: &ServerView, bad: &mut Vec<String>) {
+fn refused_is_not_stored(w: &World, held: &[BTreeMap<DocId, HeldDoc>], server: &ServerView, bad: &mut Vec<String>) {
     let inboxes: Vec<HashSet<ChangeHash>> = w.devices.iter().map(inbox_changes).collect();
     for r in &w.track.refusals {
         let who = &w.devices[r.dev].name;
         for h in &r.hashes {
             let stored = server.all.contains(h);
+            for (d, docs) in w.devices.iter().zip(held) {
+                let holds = docs.get(&r.doc).is_some_and(|doc| doc.loaded.changes.contains(h));
+                if holds && (r.delivered || !stored) {
+                    bad.push(format!(
+                        "{} holds a change to {} that was refused ({}:{}){}",
+                        d.name,
+                        r.doc,
+                        r.rule,
+                        r.path,
+                        if stored { " and its author was told so" } else { " and the server does not have" }
+                    ));
+                }
+            }
             let accepted_later = w.track.accepted.get(h).is_some_and(|b| *b > r.batch);
             if stored && r.delivered {
                 bad.push(format!(

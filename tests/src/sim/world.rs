@@ -193,6 +193,12 @@ fn all_changes(bytes: &[u8]) -> Vec<(ChangeHash, ActorId)> {
     doc.get_changes_meta(&[]).into_iter().map(|c| (c.hash, c.actor.into_owned())).collect()
 }
 
+/// A stored document as loaded for the checks: its heads (sorted) and all its changes.
+pub struct Loaded {
+    pub heads: Vec<ChangeHash>,
+    pub changes: HashSet<ChangeHash>,
+}
+
 /// One device: a replica, its sync engine and its store, the user and the connection.
 pub struct SimDevice {
     pub name: String,
@@ -209,8 +215,9 @@ pub struct SimDevice {
     id_seed: u64,
     /// Every change of this device's actor that ever reached its store.
     pub authored: HashSet<ChangeHash>,
-    /// The heads of stored documents, by a fingerprint of their chunks (for the checks).
-    pub heads_cache: HashMap<DocId, (u64, Vec<ChangeHash>)>,
+    /// The heads and changes of stored documents, by a fingerprint of their chunks (for
+    /// the checks).
+    pub heads_cache: HashMap<DocId, (u64, Arc<Loaded>)>,
 }
 
 impl SimDevice {
