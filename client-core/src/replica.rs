@@ -769,6 +769,12 @@ impl Replica {
         }
     }
 
+    /// Documents the server has sent or acknowledged (they have server heads) that are not
+    /// in `listed`.
+    pub(crate) fn server_docs_not_in(&self, listed: &BTreeSet<DocId>) -> Vec<DocId> {
+        self.docs.values().filter(|d| !d.server_heads.is_empty() && !listed.contains(&d.id)).map(|d| d.id).collect()
+    }
+
     /// The user or device was revoked: delete every document (unsent edits go to the
     /// inbox first, as with [`Replica::forget`]).
     pub fn wipe(&mut self, reason: &str, now: i64) {

@@ -381,3 +381,38 @@ fn edits_made_while_a_refused_push_was_in_flight_are_kept_in_the_inbox() {
         "the contact added while the refused push was in flight is in the inbox"
     );
 }
+
+/// Found by the simulation (seed 10121): a manager's device got a customer in its first
+/// catch-up, and the connection dropped before `CaughtUp` (so its cursor stayed 0). The
+/// customer was then moved to a territory the manager does not work in. On the next hello
+/// (cursor 0) the server does not tell a device with cursor 0 to forget anything (a fresh
+/// device holds nothing, and must not learn of documents it never had), so the device kept
+/// a customer it may no longer read. A catch-up from cursor 0 holds every document the user
+/// may read: a document the server gave this device before and left out now is out of reach.
+#[test]
+fn a_first_catch_up_drops_what_an_interrupted_one_left_and_is_now_out_of_reach() {
+    let mut other = Device::new();
+    let gone = other.customer("昆明酒行");
+    let kept = other.customer("成都酒行");
+    let chunks = pushed(&other.connect());
+    let mut d = Device::new();
+    let mine = d.customer("我的新客户");
+    d.connect();
+    d.receive(ServerMsg::Changes { docs: chunks.clone(), cursor: None }).unwrap();
+    d.engine.disconnected(); // before CaughtUp: the cursor is still 0
+    assert_eq!(d.store.cursor, 0);
+    assert_eq!(d.replica.customers().len(), 3);
+    // Meanwhile `gone` moved out of reach: the next first catch-up leaves it out.
+    let msgs = d.connect();
+    assert!(matches!(&msgs[0], ClientMsg::Hello(h) if h.cursor == 0));
+    let still: Vec<DocChunk> = chunks.iter().filter(|c| c.id == kept).cloned().collect();
+    d.receive(ServerMsg::Changes { docs: still, cursor: None }).unwrap();
+    d.receive(ServerMsg::CaughtUp { cursor: 5, docs_sent: 1 }).unwrap();
+    let mut left: Vec<DocId> = d.replica.customers().iter().map(|c| c.id).collect();
+    left.sort();
+    let mut want = vec![kept, mine];
+    want.sort();
+    assert_eq!(left, want, "the customer out of reach is forgotten, the unsent one kept");
+    assert!(!d.store.docs.contains_key(&gone));
+    assert!(d.store.inbox.is_empty(), "nothing unsent was lost");
+}
