@@ -32,6 +32,10 @@ let db = null;
 // Roles that see the approvals queue in the navigation (the queue itself is the core's).
 const APPROVERS = ['manager', 'executive', 'admin'];
 
+// The generic kinds that are a role's daily work: kept in a phone's navigation bar (the
+// others are listed on the 我的 screen there; a desk's side bar shows them all).
+const PRIMARY_KINDS = { 'after-sales': ['complaint'], quality: ['quality-issue'] };
+
 // ---- start-up and the profile -------------------------------------------------------
 
 async function main() {
@@ -140,8 +144,13 @@ function renderChrome() {
           rep ? [customers, orders, work] : [work, orders, customers],
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
           link('#/notifications', 'notifications', null, h('span#notif-badge.badge', { hidden: true })),
-          // Kinds without screens of their own, for the roles that may read them.
-          genericKinds().map((k) => link(listHref(k.name), `k:${k.name}`, navLabel(k))),
+          // Kinds without screens of their own, for the roles that may read them: on a
+          // phone only the role's own work stays in the bar, the rest is under 我的.
+          genericKinds().map((k) => {
+            const a = link(listHref(k.name), `k:${k.name}`, navLabel(k));
+            if (!(PRIMARY_KINDS[session.role] || []).includes(k.name)) a.classList.add('nav-extra');
+            return a;
+          }),
           link('#/me', 'me'),
         ],
   );

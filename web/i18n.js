@@ -59,7 +59,7 @@ const TEXTS = {
     'nav:revisit-task': '回访任务', 'nav:care-event': '关怀日历', 'nav:quality-issue': '质量问题',
     complaint_history: '处理经过', waiting_customer: '等待客户回复', escalated_to: '已升级至',
     // lifecycle steps on the order screen
-    steps: '下一步', pay: '确认收款', ship: '发货', carrier: '承运商', tracking: '运单号', batch: '批次号', batches_hint: '每行可填多个批次，用逗号分隔', deliver: '确认签收',
+    steps: '下一步', more_kinds: '更多', pay: '确认收款', ship: '发货', carrier: '承运商', tracking: '运单号', batch: '批次号', batches_hint: '每行可填多个批次，用逗号分隔', deliver: '确认签收',
     delivery_feedback: '客户反馈（选填）', raise_exception: '登记异常', exception_kind: '异常类型', exception_note: '异常说明',
     resolve: '异常处理完毕', resolution: '处理说明', close_order: '关闭订单', open_exceptions: '未处理的异常',
     shipping: '物流', paid: '已收款', unpaid: '未收款',
@@ -131,7 +131,7 @@ const TEXTS = {
     'new:complaint': 'File a complaint', 'nav:complaint': 'Complaints', complaint_queue: 'Complaints (by SLA time left)', queue_all: 'resolved too',
     'nav:revisit-task': 'Revisits', 'nav:care-event': 'Care calendar', 'nav:quality-issue': 'Quality',
     complaint_history: 'What happened', waiting_customer: 'waiting on the customer', escalated_to: 'Escalated to',
-    steps: 'Next step', pay: 'Confirm payment', ship: 'Ship', carrier: 'Carrier', tracking: 'Tracking number', batch: 'Batch number', batches_hint: 'Several batches per line: separate them by commas', deliver: 'Confirm delivery',
+    steps: 'Next step', more_kinds: 'More', pay: 'Confirm payment', ship: 'Ship', carrier: 'Carrier', tracking: 'Tracking number', batch: 'Batch number', batches_hint: 'Several batches per line: separate them by commas', deliver: 'Confirm delivery',
     delivery_feedback: "Customer's feedback (optional)", raise_exception: 'Report an exception', exception_kind: 'Exception', exception_note: 'What happened',
     resolve: 'Exception resolved', resolution: 'How it was resolved', close_order: 'Close order', open_exceptions: 'Open exceptions',
     shipping: 'Shipping', paid: 'Paid', unpaid: 'Not paid',

@@ -36,7 +36,8 @@ async fn login(page: &Page, user: &str) {
     page.fill("#login-user", user).await;
     page.fill("#login-password", PASSWORD).await;
     page.click("#login-submit").await;
-    page.wait_for("!!document.querySelector('#customer-results')", LONG).await;
+    // Reps land on their customers, the other roles on their queue.
+    page.wait_for("!!document.querySelector('#customer-results, #work')", LONG).await;
     wait_synced(page).await;
 }
 

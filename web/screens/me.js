@@ -3,7 +3,7 @@
 
 import { h, fill, confirmButton, toast } from '../ui.js';
 import { t } from '../i18n.js';
-import { app } from '../kinds.js';
+import { app, genericKinds, listHref, navLabel } from '../kinds.js';
 import { version } from '../pkg/jiuloop_wasm.js';
 import { wipe } from './login.js';
 
@@ -15,6 +15,10 @@ export function viewMe(session) {
     fill(
       wrap,
       h('h2', t('account')),
+      // Every kind without a screen of its own (on a phone they are not in the bar).
+      genericKinds().length
+        ? h('nav.more-kinds', { 'aria-label': t('more_kinds') }, genericKinds().map((k) => h('a.button', { href: listHref(k.name) }, navLabel(k))))
+        : null,
       h(
         'dl.facts',
         row(t('user'), session.user),
