@@ -37,13 +37,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let stats = Arc::new(ServerStats::default());
     let cfg = config.clone();
     let hub_stats = stats.clone();
+    let database = config.database()?;
+    let db = database.clone();
     let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+        let storage = db.open()?;
+        hub_stats.set_database(storage.describe());
         let hub = Hub::new(
-            crate::storage::open_sqlite(&cfg.data_dir)?,
+            storage,
             HubSettings { cache_docs: cfg.cache_docs, compact_after: u64::from(cfg.compact_after) },
             hub_stats,
         )?;
-        let accounts = Accounts::open_in(&cfg.data_dir, cfg.token_ttl)?;
+        let accounts = Accounts::new(db.open()?, cfg.token_ttl);
         Ok((hub, accounts))
     })
     .await
@@ -53,7 +57,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
-    let lock = crate::admin::instance_lock::acquire(&config.data_dir);
+    // With a shared database the nodes find each other through it (see `sync::hub::peers`).
+    let lock = match database.is_shared() {
+        false => crate::admin::instance_lock::acquire(&config.data_dir),
+        true => None,
+    };
     let verifier = Arc::new(
         VerifierPool::start(config.login_threads, config.login_queue, stats.clone())
             .map_err(ServerError::VerifierThreads)?,
@@ -76,7 +84,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         request_timeout: config.request_timeout,
     };
     let http = tokio::spawn(listener::serve(listener, app, limits, stats.clone(), shutdown_rx));
-    tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
+    let data = match &database {
+        crate::storage::Database::Sqlite(dir) => dir.display().to_string(),
+        crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
+    };
+    tracing::info!(%addr, data, "jiuloop-server started");
     Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, _lock: lock })
 }
 

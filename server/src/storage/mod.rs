@@ -16,16 +16,16 @@
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
 mod error;
-mod rows;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 #[cfg(test)]
 pub(crate) mod contract;
 
 pub use error::DbError;
-pub use rows::*;
 pub use postgres::PgStorage;
+pub use rows::*;
 pub use sqlite::SqliteDb;
 
 use std::path::Path;
@@ -72,6 +72,14 @@ macro_rules! storage_api {
 }
 
 storage_api! {
+    // ---- nodes ----
+    /// Whether other servers may write this database too (then the hub reads what they
+    /// stored before each write and on every tick).
+    fn is_shared(&self) -> bool;
+    /// Whether this server leads: carries out queued admin commands and wake-ups. Always
+    /// true for an engine that is not shared.
+    fn try_lead(&self) -> Result<bool, DbError>;
+
     // ---- transactions ----
     /// Start a write transaction (taking the write lock now, not at the first write).
     fn begin(&self) -> Result<(), DbError>;
@@ -160,6 +168,8 @@ storage_api! {
     // ---- admin commands ----
     fn enqueue_admin_command(&self, command: &str, now: i64) -> Result<i64, DbError>;
     fn pending_admin_commands(&self) -> Result<Vec<AdminCommandRow>, DbError>;
+    /// Every command queued after id `after` (done or not), oldest first.
+    fn admin_commands_after(&self, after: i64) -> Result<Vec<AdminCommandRow>, DbError>;
     fn finish_admin_command(&self, id: i64, ok: bool, result: &str, now: i64) -> Result<bool, DbError>;
     fn admin_command(&self, id: i64) -> Result<Option<AdminCommandRow>, DbError>;
 

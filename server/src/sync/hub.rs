@@ -18,6 +18,7 @@
 //! it on their next hello.
 
 mod admin;
+mod peers;
 mod validate;
 
 use crate::access::authorize::{self, Authorized, Rejection, WriteContext, check_rights};
@@ -94,7 +95,7 @@ struct FrameWork {
 }
 
 /// A stored chunk to relay to the connections that may read it.
-struct Relay {
+pub(super) struct Relay {
     chunk: DocChunk,
     seq: u64,
     facts: DocFacts,
@@ -102,7 +103,7 @@ struct Relay {
 
 /// A document whose territory changed.
 #[derive(Clone, Debug)]
-struct Moved {
+pub(super) struct Moved {
     id: DocId,
     old: DocFacts,
     new: DocFacts,
@@ -190,11 +191,17 @@ pub struct Hub {
     now: i64,
     /// Catch-ups not sent in full yet, in hello order.
     catchups: Vec<CatchUpJob>,
+    /// The last admin command this node has looked at (see `peers`).
+    admin_seen: i64,
 }
 
 impl Hub {
     pub fn new(db: Box<dyn Storage>, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
         let max_seq = u64_from_i64(db.max_seq()?);
+        let admin_seen = match db.is_shared() {
+            true => db.admin_commands_after(0)?.last().map_or(0, |r| r.id),
+            false => 0,
+        };
         stats.set_documents(u64_from_i64(db.doc_count()?));
         let mut hub = Hub {
             db,
@@ -206,6 +213,7 @@ impl Hub {
             policy_cache: None,
             now: 0,
             catchups: Vec::new(),
+            admin_seen,
         };
         hub.compute_missing_facts()?;
         Ok(hub)
@@ -334,7 +342,7 @@ impl Hub {
                         sink(std::mem::take(&mut out));
                     }
                     if batch.is_none() {
-                        if let Err(e) = self.db.begin() {
+                        if let Err(e) = self.begin_write(&mut out) {
                             tracing::error!(error = %e, "cannot start a transaction");
                             self.fatal(conn, ErrorCode::Internal, internal_message(), &mut out);
                             continue;

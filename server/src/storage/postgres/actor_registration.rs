@@ -45,7 +45,8 @@ impl PgStorage {
     }
 
     pub fn device_actors(&self, device: Uuid) -> Result<Vec<Vec<u8>>, DbError> {
-        let rows = self.rows("SELECT actor FROM actors WHERE device = $1 ORDER BY created_at, actor", &[&device.to_string()])?;
+        let rows =
+            self.rows("SELECT actor FROM actors WHERE device = $1 ORDER BY created_at, actor", &[&device.to_string()])?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

@@ -12,10 +12,8 @@ impl AdminCommandRow {
 
 impl PgStorage {
     pub fn enqueue_admin_command(&self, command: &str, now: i64) -> Result<i64, DbError> {
-        let row = self.row(
-            "INSERT INTO admin_commands (created_at, command) VALUES ($1, $2) RETURNING id",
-            &[&now, &command],
-        )?;
+        let row = self
+            .row("INSERT INTO admin_commands (created_at, command) VALUES ($1, $2) RETURNING id", &[&now, &command])?;
         row.map(|r| r.get(0)).ok_or_else(|| DbError::Backend("INSERT … RETURNING gave no row".into()))
     }
 
@@ -24,6 +22,12 @@ impl PgStorage {
             "SELECT id, command, done_at, ok, result FROM admin_commands WHERE done_at IS NULL ORDER BY id",
             &[],
         )?;
+        Ok(rows.iter().map(AdminCommandRow::from_pg).collect())
+    }
+
+    pub fn admin_commands_after(&self, after: i64) -> Result<Vec<AdminCommandRow>, DbError> {
+        let rows = self
+            .rows("SELECT id, command, done_at, ok, result FROM admin_commands WHERE id > $1 ORDER BY id", &[&after])?;
         Ok(rows.iter().map(AdminCommandRow::from_pg).collect())
     }
 

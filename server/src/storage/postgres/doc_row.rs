@@ -112,7 +112,10 @@ impl PgStorage {
         seq: i64,
         now: i64,
     ) -> Result<(), DbError> {
-        self.exec("UPDATE docs SET territory = $2, last_seq = greatest(last_seq, $3) WHERE id = $1", &[&id, &new, &seq])?;
+        self.exec(
+            "UPDATE docs SET territory = $2, last_seq = greatest(last_seq, $3) WHERE id = $1",
+            &[&id, &new, &seq],
+        )?;
         self.exec(
             "INSERT INTO moves (seq, doc_id, old_territory, new_territory, at) VALUES ($1, $2, $3, $4, $5)",
             &[&seq, &id, &old, &new, &now],

@@ -72,8 +72,10 @@ impl PgStorage {
     }
 
     pub fn wakeups_of(&self, validator: &str) -> Result<Vec<WakeupRow>, DbError> {
-        let rows =
-            self.rows("SELECT doc_id, validator, at FROM wakeups WHERE validator = $1 ORDER BY at, doc_id", &[&validator])?;
+        let rows = self.rows(
+            "SELECT doc_id, validator, at FROM wakeups WHERE validator = $1 ORDER BY at, doc_id",
+            &[&validator],
+        )?;
         Ok(rows.iter().map(WakeupRow::from_pg).collect())
     }
 

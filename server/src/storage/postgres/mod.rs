@@ -43,7 +43,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// The advisory lock every write transaction holds (an arbitrary constant: "jiuloop").
-pub const WRITE_LOCK: i64 = 0x6a69_756c_6f6f_70;
+pub const WRITE_LOCK: i64 = 0x006a_6975_6c6f_6f70;
+
+/// The session advisory lock the leading node holds: the one node that carries out queued
+/// admin commands and validators' wake-ups (every node applies what it must locally).
+pub const LEAD_LOCK: i64 = 0x006a_6975_6c6f_6f71;
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -55,6 +59,8 @@ pub struct PgStorage {
     client: RefCell<Client>,
     statements: RefCell<HashMap<&'static str, Statement>>,
     in_tx: Cell<bool>,
+    /// Whether this connection holds [`LEAD_LOCK`] (lost with the connection).
+    leading: Cell<bool>,
 }
 
 impl PgStorage {
@@ -75,6 +81,7 @@ impl PgStorage {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
+            leading: Cell::new(false),
         })
     }
 
@@ -90,6 +97,7 @@ impl PgStorage {
             tracing::warn!(target = %self.target, "connection to PostgreSQL lost; reconnecting");
             *client = open(&self.config, &self.target)?;
             self.statements.borrow_mut().clear();
+            self.leading.set(false);
         }
         Ok(client)
     }
@@ -130,6 +138,24 @@ impl PgStorage {
 
     fn batch(&self, sql: &str) -> Result<(), DbError> {
         Ok(self.client()?.batch_execute(sql)?)
+    }
+
+    /// Lead if no other node does: true while this connection holds [`LEAD_LOCK`]. A node
+    /// that dies (or loses its connection) releases it; another node takes over within a
+    /// tick.
+    pub fn try_lead(&self) -> Result<bool, DbError> {
+        if self.leading.get() && !self.client.borrow().is_closed() {
+            return Ok(true);
+        }
+        let row = self.row("SELECT pg_try_advisory_lock($1)", &[&LEAD_LOCK])?;
+        let lead = row.is_some_and(|r| r.get::<_, bool>(0));
+        self.leading.set(lead);
+        Ok(lead)
+    }
+
+    /// Several servers may share this database.
+    pub fn is_shared(&self) -> bool {
+        true
     }
 
     /// Start a write transaction, holding the cluster-wide write lock until it ends.
@@ -180,7 +206,7 @@ fn open(config: &postgres::Config, target: &str) -> Result<Client, DbError> {
 }
 
 /// `url` without its password.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -239,13 +265,21 @@ mod contract_tests {
             let url = self.0.borrow().clone()?;
             Some(Box::new(PgStorage::connect(&url).expect("reconnect")))
         }
+
+        fn another_node(&self) -> Option<Box<dyn Storage>> {
+            let url = self.0.borrow().clone()?;
+            Some(Box::new(PgStorage::connect(&url).expect("connect a second node")))
+        }
     }
 
     storage_contract!(Databases::default());
 
     #[test]
     fn urls_are_shown_without_their_password() {
-        assert_eq!(super::redact("postgres://jl:s3cret@db.example:5432/jiuloop"), "postgres://jl@db.example:5432/jiuloop");
+        assert_eq!(
+            super::redact("postgres://jl:s3cret@db.example:5432/jiuloop"),
+            "postgres://jl@db.example:5432/jiuloop"
+        );
         assert_eq!(super::redact("postgres://db/jiuloop"), "postgres://db/jiuloop");
     }
 }

@@ -106,8 +106,10 @@ impl TestCluster {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
-            let opts =
-                format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", dir.display());
+            let opts = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                dir.display()
+            );
             let mut start = as_postgres(&bin.join("pg_ctl"));
             start.arg("-D").arg(&data).arg("-o").arg(&opts).arg("-l").arg(dir.join("server.log")).args(["-w", "start"]);
             match run(start, "pg_ctl start") {
