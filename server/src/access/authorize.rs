@@ -323,6 +323,28 @@ pub fn out_of_reach(principal: &Principal, id: DocId, kind: DocKind) -> Refusal 
     }
 }
 
+/// The changes of `doc` (what the server holds) that a device pushing `chunk` may lack, as
+/// one chunk of concatenated changes (empty if it lacks none). A device holds every change
+/// it pushes, their dependencies and its heads, and with each of them all they depend on:
+/// everything else the server holds may be missing there — say its own changes that the
+/// server accepted on a connection that died before the device read the answer, and the
+/// server's stamp on them. A refusal is preceded by these, so that the device holds the
+/// server heads it restores to: restoring below them would drop its own changes that the
+/// server holds, and its next change would re-use their sequence numbers.
+pub fn changes_pusher_lacks(doc: &mut AutoCommit, chunk: &DocChunk, inspected: &Inspected) -> Vec<u8> {
+    let mut shown: Vec<ChangeHash> = inspected.hashes().chain(chunk.heads.iter()).map(|h| ChangeHash(*h)).collect();
+    for info in inspected.chunks.iter().filter(|c| c.kind != inspect::ChunkKind::Document) {
+        let bytes = chunk.changes.get(info.offset..info.offset.saturating_add(info.len));
+        if let Some(change) = bytes.and_then(|b| Change::try_from(b).ok()) {
+            shown.extend_from_slice(change.deps());
+        }
+    }
+    let mut seen = HashSet::new();
+    let held: Vec<ChangeHash> =
+        shown.into_iter().filter(|h| seen.insert(*h) && doc.get_change_meta_by_hash(h).is_some()).collect();
+    doc.save_after(&held)
+}
+
 /// Read the pushed chunks of a Push frame without loading them: every chunk well formed
 /// (magic, checksum, lengths, columns, no trailing bytes), each push and the frame as a
 /// whole within `limits` (operations, references, changes, strings, inflated bytes).
