@@ -421,6 +421,38 @@ mod tests {
         doc.save_after(&before)
     }
 
+    /// What a pusher lacks is what the server holds beyond the pushed changes, their
+    /// dependencies and the pusher's heads: nothing it showed it holds is sent back.
+    #[test]
+    fn a_pusher_lacks_what_is_not_below_what_it_pushed() {
+        let mut device = device_doc(MINE);
+        let mut pushed = edit(&mut device, "name", "x");
+        let mut server = AutoCommit::new();
+        server.load_incremental(&pushed).unwrap();
+        let mut theirs = server.fork().with_actor(ActorId::from(THEIRS));
+        let lacking = edit(&mut theirs, "phone", "1");
+        server.load_incremental(&lacking).unwrap();
+        // The device pushes its change again with one on top (not held by the server).
+        let top = edit(&mut device, "class", "A");
+        pushed.extend_from_slice(&top);
+        let mut c = chunk(pushed);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert_eq!(changes_pusher_lacks(&mut server, &c, &inspected), lacking);
+        // Only the new change, which depends on what the server holds: the same.
+        let mut c = chunk(top);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert_eq!(changes_pusher_lacks(&mut server, &c, &inspected), lacking);
+        // Holding everything the server holds, it lacks nothing.
+        device.load_incremental(&lacking).unwrap();
+        let bytes = edit(&mut device, "notes", "m");
+        let mut c = chunk(bytes);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert!(changes_pusher_lacks(&mut server, &c, &inspected).is_empty());
+    }
+
     #[test]
     fn own_changes_are_accepted() {
         let mut server = AutoCommit::new();
