@@ -63,6 +63,22 @@ enum Command {
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
     /// policy, customers, visits and orders in every status.
     Demo,
+    /// The servers that use the database: live ones (a heartbeat within 10 s), stopped and
+    /// lost ones.
+    Nodes {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a data directory's SQLite database into an empty PostgreSQL database (stop the
+    /// server first), then check every document's heads there.
+    Migrate {
+        /// The data directory to copy from.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database to copy into (postgres://user:password@host:port/db).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -225,6 +241,76 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ..Config::new(cli.data)
             };
             serve(config)
+        }
+        Command::Nodes { json } => {
+            let db = database.open()?;
+            let now = jiuloop_server::accounts::now_ms();
+            let running_here = match &database {
+                Database::Sqlite(dir) => jiuloop_server::admin::instance_lock::is_server_running(dir),
+                Database::Postgres(_) => false,
+            };
+            let rows: Vec<(jiuloop_server::storage::NodeRow, &str)> = db
+                .nodes()?
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let status = match (&database, n.stopped_at) {
+                        (_, Some(_)) => "stopped",
+                        (Database::Sqlite(_), None) if i == 0 && running_here => "live",
+                        (Database::Postgres(_), None) if n.is_live(now) => "live",
+                        (_, None) => "lost",
+                    };
+                    (n, status)
+                })
+                .collect();
+            if json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|(n, status)| {
+                        serde_json::json!({
+                            "id": n.id, "address": n.address, "version": n.version, "status": status,
+                            "started_at": protocol::time::rfc3339(n.started_at),
+                            "heartbeat_at": protocol::time::rfc3339(n.heartbeat_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let mut table_rows = vec![[
+                "NODE".to_string(),
+                "ADDRESS".into(),
+                "VERSION".into(),
+                "STATUS".into(),
+                "STARTED".into(),
+                "LAST HEARTBEAT".into(),
+            ]];
+            for (n, status) in &rows {
+                table_rows.push([
+                    n.id.clone(),
+                    n.address.clone(),
+                    n.version.clone(),
+                    status.to_string(),
+                    protocol::time::rfc3339(n.started_at),
+                    protocol::time::rfc3339(n.heartbeat_at),
+                ]);
+            }
+            print!("{}", table(&table_rows));
+            Ok(())
+        }
+        Command::Migrate { from, to } => {
+            if jiuloop_server::admin::instance_lock::is_server_running(&from) {
+                anyhow::bail!("a server is running on {}: stop it first (nothing was copied)", from.display());
+            }
+            if !from.join("jiuloop.db").is_file() {
+                anyhow::bail!("{} holds no jiuloop.db (nothing was copied)", from.display());
+            }
+            let source = jiuloop_server::storage::SqliteDb::open_in(&from)?;
+            let target = jiuloop_server::storage::PgStorage::connect(&to)?;
+            let report = jiuloop_server::storage::copy::sqlite_to_postgres(&source, &target)?;
+            println!("{report}");
+            println!("now start the nodes with --database {}", jiuloop_server::storage::postgres::redact(&to));
+            Ok(())
         }
         Command::Demo => {
             demo::run(&cli.data, &database, std::env::var("JIULOOP_PASSWORD").ok().filter(|p| !p.is_empty()))

@@ -28,6 +28,8 @@ pub struct RunningServer {
     hub: HubThread,
     verifier: Arc<VerifierPool>,
     stats: Arc<ServerStats>,
+    /// This node's row in `nodes`.
+    beat: crate::node_beat::NodeBeat,
     /// Tells admin commands in other processes that this server picks up their work.
     _lock: Option<crate::admin::instance_lock::InstanceLock>,
 }
@@ -66,6 +68,10 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         VerifierPool::start(config.login_threads, config.login_queue, stats.clone())
             .map_err(ServerError::VerifierThreads)?,
     );
+    let node_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    stats.set_node(node_id.clone());
+    let beat = crate::node_beat::NodeBeat::start(database.clone(), node_id, addr.to_string())
+        .map_err(ServerError::HubThread)?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState::new(
@@ -88,8 +94,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         crate::storage::Database::Sqlite(dir) => dir.display().to_string(),
         crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
     };
-    tracing::info!(%addr, data, "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, _lock: lock })
+    tracing::info!(%addr, data, node = stats.node(), "jiuloop-server started");
+    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, beat, _lock: lock })
 }
 
 impl RunningServer {
@@ -129,9 +135,10 @@ impl RunningServer {
         while self.stats.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let (hub, verifier) = (self.hub, self.verifier);
+        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
         tokio::task::spawn_blocking(move || {
             verifier.stop();
+            beat.stop();
             hub.stop()
         })
         .await
@@ -146,9 +153,10 @@ impl RunningServer {
 
     async fn stop_hub(self) {
         let _ = self.shutdown.send(true);
-        let (hub, verifier) = (self.hub, self.verifier);
+        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
         let _ = tokio::task::spawn_blocking(move || {
             verifier.stop();
+            beat.stop();
             hub.stop()
         })
         .await;

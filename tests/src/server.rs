@@ -88,6 +88,11 @@ impl TestServer {
         s
     }
 
+    /// The shared database this node uses, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -215,6 +220,22 @@ impl TestServer {
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and wait (up to 30 s) until the server has shut down gracefully.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
             let _ = child.wait();
         }
     }

@@ -184,3 +184,134 @@ async fn concurrent_edits_through_two_nodes_both_survive_on_both() {
 fn up_actor() -> automerge::ActorId {
     automerge::ActorId::random()
 }
+
+/// `jiuloop-server migrate --from DIR --to URL`.
+fn migrate(from: &std::path::Path, to: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new(&jiuloop_tests::bins().server);
+    cmd.args(["migrate", "--from"]).arg(from).args(["--to", to]).env_remove("JIULOOP_DATABASE_URL");
+    jiuloop_tests::process::run_with_timeout(cmd, Duration::from_secs(120), "jiuloop-server migrate")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_migrated_to_postgres_serves_the_same_users_documents_and_cursors() {
+    // A company on the embedded database: users, customers, an order, a reassignment.
+    let mut old = TestServer::new();
+    old.add_user("li", "rep", Some("贵州"));
+    old.add_user("zhao", "rep", Some("四川"));
+    old.start();
+    let li = Device::logged_in(&old, "li");
+    let kept = li.add_customer("迁移前的客户", &[]);
+    let moved = li.add_customer("要去四川的客户", &[]);
+    li.sync();
+    old.reassign(&moved, "四川", None);
+    let (mut raw, before) = RawClient::caught_up(&old, "zhao").await;
+    raw.expect_silence(Duration::from_millis(100)).await;
+    old.kill9();
+
+    let url = std::thread::spawn(|| TestCluster::shared().fresh_database()).join().unwrap();
+    let out = migrate(old.data_dir(), &url);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "migrate failed: {said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("documents verified (heads equal)"), "{said}");
+    assert!(said.contains(&format!("sequence at {}", before.cursor)), "the sequence continues: {said}");
+    // A second migration into the same (now full) database is refused, nothing copied.
+    let again = migrate(old.data_dir(), &url);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"), "{:?}", again);
+
+    let mut node = TestServer::on_database(&url);
+    node.start();
+    // The same passwords log in; zhao holds the moved customer and nothing else…
+    let (mut zhao, up) = RawClient::caught_up(&node, "zhao").await;
+    let ids: Vec<String> = up.chunks.iter().map(|c| c.id.to_string()).collect();
+    assert!(ids.contains(&moved) && !ids.contains(&kept), "{ids:?}");
+    assert_eq!(up.cursor, before.cursor, "cursors mean the same on the new database");
+    // …and the next change is numbered after everything migrated.
+    let id: DocId = moved.parse().unwrap();
+    let mut doc = LocalDoc::from_chunks(id, DocKind::Customer, &zhao.actor, &up.chunks_of(id));
+    doc.set_customer("phone", "13800000009");
+    match zhao.push(vec![doc.chunk()]).await {
+        ServerMsg::Ack { docs } => assert!(docs[0].seq > before.cursor, "{docs:?}"),
+        other => panic!("expected an ack, got {other:?}"),
+    }
+    // A fresh device of li's gets li's customer; the audit trail came along.
+    let fresh = Device::logged_in(&node, "li");
+    fresh.sync();
+    let names: Vec<String> =
+        fresh.customers().as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, vec!["迁移前的客户".to_string()]);
+    let audit = node.audit_json(&["--doc", &kept]);
+    assert!(!audit.as_array().unwrap().is_empty(), "audit entries migrated: {audit}");
+}
+
+#[test]
+fn one_order_submitted_through_two_nodes_at_once_gets_one_verdict_and_one_set_of_effects() {
+    let (a, b) = two_nodes();
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    assert!(a.admin_ok(&["policy", "import", policy.to_str().unwrap()]).contains("version 1"));
+    let on_a = Device::logged_in(&a, "li");
+    let on_b = Device::logged_in(&b, "li");
+    let customer = on_a.add_customer("两台设备的客户", &["--channel", "restaurant"]);
+    let order = on_a.ok(&["order", "new", "--customer", &customer]);
+    on_a.ok(&["order", "add-line", &order, "--sku", "SC-52-500", "--qty", "12", "--unit-price", "53900"]);
+    on_a.sync();
+    on_b.sync();
+    // Both devices of li submit the same order offline, then sync at the same moment, one
+    // through each node.
+    on_a.ok(&["order", "submit", &order]);
+    on_b.ok(&["order", "submit", &order]);
+    std::thread::scope(|s| {
+        s.spawn(|| on_a.sync());
+        s.spawn(|| on_b.sync());
+    });
+    on_a.sync();
+    on_b.sync();
+    for d in [&on_a, &on_b] {
+        assert_eq!(d.order(&order)["lifecycle"]["status"], "confirmed");
+    }
+    let url = a.database_url().unwrap().to_string();
+    let id: DocId = order.parse().unwrap();
+    let (assigned, told, verdicts) = std::thread::spawn(move || {
+        let db = jiuloop_server::storage::PgStorage::connect(&url).unwrap();
+        let verdict = protocol::schema::verdict::verdict_id(id);
+        (
+            db.assignment(id.as_bytes()).unwrap().is_some(),
+            db.notifications(None, Some(id.as_bytes()), 100).unwrap().len(),
+            db.doc(verdict.as_bytes()).unwrap().map(|r| r.kind),
+        )
+    })
+    .join()
+    .unwrap();
+    assert!(assigned, "assigned once");
+    assert_eq!(told, 2, "one notification per department, not one per node");
+    assert_eq!(verdicts, Some(DocKind::Verdict.code()), "one verdict document");
+}
+
+#[test]
+fn every_node_registers_itself_and_a_stopped_one_says_so() {
+    let (mut a, b) = two_nodes();
+    let node_of = |s: &TestServer| -> String {
+        let health: serde_json::Value = serde_json::from_slice(&s.health().body).unwrap();
+        health["node"].as_str().unwrap().to_string()
+    };
+    let (id_a, id_b) = (node_of(&a), node_of(&b));
+    assert_ne!(id_a, id_b);
+    let list = |s: &TestServer| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_str(&s.admin_ok(&["nodes", "--json"])).unwrap();
+        let mut l: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["id"].as_str().unwrap().to_string(), n["status"].as_str().unwrap().to_string()))
+            .collect();
+        l.sort();
+        l
+    };
+    let mut both = vec![(id_a.clone(), "live".to_string()), (id_b.clone(), "live".to_string())];
+    both.sort();
+    assert_eq!(list(&b), both);
+    a.stop();
+    let mut after = vec![(id_a, "stopped".to_string()), (id_b, "live".to_string())];
+    after.sort();
+    assert_eq!(list(&b), after);
+}

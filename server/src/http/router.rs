@@ -47,6 +47,8 @@ struct Health {
     connections_refused: u64,
     /// `sqlite <path>`, or `postgres <host:port/database>` shared by several nodes.
     database: String,
+    /// This node's id (`jiuloop-server nodes`).
+    node: String,
 }
 
 async fn health(State(app): State<AppState>) -> Json<Health> {
@@ -59,6 +61,7 @@ async fn health(State(app): State<AppState>) -> Json<Health> {
         logins_busy: app.stats.logins_busy(),
         connections_refused: app.stats.connections_refused(),
         database: app.stats.database().to_string(),
+        node: app.stats.node().to_string(),
     })
 }
 

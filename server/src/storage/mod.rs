@@ -15,6 +15,7 @@
 //!   them (document, effect, key); `wakeups` the validators' timers.
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
+pub mod copy;
 mod error;
 pub mod postgres;
 mod rows;
@@ -79,6 +80,13 @@ storage_api! {
     /// Whether this server leads: carries out queued admin commands and wake-ups. Always
     /// true for an engine that is not shared.
     fn try_lead(&self) -> Result<bool, DbError>;
+    /// A node starts (again): its row, beating now.
+    fn register_node(&self, id: &str, address: &str, version: &str, now: i64) -> Result<(), DbError>;
+    /// `false` when the node has no row.
+    fn node_heartbeat(&self, id: &str, now: i64) -> Result<bool, DbError>;
+    fn node_stopped(&self, id: &str, now: i64) -> Result<(), DbError>;
+    /// Every node that ever used the database, the latest started first.
+    fn nodes(&self) -> Result<Vec<NodeRow>, DbError>;
 
     // ---- transactions ----
     /// Start a write transaction (taking the write lock now, not at the first write).

@@ -8,7 +8,7 @@ use super::DbError;
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Versions 1–5 of the SQLite engine at once (a PostgreSQL database starts at 5).
 const V5: &str = "
@@ -167,6 +167,18 @@ CREATE TABLE shipped_batches (
 CREATE INDEX shipped_batches_by_batch ON shipped_batches(batch);
 ";
 
+/// Version 6: the servers using the database (`nodes`).
+const V6: &str = "
+CREATE TABLE nodes (
+    id           TEXT PRIMARY KEY,
+    address      TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    stopped_at   BIGINT
+);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several nodes start at once: the
 /// check and the migration run in one transaction under the write lock.
 pub fn migrate(client: &mut Client) -> Result<(), DbError> {
@@ -185,6 +197,9 @@ pub fn migrate(client: &mut Client) -> Result<(), DbError> {
     }
     if found < 5 {
         tx.batch_execute(V5)?;
+    }
+    if found < 6 {
+        tx.batch_execute(V6)?;
     }
     if found < SCHEMA_VERSION {
         tx.execute("UPDATE jiuloop_schema SET version = $1", &[&SCHEMA_VERSION])?;

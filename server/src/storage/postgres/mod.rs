@@ -28,6 +28,7 @@ mod device_row;
 mod doc_row;
 mod effects_row;
 mod migrations;
+mod node_row;
 mod order_effects_row;
 #[doc(hidden)]
 pub mod test_cluster;
@@ -129,6 +130,11 @@ impl PgStorage {
         let mut client = self.client()?;
         let stmt = self.statement(&mut client, sql)?;
         Ok(client.execute(&stmt, params)?)
+    }
+
+    /// A statement built at run time (not cached); rows affected.
+    pub(crate) fn exec_dynamic(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
+        Ok(self.client()?.execute(sql, params)?)
     }
 
     /// A statement built at run time (not cached).

@@ -8,6 +8,7 @@ mod device_row;
 mod doc_row;
 mod effects_row;
 mod migrations;
+mod node_row;
 mod order_effects_row;
 mod token_row;
 mod user_row;
@@ -28,7 +29,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One SQLite connection with jiuloop's settings (WAL, `synchronous=FULL`, busy timeout).
 pub struct SqliteDb {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: std::path::PathBuf,
 }
 
