@@ -56,8 +56,16 @@ pub struct SyncReport {
     pub cursor: u64,
 }
 
-/// Connect, sync until quiescent, close.
+/// Connect, sync until quiescent, close. A server restored from a backup (`cursor_ahead`)
+/// is synced again at once: this device sends it everything it lacks.
 pub async fn sync(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
+    match sync_once(profile).await {
+        Err(e) if e.code() == Some(ErrorCode::CursorAhead) => sync_once(profile).await,
+        other => other,
+    }
+}
+
+async fn sync_once(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
     let (server, token) = profile.login()?;
     let url = ServerUrl::parse(&server)?;
     let mut request = url.ws_url("/sync").into_client_request().map_err(|e| SyncFailure::Lost(e.to_string()))?;

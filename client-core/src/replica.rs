@@ -753,6 +753,22 @@ impl Replica {
         self.outbox.extend(ops);
     }
 
+    /// The server knows nothing of what it acknowledged (it was restored from a backup):
+    /// cursor 0 and no known server heads, so the next connection pushes every document
+    /// whole (the server keeps what it has and stores the rest) and catches up from the start.
+    pub(crate) fn forget_server_state(&mut self) {
+        self.cursor = 0;
+        self.outbox.push(StoreOp::SetCursor(0));
+        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        for id in ids {
+            if let Some(local) = self.docs.get_mut(&id) {
+                let op = local.set_server_heads(&[]);
+                self.outbox.push(op);
+                self.maybe_unsent.insert(id);
+            }
+        }
+    }
+
     pub(crate) fn set_cursor(&mut self, cursor: u64) {
         if cursor > self.cursor {
             self.cursor = cursor;

@@ -209,6 +209,13 @@ impl SyncEngine {
                 if code == ErrorCode::Revoked {
                     replica.wipe(&message, now);
                 }
+                if code == ErrorCode::CursorAhead {
+                    // The server lost what it had acknowledged (restored from a backup):
+                    // next time, send everything and catch up from the start.
+                    self.in_flight.clear();
+                    self.resync.clear();
+                    replica.forget_server_state();
+                }
                 return Err(SyncError::Server { code, message });
             }
             ServerMsg::Forget { docs, reason } => {

@@ -48,10 +48,14 @@ pub enum ErrorCode {
     /// A newer connection of the same device said hello: this one is closed, and nothing
     /// still on its way on it is applied.
     Replaced,
+    /// The device's cursor is ahead of everything the server holds: the server was
+    /// restored from a backup taken before this device's last sync. The device forgets
+    /// what it knew of the server and, on the next connection, sends everything again.
+    CursorAhead,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -72,6 +76,7 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::Timeout,
         ErrorCode::Replaced,
+        ErrorCode::CursorAhead,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -96,6 +101,7 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Replaced => "replaced",
+            ErrorCode::CursorAhead => "cursor_ahead",
         }
     }
 
@@ -134,6 +140,9 @@ impl ErrorCode {
             ErrorCode::Busy => "the server is busy; retry in a few seconds",
             ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
             ErrorCode::Replaced => "a newer connection of this device replaced this one",
+            ErrorCode::CursorAhead => {
+                "the server was restored from a backup; this device sends its data again on the next sync"
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod admin;
 pub mod config;
 pub(crate) mod http;
 pub(crate) mod identity;
+pub mod metrics;
 pub(crate) mod node_beat;
 pub mod server;
 pub mod server_error;

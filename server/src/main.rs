@@ -63,6 +63,20 @@ enum Command {
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
     /// policy, customers, visits and orders in every status.
     Demo,
+    /// Back the data directory's database up into a new file while the server runs
+    /// (consistent, compacted, verified; attachments beside it as FILE.blobs/).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Check a backup: every document loads and has the heads its index says.
+    VerifyBackup { file: PathBuf },
+    /// Put a backup back as the data directory's database (stop the server first; the
+    /// database it replaces is kept). Devices that synced since send their data again.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// The servers that use the database: live ones (a heartbeat within 10 s), stopped and
     /// lost ones.
     Nodes {
@@ -241,6 +255,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ..Config::new(cli.data)
             };
             serve(config)
+        }
+        Command::Backup { to } => {
+            if database.is_shared() {
+                anyhow::bail!("back up a PostgreSQL database with its own tools (pg_dump); this backs up --data DIR");
+            }
+            println!("{}", jiuloop_server::storage::backup::backup(&cli.data, &to)?);
+            Ok(())
+        }
+        Command::VerifyBackup { file } => {
+            let n = jiuloop_server::storage::backup::verify(&file)?;
+            println!("backup {} is sound: {n} documents load with the heads their index holds", file.display());
+            Ok(())
+        }
+        Command::Restore { from } => {
+            if jiuloop_server::admin::instance_lock::is_server_running(&cli.data) {
+                anyhow::bail!("a server is running on {}: stop it first (nothing was restored)", cli.data.display());
+            }
+            let now = jiuloop_server::accounts::now_ms();
+            println!("{}", jiuloop_server::storage::backup::restore(&from, &cli.data, now)?);
+            Ok(())
         }
         Command::Nodes { json } => {
             let db = database.open()?;

@@ -13,6 +13,8 @@ pub struct ServerStats {
     database: std::sync::OnceLock<String>,
     /// This node's id in the `nodes` table.
     node: std::sync::OnceLock<String>,
+    /// What `/metrics` shows.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl ServerStats {
@@ -60,12 +62,21 @@ impl ServerStats {
         self.connections.fetch_sub(1, Ordering::Relaxed);
     }
     pub(crate) fn add_password_checks(&self, n: u64) {
+        self.metrics.password_checks.inc_by(n);
         self.password_checks.fetch_add(n, Ordering::Relaxed);
+    }
+    /// `/metrics`, with the gauges read now.
+    pub fn render_metrics(&self) -> String {
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.metrics.connections.set(gauge(self.connections()));
+        self.metrics.documents.set(gauge(self.documents()));
+        self.metrics.render()
     }
     pub(crate) fn login_busy(&self) {
         self.logins_busy.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn connection_refused(&self) {
+        self.metrics.connections_refused.inc();
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -27,6 +27,7 @@ const WS_LIMIT_SLACK: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/sync", get(sync))
@@ -49,6 +50,11 @@ struct Health {
     database: String,
     /// This node's id (`jiuloop-server nodes`).
     node: String,
+}
+
+/// Prometheus' text format (see `crate::metrics`): counts only, nobody's data.
+async fn metrics(State(app): State<AppState>) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.stats.render_metrics())
 }
 
 async fn health(State(app): State<AppState>) -> Json<Health> {
@@ -100,6 +106,8 @@ async fn login(
     // The attempt is counted before its password is checked (on the verifier pool, behind
     // a bounded queue): too many under way, or a full queue, is answered at once.
     let refused = |user: &str, e: AccountError| {
+        let outcome = crate::metrics::OutcomeLabel { outcome: e.code().as_str().to_string() };
+        app.stats.metrics.logins.get_or_create(&outcome).inc();
         if e.code() == ErrorCode::Busy {
             app.stats.login_busy();
         }
@@ -128,6 +136,7 @@ async fn login(
     };
     match result {
         (_, Ok(grant)) => {
+            app.stats.metrics.logins.get_or_create(&crate::metrics::OutcomeLabel { outcome: "ok".into() }).inc();
             tracing::info!(user = grant.user, device = %device_id, "login");
             Ok(Json(LoginResponse {
                 token: grant.token,

@@ -234,6 +234,11 @@ impl Hub {
         self.conns.len()
     }
 
+    /// The counters it shares with `/health` and `/metrics`.
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.stats.clone()
+    }
+
     /// The storage (for tests and diagnostics).
     pub fn db(&self) -> &dyn Storage {
         &*self.db
@@ -482,6 +487,18 @@ impl Hub {
                 "the server's own actor id may not be claimed".into(),
                 out,
             );
+        }
+        // A cursor past everything stored: this database was restored from an older backup.
+        match self.db.max_seq() {
+            Ok(stored) if hello.cursor > self.max_seq.max(u64_from_i64(stored)) => {
+                tracing::warn!(%conn, cursor = hello.cursor, stored, "a device is ahead of the database: restored?");
+                return self.fatal(conn, ErrorCode::CursorAhead, ErrorCode::CursorAhead.describe().into(), out);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(%conn, error = %e, "cannot read the sequence");
+                return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
+            }
         }
         let now = self.now;
         let actors = match self.db.register_actors(session.device_id, &session.user, &hello.actors, now) {

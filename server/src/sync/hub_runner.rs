@@ -4,6 +4,7 @@
 //! full is dropped as a slow consumer.
 
 use crate::identity::session::Session;
+use crate::server_stats::ServerStats;
 use crate::sync::conn_id::ConnId;
 use crate::sync::hub::Hub;
 use crate::sync::hub_event::{HubEvent, Outgoing};
@@ -137,6 +138,7 @@ impl HubThread {
 }
 
 fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
+    let stats = hub.stats();
     let mut outboxes: HashMap<ConnId, ConnOutbox> = HashMap::new();
     let mut stop = false;
     while !stop {
@@ -184,11 +186,23 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
             next = rx.try_recv().ok();
         }
         let involved: Vec<ConnId> = events.iter().filter_map(HubEvent::conn).collect();
+        let m = &stats.metrics;
+        m.hub_events.inc_by(events.len() as u64);
+        for e in &events {
+            if let HubEvent::Message { msg: protocol::ClientMsg::Push { docs }, .. } = e {
+                m.push_frames.inc();
+                m.pushed_documents.inc_by(docs.len() as u64);
+            }
+        }
+        m.hub_queue_depth.set(i64::try_from(rx.len()).unwrap_or(i64::MAX));
         let now = crate::identity::accounts::now_ms();
+        let started = std::time::Instant::now();
         let mut dropped = Vec::new();
         let handled = catch_unwind(AssertUnwindSafe(|| {
-            hub.handle_batch_into(events, now, &mut |outgoing| deliver(&mut outboxes, outgoing, &mut dropped))
+            hub.handle_batch_into(events, now, &mut |outgoing| deliver(&mut outboxes, outgoing, &mut dropped, &stats))
         }));
+        m.hub_batch_seconds.observe(started.elapsed().as_secs_f64());
+        m.cached_documents.set(i64::try_from(hub.cached_docs()).unwrap_or(i64::MAX));
         if handled.is_err() {
             tracing::error!(
                 connections = involved.len(),
@@ -209,7 +223,7 @@ fn run(mut hub: Hub, mut rx: mpsc::Receiver<RunnerEvent>) {
                     msg: ServerMsg::Error { code: ErrorCode::Internal, message: ErrorCode::Internal.describe().into() },
                 })
                 .collect();
-            deliver(&mut outboxes, errors, &mut dropped);
+            deliver(&mut outboxes, errors, &mut dropped, &stats);
         }
         // Connections dropped while delivering (queue full, closed): the hub forgets them.
         for conn in dropped {
@@ -235,7 +249,8 @@ fn pump(hub: &mut Hub, outboxes: &mut HashMap<ConnId, ConnOutbox>) -> bool {
     let out = hub.pump_catchups(&room);
     let progressed = !out.is_empty();
     let mut dropped = Vec::new();
-    deliver(outboxes, out, &mut dropped);
+    let stats = hub.stats();
+    deliver(outboxes, out, &mut dropped, &stats);
     let now = crate::identity::accounts::now_ms();
     for conn in dropped {
         forget(hub, conn, now);
@@ -251,8 +266,14 @@ fn forget(hub: &mut Hub, conn: ConnId, now: i64) {
 /// Queue every message for its connections. A connection whose queue is full (or over its
 /// byte budget) is killed with `slow_consumer`; one whose task is gone is forgotten; both
 /// are added to `dropped` for the hub to forget.
-fn deliver(outboxes: &mut HashMap<ConnId, ConnOutbox>, outgoing: Vec<Outgoing>, dropped: &mut Vec<ConnId>) {
+fn deliver(
+    outboxes: &mut HashMap<ConnId, ConnOutbox>,
+    outgoing: Vec<Outgoing>,
+    dropped: &mut Vec<ConnId>,
+    stats: &ServerStats,
+) {
     for Outgoing { to, msg } in outgoing {
+        stats.metrics.sent(&msg, to.len());
         let fatal = match &msg {
             ServerMsg::Error { code, .. } => Some(*code),
             _ => None,

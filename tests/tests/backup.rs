@@ -1,0 +1,78 @@
+//! Backup and restore for IT, over a real server process and real SQLite files: a backup
+//! taken while the server serves, verified; a restore from it; devices that synced after the
+//! backup send the restored server what it lacks, so nothing a device still holds is lost.
+
+use jiuloop_tests::{Device, TempDir, TestServer};
+use serde_json::Value;
+
+fn names(d: &Device) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = d
+        .customers()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c: &Value| (c["name"].as_str().unwrap().to_string(), c["phone"].as_str().unwrap_or("").to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_backup_taken_while_serving_restores_and_devices_resend_what_came_after() {
+    let server = TestServer::started(&["li", "wang"]);
+    let mut server = server;
+    let li = Device::logged_in(&server, "li");
+    let early = li.add_customer("备份前的客户", &[]);
+    li.sync();
+
+    let dir = TempDir::new("backup");
+    let file = dir.path().join("jiuloop-backup.db");
+    let said = server.admin_ok(&["backup", "--to", file.to_str().unwrap()]);
+    assert!(said.contains("1 documents verified (heads equal)"), "{said}");
+    assert!(server.admin_fail(&["backup", "--to", file.to_str().unwrap()]).contains("exists already"));
+    assert!(server.admin_ok(&["verify-backup", file.to_str().unwrap()]).contains("1 documents load"));
+
+    // After the backup: a new customer and an edit, acknowledged by the server.
+    li.add_customer("备份后的客户", &[]);
+    li.ok(&["customer", "set", &early, "phone", "13800000011"]);
+    li.sync();
+
+    server.kill9();
+    assert!(server.admin_fail(&["restore", "--from", "/nonexistent/backup.db"]).contains("is not a file"));
+    let said = server.admin_ok(&["restore", "--from", file.to_str().unwrap()]);
+    assert!(said.contains("restored 1 documents") && said.contains("previous database is kept"), "{said}");
+    server.start();
+
+    // A device that never synced sees the backup's state…
+    let wang = Device::logged_in(&server, "wang");
+    wang.sync();
+    assert_eq!(names(&wang), vec![("备份前的客户".to_string(), String::new())]);
+    // …until li's device, ahead of the restored server, sends everything again.
+    li.sync();
+    wang.sync();
+    let mut both =
+        vec![("备份前的客户".to_string(), "13800000011".to_string()), ("备份后的客户".to_string(), String::new())];
+    both.sort();
+    assert_eq!(names(&wang), both);
+    assert_eq!(names(&li), both);
+    assert!(server.log().contains("a device is ahead of the database"), "the server says why");
+}
+
+#[test]
+fn a_damaged_backup_is_refused_and_nothing_is_replaced() {
+    let mut server = TestServer::started(&["li"]);
+    let li = Device::logged_in(&server, "li");
+    li.add_customer("不能丢的客户", &[]);
+    li.sync();
+    server.kill9();
+    let dir = TempDir::new("backup");
+    let file = dir.path().join("not-a-backup.db");
+    std::fs::write(&file, b"this is not a SQLite file at all, just some bytes").unwrap();
+    let err = server.admin_fail(&["restore", "--from", file.to_str().unwrap()]);
+    assert!(err.contains("not-a-backup.db") || err.contains("file is not a database"), "{err}");
+    assert!(server.admin_fail(&["verify-backup", file.to_str().unwrap()]).contains("error"));
+    server.start();
+    let fresh = Device::logged_in(&server, "li");
+    fresh.sync();
+    assert_eq!(names(&fresh), vec![("不能丢的客户".to_string(), String::new())]);
+}
