@@ -76,3 +76,30 @@ fn a_damaged_backup_is_refused_and_nothing_is_replaced() {
     fresh.sync();
     assert_eq!(names(&fresh), vec![("不能丢的客户".to_string(), String::new())]);
 }
+
+#[test]
+fn another_programs_database_is_refused_at_start_and_left_untouched() {
+    let dir = TempDir::new("foreign");
+    let file = dir.path().join("jiuloop.db");
+    {
+        let c = rusqlite::Connection::open(&file).unwrap();
+        c.execute_batch(
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER); INSERT INTO invoices VALUES (1, 100);",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&file).unwrap();
+    let mut cmd = std::process::Command::new(&jiuloop_tests::bins().server);
+    cmd.arg("--data").arg(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).env_remove("JIULOOP_DATABASE_URL");
+    let out =
+        jiuloop_tests::process::run_with_timeout(cmd, std::time::Duration::from_secs(60), "serve on a foreign file");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not jiuloop's") && err.contains("left untouched"), "{err}");
+    assert!(std::fs::read(&file).unwrap() == before, "not one byte changed");
+    let tables: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1);
+}

@@ -106,7 +106,10 @@ fn verify(from: &SqliteDb, to: &PgStorage) -> Result<u64, DbError> {
         match to.doc(&row.id)? {
             Some(copied) if copied.heads == row.heads => {}
             _ => {
-                return Err(DbError::corrupt("docs", format!("document {}: heads differ after the copy", hex(&row.id))));
+                return Err(DbError::corrupt(
+                    "docs",
+                    format!("document {}: heads differ after the copy", hex(&row.id)),
+                ));
             }
         }
     }

@@ -14,6 +14,11 @@ pub enum DbError {
         "database schema version {found} is newer than this server understands ({supported}); upgrade jiuloop-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// The file is a database of another program: it is left as it is.
+    #[error(
+        "the database file is not jiuloop's (it holds another program's tables); it was left untouched — point --data at jiuloop's data directory"
+    )]
+    NotOurs,
     /// A row with this key exists already.
     #[error("database error: {0}")]
     Unique(String),

@@ -193,6 +193,17 @@ CREATE TABLE nodes (
 );
 ";
 
+/// Version 0 with tables in it: another program's database, never ours to change (checked
+/// before anything — even the journal mode — is written).
+pub fn refuse_foreign(conn: &Connection) -> Result<(), DbError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+    if version == 0 && tables > 0 {
+        return Err(DbError::NotOurs);
+    }
+    Ok(())
+}
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {

@@ -47,6 +47,7 @@ impl SqliteDb {
             |error: rusqlite::Error| DbError::Open { target: path.display().to_string(), reason: error.to_string() };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        migrations::refuse_foreign(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "SQLite did not switch to WAL mode");
