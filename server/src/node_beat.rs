@@ -15,18 +15,25 @@ pub struct NodeBeat {
 }
 
 impl NodeBeat {
-    /// Register node `id` listening on `address` and keep it beating.
+    /// Register node `id` listening on `address` (before this returns: `nodes` lists it as
+    /// soon as the server answers) and keep it beating. Blocks: call off the async threads.
     pub fn start(database: Database, id: String, address: String) -> std::io::Result<Self> {
+        let now = crate::identity::accounts::now_ms;
+        let db = match database.open() {
+            Ok(db) => Some(db),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot register this node");
+                None
+            }
+        };
+        if let Some(db) = &db
+            && let Err(e) = db.register_node(&id, &address, env!("CARGO_PKG_VERSION"), now())
+        {
+            tracing::error!(error = %e, "cannot register this node");
+        }
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new().name("jiuloop-node".into()).spawn(move || {
-            let db = match database.open() {
-                Ok(db) => db,
-                Err(e) => return tracing::error!(error = %e, "cannot register this node"),
-            };
-            let now = crate::identity::accounts::now_ms;
-            if let Err(e) = db.register_node(&id, &address, env!("CARGO_PKG_VERSION"), now()) {
-                tracing::error!(error = %e, "cannot register this node");
-            }
+            let Some(db) = db else { return };
             let shared = db.is_shared();
             loop {
                 match stopped.recv_timeout(BEAT) {

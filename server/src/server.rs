@@ -70,8 +70,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     );
     let node_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     stats.set_node(node_id.clone());
-    let beat = crate::node_beat::NodeBeat::start(database.clone(), node_id, addr.to_string())
-        .map_err(ServerError::HubThread)?;
+    let beat_db = database.clone();
+    let beat =
+        tokio::task::spawn_blocking(move || crate::node_beat::NodeBeat::start(beat_db, node_id, addr.to_string()))
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+            .map_err(ServerError::HubThread)?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState::new(
