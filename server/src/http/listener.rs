@@ -325,7 +325,8 @@ mod tests {
         );
         let stats = Arc::new(ServerStats::default());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let timeout = Duration::from_millis(500);
+        // Long enough that a loaded machine gets the other connections in before it ends.
+        let timeout = Duration::from_millis(2000);
         let limits = EdgeLimits { header_read_timeout: timeout, ..limits(100, 2) };
         let server = tokio::spawn(serve(listener, app, limits, stats.clone(), stop_rx));
         let local: IpAddr = "127.0.0.1".parse().unwrap();
@@ -348,7 +349,7 @@ mod tests {
         let mut rest = Vec::new();
         tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await.unwrap().unwrap();
         let waited = started.elapsed();
-        assert!(waited >= timeout && waited < timeout * 6, "{waited:?}");
+        assert!(waited >= timeout && waited < timeout * 4, "{waited:?}");
         assert!(!String::from_utf8_lossy(&rest).contains("you are"));
 
         let _ = stop_tx.send(true);
