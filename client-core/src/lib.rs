@@ -12,7 +12,10 @@
 //! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
 //! in the browser, and tests control the clock.
 
+mod blobs;
+mod contract_workflow;
 mod error;
+mod expense_workflow;
 mod inbox_item;
 mod local_doc;
 mod local_store;
@@ -29,7 +32,10 @@ pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;
-pub use store_op::{StoreOp, StoredDoc};
+pub use blobs::{BlobState, DEFAULT_BLOB_CAP};
+pub use contract_workflow::{ContractView, InventoryRow};
+pub use expense_workflow::{BudgetView, ExpenseView};
+pub use store_op::{BlobMeta, StoreOp, StoredDoc};
 pub use sync_engine::{SyncEngine, SyncError, SyncStats};
 
 pub use protocol;

@@ -29,6 +29,8 @@ pub struct Replica {
     /// Who edits, for the same write rules the server applies (None: not checked
     /// locally; the server still checks).
     principal: Option<Principal>,
+    /// Attachments held, pending, wanted ([`crate::blobs`]).
+    blobs: crate::blobs::Blobs,
 }
 
 impl Replica {
@@ -51,7 +53,17 @@ impl Replica {
             }
             docs.insert(s.id, local);
         }
-        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
+        Ok(Replica {
+            actor,
+            user: user.into(),
+            docs,
+            maybe_unsent,
+            cursor,
+            inbox,
+            outbox: Vec::new(),
+            principal: None,
+            blobs: Default::default(),
+        })
     }
 
     /// Add more stored documents to a loaded replica (a driver may load the documents
@@ -360,6 +372,8 @@ impl Replica {
     pub fn effect_recorded(&self, id: DocId, effect: protocol::kinds::Effect) -> bool {
         match effect {
             protocol::kinds::Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            protocol::kinds::Effect::Signed => self.contract_locked(id),
+            protocol::kinds::Effect::Reimbursed => self.claim_reimbursed(id),
         }
     }
 
@@ -631,7 +645,7 @@ impl Replica {
         Ok(id)
     }
 
-    fn edit_checked(
+    pub(crate) fn edit_checked(
         &mut self,
         id: DocId,
         kind: DocKind,
@@ -745,6 +759,15 @@ impl Replica {
     pub fn wipe(&mut self, reason: &str, now: i64) {
         let all: Vec<DocId> = self.docs.keys().copied().collect();
         self.forget(&all, reason, now);
+        self.wipe_blobs();
+    }
+
+    pub(crate) fn blobs_ref(&self) -> &crate::blobs::Blobs {
+        &self.blobs
+    }
+
+    pub(crate) fn blobs_mut(&mut self) -> &mut crate::blobs::Blobs {
+        &mut self.blobs
     }
 
     /// Mirror in memory what another writer of this device (another browser tab) has just
@@ -793,6 +816,9 @@ impl Replica {
                     self.docs.remove(id);
                     self.maybe_unsent.remove(id);
                     reload.retain(|r| r != id);
+                }
+                StoreOp::PutBlob { .. } | StoreOp::BlobUploaded { .. } | StoreOp::DeleteBlob { .. } => {
+                    self.apply_peer_blob(op)
                 }
             }
         }

@@ -45,10 +45,19 @@ pub enum ErrorCode {
     /// The peer did not send what the protocol expects in time (e.g. no `Hello` after
     /// connecting).
     Timeout,
+    /// An attachment is larger than the server accepts (`--max-blob-mb`).
+    BlobTooLarge,
+    /// An attachment is not a JPEG, PNG or WebP image nor a PDF file (by its first bytes).
+    BlobType,
+    /// An uploaded attachment's bytes do not have the hash or size announced.
+    BlobMismatch,
+    /// No attachment with this hash that the user may read (unknown, or referenced by no
+    /// document the user may read: the two are answered alike).
+    BlobUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -68,6 +77,10 @@ impl ErrorCode {
         ErrorCode::TooMuchWork,
         ErrorCode::Busy,
         ErrorCode::Timeout,
+        ErrorCode::BlobTooLarge,
+        ErrorCode::BlobType,
+        ErrorCode::BlobMismatch,
+        ErrorCode::BlobUnavailable,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -91,6 +104,10 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "too_much_work",
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::BlobTooLarge => "blob_too_large",
+            ErrorCode::BlobType => "blob_type",
+            ErrorCode::BlobMismatch => "blob_mismatch",
+            ErrorCode::BlobUnavailable => "blob_unavailable",
         }
     }
 
@@ -128,6 +145,10 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "the changes are more work than the server accepts in one push",
             ErrorCode::Busy => "the server is busy; retry in a few seconds",
             ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
+            ErrorCode::BlobTooLarge => "the attachment is larger than the server accepts",
+            ErrorCode::BlobType => "only JPEG, PNG or WebP images and PDF files can be attached",
+            ErrorCode::BlobMismatch => "the uploaded attachment does not match its hash or size; upload it again",
+            ErrorCode::BlobUnavailable => "no such attachment that you may read",
         }
     }
 }
@@ -150,6 +171,7 @@ mod tests {
         assert_eq!(ErrorCode::TooMuchWork.close_code(), 4015);
         assert_eq!(ErrorCode::Busy.close_code(), 4016);
         assert_eq!(ErrorCode::Timeout.close_code(), 4017);
+        assert_eq!(ErrorCode::BlobUnavailable.close_code(), 4021);
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));

@@ -8,6 +8,7 @@ use crate::identity::accounts::Accounts;
 use crate::identity::verifier_pool::VerifierPool;
 use crate::server_error::ServerError;
 use crate::server_stats::ServerStats;
+use crate::sync::blob_service::BlobService;
 use crate::sync::hub::{Hub, HubSettings};
 use crate::sync::hub_runner::HubThread;
 use std::future::Future;
@@ -37,14 +38,18 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let stats = Arc::new(ServerStats::default());
     let cfg = config.clone();
     let hub_stats = stats.clone();
-    let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+    let (hub, accounts, blobs) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
         let hub = Hub::new(
             crate::storage::open_sqlite(&cfg.data_dir)?,
             HubSettings { cache_docs: cfg.cache_docs, compact_after: u64::from(cfg.compact_after) },
             hub_stats,
         )?;
         let accounts = Accounts::open_in(&cfg.data_dir, cfg.token_ttl)?;
-        Ok((hub, accounts))
+        // Attachments' bytes beside the database; their rows through a connection of their own.
+        let store = crate::storage::blob::FsBlobStore::open(&cfg.data_dir.join("blobs"))
+            .map_err(|e| ServerError::Blobs(e.to_string()))?;
+        let blobs = BlobService::new(Box::new(store), crate::storage::open_sqlite(&cfg.data_dir)?, cfg.max_blob_bytes);
+        Ok((hub, accounts, blobs))
     })
     .await
     .map_err(|e| ServerError::Task(e.to_string()))??;
@@ -67,6 +72,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         stats.clone(),
         shutdown_rx.clone(),
         config.hello_timeout,
+        Arc::new(blobs),
     );
     let app = crate::http::web_assets::with_web_app(router(state), config.web_dir.clone());
     let limits = EdgeLimits {

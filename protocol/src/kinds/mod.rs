@@ -91,6 +91,26 @@ registry! {
     Verdict => verdict;
     /// 竞品价格观察: a competitor's product seen at a customer's.
     CompetitorObservation => competitor_observation;
+    /// 销售合同, of a customer.
+    Contract => contract;
+    /// 合同条款模板 (legal's).
+    ClauseTemplate => clause_template;
+    /// 合同盘点: an inventory of archived contracts and their scans.
+    ContractInventory => contract_inventory;
+    /// 审批规则 (one document, [`crate::schema::expense::APPROVAL_POLICY_ID`]).
+    ApprovalPolicy => approval_policy;
+    /// 销售费用预算 of a team and year.
+    ExpenseBudget => expense_budget;
+    /// 预算执行: the server's count of a budget's consumption (written only by the server).
+    BudgetUsage => budget_usage;
+    /// 费用申请, on a budget.
+    ExpenseRequest => expense_request;
+    /// 费用追加申请, on a budget.
+    ExpenseSupplement => expense_supplement;
+    /// 费用报销, on a budget.
+    ExpenseClaim => expense_claim;
+    /// 报销校验: the server's verdict on a claim (written only by the server).
+    ClaimVerdict => claim_verdict;
 }
 
 impl DocKind {

@@ -7,8 +7,10 @@
 //! order lines) hold maps with a stable `id`.
 
 mod access;
+pub mod contract;
 pub mod customer;
 mod enums;
+pub mod expense;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
@@ -20,8 +22,9 @@ pub use access::{
     SchemaError, copy_root_fields, read_receipts, root_keys_written, root_scalar_text, root_string, write_receipts,
 };
 pub use enums::{
-    Channel, CustomerClass, EventKind, ExceptionKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
-    VisitMethod,
+    BudgetEventKind, Channel, ContractEventKind, ContractStatus, ContractType, CustomerClass, EventKind, ExceptionKind,
+    ExpenseEventKind, ExpenseItem, ExpenseStatus, Fulfilment, Lang, OrderSource, OrderStatus, PaymentMethod, ScanCheck,
+    VisitKind, VisitMethod,
 };
 
 /// The root map where the server records when it received each entry of a log ordered by

@@ -7,7 +7,7 @@ pub mod facts;
 #[cfg(test)]
 pub(crate) mod hostile_chunks;
 
-use crate::storage::{KindFilter, ReadFilter};
+use crate::storage::{DbError, KindFilter, ReadFilter, Storage};
 use protocol::DocKind;
 use protocol::rules::{DocFacts, Principal, Scope, read_scope};
 
@@ -17,6 +17,20 @@ pub const FORGET_REASON: &str = "moved out of your territories (reassigned); you
 
 pub fn may_read(principal: &Principal, facts: &DocFacts) -> bool {
     protocol::rules::may_read(principal, facts)
+}
+
+/// May `principal` fetch the attachment `hash`? Only if some document they may read
+/// references it, by a reference whose adder owns the file (uploaded it, or could read it
+/// when referencing it): naming a hash in one's own document grants nothing.
+pub fn may_read_blob(db: &dyn Storage, principal: &Principal, hash: &[u8]) -> Result<bool, DbError> {
+    for r in db.blob_refs(hash)? {
+        let Some(row) = db.doc(&r.doc_id)? else { continue };
+        let meta = crate::sync::doc_state::DocMeta::try_from(row)?;
+        if may_read(principal, &meta.facts.rules_facts()) && db.is_blob_owner(hash, &r.added_by)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The same decision as [`may_read`], as a filter the database applies to whole tables.

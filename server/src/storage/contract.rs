@@ -27,6 +27,7 @@ macro_rules! storage_contract {
             facts_children_and_moves,
             transactions_and_savepoints,
             effects_happen_once,
+            attachment_rows,
             identity_rows,
             admin_commands_and_audit,
             committed_data_survives_a_restart,
@@ -224,6 +225,34 @@ pub(crate) fn effects_happen_once(f: &dyn Factory) {
     assert!(s.effect("sla-breach", &A, "ack").unwrap().is_none());
     let kinds: Vec<String> = s.effects_of(&B).unwrap().into_iter().map(|e| format!("{}/{}", e.kind, e.key)).collect();
     assert_eq!(kinds, ["sla-breach/ack", "sla-breach/resolve", "revisit/ack"]);
+}
+
+pub(crate) fn attachment_rows(f: &dyn Factory) {
+    let s = f.fresh();
+    let h = [9u8; 32];
+    let row = BlobRow { hash: h.to_vec(), size: 1234, mime: "image/jpeg".into(), stored_at: 5 };
+    assert!(s.blob(&h).unwrap().is_none());
+    s.begin().unwrap();
+    assert!(s.record_blob(&row).unwrap());
+    assert!(!s.record_blob(&BlobRow { size: 1, ..row.clone() }).unwrap(), "stored once");
+    assert!(s.add_blob_owner(&h, "li", 5).unwrap());
+    assert!(!s.add_blob_owner(&h, "li", 6).unwrap());
+    let r = |doc: &[u8], by: &str, at: i64| BlobRefRow { hash: h.to_vec(), doc_id: doc.to_vec(), added_by: by.into(), at };
+    assert!(s.add_blob_ref(&r(&A, "li", 7)).unwrap());
+    assert!(!s.add_blob_ref(&r(&A, "wang", 8)).unwrap(), "the first adder stays");
+    assert!(s.add_blob_ref(&r(&B, "wang", 9)).unwrap());
+    s.commit().unwrap();
+    assert_eq!(s.blob(&h).unwrap(), Some(row));
+    assert!(s.is_blob_owner(&h, "li").unwrap() && !s.is_blob_owner(&h, "wang").unwrap());
+    assert_eq!(s.blob_refs(&h).unwrap(), vec![r(&A, "li", 7), r(&B, "wang", 9)]);
+    assert_eq!(s.doc_blob_refs(&B).unwrap(), vec![r(&B, "wang", 9)]);
+    s.begin().unwrap();
+    s.remove_blob_ref(&h, &A).unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.blob_refs(&h).unwrap().len(), 1);
+    assert!(s.doc_blob_refs(&A).unwrap().is_empty());
+    let Some(s) = f.reopen(s) else { return };
+    assert!(s.is_blob_owner(&h, "li").unwrap(), "owners survive a restart");
 }
 
 pub(crate) fn identity_rows(f: &dyn Factory) {

@@ -14,6 +14,7 @@
 //!   key exists already, in which case nothing changes.
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
+pub mod blob;
 mod error;
 mod rows;
 pub mod sqlite;
@@ -123,6 +124,23 @@ storage_api! {
     fn effect(&self, kind: &str, subject: &[u8], key: &str) -> Result<Option<EffectRow>, DbError>;
     /// Every effect recorded for a document, oldest first.
     fn effects_of(&self, subject: &[u8]) -> Result<Vec<EffectRow>, DbError>;
+
+    // ---- attachments (their bytes live in a `BlobStore`) ----
+    /// Record a file stored whole; `false` when it was recorded already (nothing changes).
+    fn record_blob(&self, b: &BlobRow) -> Result<bool, DbError>;
+    fn blob(&self, hash: &[u8]) -> Result<Option<BlobRow>, DbError>;
+    /// `user` owns the file (uploaded it, or could read it when referencing it); `false`
+    /// when they did already.
+    fn add_blob_owner(&self, hash: &[u8], user: &str, at: i64) -> Result<bool, DbError>;
+    fn is_blob_owner(&self, hash: &[u8], user: &str) -> Result<bool, DbError>;
+    /// Every document referencing the file, oldest reference first.
+    fn blob_refs(&self, hash: &[u8]) -> Result<Vec<BlobRefRow>, DbError>;
+    /// Every file a document references.
+    fn doc_blob_refs(&self, doc: &[u8]) -> Result<Vec<BlobRefRow>, DbError>;
+    /// Add a reference; `false` when the document referenced the file already (the first
+    /// adder stays).
+    fn add_blob_ref(&self, r: &BlobRefRow) -> Result<bool, DbError>;
+    fn remove_blob_ref(&self, hash: &[u8], doc: &[u8]) -> Result<(), DbError>;
 
     // ---- audit ----
     fn insert_audit(&self, a: &NewAudit<'_>) -> Result<(), DbError>;

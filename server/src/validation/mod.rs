@@ -7,6 +7,8 @@
 //! of the change that caused it (so everything is durable before the pusher's `Ack`). The
 //! hub runs every validator of [`VALIDATORS`] after every push frame and admin change.
 
+mod contracts;
+mod expenses;
 pub mod notifications;
 pub mod order_check;
 pub mod policy;
@@ -73,7 +75,9 @@ pub trait Validator: Sync {
 }
 
 /// Every validator the hub runs, in order.
-pub static VALIDATORS: &[&dyn Validator] = &[&pricing::OrderPricing];
+/// Contracts come before pricing: a contract signed in a frame covers its orders when they
+/// are re-checked in the same frame.
+pub static VALIDATORS: &[&dyn Validator] = &[&contracts::Contracts, &pricing::OrderPricing, &expenses::Expenses];
 
 /// Who the audit trail names for the server's own validation changes.
 pub const VALIDATION_AUTHOR: &str = "(server)";
@@ -105,5 +109,8 @@ pub fn run(changes: &[Changed], cx: &mut dyn ValidationCx) -> Result<(), DbError
 pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds::Effect) -> Result<bool, DbError> {
     Ok(match effect {
         protocol::kinds::Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
+        protocol::kinds::Effect::Signed | protocol::kinds::Effect::Reimbursed => {
+            storage.effect(effect.as_str(), id.as_bytes(), "")?.is_some()
+        }
     })
 }
