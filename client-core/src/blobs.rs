@@ -157,7 +157,8 @@ impl Replica {
     pub(crate) fn wipe_blobs(&mut self) {
         let all: Vec<BlobHash> = self.blobs_ref().held.keys().copied().collect();
         self.push_ops(all.iter().map(|h| StoreOp::DeleteBlob { hash: *h }));
-        *self.blobs_mut() = Blobs { cap: self.blobs_ref().cap, max_bytes: self.blobs_ref().max_bytes, ..Default::default() };
+        *self.blobs_mut() =
+            Blobs { cap: self.blobs_ref().cap, max_bytes: self.blobs_ref().max_bytes, ..Default::default() };
     }
 
     /// Evict fetched attachments, oldest first, until those held fit the cap (the one just
@@ -165,8 +166,13 @@ impl Replica {
     fn evict_to_cap(&mut self, keep: Option<BlobHash>) {
         let cap = self.blob_cap();
         let mut total = self.blob_bytes_held();
-        let mut victims: Vec<(i64, BlobHash, u64)> =
-            self.blobs_ref().held.values().filter(|m| !m.pending && Some(m.hash) != keep).map(|m| (m.at, m.hash, m.size)).collect();
+        let mut victims: Vec<(i64, BlobHash, u64)> = self
+            .blobs_ref()
+            .held
+            .values()
+            .filter(|m| !m.pending && Some(m.hash) != keep)
+            .map(|m| (m.at, m.hash, m.size))
+            .collect();
         victims.sort();
         let mut ops = Vec::new();
         for (_, hash, size) in victims {
@@ -269,7 +275,8 @@ impl Replica {
         let b = self.blobs_mut();
         match op {
             StoreOp::PutBlob { hash, mime, bytes, pending, at } => {
-                let meta = BlobMeta { hash: *hash, mime: mime.clone(), size: bytes.len() as u64, pending: *pending, at: *at };
+                let meta =
+                    BlobMeta { hash: *hash, mime: mime.clone(), size: bytes.len() as u64, pending: *pending, at: *at };
                 b.held.insert(*hash, meta);
                 b.wanted.remove(hash);
                 if *pending {

@@ -154,7 +154,13 @@ impl Replica {
         self.add_contract_record(id, "orders", &values, now)
     }
 
-    fn add_contract_record(&mut self, id: DocId, list: &str, values: &[(&str, Value)], now: i64) -> Result<(), CoreError> {
+    fn add_contract_record(
+        &mut self,
+        id: DocId,
+        list: &str,
+        values: &[(&str, Value)],
+        now: i64,
+    ) -> Result<(), CoreError> {
         let checked = record::check_record(DocKind::Contract, list, values)?;
         let list = list.to_string();
         self.edit_checked(id, DocKind::Contract, now, &[list.as_str()], |doc| {
@@ -163,7 +169,14 @@ impl Replica {
     }
 
     /// Attach a scan (the signed copy, an annex) — possible after signing too.
-    pub fn attach_scan(&mut self, id: DocId, bytes: Vec<u8>, name: &str, signed: bool, now: i64) -> Result<BlobRef, CoreError> {
+    pub fn attach_scan(
+        &mut self,
+        id: DocId,
+        bytes: Vec<u8>,
+        name: &str,
+        signed: bool,
+        now: i64,
+    ) -> Result<BlobRef, CoreError> {
         self.contract(id)?;
         if !self.may_write(id, "scans") {
             return Err(CoreError::NotAllowed {
@@ -250,7 +263,10 @@ impl Replica {
     }
 
     pub fn request_changes(&mut self, id: DocId, note: &str, now: i64) -> Result<(), CoreError> {
-        let e = ContractEvent { note: Some(note.to_string()).filter(|n| !n.is_empty()), ..self.contract_event(K::ChangesRequested, now) };
+        let e = ContractEvent {
+            note: Some(note.to_string()).filter(|n| !n.is_empty()),
+            ..self.contract_event(K::ChangesRequested, now)
+        };
         self.contract_step(id, e, now)
     }
 
@@ -258,7 +274,11 @@ impl Replica {
     pub fn approve_contract(&mut self, id: DocId, now: i64) -> Result<(), CoreError> {
         let c = self.contract(id)?;
         let role = self.principal().map(|p| p.role.as_str().to_string()).unwrap_or_else(|| "legal".into());
-        let e = ContractEvent { role: Some(role), hash: Some(contract::content_hash(&c)), ..self.contract_event(K::Approved, now) };
+        let e = ContractEvent {
+            role: Some(role),
+            hash: Some(contract::content_hash(&c)),
+            ..self.contract_event(K::Approved, now)
+        };
         self.contract_step(id, e, now)
     }
 
@@ -284,7 +304,8 @@ impl Replica {
 
     /// Archive, refuse, expire or terminate (with a note).
     pub fn contract_step_kind(&mut self, id: DocId, kind: K, note: &str, now: i64) -> Result<(), CoreError> {
-        let e = ContractEvent { note: Some(note.to_string()).filter(|n| !n.is_empty()), ..self.contract_event(kind, now) };
+        let e =
+            ContractEvent { note: Some(note.to_string()).filter(|n| !n.is_empty()), ..self.contract_event(kind, now) };
         self.contract_step(id, e, now)
     }
 
@@ -294,7 +315,10 @@ impl Replica {
             .into_iter()
             .filter_map(|c| self.contract_view(c.id).ok())
             .filter(|v| {
-                matches!(v.lifecycle.status, ContractStatus::Submitted | ContractStatus::Revised | ContractStatus::InReview)
+                matches!(
+                    v.lifecycle.status,
+                    ContractStatus::Submitted | ContractStatus::Revised | ContractStatus::InReview
+                )
             })
             .collect()
     }
@@ -319,7 +343,10 @@ impl Replica {
             contract: c.id,
             title: c.title.clone(),
             customer: c.customer.and_then(|id| self.customer(id).ok()).map(|c| c.name),
-            year: protocol::time::display_local(v.lifecycle.signed_at.unwrap_or(c.created_at)).chars().take(4).collect(),
+            year: protocol::time::display_local(v.lifecycle.signed_at.unwrap_or(c.created_at))
+                .chars()
+                .take(4)
+                .collect(),
             contract_type: c.contract_type.map(|t| t.as_str().to_string()),
             scan_on_file,
             checked: None,
@@ -333,7 +360,14 @@ impl Replica {
     }
 
     /// Record what was found of a contract's signed scan.
-    pub fn check_inventory(&mut self, inv: DocId, contract: DocId, scan: ScanCheck, note: &str, now: i64) -> Result<(), CoreError> {
+    pub fn check_inventory(
+        &mut self,
+        inv: DocId,
+        contract: DocId,
+        scan: ScanCheck,
+        note: &str,
+        now: i64,
+    ) -> Result<(), CoreError> {
         let mut values = std::collections::BTreeMap::new();
         values.insert("contract".to_string(), Scalar::Str(contract.to_string()));
         values.insert("scan".to_string(), Scalar::Str(scan.as_str().into()));
@@ -356,7 +390,8 @@ impl Replica {
         let mut rows = self.contract_archive();
         for row in &mut rows {
             let id = row.contract.to_string();
-            let latest = checks.iter().rev().find(|e| matches!(e.get("contract"), Some(record::FieldValue::Str(c)) if *c == id));
+            let latest =
+                checks.iter().rev().find(|e| matches!(e.get("contract"), Some(record::FieldValue::Str(c)) if *c == id));
             if let Some(e) = latest {
                 let scan = match e.get("scan") {
                     Some(record::FieldValue::Str(s)) => s.parse().unwrap_or(ScanCheck::Missing),

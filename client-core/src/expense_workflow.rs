@@ -10,8 +10,8 @@ use crate::replica::Replica;
 use protocol::blob::BlobRef;
 use protocol::kinds::{Entry, Scalar, Value};
 use protocol::schema::expense::{
-    self, APPROVAL_POLICY_ID, ApprovalPolicy, Budget, Cell, Charge, ClaimVerdict, Expense,
-    ExpenseEvent, ExpenseLifecycle, Usage,
+    self, APPROVAL_POLICY_ID, ApprovalPolicy, Budget, Cell, Charge, ClaimVerdict, Expense, ExpenseEvent,
+    ExpenseLifecycle, Usage,
 };
 use protocol::schema::order::format_fen;
 use protocol::schema::{ExpenseEventKind as E, ExpenseItem, ExpenseStatus};
@@ -79,7 +79,14 @@ impl Replica {
     }
 
     /// Add (or, for the same item and month, replace) a line of the draft.
-    pub fn set_budget_line(&mut self, id: DocId, item: ExpenseItem, month: u32, amount_fen: i64, now: i64) -> Result<(), CoreError> {
+    pub fn set_budget_line(
+        &mut self,
+        id: DocId,
+        item: ExpenseItem,
+        month: u32,
+        amount_fen: i64,
+        now: i64,
+    ) -> Result<(), CoreError> {
         self.budget(id)?;
         let values = [
             ("id", Value::Str(format!("{}-{month}", item.as_str()))),
@@ -115,7 +122,14 @@ impl Replica {
     }
 
     /// Approve or reject a submitted version.
-    pub fn decide_budget(&mut self, id: DocId, version: u32, approve: bool, comment: &str, now: i64) -> Result<(), CoreError> {
+    pub fn decide_budget(
+        &mut self,
+        id: DocId,
+        version: u32,
+        approve: bool,
+        comment: &str,
+        now: i64,
+    ) -> Result<(), CoreError> {
         let b = self.budget(id)?;
         let v = b.version(version).ok_or_else(|| CoreError::Unknown(format!("version {version}")))?;
         let mut values = BTreeMap::new();
@@ -205,7 +219,9 @@ impl Replica {
     }
 
     pub fn claim_verdict(&self, claim: DocId) -> Option<ClaimVerdict> {
-        self.doc_ref(expense::claim_verdict_id(claim), DocKind::ClaimVerdict).ok().and_then(|d| expense::read_verdict(d).ok())
+        self.doc_ref(expense::claim_verdict_id(claim), DocKind::ClaimVerdict)
+            .ok()
+            .and_then(|d| expense::read_verdict(d).ok())
     }
 
     pub fn expense_view(&self, id: DocId) -> Result<ExpenseView, CoreError> {
@@ -250,7 +266,13 @@ impl Replica {
         now: i64,
     ) -> Result<DocId, CoreError> {
         let (b, amount, c) = (budget.to_string(), format_fen(amount_fen), customer.map(|c| c.to_string()));
-        let mut inputs = vec![("budget", b.as_str()), ("item", item.as_str()), ("amount_fen", &amount), ("purpose", purpose), ("date", date)];
+        let mut inputs = vec![
+            ("budget", b.as_str()),
+            ("item", item.as_str()),
+            ("amount_fen", &amount),
+            ("purpose", purpose),
+            ("date", date),
+        ];
         if let Some(c) = &c {
             inputs.push(("customer", c));
         }
@@ -268,8 +290,15 @@ impl Replica {
         request: Option<DocId>,
         now: i64,
     ) -> Result<DocId, CoreError> {
-        let (b, m, amount, r) = (budget.to_string(), month.to_string(), format_fen(amount_fen), request.map(|r| r.to_string()));
-        let mut inputs = vec![("budget", b.as_str()), ("item", item.as_str()), ("month", &m), ("amount_fen", &amount), ("reason", reason)];
+        let (b, m, amount, r) =
+            (budget.to_string(), month.to_string(), format_fen(amount_fen), request.map(|r| r.to_string()));
+        let mut inputs = vec![
+            ("budget", b.as_str()),
+            ("item", item.as_str()),
+            ("month", &m),
+            ("amount_fen", &amount),
+            ("reason", reason),
+        ];
         if let Some(r) = &r {
             inputs.push(("request", r));
         }
@@ -353,7 +382,10 @@ impl Replica {
 
     /// Submit, cancel or (finance) return for correction.
     pub fn expense_simple(&mut self, id: DocId, kind: E, comment: &str, now: i64) -> Result<(), CoreError> {
-        let e = ExpenseEvent { comment: Some(comment.to_string()).filter(|c| !c.is_empty()), ..self.expense_event(kind, now) };
+        let e = ExpenseEvent {
+            comment: Some(comment.to_string()).filter(|c| !c.is_empty()),
+            ..self.expense_event(kind, now)
+        };
         self.expense_step(id, e, now)
     }
 
@@ -371,7 +403,14 @@ impl Replica {
 
     /// Finance's check of one receipt (its id, or 1-based number): what is sanctioned —
     /// at most what it claims — and, when less, why.
-    pub fn check_receipt(&mut self, claim: DocId, receipt: &str, sanctioned_fen: i64, reason: &str, now: i64) -> Result<(), CoreError> {
+    pub fn check_receipt(
+        &mut self,
+        claim: DocId,
+        receipt: &str,
+        sanctioned_fen: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), CoreError> {
         let x = self.expense(claim)?;
         let r = receipt
             .parse::<usize>()
@@ -380,7 +419,11 @@ impl Replica {
             .and_then(|i| x.receipts.get(i))
             .or_else(|| x.receipts.iter().find(|r| r.id == receipt))
             .ok_or_else(|| CoreError::Unknown(receipt.to_string()))?;
-        let bad = |message: String| CoreError::NotAllowed { field: "events".into(), rule: "event-sanctioned".into(), message };
+        let bad = |message: String| CoreError::NotAllowed {
+            field: "events".into(),
+            rule: "event-sanctioned".into(),
+            message,
+        };
         if !(0..=r.amount_fen).contains(&sanctioned_fen) {
             return Err(bad(format!(
                 "the sanctioned amount ¥{} may not be above what the receipt claims (¥{})",

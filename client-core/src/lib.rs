@@ -12,6 +12,7 @@
 //! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
 //! in the browser, and tests control the clock.
 
+mod aftersales;
 mod blobs;
 mod contract_workflow;
 mod error;
@@ -20,21 +21,24 @@ mod inbox_item;
 mod local_doc;
 mod local_store;
 mod mem_store;
+mod order_steps;
 mod order_workflow;
 mod replica;
 pub mod store_contract;
 mod store_op;
 mod sync_engine;
 
+pub use aftersales::{ComplaintView, QualityView};
+pub use blobs::{BlobState, DEFAULT_BLOB_CAP};
+pub use contract_workflow::{ContractView, InventoryRow};
 pub use error::CoreError;
+pub use expense_workflow::{BudgetView, ExpenseView};
 pub use inbox_item::InboxItem;
 pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
+pub use order_steps::{LineRevision, STEPS};
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;
-pub use blobs::{BlobState, DEFAULT_BLOB_CAP};
-pub use contract_workflow::{ContractView, InventoryRow};
-pub use expense_workflow::{BudgetView, ExpenseView};
 pub use store_op::{BlobMeta, StoreOp, StoredDoc};
 pub use sync_engine::{SyncEngine, SyncError, SyncStats};
 

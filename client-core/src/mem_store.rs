@@ -59,8 +59,13 @@ impl LocalStore for MemStore {
                     self.docs.remove(id);
                 }
                 StoreOp::PutBlob { hash, mime, bytes, pending, at } => {
-                    let meta =
-                        BlobMeta { hash: *hash, mime: mime.clone(), size: bytes.len() as u64, pending: *pending, at: *at };
+                    let meta = BlobMeta {
+                        hash: *hash,
+                        mime: mime.clone(),
+                        size: bytes.len() as u64,
+                        pending: *pending,
+                        at: *at,
+                    };
                     self.blobs.insert(*hash, (meta, bytes.clone()));
                 }
                 StoreOp::BlobUploaded { hash } => {

@@ -452,7 +452,16 @@ pub fn check_state(expected: &StoredState, loaded: &StoredState) -> Result<(), S
     if expected.blobs != got_blobs {
         let show = |bs: &[crate::BlobMeta]| {
             bs.iter()
-                .map(|b| format!("{:02x}… {} {}B{} at {}", b.hash[0], b.mime, b.size, if b.pending { " pending" } else { "" }, b.at))
+                .map(|b| {
+                    format!(
+                        "{:02x}… {} {}B{} at {}",
+                        b.hash[0],
+                        b.mime,
+                        b.size,
+                        if b.pending { " pending" } else { "" },
+                        b.at
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         return Err(format!("attachments are {:?}, expected {:?}", show(&got_blobs), show(&expected.blobs)));
@@ -946,7 +955,8 @@ fn blob_meta(n: u8, mime: &str, bytes: &str, pending: bool, at: i64) -> crate::B
 
 fn attachments() -> Scenario {
     let x = id(1);
-    let with = |blobs: Vec<crate::BlobMeta>, docs: Vec<StoredDoc>| StoredState { docs, cursor: 0, inbox: vec![], blobs };
+    let with =
+        |blobs: Vec<crate::BlobMeta>, docs: Vec<StoredDoc>| StoredState { docs, cursor: 0, inbox: vec![], blobs };
     let jpeg = |pending| blob_meta(1, "image/jpeg", "receipt.jpg bytes", pending, 10);
     let pdf = blob_meta(2, "application/pdf", "signed.pdf", false, 11);
     let expect = |blobs, docs| Step::Expect { state: with(blobs, docs), absent: vec![] };
@@ -982,7 +992,11 @@ fn attachments() -> Scenario {
             expect(vec![jpeg(false)], vec![]),
             bytes(1, Some("receipt.jpg bytes")),
             // Documents come and go without them; put again replaces.
-            apply(vec![append(x, C, "X.1"), StoreOp::DeleteDoc { id: x }, put_blob(2, "application/pdf", "signed.pdf", true, 13)]),
+            apply(vec![
+                append(x, C, "X.1"),
+                StoreOp::DeleteDoc { id: x },
+                put_blob(2, "application/pdf", "signed.pdf", true, 13),
+            ]),
             expect(vec![jpeg(false), blob_meta(2, "application/pdf", "signed.pdf", true, 13)], vec![]),
             Step::OpenOther,
             Step::Apply(Handle::Other, vec![put_blob(4, "image/webp", "from the other tab", true, 14)]),

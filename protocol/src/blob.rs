@@ -70,7 +70,10 @@ pub fn sniff(head: &[u8]) -> Option<BlobType> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BlobError {
     Empty,
-    TooLarge { size: u64, max: u64 },
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
     /// Not a JPEG, PNG, WebP or PDF file.
     WrongType,
 }

@@ -45,6 +45,9 @@ pub enum ErrorCode {
     /// The peer did not send what the protocol expects in time (e.g. no `Hello` after
     /// connecting).
     Timeout,
+    /// A newer connection of the same device said hello: this one is closed, and nothing
+    /// still on its way on it is applied.
+    Replaced,
     /// An attachment is larger than the server accepts (`--max-blob-mb`).
     BlobTooLarge,
     /// An attachment is not a JPEG, PNG or WebP image nor a PDF file (by its first bytes).
@@ -57,7 +60,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -77,6 +80,7 @@ impl ErrorCode {
         ErrorCode::TooMuchWork,
         ErrorCode::Busy,
         ErrorCode::Timeout,
+        ErrorCode::Replaced,
         ErrorCode::BlobTooLarge,
         ErrorCode::BlobType,
         ErrorCode::BlobMismatch,
@@ -104,6 +108,7 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "too_much_work",
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::Replaced => "replaced",
             ErrorCode::BlobTooLarge => "blob_too_large",
             ErrorCode::BlobType => "blob_type",
             ErrorCode::BlobMismatch => "blob_mismatch",
@@ -145,6 +150,7 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "the changes are more work than the server accepts in one push",
             ErrorCode::Busy => "the server is busy; retry in a few seconds",
             ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
+            ErrorCode::Replaced => "a newer connection of this device replaced this one",
             ErrorCode::BlobTooLarge => "the attachment is larger than the server accepts",
             ErrorCode::BlobType => "only JPEG, PNG or WebP images and PDF files can be attached",
             ErrorCode::BlobMismatch => "the uploaded attachment does not match its hash or size; upload it again",
@@ -171,7 +177,7 @@ mod tests {
         assert_eq!(ErrorCode::TooMuchWork.close_code(), 4015);
         assert_eq!(ErrorCode::Busy.close_code(), 4016);
         assert_eq!(ErrorCode::Timeout.close_code(), 4017);
-        assert_eq!(ErrorCode::BlobUnavailable.close_code(), 4021);
+        assert_eq!(ErrorCode::BlobUnavailable.close_code(), 4022);
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));

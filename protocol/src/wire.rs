@@ -412,7 +412,8 @@ mod tests {
         let big =
             ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: 0, bytes: vec![0; crate::blob::BLOB_CHUNK_BYTES + 1] };
         assert!(matches!(big.check_limits(), Err(WireError::Malformed(_))));
-        let ok = ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: 0, bytes: vec![0; crate::blob::BLOB_CHUNK_BYTES] };
+        let ok =
+            ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: 0, bytes: vec![0; crate::blob::BLOB_CHUNK_BYTES] };
         assert_eq!(ok.check_limits(), Ok(()));
         let huge = ClientMsg::BlobStart { hash: [0; 32], size: crate::blob::MAX_BLOB_BYTES_CAP + 1 };
         assert!(huge.check_limits().is_err());

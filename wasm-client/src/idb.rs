@@ -47,8 +47,7 @@ use web_sys::{
 const VERSION: u32 = 2;
 const STORES: [&str; 9] =
     ["meta", "docs", "heads", "chunks", "inbox", "actors", "blob_meta", "blob_bytes", "blob_pending"];
-const WRITE_STORES: [&str; 8] =
-    ["meta", "docs", "heads", "chunks", "inbox", "blob_meta", "blob_bytes", "blob_pending"];
+const WRITE_STORES: [&str; 8] = ["meta", "docs", "heads", "chunks", "inbox", "blob_meta", "blob_bytes", "blob_pending"];
 const ACTOR_NEW: &str = "new";
 const ACTOR_REGISTERED: &str = "registered";
 
@@ -69,7 +68,12 @@ impl Loaded {
 
     /// What the `LocalStore` contract loads: documents, cursor, inbox.
     pub fn state(&self) -> StoredState {
-        StoredState { docs: self.docs.clone(), cursor: self.cursor(), inbox: self.inbox.clone(), blobs: self.blobs.clone() }
+        StoredState {
+            docs: self.docs.clone(),
+            cursor: self.cursor(),
+            inbox: self.inbox.clone(),
+            blobs: self.blobs.clone(),
+        }
     }
 }
 

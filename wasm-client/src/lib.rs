@@ -9,21 +9,26 @@
 //! * [`peer`]: what tabs of one profile tell each other.
 //! * [`views`]: what the screens show (search, filters, labels, totals) as JSON.
 //! * [`kind_views`]: the generic screens of any kind, from its declaration.
+//! * [`order_state`]: the one status of an order every screen shows.
+//! * [`work`]: each department's queues and the notifications, derived on the device.
 //!
 //! Time: edits take `now` from JavaScript (`Date.now()`); the driver reads the same clock.
 //! `std::time::Instant` is never used (it panics in the browser).
 
+pub mod aftersales_views;
 pub mod client;
 pub mod idb;
 pub mod js;
 pub mod kind_views;
 pub mod mailbox;
 pub mod money;
+pub mod order_state;
 pub mod peer;
 pub mod session;
 pub mod sync_loop;
 pub mod text_merge;
 pub mod views;
+pub mod work;
 
 pub use client::Client;
 

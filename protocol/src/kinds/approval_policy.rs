@@ -14,7 +14,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "approval-policy",
     zh: "审批规则",
     en: "Approval policy",
-    code: 10,
+    code: 20,
     id: IdRule::Fixed(APPROVAL_POLICY_ID),
     placement: Placement::Nowhere,
     read: EVERYONE,

@@ -12,7 +12,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "budget-usage",
     zh: "预算执行",
     en: "Budget usage",
-    code: 12,
+    code: 22,
     id: IdRule::Derived(usage_id),
     placement: Placement::Parent { kind: DocKind::ExpenseBudget, field: "budget" },
     read: BUDGET_READERS,

@@ -12,7 +12,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "claim-verdict",
     zh: "报销校验",
     en: "Claim verdict",
-    code: 16,
+    code: 26,
     id: IdRule::Derived(claim_verdict_id),
     placement: Placement::Parent { kind: DocKind::ExpenseClaim, field: "claim" },
     read: EXPENSE_READERS,

@@ -10,7 +10,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "clause-template",
     zh: "合同条款模板",
     en: "Clause template",
-    code: 8,
+    code: 18,
     id: IdRule::Random,
     placement: Placement::Nowhere,
     read: &[

@@ -55,6 +55,7 @@ pub const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("clause", Str { max: 64 }, "条款", "Clause", EVENT_WRITERS),
@@ -83,7 +84,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "contract",
     zh: "销售合同",
     en: "Sales contract",
-    code: 7,
+    code: 17,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::Customer, field: "customer" },
     read: CONTRACT_READERS,

@@ -23,6 +23,7 @@ const CHECKS: LogSpec = LogSpec {
     role_key: None,
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("contract", Ref(DocKind::Contract), "合同", "Contract", RUNNERS),
         field("scan", Enum(&ScanCheck::VOCAB), "扫描件", "Scan", RUNNERS),
@@ -37,7 +38,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "contract-inventory",
     zh: "合同盘点",
     en: "Contract inventory",
-    code: 9,
+    code: 19,
     id: IdRule::Random,
     placement: Placement::Nowhere,
     read: RUNNERS,

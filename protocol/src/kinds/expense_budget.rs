@@ -29,6 +29,7 @@ const VERSIONS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("version", Int { min: 1, max: 10_000 }, "版本", "Version", VERSION_WRITERS),
         field("body", Bytes, "预算明细", "Lines", VERSION_WRITERS),
@@ -47,7 +48,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "expense-budget",
     zh: "销售费用预算",
     en: "Expense budget",
-    code: 11,
+    code: 21,
     id: IdRule::Random,
     placement: Placement::Own { territory: "team" },
     read: BUDGET_READERS,

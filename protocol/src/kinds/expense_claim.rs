@@ -43,6 +43,7 @@ const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("receipt", Str { max: 64 }, "票据", "Receipt", EVENT_WRITERS),
@@ -65,7 +66,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "expense-claim",
     zh: "费用报销",
     en: "Expense claim",
-    code: 15,
+    code: 25,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::ExpenseBudget, field: "budget" },
     read: EXPENSE_READERS,

@@ -23,6 +23,7 @@ pub const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("comment", Str { max: 1_000 }, "说明", "Comment", EVENT_WRITERS),
@@ -40,7 +41,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "expense-request",
     zh: "费用申请",
     en: "Expense request",
-    code: 13,
+    code: 23,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::ExpenseBudget, field: "budget" },
     read: EXPENSE_READERS,

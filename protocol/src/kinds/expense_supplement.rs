@@ -18,6 +18,7 @@ const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: None,
     fields: &[
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("comment", Str { max: 1_000 }, "说明", "Comment", EVENT_WRITERS),
@@ -35,7 +36,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "expense-supplement",
     zh: "费用追加申请",
     en: "Supplementary request",
-    code: 14,
+    code: 24,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::ExpenseBudget, field: "budget" },
     read: EXPENSE_READERS,

@@ -213,8 +213,11 @@ pub fn entry_of(e: &ContractEvent) -> Entry {
 
 /// Hex SHA-256 of everything the parties agree to (see [`CONTENT_FIELDS`]).
 pub fn content_hash(c: &Contract) -> String {
-    let mut lines: Vec<String> =
-        c.lines.iter().map(|l| format!("{}|{}|{}|{}", l.sku, l.spec.as_deref().unwrap_or(""), l.qty, l.unit_price_fen)).collect();
+    let mut lines: Vec<String> = c
+        .lines
+        .iter()
+        .map(|l| format!("{}|{}|{}|{}", l.sku, l.spec.as_deref().unwrap_or(""), l.qty, l.unit_price_fen))
+        .collect();
     lines.sort();
     let mut orders: Vec<String> = c.orders.iter().map(|o| o.to_string()).collect();
     orders.sort();
@@ -385,8 +388,11 @@ pub fn check_entry(c: &LogCheck<'_>) -> Result<(), String> {
     let kind = c.entry.str("kind").unwrap_or_default();
     let earlier: Vec<&Entry> = c.earlier().collect();
     let signed = earlier.iter().any(|e| e.str("kind") == Some(K::Signed.as_str()));
-    let resolved: BTreeSet<&str> =
-        earlier.iter().filter(|e| e.str("kind") == Some(K::Resolve.as_str())).filter_map(|e| e.str("comment")).collect();
+    let resolved: BTreeSet<&str> = earlier
+        .iter()
+        .filter(|e| e.str("kind") == Some(K::Resolve.as_str()))
+        .filter_map(|e| e.str("comment"))
+        .collect();
     let open: Vec<&str> = earlier
         .iter()
         .filter(|e| e.str("kind") == Some(K::Comment.as_str()))
@@ -402,10 +408,9 @@ pub fn check_entry(c: &LogCheck<'_>) -> Result<(), String> {
             Some(id) if open.contains(&id) => Ok(()),
             _ => Err("a resolution must name a comment that is still open".into()),
         },
-        "approved" if !open.is_empty() => Err(format!(
-            "{} comment(s) on the clauses are unresolved: resolve them before approving",
-            open.len()
-        )),
+        "approved" if !open.is_empty() => {
+            Err(format!("{} comment(s) on the clauses are unresolved: resolve them before approving", open.len()))
+        }
         _ => Ok(()),
     }
 }
@@ -498,7 +503,13 @@ mod tests {
                 0,
             ),
             ("approved", path(vec![with_hash("approved", 3, H)]), S::Approved, false, 0),
-            ("no approval over an open comment", path(vec![comment(3), with_hash("approved", 4, H)]), S::InReview, false, 1),
+            (
+                "no approval over an open comment",
+                path(vec![comment(3), with_hash("approved", 4, H)]),
+                S::InReview,
+                false,
+                1,
+            ),
             (
                 "approval after the comment is resolved",
                 path(vec![comment(3), resolve(4, 3), with_hash("approved", 5, H)]),
@@ -561,7 +572,15 @@ mod tests {
         assert_eq!((l.status, l.locked, l.is_signed()), (S::Signed, false, false));
         // Versions: each submission and revision with its text.
         let v = |kind: &str, n: i64, text: &str| ContractEvent { text: Some(text.into()), ..ev(kind, n) };
-        let l = fold(&[v("submitted", 1, "第一条"), ev("review", 2), ev("changes-requested", 3), v("revised", 4, "第一条\n第二条")], H);
+        let l = fold(
+            &[
+                v("submitted", 1, "第一条"),
+                ev("review", 2),
+                ev("changes-requested", 3),
+                v("revised", 4, "第一条\n第二条"),
+            ],
+            H,
+        );
         assert_eq!(l.versions.iter().map(|v| v.text.as_str()).collect::<Vec<_>>(), ["第一条", "第一条\n第二条"]);
     }
 

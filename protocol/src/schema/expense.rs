@@ -162,8 +162,11 @@ pub fn decode_lines(bytes: &[u8]) -> Option<Vec<BudgetLine>> {
     raw.into_iter()
         .map(|(item, month, amount_fen)| {
             let item = item.parse().ok()?;
-            ((1..=12).contains(&month) && (0..=MAX_FEN).contains(&amount_fen))
-                .then_some(BudgetLine { item, month, amount_fen })
+            ((1..=12).contains(&month) && (0..=MAX_FEN).contains(&amount_fen)).then_some(BudgetLine {
+                item,
+                month,
+                amount_fen,
+            })
         })
         .collect()
 }
@@ -263,12 +266,12 @@ pub fn check_budget_entry(c: &LogCheck<'_>) -> Result<(), String> {
             Ok(())
         }
         _ => {
-            let waiting = earlier.iter().filter(submitted).any(|e| {
-                e.int("version") == Some(version) && e.str("hash") == c.entry.str("hash")
-            });
-            let decided = earlier
+            let waiting = earlier
                 .iter()
-                .any(|e| e.str("kind") != Some("submitted") && e.int("version") == Some(version));
+                .filter(submitted)
+                .any(|e| e.int("version") == Some(version) && e.str("hash") == c.entry.str("hash"));
+            let decided =
+                earlier.iter().any(|e| e.str("kind") != Some("submitted") && e.int("version") == Some(version));
             if !waiting || decided {
                 return Err(format!("version {version} is not waiting for a decision with that hash"));
             }
@@ -522,7 +525,9 @@ pub fn fold(x: &Expense, required: &[Role]) -> ExpenseLifecycle {
             Some(E::Checked) if status == S::Approved => {
                 let receipt = x.receipts.iter().find(|r| Some(&r.id) == e.receipt.as_ref());
                 match (receipt, e.sanctioned_fen) {
-                    (Some(r), Some(s)) if (0..=r.amount_fen).contains(&s) && (s == r.amount_fen || e.comment.is_some()) => {
+                    (Some(r), Some(s))
+                        if (0..=r.amount_fen).contains(&s) && (s == r.amount_fen || e.comment.is_some()) =>
+                    {
                         checks.retain(|c| c.receipt != r.id);
                         checks.push(ReceiptCheck {
                             receipt: r.id.clone(),
@@ -534,7 +539,10 @@ pub fn fold(x: &Expense, required: &[Role]) -> ExpenseLifecycle {
                     }
                     _ => {
                         applied = false;
-                        notes.push(format!("#{}: sanctioned above claimed, without a reason, or no such receipt", n + 1));
+                        notes.push(format!(
+                            "#{}: sanctioned above claimed, without a reason, or no such receipt",
+                            n + 1
+                        ));
                     }
                 }
             }
@@ -543,7 +551,11 @@ pub fn fold(x: &Expense, required: &[Role]) -> ExpenseLifecycle {
                 approvals.clear();
                 checks.clear();
             }
-            Some(E::Reimbursed) if status == S::Approved && current(e) && x.receipts.iter().all(|r| checks.iter().any(|c| c.receipt == r.id)) => {
+            Some(E::Reimbursed)
+                if status == S::Approved
+                    && current(e)
+                    && x.receipts.iter().all(|r| checks.iter().any(|c| c.receipt == r.id)) =>
+            {
                 status = S::Reimbursed;
                 reimbursed_fen = Some(checks.iter().map(|c| c.sanctioned_fen).sum());
             }
@@ -661,9 +673,9 @@ fn contribution(c: &Charge, all: &[Charge]) -> (i64, i64) {
     };
     match (c.kind, c.status) {
         (DocKind::ExpenseRequest, S::Approved) => {
-            let consumed = all.iter().any(|x| {
-                x.kind == DocKind::ExpenseClaim && x.request == Some(c.id) && x.status == S::Reimbursed
-            });
+            let consumed = all
+                .iter()
+                .any(|x| x.kind == DocKind::ExpenseClaim && x.request == Some(c.id) && x.status == S::Reimbursed);
             if consumed { (0, 0) } else { (c.amount_fen, 0) }
         }
         (DocKind::ExpenseClaim, S::Approved) => match approved_request(c.request) {
@@ -902,7 +914,10 @@ mod tests {
             .iter()
             .map(|(v, status, lines)| BudgetVersion {
                 version: *v,
-                lines: lines.iter().map(|(item, month, f)| BudgetLine { item: *item, month: *month, amount_fen: *f }).collect(),
+                lines: lines
+                    .iter()
+                    .map(|(item, month, f)| BudgetLine { item: *item, month: *month, amount_fen: *f })
+                    .collect(),
                 hash: String::new(),
                 submitted_by: "m".into(),
                 submitted_at: 0,
@@ -984,10 +999,10 @@ mod tests {
             (
                 "an approved claim beyond its request commits the difference",
                 budget(&[(1, "approved", v1)]),
-                vec![charge(10, REQ, Travel, 3, 30_000, S::Approved), Charge {
-                    request: Some(id(10)),
-                    ..charge(11, CLAIM, Travel, 3, 36_000, S::Approved)
-                }],
+                vec![
+                    charge(10, REQ, Travel, 3, 30_000, S::Approved),
+                    Charge { request: Some(id(10)), ..charge(11, CLAIM, Travel, 3, 36_000, S::Approved) },
+                ],
                 Travel,
                 3,
                 (100_000, 0, 36_000, 0, 64_000),
@@ -995,7 +1010,10 @@ mod tests {
             (
                 "a claim without request commits at approval",
                 budget(&[(1, "approved", v1)]),
-                vec![charge(11, CLAIM, Travel, 3, 12_000, S::Approved), charge(12, CLAIM, Travel, 4, 9_000, S::Approved)],
+                vec![
+                    charge(11, CLAIM, Travel, 3, 12_000, S::Approved),
+                    charge(12, CLAIM, Travel, 4, 9_000, S::Approved),
+                ],
                 Travel,
                 3,
                 (100_000, 0, 12_000, 0, 88_000),
@@ -1003,7 +1021,10 @@ mod tests {
             (
                 "an approved supplement adds to the budget",
                 budget(&[(1, "approved", v1)]),
-                vec![charge(20, SUPP, Travel, 3, 40_000, S::Approved), charge(21, SUPP, Travel, 3, 99_000, S::Submitted)],
+                vec![
+                    charge(20, SUPP, Travel, 3, 40_000, S::Approved),
+                    charge(21, SUPP, Travel, 3, 99_000, S::Submitted),
+                ],
                 Travel,
                 3,
                 (100_000, 40_000, 0, 0, 140_000),
@@ -1131,7 +1152,13 @@ mod tests {
                 S::Approved,
                 None,
             ),
-            ("executive covers manager", vec![ev("submitted", 1, &base), approve(Role::Executive, 2)], &[Role::Manager], S::Approved, None),
+            (
+                "executive covers manager",
+                vec![ev("submitted", 1, &base), approve(Role::Executive, 2)],
+                &[Role::Manager],
+                S::Approved,
+                None,
+            ),
             (
                 "reimbursed at the sanctioned amount",
                 vec![
@@ -1153,21 +1180,34 @@ mod tests {
             ),
             (
                 "sanctioned above claimed does not count",
-                vec![ev("submitted", 1, &base), approve(Role::Manager, 2), check(3, 70_000, Some("x")), ev("reimbursed", 4, &base)],
+                vec![
+                    ev("submitted", 1, &base),
+                    approve(Role::Manager, 2),
+                    check(3, 70_000, Some("x")),
+                    ev("reimbursed", 4, &base),
+                ],
                 &[Role::Manager],
                 S::Approved,
                 None,
             ),
             (
                 "a reduction needs a reason",
-                vec![ev("submitted", 1, &base), approve(Role::Manager, 2), check(3, 10_000, None), ev("reimbursed", 4, &base)],
+                vec![
+                    ev("submitted", 1, &base),
+                    approve(Role::Manager, 2),
+                    check(3, 10_000, None),
+                    ev("reimbursed", 4, &base),
+                ],
                 &[Role::Manager],
                 S::Approved,
                 None,
             ),
             (
                 "rejected",
-                vec![ev("submitted", 1, &base), ExpenseEvent { role: Some("manager".into()), ..ev("rejected", 2, &base) }],
+                vec![
+                    ev("submitted", 1, &base),
+                    ExpenseEvent { role: Some("manager".into()), ..ev("rejected", 2, &base) },
+                ],
                 &[Role::Manager],
                 S::Rejected,
                 None,
@@ -1197,7 +1237,10 @@ mod tests {
         let v = check_claim(&x, &life(&x), Some(&b), &[earlier.clone(), supp.clone()], vec![]);
         assert_eq!((v.verdict.as_str(), v.available_fen), ("within_budget", 70_000));
         let pending = Charge { status: S::Submitted, ..supp };
-        assert_eq!(check_claim(&x, &life(&x), Some(&b), &[earlier.clone(), pending], vec![]).verdict, "needs_supplement");
+        assert_eq!(
+            check_claim(&x, &life(&x), Some(&b), &[earlier.clone(), pending], vec![]).verdict,
+            "needs_supplement"
+        );
         // Its own approved request is not counted against it.
         let own = Charge { id: id(60), ..charge(60, REQ, Travel, 3, 60_000, S::Approved) };
         let with_request = Expense { request: Some(id(60)), ..x.clone() };

@@ -7,6 +7,8 @@
 //! order lines) hold maps with a stable `id`.
 
 mod access;
+pub mod complaint;
+pub mod complaint_lifecycle;
 pub mod contract;
 pub mod customer;
 mod enums;
@@ -14,7 +16,9 @@ pub mod expense;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
+pub mod quality;
 pub mod record;
+pub mod sla;
 pub mod verdict;
 pub mod visit;
 
@@ -22,9 +26,11 @@ pub use access::{
     SchemaError, copy_root_fields, read_receipts, root_keys_written, root_scalar_text, root_string, write_receipts,
 };
 pub use enums::{
-    BudgetEventKind, Channel, ContractEventKind, ContractStatus, ContractType, CustomerClass, EventKind, ExceptionKind,
-    ExpenseEventKind, ExpenseItem, ExpenseStatus, Fulfilment, Lang, OrderSource, OrderStatus, PaymentMethod, ScanCheck,
-    VisitKind, VisitMethod,
+    BudgetEventKind, CareOccasion, Channel, ComplaintCategory, ComplaintChannel, ComplaintEventKind, ComplaintStatus,
+    ContractEventKind, ContractStatus, ContractType, CustomerClass, EventKind, ExceptionKind, ExpenseEventKind,
+    ExpenseItem, ExpenseStatus, Fulfilment, Intention, Lang, OrderSource, OrderStatus, PaymentMethod, PlanScope,
+    QualityEventKind, QualitySource, QualityStatus, ResponsibleParty, RevisitContent, RevisitMethod, ScanCheck,
+    Severity, TaskStatus, ToldVia, VisitKind, VisitMethod,
 };
 
 /// The root map where the server records when it received each entry of a log ordered by

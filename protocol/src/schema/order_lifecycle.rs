@@ -150,10 +150,8 @@ pub fn fold_gated(
             _ => applied = false,
         }
         // A submitted order waits for its approvals; once they are all given it is confirmed.
-        let waiting = matches!(
-            status,
-            OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::AwaitingContract
-        );
+        let waiting =
+            matches!(status, OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::AwaitingContract);
         if waiting && required.is_some() {
             status = if approved && needs_contract && !waived {
                 OrderStatus::AwaitingContract

@@ -156,7 +156,12 @@ impl BlobService {
         let db = self.db();
         db.begin()?;
         let stored = (|| -> Result<(), DbError> {
-            db.record_blob(&BlobRow { hash: hash.to_vec(), size: size as i64, mime: ty.mime().into(), stored_at: now })?;
+            db.record_blob(&BlobRow {
+                hash: hash.to_vec(),
+                size: size as i64,
+                mime: ty.mime().into(),
+                stored_at: now,
+            })?;
             db.add_blob_owner(&hash, &who.user, now)?;
             Ok(())
         })();
@@ -184,7 +189,10 @@ impl BlobService {
         };
         let size = row.size as u64;
         if self.store.size(&hash)?.is_none() {
-            tracing::error!(hash = protocol::blob::hex(&hash), "an attachment recorded in the database is not in the blob store");
+            tracing::error!(
+                hash = protocol::blob::hex(&hash),
+                "an attachment recorded in the database is not in the blob store"
+            );
             return Ok(unavailable());
         }
         let bytes = if offset >= size { Vec::new() } else { self.store.read(&hash, offset, BLOB_CHUNK_BYTES)? };

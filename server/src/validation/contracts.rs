@@ -7,7 +7,7 @@
 
 use super::notifications::CONTRACT_TO;
 use super::{Changed, ValidationCx, Validator};
-use crate::storage::{DbError, NewEffect};
+use crate::storage::DbError;
 use protocol::kinds::Effect;
 use protocol::schema::contract;
 use protocol::{DocId, DocKind};
@@ -36,17 +36,21 @@ impl Validator for Contracts {
         }
         let storage = cx.storage();
         let payload = serde_json::json!({ "hash": life.approved_hash, "title": c.title }).to_string();
-        let signed = NewEffect { kind: Effect::Signed.as_str(), subject: id.as_bytes(), key: "", at: now, payload: &payload };
-        if !storage.record_effect(&signed)? {
+        if !storage.insert_effect(id.as_bytes(), Effect::Signed.as_str(), "", now, &payload)? {
             return Ok(());
         }
         let short: String = id.to_string().chars().take(8).collect();
         for department in CONTRACT_TO {
             let what = if department == "finance" { "请按合同跟进收款" } else { "请按合同安排交货" };
             let message = format!("合同 {short}「{}」已签署，副本已送达，{what}", c.title);
-            let copy = NewEffect { kind: DISTRIBUTED, subject: id.as_bytes(), key: department, at: now, payload: &message };
-            if storage.record_effect(&copy)? {
-                storage.insert_notification(id.as_bytes(), department, super::notifications::CONTRACT_SIGNED, now, &message)?;
+            if storage.insert_effect(id.as_bytes(), DISTRIBUTED, department, now, &message)? {
+                storage.insert_notification(
+                    id.as_bytes(),
+                    department,
+                    super::notifications::CONTRACT_SIGNED,
+                    now,
+                    &message,
+                )?;
             }
         }
         tracing::info!(contract = %id, "contract signed: locked, copies to finance and logistics");

@@ -8,13 +8,13 @@
 //! claim's content is locked ([`Effect::Reimbursed`]).
 
 use super::{Changed, ValidationCx, Validator};
-use crate::storage::{DbError, NewEffect};
+use crate::storage::DbError;
 use protocol::kinds::Effect;
+use protocol::schema::expense::required_roles as required;
 use protocol::schema::expense::{
     self, APPROVAL_POLICY_ID, ApprovalPolicy, CHARGE_KINDS, Charge, Expense, ExpenseLifecycle,
 };
 use protocol::schema::{ExpenseStatus, record};
-use protocol::schema::expense::required_roles as required;
 use protocol::{DocId, DocKind};
 
 pub struct Expenses;
@@ -78,8 +78,7 @@ impl Validator for Expenses {
         for (x, life) in folded.iter().filter(|(x, _)| x.kind == DocKind::ExpenseClaim) {
             let storage = cx.storage();
             if life.status == ExpenseStatus::Reimbursed {
-                let e = NewEffect { kind: Effect::Reimbursed.as_str(), subject: x.id.as_bytes(), key: "", at: now, payload: "{}" };
-                storage.record_effect(&e)?;
+                storage.insert_effect(x.id.as_bytes(), Effect::Reimbursed.as_str(), "", now, "{}")?;
             }
             let counts = !matches!(life.status, ExpenseStatus::Draft | ExpenseStatus::Cancelled);
             let mut duplicates = Vec::new();
@@ -87,13 +86,13 @@ impl Validator for Expenses {
                 let Some(hash) = protocol::blob::parse_hex(&r.hash) else { continue };
                 let mine = x.id.to_string();
                 if counts {
-                    let e = NewEffect { kind: RECEIPT_CLAIMED, subject: &hash, key: "", at: now, payload: &mine };
-                    storage.record_effect(&e)?;
+                    // Keyed by the receipt's hash: the first claim to count it is recorded.
+                    storage.insert_effect(&hash, RECEIPT_CLAIMED, "", now, &mine)?;
                 }
-                if let Some(first) = storage.effect(RECEIPT_CLAIMED, &hash, "")?
-                    && first.payload != mine
+                if let Some(first) = storage.effect(&hash, RECEIPT_CLAIMED, "")?
+                    && first.data != mine
                 {
-                    duplicates.push((r.id.clone(), first.payload));
+                    duplicates.push((r.id.clone(), first.data));
                 }
             }
             let verdict = expense::check_claim(x, life, budget.as_ref(), &charges, duplicates);

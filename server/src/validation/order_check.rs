@@ -308,19 +308,24 @@ mod tests {
     #[test]
     fn an_order_above_the_contract_threshold_waits_for_its_contract() {
         let o = order(T0 + 10, 539_00, Some(1), submitted());
-        let policy = protocol::schema::expense::ApprovalPolicy {
-            contract_above_fen: Some(1_000_00),
-            ..Default::default()
-        };
+        let policy =
+            protocol::schema::expense::ApprovalPolicy { contract_above_fen: Some(1_000_00), ..Default::default() };
         let contract = DocId(uuid::Uuid::from_u128(77));
         let gate = |covered: Option<DocId>| {
             let policy = policy.clone();
             move |total| ContractGate::of(&policy, total, false, covered)
         };
         let c = check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &gate(None)).unwrap();
-        assert_eq!((c.lifecycle.status, c.confirmed, c.verdict.contract.as_str()), (OrderStatus::AwaitingContract, false, "needed"));
-        let c = check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &gate(Some(contract))).unwrap();
-        assert_eq!((c.lifecycle.status, c.confirmed, c.verdict.contract_id), (OrderStatus::Confirmed, true, Some(contract)));
+        assert_eq!(
+            (c.lifecycle.status, c.confirmed, c.verdict.contract.as_str()),
+            (OrderStatus::AwaitingContract, false, "needed")
+        );
+        let c =
+            check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &gate(Some(contract))).unwrap();
+        assert_eq!(
+            (c.lifecycle.status, c.confirmed, c.verdict.contract_id),
+            (OrderStatus::Confirmed, true, Some(contract))
+        );
         let high = protocol::schema::expense::ApprovalPolicy { contract_above_fen: Some(3_500_00), ..policy.clone() };
         let below = |total| ContractGate::of(&high, total, false, None);
         let c = check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &below).unwrap();

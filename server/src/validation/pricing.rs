@@ -161,7 +161,7 @@ fn covering_contract(cx: &mut dyn ValidationCx, customer: DocId, order: DocId) -
     let mut signed = Vec::new();
     for row in cx.storage().children_of(customer.as_bytes())? {
         if row.kind == DocKind::Contract.code()
-            && cx.storage().effect(protocol::kinds::Effect::Signed.as_str(), &row.id, "")?.is_some()
+            && cx.storage().effect(&row.id, protocol::kinds::Effect::Signed.as_str(), "")?.is_some()
         {
             signed.extend(DocId::from_slice(&row.id));
         }

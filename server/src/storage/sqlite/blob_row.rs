@@ -22,7 +22,9 @@ impl SqliteDb {
         Ok(self
             .conn
             .prepare_cached("SELECT hash, size, mime, stored_at FROM blobs WHERE hash = ?1")?
-            .query_row([hash], |r| Ok(BlobRow { hash: r.get(0)?, size: r.get(1)?, mime: r.get(2)?, stored_at: r.get(3)? }))
+            .query_row([hash], |r| {
+                Ok(BlobRow { hash: r.get(0)?, size: r.get(1)?, mime: r.get(2)?, stored_at: r.get(3)? })
+            })
             .optional()?)
     }
 
@@ -68,7 +70,9 @@ impl SqliteDb {
     }
 
     pub fn remove_blob_ref(&self, hash: &[u8], doc: &[u8]) -> Result<(), DbError> {
-        self.conn.prepare_cached("DELETE FROM blob_refs WHERE hash = ?1 AND doc_id = ?2")?.execute(params![hash, doc])?;
+        self.conn
+            .prepare_cached("DELETE FROM blob_refs WHERE hash = ?1 AND doc_id = ?2")?
+            .execute(params![hash, doc])?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod audit_row;
 mod blob_row;
 mod device_row;
 mod doc_row;
+mod effects_row;
 mod migrations;
 mod order_effects_row;
 mod token_row;
