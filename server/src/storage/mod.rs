@@ -136,23 +136,6 @@ storage_api! {
     /// Ids of every document of a kind.
     fn doc_ids_of_kind(&self, kind: i64) -> Result<Vec<Vec<u8>>, DbError>;
 
-    // ---- attachments (their bytes live in a `BlobStore`) ----
-    /// Record a file stored whole; `false` when it was recorded already (nothing changes).
-    fn record_blob(&self, b: &BlobRow) -> Result<bool, DbError>;
-    fn blob(&self, hash: &[u8]) -> Result<Option<BlobRow>, DbError>;
-    /// `user` owns the file (uploaded it, or could read it when referencing it); `false`
-    /// when they did already.
-    fn add_blob_owner(&self, hash: &[u8], user: &str, at: i64) -> Result<bool, DbError>;
-    fn is_blob_owner(&self, hash: &[u8], user: &str) -> Result<bool, DbError>;
-    /// Every document referencing the file, oldest reference first.
-    fn blob_refs(&self, hash: &[u8]) -> Result<Vec<BlobRefRow>, DbError>;
-    /// Every file a document references.
-    fn doc_blob_refs(&self, doc: &[u8]) -> Result<Vec<BlobRefRow>, DbError>;
-    /// Add a reference; `false` when the document referenced the file already (the first
-    /// adder stays).
-    fn add_blob_ref(&self, r: &BlobRefRow) -> Result<bool, DbError>;
-    fn remove_blob_ref(&self, hash: &[u8], doc: &[u8]) -> Result<(), DbError>;
-
     // ---- audit ----
     fn insert_audit(&self, a: &NewAudit<'_>) -> Result<(), DbError>;
     fn audit_of_doc(&self, doc_id: &[u8], limit: i64) -> Result<Vec<AuditRow>, DbError>;

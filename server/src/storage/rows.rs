@@ -251,25 +251,3 @@ pub struct NewUser {
     pub manager: Option<String>,
     pub created_at: i64,
 }
-
-// ---- blobs ----
-
-/// An attachment stored whole.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlobRow {
-    /// SHA-256 of the bytes (32 bytes).
-    pub hash: Vec<u8>,
-    pub size: i64,
-    /// The type sniffed from its first bytes.
-    pub mime: String,
-    pub stored_at: i64,
-}
-
-/// A document's reference to an attachment, and who added it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlobRefRow {
-    pub hash: Vec<u8>,
-    pub doc_id: Vec<u8>,
-    pub added_by: String,
-    pub at: i64,
-}

@@ -18,7 +18,7 @@
 
 use crate::access;
 use crate::storage::blob::{BlobStore, Finished, UploadKey};
-use crate::storage::{BlobRow, DbError, Storage};
+use crate::storage::{DbError, Storage};
 use protocol::blob::{BLOB_CHUNK_BYTES, BlobHash, sniff};
 use protocol::rules::Principal;
 use protocol::{ClientMsg, ErrorCode, ServerMsg};
@@ -71,6 +71,13 @@ impl BlobService {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A stored file's size and type (by its first bytes: nothing else is stored of it).
+    fn stored(&self, hash: &BlobHash) -> Result<Option<(u64, String)>, Failure> {
+        let Some(size) = self.store.size(hash)? else { return Ok(None) };
+        let mime = sniff(&self.store.read(hash, 0, 16)?).map_or("application/octet-stream", |t| t.mime());
+        Ok(Some((size, mime.to_string())))
+    }
+
     fn too_large(&self, hash: BlobHash, size: u64) -> ServerMsg {
         refuse(
             hash,
@@ -91,13 +98,10 @@ impl BlobService {
             return Ok(self.too_large(hash, size));
         }
         let key = UploadKey { uploader: who.user.clone(), hash };
+        if let Some((size, mime)) = self.stored(&hash)?
+            && access::is_blob_owner(&**self.db(), &hash, &who.user)?
         {
-            let db = self.db();
-            if let Some(b) = db.blob(&hash)?
-                && db.is_blob_owner(&hash, &who.user)?
-            {
-                return Ok(ServerMsg::BlobStored { hash, size: b.size as u64, mime: b.mime });
-            }
+            return Ok(ServerMsg::BlobStored { hash, size, mime });
         }
         let received = self.store.received(&key)?;
         if received > size {
@@ -153,50 +157,20 @@ impl BlobService {
         let Some(ty) = sniff(&self.store.read(&hash, 0, 16)?) else {
             return Ok(refuse(hash, ErrorCode::BlobType, ErrorCode::BlobType.describe().into()));
         };
-        let db = self.db();
-        db.begin()?;
-        let stored = (|| -> Result<(), DbError> {
-            db.record_blob(&BlobRow {
-                hash: hash.to_vec(),
-                size: size as i64,
-                mime: ty.mime().into(),
-                stored_at: now,
-            })?;
-            db.add_blob_owner(&hash, &who.user, now)?;
-            Ok(())
-        })();
-        match stored {
-            Ok(()) => db.commit()?,
-            Err(e) => {
-                db.rollback();
-                return Err(e.into());
-            }
-        }
+        access::add_blob_owner(&**self.db(), &hash, &who.user, now)?;
         tracing::info!(user = who.user, hash = protocol::blob::hex(&hash), size, mime = ty.mime(), "attachment stored");
         Ok(ServerMsg::BlobStored { hash, size, mime: ty.mime().into() })
     }
 
     fn get(&self, who: &Principal, hash: BlobHash, offset: u64) -> Result<ServerMsg, Failure> {
         let unavailable = || refuse(hash, ErrorCode::BlobUnavailable, ErrorCode::BlobUnavailable.describe().into());
-        let row = {
-            let db = self.db();
-            let Some(row) = db.blob(&hash)? else { return Ok(unavailable()) };
-            if !access::may_read_blob(&**db, who, &hash)? {
-                tracing::info!(user = who.user, "attachment not readable by this user");
-                return Ok(unavailable());
-            }
-            row
-        };
-        let size = row.size as u64;
-        if self.store.size(&hash)?.is_none() {
-            tracing::error!(
-                hash = protocol::blob::hex(&hash),
-                "an attachment recorded in the database is not in the blob store"
-            );
+        let Some((size, mime)) = self.stored(&hash)? else { return Ok(unavailable()) };
+        if !access::may_read_blob(&**self.db(), who, &hash)? {
+            tracing::info!(user = who.user, "attachment not readable by this user");
             return Ok(unavailable());
         }
         let bytes = if offset >= size { Vec::new() } else { self.store.read(&hash, offset, BLOB_CHUNK_BYTES)? };
-        Ok(ServerMsg::BlobData { hash, size, mime: row.mime, offset, bytes })
+        Ok(ServerMsg::BlobData { hash, size, mime, offset, bytes })
     }
 }
 

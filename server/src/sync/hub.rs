@@ -997,29 +997,10 @@ impl Hub {
         }
         let Some(state) = work.docs.get(&id) else { return Ok(()) };
         let now_refs = protocol::schema::record::blob_refs(&state.doc, kind);
-        let stored = self.db.doc_blob_refs(id.as_bytes())?;
-        for r in &stored {
-            if !now_refs.iter().any(|h| h.as_slice() == r.hash.as_slice()) {
-                self.db.remove_blob_ref(&r.hash, id.as_bytes())?;
+        for h in access::set_blob_refs(&*self.db, id.as_bytes(), &now_refs, &writer.user, self.now)? {
+            if !access::is_blob_owner(&*self.db, &h, &writer.user)? && access::may_read_blob(&*self.db, writer, &h)? {
+                access::add_blob_owner(&*self.db, &h, &writer.user, self.now)?;
             }
-        }
-        for h in &now_refs {
-            if stored.iter().any(|r| r.hash.as_slice() == h.as_slice()) {
-                continue;
-            }
-            if self.db.blob(h)?.is_some()
-                && !self.db.is_blob_owner(h, &writer.user)?
-                && access::may_read_blob(&*self.db, writer, h)?
-            {
-                self.db.add_blob_owner(h, &writer.user, self.now)?;
-            }
-            let row = crate::storage::BlobRefRow {
-                hash: h.to_vec(),
-                doc_id: id.as_bytes().to_vec(),
-                added_by: writer.user.clone(),
-                at: self.now,
-            };
-            self.db.add_blob_ref(&row)?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -181,34 +181,6 @@ CREATE INDEX shipped_batches_by_batch ON shipped_batches(batch);
 CREATE INDEX docs_by_kind ON docs(kind);
 ";
 
-/// Version 6: attachments. `blobs`: every file stored whole (its bytes live in the blob
-/// store beside the database, `blobs/`), with its size and sniffed type. `blob_owners`:
-/// who uploaded it (or could read it when they first referenced it). `blob_refs`: which
-/// document references which file, and who added the reference — a reference counts for
-/// reading only when the one who added it owns the file.
-const V6: &str = "
-CREATE TABLE blobs (
-    hash      BLOB PRIMARY KEY NOT NULL,
-    size      INTEGER NOT NULL,
-    mime      TEXT NOT NULL,
-    stored_at INTEGER NOT NULL
-);
-CREATE TABLE blob_owners (
-    hash BLOB NOT NULL,
-    user TEXT NOT NULL,
-    at   INTEGER NOT NULL,
-    PRIMARY KEY (hash, user)
-);
-CREATE TABLE blob_refs (
-    hash     BLOB NOT NULL,
-    doc_id   BLOB NOT NULL,
-    added_by TEXT NOT NULL,
-    at       INTEGER NOT NULL,
-    PRIMARY KEY (hash, doc_id)
-);
-CREATE INDEX blob_refs_by_doc ON blob_refs(doc_id);
-";
-
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -231,9 +203,6 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 5 {
         tx.execute_batch(V5)?;
-    }
-    if found < 6 {
-        tx.execute_batch(V6)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

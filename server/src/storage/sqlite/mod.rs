@@ -4,7 +4,6 @@
 mod actor_registration;
 mod admin_row;
 mod audit_row;
-mod blob_row;
 mod device_row;
 mod doc_row;
 mod effects_row;
