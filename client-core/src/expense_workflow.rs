@@ -280,6 +280,7 @@ impl Replica {
     }
 
     /// A supplementary request: more budget for an item and month.
+    #[allow(clippy::too_many_arguments)]
     pub fn create_supplement(
         &mut self,
         budget: DocId,

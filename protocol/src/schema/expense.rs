@@ -909,7 +909,9 @@ mod tests {
         DocId(uuid::Uuid::from_u128(n))
     }
 
-    fn budget(versions: &[(u32, &str, &[(ExpenseItem, u32, i64)])]) -> Budget {
+    type Lines<'a> = &'a [(ExpenseItem, u32, i64)];
+
+    fn budget(versions: &[(u32, &str, Lines<'_>)]) -> Budget {
         let versions = versions
             .iter()
             .map(|(v, status, lines)| BudgetVersion {
