@@ -307,6 +307,12 @@ enum OrderCmd {
     Close {
         id: String,
     },
+    /// Legal or an executive: exempt an order from the signed contract it needs.
+    WaiveContract {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -700,6 +706,7 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Resolve { id, note } => step(p, &id, |r, id| r.resolve_exception(id, &note, now))?,
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
+        OrderCmd::WaiveContract { id, note } => step(p, &id, |r, id| r.waive_contract(id, &note, now))?,
         OrderCmd::List { json } => {
             let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }

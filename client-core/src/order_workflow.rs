@@ -268,6 +268,16 @@ impl Replica {
         self.append_order_event(id, &e, now)
     }
 
+    /// Legal or an executive exempts an order from the signed contract it needs.
+    pub fn waive_contract(&mut self, id: DocId, note: &str, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent {
+            role: Some(self.pricer_role().as_str().into()),
+            comment: Some(note.to_string()).filter(|n| !n.is_empty()),
+            ..self.event(EventKind::ContractWaived, now)
+        };
+        self.append_order_event(id, &e, now)
+    }
+
     pub fn resolve_exception(&mut self, id: DocId, note: &str, now: i64) -> Result<(), CoreError> {
         let e = OrderEvent { comment: Some(note.to_string()), ..self.event(EventKind::Resolved, now) };
         self.append_order_event(id, &e, now)

@@ -60,8 +60,10 @@ async fn a_claim_with_a_receipt_photo_filed_offline_on_a_phone_is_synced_approve
     let zhang = Device::logged_in(&server, "zhang");
     let zhao = Device::logged_in(&server, "zhao");
     let qian = Device::logged_in(&server, "qian");
-    let today = chrono::Utc::now().with_timezone(&protocol::time::shanghai());
-    let (year, month) = (today.format("%Y").to_string(), today.format("%m").to_string());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // The phone's date input starts at today's UTC date; the budget covers that month.
+    let today = protocol::time::rfc3339(now);
+    let (year, month) = (today[..4].to_string(), today[5..7].to_string());
     let month_n = month.trim_start_matches('0').to_string();
     let b = zhang.ok(&["budget", "new", "--team", GZ, "--year", &year, "--title", "贵州销售费用"]);
     zhang.ok(&["budget", "line", &b, "--item", "travel", "--month", &month_n, "--amount", "1000"]);

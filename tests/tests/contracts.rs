@@ -492,4 +492,97 @@ fn a_contract_goes_rep_legal_rep_legal_signed_locked_and_distributed() {
     });
     let after = contract(&li, &c);
     assert_eq!(after["locked"], true);
+
+    // Archived by legal; the sales department's inventory lists it with its scan.
+    lv.sync();
+    lv.ok(&["contract", "step", &c, "--kind", "archived"]);
+    let inv = lv.ok(&["contract", "inventory-start", "--period", "2026-Q4"]);
+    let rows = lv.json(&["contract", "inventory", &inv]);
+    let row = rows.as_array().unwrap().iter().find(|r| r["contract"] == c.as_str()).cloned().expect("listed");
+    assert_eq!(
+        (row["scan_on_file"].as_bool(), row["flagged"].as_bool()),
+        (Some(true), Some(true)),
+        "not checked yet: {row:#}"
+    );
+    lv.ok(&["contract", "inventory-check", &inv, "--contract", &c, "--scan", "present"]);
+    let rows = lv.json(&["contract", "inventory", &inv]);
+    let row = rows.as_array().unwrap().iter().find(|r| r["contract"] == c.as_str()).cloned().expect("listed");
+    assert_eq!(row["flagged"], false, "{row:#}");
+    assert_eq!(row["checked"][1], "lv", "who checked it: {row:#}");
+    lv.sync();
+    li.sync();
+    assert_eq!(contract(&li, &c)["lifecycle"]["status"], "archived");
+}
+
+#[test]
+fn a_key_accounts_order_needs_a_contract_unless_an_executive_waives_it() {
+    let server = company(&[]);
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    server.admin_ok(&["policy", "import", policy.to_str().unwrap()]);
+    let li = Device::logged_in(&server, "li");
+    let zhang = Device::logged_in(&server, "zhang");
+    let zhao = Device::logged_in(&server, "zhao");
+    zhao.sync();
+    zhao.ok(&["new", "approval-policy", "contract_key_accounts=true"]);
+    zhao.sync();
+    li.sync();
+    let customer = li.add_customer("遵义国宾馆", &["--channel", "restaurant"]);
+    li.sync();
+    zhang.sync();
+    zhang.ok(&["set", &customer, "key_account=true"]);
+    zhang.sync();
+    li.sync();
+
+    // A small order, but of a key account: it waits for a contract — offline already.
+    let order = li.ok(&["order", "new", "--customer", &customer]);
+    li.ok(&["order", "add-line", &order, "--sku", "SC-52-500", "--qty", "1", "--unit-price", "53900"]);
+    li.ok(&["order", "submit", &order]);
+    assert_eq!(li.order(&order)["contract"], "needed", "{:#}", li.order(&order));
+    li.sync();
+    assert_eq!(order_status(&li, &order), "awaiting-contract", "{:#}", li.order(&order));
+    // The rep cannot waive it; the executive can.
+    assert!(!li.fail(&["order", "waive-contract", &order]).is_empty());
+    zhao.sync();
+    zhao.ok(&["order", "waive-contract", &order, "--note", "老客户，框架协议在档"]);
+    zhao.sync();
+    li.sync();
+    assert_eq!(order_status(&li, &order), "confirmed", "{:#}", li.order(&order));
+}
+
+#[test]
+fn concurrent_offline_clause_edits_by_the_rep_and_legal_merge() {
+    let server = company(&[]);
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    server.admin_ok(&["policy", "import", policy.to_str().unwrap()]);
+    let li = Device::logged_in(&server, "li");
+    let lv = Device::logged_in(&server, "lv");
+    li.sync();
+    let customer = li.add_customer("赤水河酒业", &["--channel", "restaurant"]);
+    let order = li.ok(&["order", "new", "--customer", &customer]);
+    li.ok(&["order", "add-line", &order, "--sku", "SC-52-500", "--qty", "2", "--unit-price", "53900"]);
+    let c = li.ok(&["contract", "draft", "--order", &order, "--title", "赤水河酒业供货合同"]);
+    li.ok(&["set", &c, "clauses=第一条 供货范围：甲方供应白酒。\n第二条 付款：货到付款。\n第三条 质量：国标。"]);
+    li.ok(&["contract", "submit", &c]);
+    li.sync();
+    lv.sync();
+    assert_eq!(contract(&lv, &c)["clauses"], contract(&li, &c)["clauses"]);
+
+    // Both offline: the rep rewrites the first clause, legal the third.
+    li.ok(&[
+        "set",
+        &c,
+        "clauses=第一条 供货范围：甲方供应52度白酒500毫升装。\n第二条 付款：货到付款。\n第三条 质量：国标。",
+    ]);
+    lv.ok(&[
+        "set",
+        &c,
+        "clauses=第一条 供货范围：甲方供应白酒。\n第二条 付款：货到付款。\n第三条 质量：符合GB/T 10781.1。",
+    ]);
+    li.sync();
+    lv.sync();
+    li.sync();
+    let want = "第一条 供货范围：甲方供应52度白酒500毫升装。\n第二条 付款：货到付款。\n第三条 质量：符合GB/T 10781.1。";
+    for d in [&li, &lv] {
+        assert_eq!(contract(d, &c)["clauses"], want, "[{}] both edits are kept", d.name);
+    }
 }

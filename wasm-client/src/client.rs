@@ -1194,9 +1194,7 @@ impl Client {
                 EventKind::Closed => r.close_order(id, now),
                 EventKind::Cancelled => r.cancel_order(id, now),
                 EventKind::Created => return Err(refuse_text("created is not a step")),
-                EventKind::ContractWaived => {
-                    return Err(refuse_text("a contract waiver is legal's, not an order step"));
-                }
+                EventKind::ContractWaived => r.waive_contract(id, comment, now),
             };
             done.map_err(|e| refuse(&e, Some(DocKind::Order), lang))?;
             Ok(JsValue::UNDEFINED)
