@@ -415,6 +415,10 @@ fn a_contract_goes_rep_legal_rep_legal_signed_locked_and_distributed() {
 
     // Legal comments on a clause and asks for changes; cannot approve over it.
     lv.sync();
+    // A second device of legal's, synced now, approves offline without seeing the comment.
+    let lv2 = Device::logged_in(&server, "lv");
+    lv2.sync();
+    lv2.ok(&["contract", "approve", &c]);
     let queue = lv.json(&["contract", "queue"]);
     assert!(queue.as_array().unwrap().iter().any(|v| v["id"] == c.as_str()), "{queue:#}");
     lv.ok(&["contract", "review", &c]);
@@ -423,6 +427,11 @@ fn a_contract_goes_rep_legal_rep_legal_signed_locked_and_distributed() {
     assert!(!why.is_empty());
     lv.ok(&["contract", "changes", &c, "--note", "见第二条意见"]);
     lv.sync();
+    // Its approval reaches the server after the comment: refused there, in its inbox.
+    lv2.sync();
+    let inbox = lv2.inbox();
+    assert!(inbox.to_string().contains("unresolved"), "{inbox:#}");
+    assert_eq!(contract(&lv2, &c)["lifecycle"]["status"], "changes-requested");
 
     // The rep revises (offline), resolves the comment, resubmits.
     li.sync();
