@@ -135,6 +135,15 @@ pub enum ContractCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The clauses' changes between two submitted versions (numbers in `show --json`;
+    /// default: the last two), line by line.
+    Diff {
+        id: String,
+        #[arg(long)]
+        from: Option<usize>,
+        #[arg(long)]
+        to: Option<usize>,
+    },
     List {
         #[arg(long)]
         json: bool,
@@ -218,6 +227,23 @@ pub fn contract(p: &mut Profile, cmd: ContractCmd, now: i64, out: &Out) -> Resul
                 out.json(&v);
             } else {
                 show_contract(&v, out);
+            }
+        }
+        ContractCmd::Diff { id, from, to } => {
+            let v = p.replica.contract_view(resolve(p, &id, DocKind::Contract)?)?;
+            let versions = &v.lifecycle.versions;
+            let pick = |n: Option<usize>, default: usize| -> Result<String> {
+                let n = n.unwrap_or(default);
+                versions
+                    .iter()
+                    .find(|x| x.number == n)
+                    .map(|x| x.text.clone())
+                    .ok_or_else(|| anyhow!("no version {n} (there are {})", versions.len()))
+            };
+            let last = versions.iter().map(|x| x.number).max().unwrap_or(0);
+            let (a, b) = (pick(from, last.saturating_sub(1))?, pick(to, last)?);
+            for (mark, line) in protocol::schema::contract::diff(&a, &b) {
+                println!("{mark} {line}");
             }
         }
         ContractCmd::List { json } => {
@@ -708,6 +734,12 @@ pub enum AttachCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The space fetched attachments may take on this device (oldest evicted first;
+    /// files waiting to be uploaded never).
+    Cap {
+        #[arg(long)]
+        mb: f64,
+    },
     /// The attachments this device holds.
     List {
         #[arg(long)]
@@ -737,6 +769,14 @@ pub fn attach(p: &mut Profile, cmd: AttachCmd, out: &Out) -> Result<()> {
                     bail!("{hash}: {why}");
                 }
             }
+        }
+        AttachCmd::Cap { mb } => {
+            if !(mb > 0.0 && mb <= 100_000.0) {
+                bail!("--mb {mb}: above 0");
+            }
+            let bytes = (mb * 1024.0 * 1024.0) as u64;
+            p.set_meta("blob_cap_bytes", &bytes.to_string())?;
+            p.replica.set_blob_cap(bytes);
         }
         AttachCmd::List { json } => {
             let all = p.replica.blobs();

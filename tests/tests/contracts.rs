@@ -237,10 +237,41 @@ fn attachments_resume_dedupe_refuse_and_are_read_only_through_a_readable_documen
     let why = wang.fail(&["attach", "get", &h, "--out", dir.path().join("no.jpg").to_str().unwrap()]);
     assert!(why.contains("no such attachment"), "{why}");
     assert!(!dir.path().join("no.jpg").exists());
+    // The manager's device caps the space fetched files take: the oldest goes first.
+    let second = jpeg(300_000, 4);
+    let other = li.ok(&[
+        "expense",
+        "claim",
+        "--budget",
+        &budget,
+        "--item",
+        "travel",
+        "--purpose",
+        "出差",
+        "--date",
+        "2026-11-04",
+    ]);
+    let h2 =
+        li.ok(&["expense", "receipt", &other, "--file", &write(dir.path(), "taxi.jpg", &second), "--amount", "80"]);
+    li.ok(&["expense", "submit", &other]);
+    li.sync();
+    zhang.sync();
+    zhang.ok(&["attach", "cap", "--mb", "0.5"]);
+    zhang.ok(&["attach", "get", &h2, "--out", dir.path().join("got2.jpg").to_str().unwrap()]);
+    let held: Vec<String> = zhang
+        .json(&["attach", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["hash"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(held, vec![h2.clone()], "under a 0.5 MB cap only the newest fetched file stays");
+    assert_eq!(std::fs::read(dir.path().join("got2.jpg")).unwrap(), second);
+
     rt.block_on(async {
         let (mut raw, _) = RawClient::caught_up(&server, "wang").await;
         assert_eq!(refused(&get(&mut raw, digest(&receipt)).await).0, ErrorCode::BlobUnavailable);
-        // Naming the hash in a document of one's own grants nothing either.
+        // A colleague of the same team does not read li's claims (scope own): nothing either.
         let (mut zhou, _) = RawClient::caught_up(&server, "zhou").await;
         assert_eq!(refused(&get(&mut zhou, digest(&receipt)).await).0, ErrorCode::BlobUnavailable);
     });
@@ -442,6 +473,13 @@ fn a_contract_goes_rep_legal_rep_legal_signed_locked_and_distributed() {
     li.sync();
 
     lv.sync();
+    // Legal sees what the revision changed.
+    let diff = lv.ok(&["contract", "diff", &c]);
+    assert!(
+        diff.contains("- 第二条 付款方式：货到30日内付款") && diff.contains("+ 第二条 付款方式：货到15日内付款"),
+        "{diff}"
+    );
+    assert!(diff.contains("第一条 供货范围") && !diff.contains("- 第一条") && !diff.contains("+ 第一条"), "{diff}");
     lv.ok(&["contract", "approve", &c]);
     lv.sync();
     li.sync();
