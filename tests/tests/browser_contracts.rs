@@ -3,8 +3,8 @@
 //! of the claim form), sees what is left of the travel budget before submitting, and
 //! files the claim; it waits, marked pending, and goes — receipt file included — when the
 //! server is back. The manager approves it, finance checks the receipt (fetching the very
-//! bytes the phone took) and reimburses; the phone shows it reimbursed. Screenshots in
-//! `target/screenshots/` (`60-…`).
+//! bytes the phone took) and reimburses; the phone shows it reimbursed, in English too.
+//! Screenshots in `target/screenshots/` (`60-…`).
 
 use jiuloop_tests::browser::{Browser, Page, js_str, screenshot_dir, web_app};
 use jiuloop_tests::{Device, PASSWORD, TempDir, TestServer};
@@ -138,4 +138,11 @@ async fn a_claim_with_a_receipt_photo_filed_offline_on_a_phone_is_synced_approve
     phone.wait_text(&format!("#my-expenses [data-id={}]", js_str(&claim)), "已报销").await;
     phone.wait_text("#budget-list tr[data-item=travel]", "380.00").await;
     shot(&phone, "61-claim-reimbursed-phone").await;
+
+    // In English.
+    phone.click("#lang").await;
+    phone.wait_text("#expenses h2", "Expenses").await;
+    phone.wait_text(&format!("#my-expenses [data-id={}]", js_str(&claim)), "Reimbursed").await;
+    phone.wait_text("#claim-form", "Budget left").await;
+    shot(&phone, "62-claim-reimbursed-phone-en").await;
 }
