@@ -633,3 +633,128 @@ fn concurrent_offline_clause_edits_by_the_rep_and_legal_merge() {
         assert_eq!(contract(d, &c)["clauses"], want, "[{}] both edits are kept", d.name);
     }
 }
+
+#[test]
+fn a_large_request_needs_the_manager_then_the_executive_and_its_claim_counts_against_it() {
+    let server = company(&[]);
+    let dir = TempDir::new("request");
+    let li = Device::logged_in(&server, "li");
+    let zhang = Device::logged_in(&server, "zhang");
+    let zhao = Device::logged_in(&server, "zhao");
+    let budget = approved_budget(&zhang, &zhao);
+    li.sync();
+
+    // 4800 yuan of entertainment: under the executive's 5000-yuan level, the manager alone.
+    let small = li.ok(&[
+        "expense",
+        "request",
+        "--budget",
+        &budget,
+        "--item",
+        "entertainment",
+        "--amount",
+        "4800",
+        "--purpose",
+        "经销商答谢宴",
+        "--date",
+        "2026-11-20",
+    ]);
+    // 5200 yuan (in December): above it, the manager and then the executive.
+    let large = li.ok(&[
+        "expense",
+        "request",
+        "--budget",
+        &budget,
+        "--item",
+        "entertainment",
+        "--amount",
+        "5200",
+        "--purpose",
+        "品鉴会",
+        "--date",
+        "2026-12-05",
+    ]);
+    for r in [&small, &large] {
+        li.ok(&["expense", "submit", r]);
+    }
+    li.sync();
+    zhang.sync();
+    for r in [&small, &large] {
+        zhang.ok(&["expense", "approve", r]);
+    }
+    zhang.sync();
+    li.sync();
+    assert_eq!(expense(&li, &small)["lifecycle"]["status"], "approved");
+    let waiting = expense(&li, &large);
+    assert_eq!(waiting["lifecycle"]["status"], "submitted", "{waiting:#}");
+    assert_eq!(waiting["lifecycle"]["missing"], serde_json::json!(["executive"]), "{waiting:#}");
+    zhao.sync();
+    zhao.ok(&["expense", "approve", &large]);
+    zhao.sync();
+    li.sync();
+    assert_eq!(expense(&li, &large)["lifecycle"]["status"], "approved");
+
+    // The claim after the dinner, linked to its approved request (which it replaces in
+    // the count): within November's 5000 yuan.
+    let claim = li.ok(&[
+        "expense",
+        "claim",
+        "--budget",
+        &budget,
+        "--item",
+        "entertainment",
+        "--purpose",
+        "经销商答谢宴",
+        "--date",
+        "2026-11-20",
+        "--request",
+        &small,
+    ]);
+    li.ok(&[
+        "expense",
+        "receipt",
+        &claim,
+        "--file",
+        &write(dir.path(), "dinner.jpg", &jpeg(20_000, 9)),
+        "--amount",
+        "4700",
+    ]);
+    li.ok(&["expense", "submit", &claim]);
+    li.sync();
+    assert_eq!(verdict(&li, &claim), "within_budget", "{:#}", expense(&li, &claim));
+    // A claim naming a request that is not approved is invalid.
+    let pending = li.ok(&[
+        "expense",
+        "request",
+        "--budget",
+        &budget,
+        "--item",
+        "entertainment",
+        "--amount",
+        "100",
+        "--purpose",
+        "茶叶",
+        "--date",
+        "2026-11-22",
+    ]);
+    let bad = li.ok(&[
+        "expense",
+        "claim",
+        "--budget",
+        &budget,
+        "--item",
+        "entertainment",
+        "--purpose",
+        "茶叶",
+        "--date",
+        "2026-11-22",
+        "--request",
+        &pending,
+    ]);
+    li.ok(&["expense", "receipt", &bad, "--file", &write(dir.path(), "tea.jpg", &jpeg(20_000, 10)), "--amount", "100"]);
+    li.ok(&["expense", "submit", &bad]);
+    li.sync();
+    let v = expense(&li, &bad);
+    assert_eq!(v["verdict"]["verdict"], "invalid", "{v:#}");
+    assert!(v["verdict"]["reasons"].as_array().unwrap().iter().any(|r| r == "request-not-approved"), "{v:#}");
+}
