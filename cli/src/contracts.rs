@@ -73,6 +73,12 @@ pub enum ContractCmd {
         #[arg(long)]
         template: Option<String>,
     },
+    /// Draft an amendment (补充协议) of a signed contract; prints its id.
+    Amend {
+        id: String,
+        #[arg(long)]
+        title: String,
+    },
     /// Cover one more order.
     Link {
         id: String,
@@ -187,6 +193,12 @@ pub fn contract(p: &mut Profile, cmd: ContractCmd, now: i64, out: &Out) -> Resul
             let order = resolve(p, &order, DocKind::Order)?;
             let template = template.map(|t| resolve(p, &t, DocKind::ClauseTemplate)).transpose()?;
             let id = p.replica.draft_contract(order, &title, template, now)?;
+            p.persist()?;
+            println!("{id}");
+        }
+        ContractCmd::Amend { id, title } => {
+            let of = resolve(p, &id, DocKind::Contract)?;
+            let id = p.replica.draft_amendment(of, &title, now)?;
             p.persist()?;
             println!("{id}");
         }

@@ -147,6 +147,40 @@ impl Replica {
         Ok(id)
     }
 
+    /// Draft an amendment (补充协议) of a signed contract: a new contract that `amends` it,
+    /// of the same customer and orders, starting from its clauses — the signed one stays
+    /// as it was signed.
+    pub fn draft_amendment(&mut self, of: DocId, title: &str, now: i64) -> Result<DocId, CoreError> {
+        let c = self.contract(of)?;
+        if !self.contract_locked(of) {
+            return Err(CoreError::NotAllowed {
+                field: "amends".into(),
+                rule: "event-invalid".into(),
+                message: "only a signed contract is amended; edit this one instead".into(),
+            });
+        }
+        let customer = c.customer.ok_or_else(|| CoreError::NotFound { kind: DocKind::Customer, id: String::new() })?;
+        let (customer_s, of_s) = (customer.to_string(), of.to_string());
+        let mut inputs: Vec<(&str, &str)> = vec![
+            ("customer", &customer_s),
+            ("title", title),
+            ("contract_type", "amendment"),
+            ("amends", &of_s),
+            ("party_b", &c.party_b),
+        ];
+        if !c.party_a.is_empty() {
+            inputs.push(("party_a", &c.party_a));
+        }
+        if !c.clauses.is_empty() {
+            inputs.push(("clauses", &c.clauses));
+        }
+        let id = self.create(DocKind::Contract, &inputs, now)?;
+        for o in &c.orders {
+            self.link_order(id, *o, now)?;
+        }
+        Ok(id)
+    }
+
     /// Add an order the contract covers.
     pub fn link_order(&mut self, id: DocId, order: DocId, now: i64) -> Result<(), CoreError> {
         self.order(order)?;

@@ -539,6 +539,16 @@ fn a_contract_goes_rep_legal_rep_legal_signed_locked_and_distributed() {
     });
     let after = contract(&li, &c);
     assert_eq!(after["locked"], true);
+    // Changes go through an amendment that references it; the signed one stays as signed.
+    let amendment = li.ok(&["contract", "amend", &c, "--title", "补充协议：交货地点"]);
+    li.ok(&["set", &amendment, "delivery_place=遵义仓库"]);
+    li.ok(&["contract", "submit", &amendment]);
+    li.sync();
+    let a = contract(&li, &amendment);
+    assert_eq!((a["amends"].as_str(), a["contract_type"].as_str()), (Some(c.as_str()), Some("amendment")), "{a:#}");
+    assert_eq!(a["lifecycle"]["status"], "submitted", "{a:#}");
+    assert_eq!(contract(&li, &c)["locked"], true);
+    assert!(!li.fail(&["contract", "amend", &amendment, "--title", "x"]).is_empty(), "only a signed contract");
 
     // Archived by legal; the sales department's inventory lists it with its scan.
     lv.sync();
