@@ -25,6 +25,8 @@ import { viewWork } from './screens/work.js';
 import { viewNotifications } from './screens/notifications.js';
 import { viewInbox } from './screens/inbox.js';
 import { viewMe } from './screens/me.js';
+import { viewExpenses } from './screens/expenses.js';
+import { viewContracts, viewContract } from './screens/contracts.js';
 
 let current = null; // the view on screen: {node, refresh?, focus?, keep?, restore?, nav?}
 let db = null;
@@ -143,6 +145,8 @@ function renderChrome() {
       : [
           rep ? [customers, orders, work] : [work, orders, customers],
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
+          kindSpec('expense-claim') ? link('#/expenses', 'expenses') : null,
+          kindSpec('contract') ? link('#/contracts', 'contracts') : null,
           link('#/notifications', 'notifications', null, h('span#notif-badge.badge', { hidden: true })),
           // Kinds without screens of their own, for the roles that may read them: on a
           // phone only the role's own work stays in the bar, the rest is under 我的.
@@ -237,6 +241,9 @@ function viewFor(parts, session) {
   if (a === 'work') return viewWork();
   if (a === 'notifications') return viewNotifications();
   if (a === 'me') return viewMe(session);
+  if (a === 'expenses') return viewExpenses();
+  if (a === 'contracts') return viewContracts();
+  if (a === 'contract' && b) return viewContract(b);
   return session.role === 'rep' || !session.role ? viewCustomers() : viewWork();
 }
 

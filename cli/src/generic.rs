@@ -428,7 +428,8 @@ fn field_json(f: &FieldSpec, lang: Lang) -> serde_json::Value {
                 .collect();
             m.insert("entries".into(), entries.into());
         }
-        FieldType::Phone | FieldType::Date | FieldType::Time | FieldType::Flag | FieldType::Bytes => {}
+        FieldType::Phone | FieldType::Date | FieldType::Time | FieldType::Flag | FieldType::Bytes | FieldType::Blob => {
+        }
     }
     v
 }

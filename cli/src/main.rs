@@ -2,6 +2,7 @@
 //! `sync` works offline: it reads and writes the local profile only.
 
 mod aftersales;
+mod contracts;
 mod generic;
 mod output;
 
@@ -79,6 +80,18 @@ enum Command {
     /// Customer care (客户关怀): the care calendar and its tasks.
     #[command(subcommand)]
     Care(aftersales::CareCmd),
+    /// Sales contracts (销售合同): draft, legal's review with clause comments, signing, archive and inventory.
+    #[command(subcommand)]
+    Contract(contracts::ContractCmd),
+    /// Expense budgets (销售费用预算) by item and month, their versions.
+    #[command(subcommand)]
+    Budget(contracts::BudgetCmd),
+    /// Expense requests, supplementary requests and claims (费用申请 / 追加 / 报销).
+    #[command(subcommand)]
+    Expense(contracts::ExpenseCmd),
+    /// Attachments (附件): fetch one, list those held here.
+    #[command(subcommand)]
+    Attach(contracts::AttachCmd),
     /// Edits the server refused, with the reason.
     Inbox {
         #[arg(long)]
@@ -294,6 +307,12 @@ enum OrderCmd {
     Close {
         id: String,
     },
+    /// Legal or an executive: exempt an order from the signed contract it needs.
+    WaiveContract {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -425,6 +444,16 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Care(c) => {
             aftersales::care(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::CareTask, e, out))
         }
+        Command::Contract(c) => {
+            contracts::contract(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Contract, e, out))
+        }
+        Command::Budget(c) => {
+            contracts::budget(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::ExpenseBudget, e, out))
+        }
+        Command::Expense(c) => {
+            contracts::expense(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::ExpenseClaim, e, out))
+        }
+        Command::Attach(c) => contracts::attach(&mut p, c, out),
         Command::New(a) => generic::new(&mut p, a, now, out),
         Command::Set(a) => generic::set(&mut p, a, now, out),
         Command::Show(a) => generic::show(&p, a, out),
@@ -677,6 +706,7 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Resolve { id, note } => step(p, &id, |r, id| r.resolve_exception(id, &note, now))?,
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
+        OrderCmd::WaiveContract { id, note } => step(p, &id, |r, id| r.waive_contract(id, &note, now))?,
         OrderCmd::List { json } => {
             let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }

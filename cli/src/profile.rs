@@ -49,6 +49,15 @@ impl Profile {
         };
         let user = store.meta("user")?.unwrap_or_default();
         let mut replica = store.load_all()?.into_replica(actor, user.clone())?;
+        // Attachments waiting to be uploaded are sent from memory.
+        for hash in replica.pending_blobs_to_restore() {
+            if let Some(bytes) = store.load_blob(&hash)? {
+                replica.restore_blob(hash, bytes);
+            }
+        }
+        if let Some(cap) = store.meta("blob_cap_bytes")?.and_then(|c| c.parse().ok()) {
+            replica.set_blob_cap(cap);
+        }
         if let Some(role) = store.meta("role")?.and_then(|r| r.parse::<protocol::Role>().ok()) {
             let territories: Vec<String> =
                 store.meta("territories")?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| {
@@ -104,6 +113,11 @@ impl Profile {
     pub fn forget_token(&mut self) -> Result<(), ProfileError> {
         self.store.delete_meta("token")?;
         Ok(self.store.delete_meta("token_expires_at")?)
+    }
+
+    /// An attachment's bytes, as stored in the profile.
+    pub fn blob_bytes(&mut self, hash: &protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, ProfileError> {
+        Ok(self.store.load_blob(hash)?)
     }
 
     /// Make every pending store op of the replica durable (one transaction).

@@ -1,11 +1,12 @@
 //! A device profile's SQLite file: documents as chunks, per-document server heads, the
-//! cursor and other settings, and the refused-edits inbox. Only this module knows SQL.
+//! cursor and other settings, the refused-edits inbox and attachments. Only this module
+//! knows SQL.
 //!
 //! A [`LocalStore`]: `cli/tests/store_contract.rs` checks it against the shared suite
 //! (`client_core::store_contract`) on a real file, reopened, with a second connection and
 //! injected failures.
 
-use client_core::{InboxItem, LocalStore, StoreOp, StoredDoc, StoredState};
+use client_core::{BlobMeta, InboxItem, LocalStore, StoreOp, StoredDoc, StoredState};
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,7 +23,12 @@ pub enum StoreError {
     Injected(usize),
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2: attachments, their bytes in the profile file (a receipt photo is a few
+/// hundred KB; the profile's cap bounds the cache).
+const V2: &str = "CREATE TABLE IF NOT EXISTS blobs(hash BLOB PRIMARY KEY, mime TEXT NOT NULL,
+    size INTEGER NOT NULL, pending INTEGER NOT NULL, at INTEGER NOT NULL, bytes BLOB NOT NULL);";
 
 pub struct SqliteStore {
     conn: Connection,
@@ -58,6 +64,10 @@ impl SqliteStore {
             return Err(StoreError::Corrupt(format!(
                 "profile was written by a newer jiuloop (schema {version}); update jiuloop"
             )));
+        }
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < 2 {
+            conn.execute_batch(&format!("BEGIN; {V2} PRAGMA user_version = 2; COMMIT;"))?;
         }
         Ok(SqliteStore { conn, known_chunks: HashMap::new(), fail_after: None })
     }
@@ -110,6 +120,19 @@ impl SqliteStore {
         let mut docs: Vec<StoredDoc> = docs.into_values().collect();
         docs.sort_by_key(|d| d.id);
         Ok(docs)
+    }
+
+    fn load_blobs(&self) -> Result<Vec<BlobMeta>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT hash, mime, size, pending, at FROM blobs ORDER BY hash")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, bool>(3)?, r.get(4)?))
+        })?;
+        rows.map(|row| {
+            let (hash, mime, size, pending, at) = row?;
+            let hash = hash.try_into().map_err(|_| StoreError::Corrupt("bad attachment hash".into()))?;
+            Ok(BlobMeta { hash, mime, size: size as u64, pending, at })
+        })
+        .collect()
     }
 
     fn load_inbox(&self) -> Result<Vec<InboxItem>, StoreError> {
@@ -183,6 +206,20 @@ impl LocalStore for SqliteStore {
                     let json = serde_json::to_string(item).expect("inbox items serialize");
                     tx.execute("INSERT INTO inbox(item) VALUES (?1)", [json])?;
                 }
+                StoreOp::PutBlob { hash, mime, bytes, pending, at } => {
+                    tx.execute(
+                        "INSERT INTO blobs(hash, mime, size, pending, at, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT(hash) DO UPDATE SET mime = excluded.mime, size = excluded.size,
+                             pending = excluded.pending, at = excluded.at, bytes = excluded.bytes",
+                        params![&hash[..], mime, bytes.len() as i64, pending, at, bytes],
+                    )?;
+                }
+                StoreOp::BlobUploaded { hash } => {
+                    tx.execute("UPDATE blobs SET pending = 0 WHERE hash = ?1", [&hash[..]])?;
+                }
+                StoreOp::DeleteBlob { hash } => {
+                    tx.execute("DELETE FROM blobs WHERE hash = ?1", [&hash[..]])?;
+                }
             }
         }
         if fail_after.is_some() {
@@ -202,7 +239,7 @@ impl LocalStore for SqliteStore {
         // The cursor first: another process may commit meanwhile, and the documents read
         // after it then hold at least what it covers.
         let cursor = self.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
-        Ok(StoredState { docs: self.load_docs()?, cursor, inbox: self.load_inbox()? })
+        Ok(StoredState { docs: self.load_docs()?, cursor, inbox: self.load_inbox()?, blobs: self.load_blobs()? })
     }
 
     fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, StoreError> {
@@ -228,6 +265,10 @@ impl LocalStore for SqliteStore {
         }
         self.known_chunks.insert(id, seqs);
         Ok(Some(StoredDoc { id, kind, chunks, server_heads: split_heads(&heads)? }))
+    }
+
+    fn load_blob(&mut self, hash: &protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.conn.query_row("SELECT bytes FROM blobs WHERE hash = ?1", [&hash[..]], |r| r.get(0)).optional()?)
     }
 }
 

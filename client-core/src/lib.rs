@@ -13,7 +13,10 @@
 //! in the browser, and tests control the clock.
 
 mod aftersales;
+mod blobs;
+mod contract_workflow;
 mod error;
+mod expense_workflow;
 mod inbox_item;
 mod local_doc;
 mod local_store;
@@ -26,14 +29,17 @@ mod store_op;
 mod sync_engine;
 
 pub use aftersales::{ComplaintView, QualityView};
+pub use blobs::{BlobState, DEFAULT_BLOB_CAP};
+pub use contract_workflow::{ContractView, InventoryRow};
 pub use error::CoreError;
+pub use expense_workflow::{BudgetView, ExpenseView};
 pub use inbox_item::InboxItem;
 pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
 pub use order_steps::{LineRevision, STEPS};
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;
-pub use store_op::{StoreOp, StoredDoc};
+pub use store_op::{BlobMeta, StoreOp, StoredDoc};
 pub use sync_engine::{SyncEngine, SyncError, SyncStats};
 
 pub use protocol;

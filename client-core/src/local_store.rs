@@ -3,7 +3,7 @@
 //! the browser's IndexedDB store (`wasm-client/src/idb.rs`). [`crate::store_contract`]
 //! checks each of them against the same scenarios.
 
-use crate::{CoreError, InboxItem, Replica, StoreOp, StoredDoc};
+use crate::{BlobMeta, CoreError, InboxItem, Replica, StoreOp, StoredDoc};
 use automerge::ActorId;
 use protocol::DocId;
 
@@ -16,12 +16,17 @@ pub struct StoredState {
     pub cursor: u64,
     /// Refused edits, in the order they were added.
     pub inbox: Vec<InboxItem>,
+    /// Every attachment held (bytes apart: [`LocalStore::load_blob`]), in hash order.
+    pub blobs: Vec<BlobMeta>,
 }
 
 impl StoredState {
     /// The replica a device restarting over this state works with.
+    /// Pending uploads' bytes are not in it: give them with [`Replica::restore_blob`].
     pub fn into_replica(self, actor: ActorId, user: impl Into<String>) -> Result<Replica, CoreError> {
-        Replica::load(actor, user, self.docs, self.cursor, self.inbox)
+        let mut r = Replica::load(actor, user, self.docs, self.cursor, self.inbox)?;
+        r.set_blobs(self.blobs);
+        Ok(r)
     }
 }
 
@@ -56,6 +61,11 @@ impl StoredState {
 /// * **DeleteDoc** removes the document, every chunk of it and its server heads. Deleting
 ///   a document the store does not hold is no error; a later op re-creates the document
 ///   from nothing, possibly with another kind.
+/// * **PutBlob** stores an attachment's bytes and meta under its hash (replacing both);
+///   **BlobUploaded** clears its `pending` flag (nothing when it is not held);
+///   **DeleteBlob** removes it (nothing when it is not held). Attachments are apart from
+///   documents: deleting a document leaves them. They load as metas ([`StoredState::blobs`],
+///   sorted by hash) and their bytes one at a time ([`LocalStore::load_blob`]).
 /// * **Loading** gives back every document with its chunks in the order they were stored
 ///   ([`LocalStore::load_all`]) or one document as stored now ([`LocalStore::load_doc`]);
 ///   a loaded chunk is covered by this handle's later compactions of its document.
@@ -73,6 +83,9 @@ pub trait LocalStore {
 
     /// One document as stored now (after another writer compacted it), or `None`.
     fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, Self::Error>;
+
+    /// The bytes of an attachment, or `None` when it is not held.
+    fn load_blob(&mut self, hash: &protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, Self::Error>;
 }
 
 /// The failure a test injected into a store's next batch (see

@@ -4,7 +4,7 @@
 //! generator's in-memory devices.
 
 use crate::local_store::{InjectedFailure, LocalStore, StoredState};
-use crate::{CoreError, InboxItem, Replica, StoreOp, StoredDoc};
+use crate::{BlobMeta, CoreError, InboxItem, Replica, StoreOp, StoredDoc};
 use automerge::ActorId;
 use protocol::{DocId, DocKind};
 use std::collections::BTreeMap;
@@ -14,13 +14,19 @@ pub struct MemStore {
     pub docs: BTreeMap<DocId, StoredDoc>,
     pub cursor: u64,
     pub inbox: Vec<InboxItem>,
+    pub blobs: BTreeMap<protocol::blob::BlobHash, (BlobMeta, Vec<u8>)>,
     fail_after: Option<usize>,
 }
 
 impl MemStore {
     /// A replica over what is stored, as a device restarting would load it.
     pub fn load(&self, actor: ActorId, user: &str) -> Result<Replica, CoreError> {
-        Replica::load(actor, user, self.docs.values().cloned().collect(), self.cursor, self.inbox.clone())
+        let mut r = Replica::load(actor, user, self.docs.values().cloned().collect(), self.cursor, self.inbox.clone())?;
+        r.set_blobs(self.blobs.values().map(|(m, _)| m.clone()).collect());
+        for (m, bytes) in self.blobs.values().filter(|(m, _)| m.pending) {
+            r.restore_blob(m.hash, bytes.clone());
+        }
+        Ok(r)
     }
 
     /// Make the next batch fail after `ops` of its ops (tests of atomicity).
@@ -52,16 +58,43 @@ impl LocalStore for MemStore {
                 StoreOp::DeleteDoc { id } => {
                     self.docs.remove(id);
                 }
+                StoreOp::PutBlob { hash, mime, bytes, pending, at } => {
+                    let meta = BlobMeta {
+                        hash: *hash,
+                        mime: mime.clone(),
+                        size: bytes.len() as u64,
+                        pending: *pending,
+                        at: *at,
+                    };
+                    self.blobs.insert(*hash, (meta, bytes.clone()));
+                }
+                StoreOp::BlobUploaded { hash } => {
+                    if let Some((m, _)) = self.blobs.get_mut(hash) {
+                        m.pending = false;
+                    }
+                }
+                StoreOp::DeleteBlob { hash } => {
+                    self.blobs.remove(hash);
+                }
             }
         }
         Ok(())
     }
 
     fn load_all(&mut self) -> Result<StoredState, InjectedFailure> {
-        Ok(StoredState { docs: self.docs.values().cloned().collect(), cursor: self.cursor, inbox: self.inbox.clone() })
+        Ok(StoredState {
+            docs: self.docs.values().cloned().collect(),
+            cursor: self.cursor,
+            inbox: self.inbox.clone(),
+            blobs: self.blobs.values().map(|(m, _)| m.clone()).collect(),
+        })
     }
 
     fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, InjectedFailure> {
         Ok(self.docs.get(&id).cloned())
+    }
+
+    fn load_blob(&mut self, hash: &protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, InjectedFailure> {
+        Ok(self.blobs.get(hash).map(|(_, b)| b.clone()))
     }
 }

@@ -10,7 +10,7 @@ use protocol::schema::Channel;
 use protocol::schema::order::{Order, OrderEvent};
 use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::policy_doc::{self, POLICY_DOC_ID, PublishedPolicy};
-use protocol::schema::verdict::{self, OrderVerdict, verdict_id};
+use protocol::schema::verdict::{self, ContractGate, OrderVerdict, verdict_id};
 use protocol::schema::{EventKind, ExceptionKind, OrderStatus};
 use protocol::{DocId, DocKind, Role};
 use serde::Serialize;
@@ -27,6 +27,9 @@ pub struct OrderView {
     /// Does the verdict refer to the current content (false: edited since; re-checking)?
     pub verdict_current: bool,
     pub lifecycle: Lifecycle,
+    /// Whether it needs a signed contract: empty, `needed` or `covered` (by `contract_id`).
+    pub contract: &'static str,
+    pub contract_id: Option<DocId>,
 }
 
 impl Replica {
@@ -121,10 +124,40 @@ impl Replica {
             _ => None,
         };
         let may_approve = |a: Role, r: Role| policy.map_or(a == r, |p| p.policy.may_approve(a, r));
-        let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &hash, &may_approve);
+        let contract = self.contract_gate(&order, priced.as_ref().and_then(|p| p.total_fen), verdict.as_ref());
+        let lifecycle =
+            order_lifecycle::fold_gated(&order.events, required.as_deref(), &hash, &may_approve, contract.blocks());
         // One status: the order's own field says what the lifecycle says.
         order.status = lifecycle.status;
-        OrderView { order, priced, verdict, verdict_current, lifecycle }
+        OrderView {
+            order,
+            priced,
+            verdict,
+            verdict_current,
+            lifecycle,
+            contract: contract.name(),
+            contract_id: contract.covering(),
+        }
+    }
+
+    /// Whether an order needs a signed contract and which one held here covers it (the
+    /// server's verdict may know of one this device does not hold).
+    fn contract_gate(&self, o: &Order, priced_total: Option<i64>, verdict: Option<&OrderVerdict>) -> ContractGate {
+        let policy = self.approval_policy();
+        let key_account = o.customer.and_then(|c| self.customer(c).ok()).is_some_and(|c| c.key_account);
+        let covered = self
+            .contracts()
+            .into_iter()
+            .find(|c| {
+                c.orders.contains(&o.id) && self.contract_locked(c.id) && {
+                    let s = protocol::schema::contract::fold(&c.events, &protocol::schema::contract::content_hash(c))
+                        .status;
+                    matches!(s, protocol::schema::ContractStatus::Signed | protocol::schema::ContractStatus::Archived)
+                }
+            })
+            .map(|c| c.id)
+            .or_else(|| verdict.and_then(|v| v.contract_id));
+        ContractGate::of(&policy, priced_total.unwrap_or(o.total_fen), key_account, covered)
     }
 
     /// Orders waiting for an approval this user's role can give.
@@ -231,6 +264,16 @@ impl Replica {
             exception: Some(kind.as_str().into()),
             comment: Some(note.to_string()),
             ..self.event(EventKind::Exception, now)
+        };
+        self.append_order_event(id, &e, now)
+    }
+
+    /// Legal or an executive exempts an order from the signed contract it needs.
+    pub fn waive_contract(&mut self, id: DocId, note: &str, now: i64) -> Result<(), CoreError> {
+        let e = OrderEvent {
+            role: Some(self.pricer_role().as_str().into()),
+            comment: Some(note.to_string()).filter(|n| !n.is_empty()),
+            ..self.event(EventKind::ContractWaived, now)
         };
         self.append_order_event(id, &e, now)
     }

@@ -29,6 +29,8 @@ pub struct Replica {
     /// Who edits, for the same write rules the server applies (None: not checked
     /// locally; the server still checks).
     principal: Option<Principal>,
+    /// Attachments held, pending, wanted ([`crate::blobs`]).
+    blobs: crate::blobs::Blobs,
     /// Where fresh ids (documents, contacts) come from.
     ids: IdSource,
 }
@@ -69,6 +71,7 @@ impl Replica {
             inbox,
             outbox: Vec::new(),
             principal: None,
+            blobs: Default::default(),
             ids: IdSource::Random,
         })
     }
@@ -422,6 +425,8 @@ impl Replica {
                 self.track(id).is_some_and(|t| t.ack_breached_at.is_some() || t.resolve_breached_at.is_some())
             }
             Effect::Recalled => self.docs.contains_key(&protocol::schema::quality::recall_id(id)),
+            Effect::Signed => self.contract_locked(id),
+            Effect::Reimbursed => self.claim_reimbursed(id),
         }
     }
 
@@ -858,6 +863,15 @@ impl Replica {
     pub fn wipe(&mut self, reason: &str, now: i64) {
         let all: Vec<DocId> = self.docs.keys().copied().collect();
         self.forget(&all, reason, now);
+        self.wipe_blobs();
+    }
+
+    pub(crate) fn blobs_ref(&self) -> &crate::blobs::Blobs {
+        &self.blobs
+    }
+
+    pub(crate) fn blobs_mut(&mut self) -> &mut crate::blobs::Blobs {
+        &mut self.blobs
     }
 
     /// Mirror in memory what another writer of this device (another browser tab) has just
@@ -906,6 +920,9 @@ impl Replica {
                     self.docs.remove(id);
                     self.maybe_unsent.remove(id);
                     reload.retain(|r| r != id);
+                }
+                StoreOp::PutBlob { .. } | StoreOp::BlobUploaded { .. } | StoreOp::DeleteBlob { .. } => {
+                    self.apply_peer_blob(op)
                 }
             }
         }

@@ -59,6 +59,8 @@ pub enum Step {
     Expect { state: StoredState, absent: Vec<DocId> },
     /// A replica loaded from the main handle must show this.
     ExpectReplica(Box<ReplicaView>),
+    /// The main handle loads these bytes for the attachment (`None`: not held).
+    ExpectBlob { hash: protocol::blob::BlobHash, bytes: Option<Vec<u8>> },
 }
 
 impl Step {
@@ -73,6 +75,7 @@ impl Step {
             Step::OpenOther => "open a second handle".into(),
             Step::Expect { .. } => "check what loads".into(),
             Step::ExpectReplica(_) => "check the replica loaded from the store".into(),
+            Step::ExpectBlob { .. } => "check an attachment's bytes".into(),
         }
     }
 }
@@ -159,6 +162,8 @@ pub trait Harness {
     async fn load_all(&mut self) -> Result<StoredState, String>;
     /// One document as the main handle loads it.
     async fn load_doc(&mut self, id: DocId) -> Result<Option<StoredDoc>, String>;
+    /// An attachment's bytes as the main handle loads them.
+    async fn load_blob(&mut self, hash: protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, String>;
     /// The scenario is over (remove its files or databases).
     async fn finish(&mut self) {}
 }
@@ -311,6 +316,18 @@ async fn run_steps<H: Harness>(
                     }
                 }
             }
+            Step::ExpectBlob { hash, bytes } => {
+                let got = h.load_blob(*hash).await.map_err(|e| fail(format!("cannot load an attachment: {e}")))?;
+                if got != *bytes {
+                    let show = |b: &Option<Vec<u8>>| b.as_ref().map(|b| String::from_utf8_lossy(b).to_string());
+                    return Err(fail(format!(
+                        "attachment {:02x}…: loaded {:?}, expected {:?}",
+                        hash[0],
+                        show(&got),
+                        show(bytes)
+                    )));
+                }
+            }
             Step::ExpectReplica(expected) => {
                 let loaded = h.load_all().await.map_err(|e| fail(format!("cannot load: {e}")))?;
                 let actor = ActorId::from(Uuid::from_u128(0x5eed).as_bytes());
@@ -391,6 +408,10 @@ impl<F: StoreFactory> Harness for SyncHarness<F> {
         self.main().load_doc(id).map_err(|e| e.to_string())
     }
 
+    async fn load_blob(&mut self, hash: protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, String> {
+        self.main().load_blob(&hash).map_err(|e| e.to_string())
+    }
+
     async fn finish(&mut self) {
         self.other = None;
         if let Some(store) = self.main.take() {
@@ -425,6 +446,25 @@ pub fn check_state(expected: &StoredState, loaded: &StoredState) -> Result<(), S
     }
     if expected.cursor != loaded.cursor {
         return Err(format!("cursor is {}, expected {}", loaded.cursor, expected.cursor));
+    }
+    let mut got_blobs = loaded.blobs.clone();
+    got_blobs.sort_by_key(|b| b.hash);
+    if expected.blobs != got_blobs {
+        let show = |bs: &[crate::BlobMeta]| {
+            bs.iter()
+                .map(|b| {
+                    format!(
+                        "{:02x}… {} {}B{} at {}",
+                        b.hash[0],
+                        b.mime,
+                        b.size,
+                        if b.pending { " pending" } else { "" },
+                        b.at
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        return Err(format!("attachments are {:?}, expected {:?}", show(&got_blobs), show(&expected.blobs)));
     }
     if expected.inbox != loaded.inbox {
         let show = |items: &[InboxItem]| {
@@ -566,7 +606,7 @@ fn doc(id: DocId, kind: DocKind, chunks: &[&str], hs: &[u8]) -> StoredDoc {
 }
 
 fn state(docs: Vec<StoredDoc>, cursor: u64, inbox: Vec<InboxItem>) -> StoredState {
-    StoredState { docs, cursor, inbox }
+    StoredState { docs, cursor, inbox, blobs: vec![] }
 }
 
 fn expect(docs: Vec<StoredDoc>, absent: &[DocId]) -> Step {
@@ -604,6 +644,7 @@ pub fn scenarios() -> Vec<Scenario> {
         cursor(),
         failing_batch(),
         two_writers(),
+        attachments(),
         replica_session(),
     ]
 }
@@ -896,6 +937,78 @@ fn two_writers() -> Scenario {
             apply(vec![StoreOp::DeleteDoc { id: y }]),
             other(vec![StoreOp::DeleteDoc { id: x }]),
             Step::Expect { state: st(vec![], 4, vec![i1]), absent: vec![x, y] },
+        ],
+    }
+}
+
+fn blob(n: u8) -> protocol::blob::BlobHash {
+    [n; 32]
+}
+
+fn put_blob(n: u8, mime: &str, bytes: &str, pending: bool, at: i64) -> StoreOp {
+    StoreOp::PutBlob { hash: blob(n), mime: mime.into(), bytes: bytes.as_bytes().to_vec(), pending, at }
+}
+
+fn blob_meta(n: u8, mime: &str, bytes: &str, pending: bool, at: i64) -> crate::BlobMeta {
+    crate::BlobMeta { hash: blob(n), mime: mime.into(), size: bytes.len() as u64, pending, at }
+}
+
+fn attachments() -> Scenario {
+    let x = id(1);
+    let with =
+        |blobs: Vec<crate::BlobMeta>, docs: Vec<StoredDoc>| StoredState { docs, cursor: 0, inbox: vec![], blobs };
+    let jpeg = |pending| blob_meta(1, "image/jpeg", "receipt.jpg bytes", pending, 10);
+    let pdf = blob_meta(2, "application/pdf", "signed.pdf", false, 11);
+    let expect = |blobs, docs| Step::Expect { state: with(blobs, docs), absent: vec![] };
+    let bytes = |n: u8, b: Option<&str>| Step::ExpectBlob { hash: blob(n), bytes: b.map(|b| b.as_bytes().to_vec()) };
+    Scenario {
+        name: "attachments: stored whole, pending until uploaded, evicted, apart from documents",
+        steps: vec![
+            apply(vec![
+                put_blob(1, "image/jpeg", "receipt.jpg bytes", true, 10),
+                put_blob(2, "application/pdf", "signed.pdf", false, 11),
+            ]),
+            expect(vec![jpeg(true), pdf.clone()], vec![]),
+            bytes(1, Some("receipt.jpg bytes")),
+            bytes(2, Some("signed.pdf")),
+            bytes(3, None),
+            // Uploaded and evicted; ops on attachments not held change nothing.
+            apply(vec![
+                StoreOp::BlobUploaded { hash: blob(1) },
+                StoreOp::DeleteBlob { hash: blob(2) },
+                StoreOp::BlobUploaded { hash: blob(3) },
+                StoreOp::DeleteBlob { hash: blob(3) },
+            ]),
+            expect(vec![jpeg(false)], vec![]),
+            bytes(2, None),
+            // All or nothing, attachments included.
+            Step::ApplyFailing {
+                ops: vec![put_blob(3, "image/png", "photo", true, 12), StoreOp::DeleteBlob { hash: blob(1) }],
+                after: 2,
+            },
+            expect(vec![jpeg(false)], vec![]),
+            bytes(3, None),
+            Step::Reopen,
+            expect(vec![jpeg(false)], vec![]),
+            bytes(1, Some("receipt.jpg bytes")),
+            // Documents come and go without them; put again replaces.
+            apply(vec![
+                append(x, C, "X.1"),
+                StoreOp::DeleteDoc { id: x },
+                put_blob(2, "application/pdf", "signed.pdf", true, 13),
+            ]),
+            expect(vec![jpeg(false), blob_meta(2, "application/pdf", "signed.pdf", true, 13)], vec![]),
+            Step::OpenOther,
+            Step::Apply(Handle::Other, vec![put_blob(4, "image/webp", "from the other tab", true, 14)]),
+            bytes(4, Some("from the other tab")),
+            expect(
+                vec![
+                    jpeg(false),
+                    blob_meta(2, "application/pdf", "signed.pdf", true, 13),
+                    blob_meta(4, "image/webp", "from the other tab", true, 14),
+                ],
+                vec![],
+            ),
         ],
     }
 }

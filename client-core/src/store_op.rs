@@ -1,4 +1,5 @@
 use crate::InboxItem;
+use protocol::blob::BlobHash;
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
 
@@ -17,6 +18,25 @@ pub enum StoreOp {
     AddInbox(InboxItem),
     /// The user may no longer read this document: delete it and its chunks.
     DeleteDoc { id: DocId },
+    /// An attachment's bytes (replacing what is held under its hash): added on this device
+    /// and not on the server yet (`pending`: kept until it is uploaded), or a copy fetched
+    /// from the server (which the profile's space cap may evict). `at`: when (UTC ms).
+    PutBlob { hash: BlobHash, mime: String, bytes: Vec<u8>, pending: bool, at: i64 },
+    /// The server holds the attachment: it is no longer pending.
+    BlobUploaded { hash: BlobHash },
+    /// Drop an attachment's bytes (evicted, or the user may no longer read it).
+    DeleteBlob { hash: BlobHash },
+}
+
+/// What a store holds of an attachment, without its bytes ([`crate::LocalStore::load_blob`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub hash: BlobHash,
+    pub mime: String,
+    pub size: u64,
+    /// Added here, not uploaded yet.
+    pub pending: bool,
+    pub at: i64,
 }
 
 /// A document as the driver loads it at start-up.

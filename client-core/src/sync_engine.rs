@@ -7,7 +7,9 @@
 //! the returned frames, so an acknowledgement or a cursor is never durable before the data
 //! it covers.
 
+use crate::blobs::Piece;
 use crate::replica::Replica;
+use protocol::blob::BlobHash;
 use protocol::wire::{self, ClientMsg, DocChunk, Hello, ServerMsg, WireError};
 use protocol::{DocId, ErrorCode};
 use serde::Serialize;
@@ -38,6 +40,12 @@ pub struct SyncStats {
     pub change_bytes_sent: u64,
     pub change_bytes_received: u64,
     pub refused: u64,
+    /// Attachment bytes sent and received in chunks, and files completed each way.
+    pub blob_bytes_sent: u64,
+    pub blob_bytes_received: u64,
+    pub blobs_uploaded: u64,
+    pub blobs_downloaded: u64,
+    pub blobs_refused: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +68,10 @@ pub struct SyncEngine {
     /// Actor ids announced in the hello besides the replica's own (other writers on this
     /// device, e.g. other browser tabs whose changes this connection pushes).
     other_actors: Vec<Vec<u8>>,
+    /// Attachments being uploaded (one chunk in flight each: the server says where it
+    /// is, the next chunk goes from there) and downloaded on this connection.
+    uploads: BTreeMap<BlobHash, u64>,
+    downloads: BTreeSet<BlobHash>,
     /// During a catch-up from cursor 0: the documents it has sent so far.
     first_catch_up: Option<BTreeSet<DocId>>,
     pub stats: SyncStats,
@@ -74,6 +86,8 @@ impl SyncEngine {
             in_flight: BTreeMap::new(),
             resync: BTreeSet::new(),
             other_actors: Vec::new(),
+            uploads: BTreeMap::new(),
+            downloads: BTreeSet::new(),
             first_catch_up: None,
             stats: SyncStats::default(),
         }
@@ -101,6 +115,9 @@ impl SyncEngine {
         self.phase = Phase::CatchingUp;
         self.in_flight.clear();
         self.resync.clear();
+        self.uploads.clear();
+        self.downloads.clear();
+        replica.forget_refusals();
         self.first_catch_up = (replica.cursor() == 0).then(BTreeSet::new);
         let own = replica.actor().to_bytes().to_vec();
         let others = self.other_actors.iter().filter(|a| **a != own).cloned();
@@ -125,6 +142,8 @@ impl SyncEngine {
         self.first_catch_up = None;
         self.in_flight.clear();
         self.resync.clear();
+        self.uploads.clear();
+        self.downloads.clear();
     }
 
     /// The user edited: push if connected.
@@ -132,7 +151,9 @@ impl SyncEngine {
         if self.phase == Phase::Offline {
             return Ok(Vec::new());
         }
-        self.pushes(replica)
+        let mut frames = self.pushes(replica)?;
+        frames.extend(self.blob_frames(replica)?);
+        Ok(frames)
     }
 
     /// Nothing left to send or receive: the server holds every local change and the
@@ -141,6 +162,9 @@ impl SyncEngine {
         self.phase == Phase::Live
             && self.in_flight.is_empty()
             && self.resync.is_empty()
+            && self.uploads.is_empty()
+            && self.downloads.is_empty()
+            && !replica.blob_work_left()
             && replica.unsent_docs().is_empty()
     }
 
@@ -225,6 +249,55 @@ impl SyncEngine {
                 }
                 replica.forget(&docs, &reason, now);
             }
+            ServerMsg::BlobProgress { hash, received } => {
+                let mut frames = Vec::new();
+                if let Some(&size) = self.uploads.get(&hash) {
+                    match replica.upload_bytes(&hash) {
+                        Some(bytes) if received < size && size == bytes.len() as u64 => {
+                            let from = usize::try_from(received).unwrap_or(usize::MAX).min(bytes.len());
+                            let to = (from + protocol::blob::BLOB_CHUNK_BYTES).min(bytes.len());
+                            let chunk = bytes[from..to].to_vec();
+                            self.stats.blob_bytes_sent += chunk.len() as u64;
+                            let put = ClientMsg::BlobPut { hash, size, offset: received, bytes: chunk };
+                            frames.push(self.encode(&put)?);
+                        }
+                        _ => {
+                            self.uploads.remove(&hash);
+                        }
+                    }
+                }
+                return Ok(frames);
+            }
+            ServerMsg::BlobStored { hash, .. } => {
+                if self.uploads.remove(&hash).is_some() {
+                    self.stats.blobs_uploaded += 1;
+                    replica.blob_uploaded(hash);
+                }
+            }
+            ServerMsg::BlobData { hash, size, mime, offset, bytes } => {
+                if self.downloads.contains(&hash) {
+                    self.stats.blob_bytes_received += bytes.len() as u64;
+                    match replica.download_piece(hash, size, mime, offset, bytes, now) {
+                        Piece::More(next) => {
+                            return Ok(vec![self.encode(&ClientMsg::BlobGet { hash, offset: next })?]);
+                        }
+                        Piece::Done => {
+                            self.stats.blobs_downloaded += 1;
+                            self.downloads.remove(&hash);
+                        }
+                        Piece::Ignored => {
+                            self.downloads.remove(&hash);
+                        }
+                    }
+                }
+            }
+            ServerMsg::BlobRefused { hash, code, message } => {
+                let ours = self.uploads.remove(&hash).is_some() | self.downloads.remove(&hash);
+                if ours {
+                    self.stats.blobs_refused += 1;
+                    replica.blob_refused(hash, code, message);
+                }
+            }
         }
         let mut frames = Vec::new();
         let new_lacking: Vec<DocId> = lacking.into_iter().filter(|id| self.resync.insert(*id)).collect();
@@ -232,7 +305,33 @@ impl SyncEngine {
             frames.push(self.encode(&ClientMsg::Resync { docs: new_lacking })?);
         }
         frames.extend(self.pushes(replica)?);
+        frames.extend(self.blob_frames(replica)?);
         Ok(frames)
+    }
+
+    /// Attachment work to start once caught up: every pending upload (`BlobStart`: where
+    /// is the server with it?), every wanted download from where it is.
+    fn blob_frames(&mut self, replica: &mut Replica) -> Result<Vec<Vec<u8>>, SyncError> {
+        let mut frames = Vec::new();
+        if self.phase != Phase::Live {
+            return Ok(frames);
+        }
+        for (hash, size) in replica.uploads_waiting() {
+            if self.uploads.insert(hash, size).is_none() {
+                frames.push(self.encode(&ClientMsg::BlobStart { hash, size })?);
+            }
+        }
+        for (hash, offset) in replica.downloads_waiting() {
+            if self.downloads.insert(hash) {
+                frames.push(self.encode(&ClientMsg::BlobGet { hash, offset })?);
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Attachments waiting to be uploaded.
+    pub fn pending_blobs(&self, replica: &Replica) -> usize {
+        replica.uploads_waiting().len()
     }
 
     fn apply_changes(

@@ -52,10 +52,19 @@ pub enum ErrorCode {
     /// restored from a backup taken before this device's last sync. The device forgets
     /// what it knew of the server and, on the next connection, sends everything again.
     CursorAhead,
+    /// An attachment is larger than the server accepts (`--max-blob-mb`).
+    BlobTooLarge,
+    /// An attachment is not a JPEG, PNG or WebP image nor a PDF file (by its first bytes).
+    BlobType,
+    /// An uploaded attachment's bytes do not have the hash or size announced.
+    BlobMismatch,
+    /// No attachment with this hash that the user may read (unknown, or referenced by no
+    /// document the user may read: the two are answered alike).
+    BlobUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -77,6 +86,10 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::Replaced,
         ErrorCode::CursorAhead,
+        ErrorCode::BlobTooLarge,
+        ErrorCode::BlobType,
+        ErrorCode::BlobMismatch,
+        ErrorCode::BlobUnavailable,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -102,6 +115,10 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::Replaced => "replaced",
             ErrorCode::CursorAhead => "cursor_ahead",
+            ErrorCode::BlobTooLarge => "blob_too_large",
+            ErrorCode::BlobType => "blob_type",
+            ErrorCode::BlobMismatch => "blob_mismatch",
+            ErrorCode::BlobUnavailable => "blob_unavailable",
         }
     }
 
@@ -143,6 +160,10 @@ impl ErrorCode {
             ErrorCode::CursorAhead => {
                 "the server was restored from a backup; this device sends its data again on the next sync"
             }
+            ErrorCode::BlobTooLarge => "the attachment is larger than the server accepts",
+            ErrorCode::BlobType => "only JPEG, PNG or WebP images and PDF files can be attached",
+            ErrorCode::BlobMismatch => "the uploaded attachment does not match its hash or size; upload it again",
+            ErrorCode::BlobUnavailable => "no such attachment that you may read",
         }
     }
 }
@@ -165,6 +186,8 @@ mod tests {
         assert_eq!(ErrorCode::TooMuchWork.close_code(), 4015);
         assert_eq!(ErrorCode::Busy.close_code(), 4016);
         assert_eq!(ErrorCode::Timeout.close_code(), 4017);
+        assert_eq!(ErrorCode::CursorAhead.close_code(), 4019);
+        assert_eq!(ErrorCode::BlobUnavailable.close_code(), 4023);
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));

@@ -4,6 +4,7 @@
 #[macro_use]
 mod vocab;
 
+pub mod blob;
 pub mod error_code;
 pub mod ids;
 pub mod inspect;

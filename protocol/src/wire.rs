@@ -16,6 +16,22 @@
 //!
 //! A device with nothing changed on either side reconnects in one round trip:
 //! `Hello` → `CaughtUp`, whatever the number of documents it holds.
+//!
+//! Attachments ([`crate::blob`]) travel on the same connection, after the hello, apart
+//! from the document changes and in chunks of at most [`crate::blob::BLOB_CHUNK_BYTES`]:
+//!
+//! ```text
+//!   BlobStart{hash, size}  ───────────────▶  (how much of it do you hold from me?)
+//!                          ◀──────────────  BlobProgress{received}
+//!   BlobPut{offset, bytes}* ──────────────▶  (each chunk durable before it is acknowledged)
+//!                          ◀──────────────  BlobProgress{received}* … BlobStored{mime}
+//!   BlobGet{hash, offset}  ───────────────▶  (readable: referenced by a document you read)
+//!                          ◀──────────────  BlobData{…} / BlobRefused{blob_unavailable}
+//! ```
+//!
+//! The blob messages were appended to both enums: frames of the earlier messages are
+//! unchanged, so the protocol version stays 1 (a server without them answers
+//! `malformed`).
 
 use crate::error_code::ErrorCode;
 use crate::ids::{DocId, DocKind};
@@ -42,6 +58,7 @@ pub const MAX_CLIENT_NAME_BYTES: usize = 128;
 /// Most actor ids one hello may register, and the longest one, in bytes.
 pub const MAX_ACTORS_PER_HELLO: usize = 256;
 pub const MAX_ACTOR_BYTES: usize = 64;
+const MAX_BLOB_CAP: usize = crate::blob::MAX_BLOB_BYTES_CAP as usize;
 
 /// An Automerge change hash (SHA-256).
 pub type Hash = [u8; 32];
@@ -54,6 +71,14 @@ pub enum ClientMsg {
     Push { docs: Vec<DocChunk> },
     /// Ask for whole documents (the device found it lacks a dependency).
     Resync { docs: Vec<DocId> },
+    /// Start or resume uploading an attachment of `size` bytes: the server answers with
+    /// how much of it this user has uploaded already (`BlobProgress`), or `BlobStored`.
+    BlobStart { hash: crate::blob::BlobHash, size: u64 },
+    /// Bytes of an attachment of `size` bytes being uploaded, at `offset` (where the
+    /// server said it is).
+    BlobPut { hash: crate::blob::BlobHash, size: u64, offset: u64, bytes: Vec<u8> },
+    /// Up to [`crate::blob::BLOB_CHUNK_BYTES`] of an attachment, from `offset`.
+    BlobGet { hash: crate::blob::BlobHash, offset: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +119,15 @@ pub enum ServerMsg {
     /// The user may no longer read these documents (reassigned elsewhere, rights
     /// changed): the device deletes them. Local edits it had not sent go to the inbox.
     Forget { docs: Vec<DocId>, reason: String },
+    /// The server holds (durably) the first `received` bytes of this user's upload.
+    BlobProgress { hash: crate::blob::BlobHash, received: u64 },
+    /// The whole attachment is stored (checked: its hash, size and type, `mime`).
+    BlobStored { hash: crate::blob::BlobHash, size: u64, mime: String },
+    /// A piece of an attachment asked for with `BlobGet`.
+    BlobData { hash: crate::blob::BlobHash, size: u64, mime: String, offset: u64, bytes: Vec<u8> },
+    /// An upload or download that cannot proceed (too large, wrong type, mismatch,
+    /// unavailable). The connection stays open.
+    BlobRefused { hash: crate::blob::BlobHash, code: ErrorCode, message: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,6 +270,23 @@ impl ClientMsg {
                     return over("documents in a resync", docs.len(), MAX_RESYNC_DOCS);
                 }
             }
+            ClientMsg::BlobStart { size, .. } => {
+                if *size > crate::blob::MAX_BLOB_BYTES_CAP {
+                    return over("attachment bytes", usize::try_from(*size).unwrap_or(usize::MAX), MAX_BLOB_CAP);
+                }
+            }
+            ClientMsg::BlobPut { offset, bytes, size, .. } => {
+                if *size > crate::blob::MAX_BLOB_BYTES_CAP {
+                    return over("attachment bytes", usize::try_from(*size).unwrap_or(usize::MAX), MAX_BLOB_CAP);
+                }
+                if bytes.len() > crate::blob::BLOB_CHUNK_BYTES {
+                    return over("bytes of an attachment chunk", bytes.len(), crate::blob::BLOB_CHUNK_BYTES);
+                }
+                if offset.saturating_add(bytes.len() as u64) > crate::blob::MAX_BLOB_BYTES_CAP {
+                    return over("attachment bytes", usize::MAX, MAX_BLOB_CAP);
+                }
+            }
+            ClientMsg::BlobGet { .. } => {}
         }
         Ok(())
     }
@@ -297,6 +348,9 @@ mod tests {
             }),
             ClientMsg::Push { docs: vec![chunk.clone(), chunk.clone()] },
             ClientMsg::Resync { docs: vec![chunk.id] },
+            ClientMsg::BlobStart { hash: [3; 32], size: 1_000 },
+            ClientMsg::BlobPut { hash: [3; 32], size: 1_000, offset: 256, bytes: vec![1, 2, 3] },
+            ClientMsg::BlobGet { hash: [3; 32], offset: 0 },
         ];
         let server = vec![
             ServerMsg::Changes { docs: vec![chunk.clone()], cursor: Some(9) },
@@ -315,6 +369,10 @@ mod tests {
             },
             ServerMsg::Error { code: ErrorCode::TokenExpired, message: "x".into() },
             ServerMsg::Forget { docs: vec![chunk.id], reason: "reassigned".into() },
+            ServerMsg::BlobProgress { hash: [3; 32], received: 256 },
+            ServerMsg::BlobStored { hash: [3; 32], size: 1_000, mime: "image/jpeg".into() },
+            ServerMsg::BlobData { hash: [3; 32], size: 1_000, mime: "image/png".into(), offset: 0, bytes: vec![9] },
+            ServerMsg::BlobRefused { hash: [3; 32], code: ErrorCode::BlobType, message: "x".into() },
         ];
         (client, server)
     }
@@ -349,6 +407,21 @@ mod tests {
         unknown.push(200);
         assert!(matches!(decode::<ClientMsg>(&unknown), Err(WireError::Malformed(_))));
         assert!(matches!(decode::<ClientMsg>(&good[..good.len() - 3]), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn attachment_chunks_are_capped() {
+        let big =
+            ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: 0, bytes: vec![0; crate::blob::BLOB_CHUNK_BYTES + 1] };
+        assert!(matches!(big.check_limits(), Err(WireError::Malformed(_))));
+        let ok =
+            ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: 0, bytes: vec![0; crate::blob::BLOB_CHUNK_BYTES] };
+        assert_eq!(ok.check_limits(), Ok(()));
+        let huge = ClientMsg::BlobStart { hash: [0; 32], size: crate::blob::MAX_BLOB_BYTES_CAP + 1 };
+        assert!(huge.check_limits().is_err());
+        let past =
+            ClientMsg::BlobPut { hash: [0; 32], size: 1, offset: crate::blob::MAX_BLOB_BYTES_CAP, bytes: vec![1] };
+        assert!(past.check_limits().is_err());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Config {
     pub login_threads: usize,
     /// Logins that may wait for a password check; one more is answered "busy" at once.
     pub login_queue: usize,
+    /// The largest attachment accepted, in bytes.
+    pub max_blob_bytes: u64,
 }
 
 impl Config {
@@ -69,6 +71,7 @@ impl Config {
             hello_timeout: Self::DEFAULT_HELLO_TIMEOUT,
             login_threads: Self::DEFAULT_LOGIN_THREADS,
             login_queue: Self::DEFAULT_LOGIN_QUEUE,
+            max_blob_bytes: protocol::blob::DEFAULT_MAX_BLOB_BYTES,
         }
     }
 

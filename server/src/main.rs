@@ -58,6 +58,10 @@ enum Command {
         /// Logins that may wait for a password check; more are answered "busy" at once.
         #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_LOGIN_QUEUE)]
         login_queue: usize,
+        /// The largest attachment (receipt photo, contract scan) accepted, in MB; fractions
+        /// allowed (0.5).
+        #[arg(long, value_name = "MB", default_value_t = 20.0)]
+        max_blob_mb: f64,
     },
     /// Seed a demo company into an empty data directory: users for every role (passwords
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
@@ -240,7 +244,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_connections_per_address,
             login_threads,
             login_queue,
+            max_blob_mb,
         } => {
+            if !(max_blob_mb > 0.0 && max_blob_mb <= 1024.0) {
+                anyhow::bail!("--max-blob-mb must be above 0 and at most 1024");
+            }
             let config = Config {
                 listen,
                 cache_docs,
@@ -252,6 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 login_threads,
                 login_queue,
                 database_url: cli.database.clone(),
+                max_blob_bytes: (max_blob_mb * 1024.0 * 1024.0) as u64,
                 ..Config::new(cli.data)
             };
             serve(config)

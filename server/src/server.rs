@@ -8,6 +8,7 @@ use crate::identity::accounts::Accounts;
 use crate::identity::verifier_pool::VerifierPool;
 use crate::server_error::ServerError;
 use crate::server_stats::ServerStats;
+use crate::sync::blob_service::BlobService;
 use crate::sync::hub::{Hub, HubSettings};
 use crate::sync::hub_runner::HubThread;
 use std::future::Future;
@@ -41,7 +42,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let hub_stats = stats.clone();
     let database = config.database()?;
     let db = database.clone();
-    let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+    let (hub, accounts, blobs) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
         let storage = db.open()?;
         hub_stats.set_database(storage.describe());
         let hub = Hub::new(
@@ -50,7 +51,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             hub_stats,
         )?;
         let accounts = Accounts::new(db.open()?, cfg.token_ttl);
-        Ok((hub, accounts))
+        // Attachments' bytes beside the database (on this node's disk); their rows through
+        // a connection of their own.
+        let store = crate::storage::blob::FsBlobStore::open(&cfg.data_dir.join("blobs"))
+            .map_err(|e| ServerError::Blobs(e.to_string()))?;
+        let blobs = BlobService::new(Box::new(store), db.open()?, cfg.max_blob_bytes);
+        Ok((hub, accounts, blobs))
     })
     .await
     .map_err(|e| ServerError::Task(e.to_string()))??;
@@ -85,6 +91,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         stats.clone(),
         shutdown_rx.clone(),
         config.hello_timeout,
+        Arc::new(blobs),
     );
     let app = crate::http::web_assets::with_web_app(router(state), config.web_dir.clone());
     let limits = EdgeLimits {

@@ -16,4 +16,6 @@ pub enum ServerError {
     Http(std::io::Error),
     #[error("a server task failed: {0}")]
     Task(String),
+    #[error("cannot open the attachment store: {0}")]
+    Blobs(String),
 }

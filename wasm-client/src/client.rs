@@ -528,6 +528,13 @@ impl Client {
         if let Some(p) = session.principal() {
             replica.set_principal(p);
         }
+        // Attachments held here; those waiting to be uploaded are sent from memory.
+        replica.set_blobs(loaded.blobs.clone());
+        for hash in replica.pending_blobs_to_restore() {
+            if let Some(bytes) = store.load_blob(&hash).await? {
+                replica.restore_blob(hash, bytes);
+            }
+        }
         let t2 = js_sys::Date::now();
         let open_timings = json!({
             "store_ms": t1 - t0,
@@ -1187,6 +1194,7 @@ impl Client {
                 EventKind::Closed => r.close_order(id, now),
                 EventKind::Cancelled => r.cancel_order(id, now),
                 EventKind::Created => return Err(refuse_text("created is not a step")),
+                EventKind::ContractWaived => r.waive_contract(id, comment, now),
             };
             done.map_err(|e| refuse(&e, Some(DocKind::Order), lang))?;
             Ok(JsValue::UNDEFINED)
@@ -1347,4 +1355,225 @@ async fn load_rest(shared: Rc<Shared>, started: f64) {
     shared.mailbox.post(Ev::Loaded);
     shared.notify("data");
     shared.notify("status");
+}
+
+// ---- expenses and contracts (the screens of `web/screens/expenses.js`, `contracts.js`) ----
+
+fn expense_item(text: &str) -> Result<protocol::schema::ExpenseItem, JsValue> {
+    text.parse().map_err(refuse_text)
+}
+
+fn yuan(text: &str) -> Result<i64, JsValue> {
+    protocol::kinds::parse::parse_yuan(text).ok_or_else(|| refuse_text(format!("{text}: an amount in yuan")))
+}
+
+fn labelled_expense(r: &Replica, v: &client_core::ExpenseView, lang: Lang) -> Value {
+    let mut j = serde_json::to_value(v).unwrap_or_default();
+    j["status_label"] = json!(v.lifecycle.status.label(lang));
+    j["item_label"] = json!(v.expense.item.map(|i| i.label(lang)));
+    j["kind"] = json!(v.expense.kind.as_str());
+    j["receipts_held"] = json!(
+        v.expense
+            .receipts
+            .iter()
+            .map(|x| protocol::blob::parse_hex(&x.hash)
+                .is_some_and(|h| r.blob_state(&h) == client_core::BlobState::Held))
+            .collect::<Vec<_>>()
+    );
+    j
+}
+
+#[wasm_bindgen]
+impl Client {
+    /// `{budgets: [BudgetView + labels], expenses: [...], approvals: [...], finance: [...],
+    /// items: [{name, label}]}`: what the expense screens show, computed here offline.
+    #[wasm_bindgen(js_name = expenseOverview)]
+    pub fn expense_overview(&self, lang: String) -> String {
+        let lang = parse_lang(&lang);
+        let core = self.shared.core.borrow();
+        let r = &core.replica;
+        let budgets: Vec<Value> = r
+            .budgets()
+            .into_iter()
+            .filter_map(|b| r.budget_view(b.id).ok())
+            .map(|v| {
+                let mut j = serde_json::to_value(&v).unwrap_or_default();
+                j["items_labelled"] = json!(
+                    v.items
+                        .iter()
+                        .map(|c| {
+                            let label =
+                                c.item.parse::<protocol::schema::ExpenseItem>().map(|i| i.label(lang)).unwrap_or("?");
+                            json!({"item": c.item, "label": label, "budget_fen": c.budget_fen,
+                                   "committed_fen": c.committed_fen, "spent_fen": c.spent_fen,
+                                   "remaining_fen": c.remaining_fen()})
+                        })
+                        .collect::<Vec<_>>()
+                );
+                j
+            })
+            .collect();
+        let list =
+            |v: Vec<client_core::ExpenseView>| v.iter().map(|x| labelled_expense(r, x, lang)).collect::<Vec<_>>();
+        let items: Vec<Value> = protocol::schema::ExpenseItem::ALL
+            .iter()
+            .map(|i| json!({"name": i.as_str(), "label": i.label(lang)}))
+            .collect();
+        json!({
+            "budgets": budgets,
+            "expenses": list(r.expenses(None)),
+            "approvals": list(r.expense_approvals()),
+            "finance": list(r.reimbursement_queue()),
+            "items": items,
+        })
+        .to_string()
+    }
+
+    /// What is left of `item` in `month` of a budget (fen), before a new expense.
+    #[wasm_bindgen(js_name = budgetRemaining)]
+    pub fn budget_remaining(&self, budget: String, item: String, month: u32) -> Result<Option<f64>, JsValue> {
+        let (b, item) = (parse_id(&budget)?, expense_item(&item)?);
+        Ok(self.shared.core.borrow().replica.remaining(b, item, month).map(|f| f as f64))
+    }
+
+    /// A claim with one receipt, filed as one step: `{budget, item, purpose, date, amount}`
+    /// (amount in yuan) and the receipt file's bytes → the claim's id, submitted.
+    #[wasm_bindgen(js_name = fileClaim)]
+    pub fn file_claim(
+        &self,
+        input: String,
+        receipt: js_sys::Uint8Array,
+        name: String,
+        now: f64,
+        lang: String,
+    ) -> Promise {
+        let lang = parse_lang(&lang);
+        let bytes = receipt.to_vec();
+        self.edit_raw(self.require_user(), move |core| {
+            let v: HashMap<String, String> = serde_json::from_str(&input).map_err(refuse_text)?;
+            let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+            let budget = parse_id(&get("budget"))?;
+            let item = expense_item(&get("item"))?;
+            let amount = yuan(&get("amount"))?;
+            let now = now as i64;
+            let r = &mut core.replica;
+            let refuse = |e: CoreError| refuse(&e, Some(DocKind::ExpenseClaim), lang);
+            let id = r.create_claim(budget, item, &get("purpose"), &get("date"), None, now).map_err(refuse)?;
+            r.add_receipt(id, bytes, &name, amount, None, now).map_err(refuse)?;
+            r.expense_simple(id, protocol::schema::ExpenseEventKind::Submitted, "", now).map_err(refuse)?;
+            Ok(id.to_string())
+        })
+    }
+
+    /// A step of an expense: `submit`, `approve`, `reject`, `cancel`, `return`, `reimburse`,
+    /// or `check` (`input`: `{receipt, sanctioned, reason}`, sanctioned in yuan).
+    #[wasm_bindgen(js_name = expenseStep)]
+    pub fn expense_step(&self, id: String, step: String, input: String, now: f64, lang: String) -> Promise {
+        use protocol::schema::ExpenseEventKind as E;
+        let lang = parse_lang(&lang);
+        self.edit_raw(self.require_user(), move |core| {
+            let id = parse_id(&id)?;
+            let v: HashMap<String, String> = if input.trim().is_empty() {
+                HashMap::new()
+            } else {
+                serde_json::from_str(&input).map_err(refuse_text)?
+            };
+            let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+            let now = now as i64;
+            let r = &mut core.replica;
+            let kind = r.kind_of(id);
+            let done = match step.as_str() {
+                "submit" => r.expense_simple(id, E::Submitted, &get("comment"), now),
+                "cancel" => r.expense_simple(id, E::Cancelled, &get("comment"), now),
+                "return" => r.expense_simple(id, E::Returned, &get("comment"), now),
+                "approve" => r.decide_expense(id, true, &get("comment"), now),
+                "reject" => r.decide_expense(id, false, &get("comment"), now),
+                "reimburse" => r.reimburse(id, now),
+                "check" => r.check_receipt(id, &get("receipt"), yuan(&get("sanctioned"))?, &get("reason"), now),
+                other => return Err(refuse_text(format!("unknown step {other}"))),
+            };
+            done.map_err(|e| refuse(&e, kind, lang))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Fetch an attachment (on the next sync if it is not here): its state,
+    /// `{state, reason}`.
+    #[wasm_bindgen(js_name = wantBlob)]
+    pub fn want_blob(&self, hash: String) -> Result<String, JsValue> {
+        let h = protocol::blob::parse_hex(&hash).ok_or_else(|| refuse_text(format!("{hash}: not a SHA-256")))?;
+        let state = self.shared.core.borrow_mut().replica.want_blob(h);
+        self.shared.mailbox.post(Ev::Local);
+        Ok(serde_json::to_string(&state).unwrap_or_default())
+    }
+
+    /// Every contract held, with its status (and legal's queue flag).
+    #[wasm_bindgen(js_name = contractOverview)]
+    pub fn contract_overview(&self, lang: String) -> String {
+        let lang = parse_lang(&lang);
+        let core = self.shared.core.borrow();
+        let r = &core.replica;
+        let queue: HashSet<DocId> = r.legal_queue().iter().map(|v| v.contract.id).collect();
+        let all: Vec<Value> = r
+            .contracts()
+            .into_iter()
+            .filter_map(|c| r.contract_view(c.id).ok())
+            .map(|v| {
+                json!({
+                    "id": v.contract.id.to_string(),
+                    "title": v.contract.title,
+                    "status": v.lifecycle.status.as_str(),
+                    "status_label": v.lifecycle.status.label(lang),
+                    "open_comments": v.lifecycle.open_comments,
+                    "locked": v.locked,
+                    "in_queue": queue.contains(&v.contract.id),
+                })
+            })
+            .collect();
+        json!({ "contracts": all }).to_string()
+    }
+
+    /// One contract: its view (clauses, comments, versions, lock) with labels.
+    #[wasm_bindgen(js_name = contractDetail)]
+    pub fn contract_detail(&self, id: String, lang: String) -> Result<String, JsValue> {
+        let lang = parse_lang(&lang);
+        let id = parse_id(&id)?;
+        let core = self.shared.core.borrow();
+        let v = core.replica.contract_view(id).map_err(|e| refuse(&e, Some(DocKind::Contract), lang))?;
+        let mut j = serde_json::to_value(&v).unwrap_or_default();
+        j["status_label"] = json!(v.lifecycle.status.label(lang));
+        Ok(j.to_string())
+    }
+
+    /// A step of a contract: `submit`, `review`, `comment` (`{clause, text}`), `resolve`
+    /// (`{comment, note}`), `changes` (`{note}`), `approve`, `sign` (`{note}`), `clauses`
+    /// (`{text}`: the new clause text, merged into the shared text).
+    #[wasm_bindgen(js_name = contractStep)]
+    pub fn contract_step(&self, id: String, step: String, input: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        self.edit_raw(self.require_user(), move |core| {
+            let id = parse_id(&id)?;
+            let v: HashMap<String, String> = if input.trim().is_empty() {
+                HashMap::new()
+            } else {
+                serde_json::from_str(&input).map_err(refuse_text)?
+            };
+            let get = |k: &str| v.get(k).cloned().unwrap_or_default();
+            let now = now as i64;
+            let r = &mut core.replica;
+            let done = match step.as_str() {
+                "submit" => r.submit_contract(id, now),
+                "review" => r.start_review(id, now),
+                "comment" => r.comment_clause(id, &get("clause"), &get("text"), now),
+                "resolve" => r.resolve_comment(id, &get("comment"), &get("note"), now),
+                "changes" => r.request_changes(id, &get("note"), now),
+                "approve" => r.approve_contract(id, now),
+                "sign" => r.sign_contract(id, &get("note"), now),
+                "clauses" => r.edit(id, &[("clauses", get("text").as_str())], now),
+                other => return Err(refuse_text(format!("unknown step {other}"))),
+            };
+            done.map_err(|e| refuse(&e, Some(DocKind::Contract), lang))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
 }

@@ -13,6 +13,9 @@
 //! | `chunks` | `[kind, id, seq]`   | Automerge bytes (snapshot or changes)  |
 //! | `inbox`  | auto-increment      | refused edit (JSON)                    |
 //! | `actors` | actor id (hex)      | `new`, or `registered` with the server  |
+//! | `blob_meta` | attachment hash (hex) | `mime size at` (text)                |
+//! | `blob_bytes` | attachment hash (hex) | its bytes                           |
+//! | `blob_pending` | attachment hash (hex) | present while it waits to be uploaded |
 //!
 //! Several tabs write the same database. A chunk's `seq` grows with time, so chunks load
 //! in the order they were written; two tabs may pick the same seq for one document in the
@@ -27,7 +30,7 @@
 //! on it in headless Chromium.
 
 use crate::js::err;
-use client_core::{InboxItem, StoreOp, StoredDoc, StoredState};
+use client_core::{BlobMeta, InboxItem, StoreOp, StoredDoc, StoredState};
 use js_sys::{Array, Promise, Uint8Array};
 use protocol::wire::Hash;
 use protocol::{DocId, DocKind};
@@ -41,9 +44,10 @@ use web_sys::{
     IdbRequestReadyState, IdbTransaction, IdbTransactionMode,
 };
 
-const VERSION: u32 = 1;
-const STORES: [&str; 6] = ["meta", "docs", "heads", "chunks", "inbox", "actors"];
-const WRITE_STORES: [&str; 5] = ["meta", "docs", "heads", "chunks", "inbox"];
+const VERSION: u32 = 2;
+const STORES: [&str; 9] =
+    ["meta", "docs", "heads", "chunks", "inbox", "actors", "blob_meta", "blob_bytes", "blob_pending"];
+const WRITE_STORES: [&str; 8] = ["meta", "docs", "heads", "chunks", "inbox", "blob_meta", "blob_bytes", "blob_pending"];
 const ACTOR_NEW: &str = "new";
 const ACTOR_REGISTERED: &str = "registered";
 
@@ -53,6 +57,7 @@ pub struct Loaded {
     pub meta: HashMap<String, String>,
     pub inbox: Vec<InboxItem>,
     pub actors: Vec<String>,
+    pub blobs: Vec<BlobMeta>,
 }
 
 impl Loaded {
@@ -63,7 +68,12 @@ impl Loaded {
 
     /// What the `LocalStore` contract loads: documents, cursor, inbox.
     pub fn state(&self) -> StoredState {
-        StoredState { docs: self.docs.clone(), cursor: self.cursor(), inbox: self.inbox.clone() }
+        StoredState {
+            docs: self.docs.clone(),
+            cursor: self.cursor(),
+            inbox: self.inbox.clone(),
+            blobs: self.blobs.clone(),
+        }
     }
 }
 
@@ -315,13 +325,17 @@ impl IdbStore {
             st("meta")?.get_all()?,
             st("inbox")?.get_all()?,
             st("actors")?.get_all_keys()?,
+            st("blob_meta")?.get_all_keys()?,
+            st("blob_meta")?.get_all()?,
+            st("blob_pending")?.get_all_keys()?,
         ];
         let docs = self.read_docs(&tx, kinds)?;
         let mut results = Vec::with_capacity(reqs.len());
         for r in &reqs {
             results.push(Array::from(&request(r).await?));
         }
-        let [meta_k, meta_v, inbox_v, actor_k] = <[Array; 4]>::try_from(results).expect("four requests");
+        let [meta_k, meta_v, inbox_v, actor_k, blob_k, blob_v, pending_k] =
+            <[Array; 7]>::try_from(results).expect("seven requests");
         let meta = meta_k
             .iter()
             .zip(meta_v.iter())
@@ -335,7 +349,28 @@ impl IdbStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let actors = actor_k.iter().filter_map(|k| k.as_string()).collect();
-        Ok(Loaded { docs: docs.finish(self).await?, meta, inbox, actors })
+        let pending: std::collections::HashSet<String> = pending_k.iter().filter_map(|k| k.as_string()).collect();
+        let mut blobs = blob_k
+            .iter()
+            .zip(blob_v.iter())
+            .map(|(k, v)| {
+                let key = k.as_string().unwrap_or_default();
+                let hash = protocol::blob::parse_hex(&key).ok_or_else(|| err("local database is damaged: blob key"))?;
+                let text = v.as_string().unwrap_or_default();
+                let mut parts = text.split(' ');
+                let (mime, size, at) = (parts.next(), parts.next(), parts.next());
+                let meta = BlobMeta {
+                    hash,
+                    mime: mime.unwrap_or_default().to_string(),
+                    size: size.and_then(|s| s.parse().ok()).unwrap_or(0),
+                    pending: pending.contains(&key),
+                    at: at.and_then(|a| a.parse().ok()).unwrap_or(0),
+                };
+                Ok(meta)
+            })
+            .collect::<Result<Vec<_>, JsValue>>()?;
+        blobs.sort_by_key(|b| b.hash);
+        Ok(Loaded { docs: docs.finish(self).await?, meta, inbox, actors, blobs })
     }
 
     /// The documents of `kinds`, as stored now.
@@ -396,6 +431,14 @@ impl IdbStore {
         Ok(Some(StoredDoc { id, kind, chunks: bytes, server_heads }))
     }
 
+    /// An attachment's bytes, or None.
+    pub async fn load_blob(&self, hash: &protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, JsValue> {
+        let tx = self.tx(&["blob_bytes"], IdbTransactionMode::Readonly)?;
+        let req = tx.object_store("blob_bytes")?.get(&protocol::blob::hex(hash).into())?;
+        let v = request(&req).await?;
+        Ok(v.dyn_into::<Uint8Array>().ok().map(|b| b.to_vec()))
+    }
+
     fn next_seq(&self) -> f64 {
         // Time-ordered across tabs, strictly increasing within this one.
         let seq = (js_sys::Date::now() * 1000.0).max(self.last_seq.get() + 1.0);
@@ -451,6 +494,8 @@ impl IdbStore {
             tx.object_store("chunks")?,
             tx.object_store("inbox")?,
         );
+        let (blob_meta, blob_bytes, blob_pending) =
+            (tx.object_store("blob_meta")?, tx.object_store("blob_bytes")?, tx.object_store("blob_pending")?);
         // Chunk keys written or deleted by this batch, applied to `known` once committed.
         let mut w = Written { seqs: Vec::with_capacity(ops.len()), added: Vec::new(), dropped: Vec::new() };
         let Written { seqs, added, dropped } = &mut w;
@@ -509,6 +554,25 @@ impl IdbStore {
                     heads.delete(&key.as_str().into())?;
                     added.retain(|(d, _)| d != id);
                     dropped.push(*id);
+                }
+                StoreOp::PutBlob { hash, mime, bytes, pending, at } => {
+                    let key: JsValue = protocol::blob::hex(hash).into();
+                    blob_meta.put_with_key(&format!("{mime} {} {at}", bytes.len()).into(), &key)?;
+                    blob_bytes.put_with_key(&Uint8Array::from(&bytes[..]), &key)?;
+                    if *pending {
+                        blob_pending.put_with_key(&JsValue::from_f64(1.0), &key)?;
+                    } else {
+                        blob_pending.delete(&key)?;
+                    }
+                }
+                StoreOp::BlobUploaded { hash } => {
+                    blob_pending.delete(&protocol::blob::hex(hash).into())?;
+                }
+                StoreOp::DeleteBlob { hash } => {
+                    let key: JsValue = protocol::blob::hex(hash).into();
+                    blob_meta.delete(&key)?;
+                    blob_bytes.delete(&key)?;
+                    blob_pending.delete(&key)?;
                 }
             }
             seqs.push(seq);

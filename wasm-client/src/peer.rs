@@ -59,6 +59,22 @@ fn op_to_js(op: &StoreOp, seq: Option<f64>) -> Object {
             ("inbox", None, None)
         }
         StoreOp::DeleteDoc { id } => ("delete", Some(*id), None),
+        StoreOp::PutBlob { hash, mime, bytes: b, pending, at } => {
+            set(&o, "hash", protocol::blob::hex(hash));
+            set(&o, "mime", mime.as_str());
+            set(&o, "bytes", bytes(b));
+            set(&o, "pending", *pending);
+            set(&o, "at", *at as f64);
+            ("blob", None, None)
+        }
+        StoreOp::BlobUploaded { hash } => {
+            set(&o, "hash", protocol::blob::hex(hash));
+            ("blob-uploaded", None, None)
+        }
+        StoreOp::DeleteBlob { hash } => {
+            set(&o, "hash", protocol::blob::hex(hash));
+            ("blob-delete", None, None)
+        }
     };
     set(&o, "op", name);
     if let Some(id) = id {
@@ -77,6 +93,7 @@ fn op_from_js(v: &JsValue) -> Option<(StoreOp, Option<f64>)> {
     let id = || get(v, "id").as_string()?.parse::<DocId>().ok();
     let kind = || DocKind::from_code(get(v, "kind").as_f64()? as i64);
     let seq = get(v, "seq").as_f64();
+    let hash = || protocol::blob::parse_hex(&get(v, "hash").as_string()?);
     let op = match get(v, "op").as_string()?.as_str() {
         "append" => StoreOp::AppendChunk {
             id: id()?,
@@ -104,6 +121,15 @@ fn op_from_js(v: &JsValue) -> Option<(StoreOp, Option<f64>)> {
         "cursor" => StoreOp::SetCursor(get(v, "cursor").as_f64()? as u64),
         "inbox" => StoreOp::AddInbox(serde_json::from_str::<InboxItem>(&get(v, "item").as_string()?).ok()?),
         "delete" => StoreOp::DeleteDoc { id: id()? },
+        "blob" => StoreOp::PutBlob {
+            hash: hash()?,
+            mime: get(v, "mime").as_string()?,
+            bytes: get(v, "bytes").dyn_into::<Uint8Array>().ok()?.to_vec(),
+            pending: get(v, "pending").as_bool()?,
+            at: get(v, "at").as_f64()? as i64,
+        },
+        "blob-uploaded" => StoreOp::BlobUploaded { hash: hash()? },
+        "blob-delete" => StoreOp::DeleteBlob { hash: hash()? },
         _ => return None,
     };
     Some((op, seq))

@@ -64,5 +64,7 @@ pub const SPEC: KindSpec = KindSpec {
         field("notes", Text { max: 10_000 }, "备注", "Notes", FIELD_STAFF),
         field("owner", Str { max: 64 }, "负责销售", "Owning rep", ASSIGNERS).with_role(FieldRole::Assignee),
         field("territory", Str { max: 50 }, "销售区域", "Territory", ASSIGNERS),
+        // Key accounts' orders may need a signed contract (the approval policy says).
+        field("key_account", Flag, "重点客户", "Key account", ASSIGNERS),
     ],
 };

@@ -78,3 +78,27 @@ pub const QUALITY_READERS: Grants =
 /// territories, after-sales everywhere, executives.
 pub const TASK_READERS: Grants =
     &[(Role::Rep, T), (Role::Manager, T), (Role::AfterSales, A), (Role::Executive, A), (Role::Admin, A)];
+/// Readers of contracts: the field in their territories, the departments that act on them.
+pub const CONTRACT_READERS: Grants = &[
+    (Role::Rep, T),
+    (Role::Manager, T),
+    (Role::Logistics, A),
+    (Role::Finance, A),
+    (Role::Legal, A),
+    (Role::Executive, A),
+    (Role::Admin, A),
+];
+/// Who co-edits a contract's clauses: the field in their territories and legal.
+pub const CONTRACT_EDITORS: Grants = &[(Role::Rep, T), (Role::Manager, T), (Role::Legal, A), (Role::Admin, A)];
+/// Legal (and admins).
+pub const LEGAL: Grants = &[(Role::Legal, A), (Role::Admin, A)];
+
+/// Readers of a team's budget: the team (reps and their manager), finance, executives.
+pub const BUDGET_READERS: Grants =
+    &[(Role::Rep, T), (Role::Manager, T), (Role::Finance, A), (Role::Executive, A), (Role::Admin, A)];
+/// Who drafts a team's budget.
+pub const TEAM_MANAGERS: Grants = &[(Role::Manager, T), (Role::Admin, A)];
+/// Readers of expense requests and claims: a rep their own, the manager their team's,
+/// finance and executives all.
+pub const EXPENSE_READERS: Grants =
+    &[(Role::Rep, Scope::Own), (Role::Manager, T), (Role::Finance, A), (Role::Executive, A), (Role::Admin, A)];

@@ -111,6 +111,26 @@ registry! {
     CareEvent => care_event;
     /// 关怀任务, of a customer.
     CareTask => care_task;
+    /// 销售合同, of a customer.
+    Contract => contract;
+    /// 合同条款模板 (legal's).
+    ClauseTemplate => clause_template;
+    /// 合同盘点: an inventory of archived contracts and their scans.
+    ContractInventory => contract_inventory;
+    /// 审批规则 (one document, [`crate::schema::expense::APPROVAL_POLICY_ID`]).
+    ApprovalPolicy => approval_policy;
+    /// 销售费用预算 of a team and year.
+    ExpenseBudget => expense_budget;
+    /// 预算执行: the server's count of a budget's consumption (written only by the server).
+    BudgetUsage => budget_usage;
+    /// 费用申请, on a budget.
+    ExpenseRequest => expense_request;
+    /// 费用追加申请, on a budget.
+    ExpenseSupplement => expense_supplement;
+    /// 费用报销, on a budget.
+    ExpenseClaim => expense_claim;
+    /// 报销校验: the server's verdict on a claim (written only by the server).
+    ClaimVerdict => claim_verdict;
 }
 
 impl DocKind {

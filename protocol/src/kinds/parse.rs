@@ -79,6 +79,10 @@ pub enum FieldErrorKind {
     NotFlag {
         value: String,
     },
+    /// Not an attachment's SHA-256 (64 hex digits).
+    NotBlob {
+        value: String,
+    },
     UnknownField {
         known: Vec<String>,
     },
@@ -124,6 +128,7 @@ impl FieldErrorKind {
             FieldErrorKind::UnknownRef { .. } => "unknown_ref",
             FieldErrorKind::UnknownProduct { .. } => "unknown_product",
             FieldErrorKind::NotFlag { .. } => "not_flag",
+            FieldErrorKind::NotBlob { .. } => "not_blob",
             FieldErrorKind::UnknownField { .. } => "unknown_field",
             FieldErrorKind::NotBatch { .. } => "not_batch",
             FieldErrorKind::NoSuchLine { .. } => "no_such_line",
@@ -238,6 +243,13 @@ impl FieldErrorKind {
                     format!("“{value}”应为 是/否")
                 } else {
                     format!("'{value}' is not yes or no")
+                }
+            }
+            NotBlob { value } => {
+                if zh {
+                    format!("“{value}”不是附件摘要（64 位十六进制）")
+                } else {
+                    format!("'{value}' is not an attachment hash (64 hex digits)")
                 }
             }
             UnknownField { known } => {
@@ -408,6 +420,10 @@ pub fn parse(field: &FieldSpec, input: &str, ctx: &ParseContext) -> Result<Value
             "yes" | "y" | "true" | "1" | "是" => Value::Flag(true),
             "no" | "n" | "false" | "0" | "否" => Value::Flag(false),
             _ => return Err(NotFlag { value: trimmed.to_string() }),
+        },
+        FieldType::Blob => match crate::blob::parse_hex(trimmed) {
+            Some(h) => Value::Str(crate::blob::hex(&h)),
+            None => return Err(NotBlob { value: trimmed.chars().take(80).collect() }),
         },
         FieldType::Bytes | FieldType::Records(_) | FieldType::Log(_) => return Err(NotSettable),
     };

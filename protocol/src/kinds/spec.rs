@@ -87,6 +87,9 @@ pub enum FieldType {
     Flag,
     /// Raw bytes (written by code, never typed by people).
     Bytes,
+    /// An attachment's SHA-256 in hex ([`crate::blob`]): the document references the file,
+    /// whose bytes travel apart; whoever may read the document may fetch the file.
+    Blob,
     /// A list of records (contacts, order lines), each a map of these fields with an `id`.
     Records(&'static [FieldSpec]),
     /// An append-only log of entries, checked entry by entry (see [`LogSpec`]).
@@ -108,6 +111,7 @@ impl FieldType {
             FieldType::Ref(_) => "ref",
             FieldType::Flag => "flag",
             FieldType::Bytes => "bytes",
+            FieldType::Blob => "blob",
             FieldType::Records(_) => "records",
             FieldType::Log(_) => "log",
         }
@@ -115,7 +119,7 @@ impl FieldType {
 
     /// Can a person set it with `FIELD=VALUE` (scalars and text; not lists, logs, bytes)?
     pub fn is_scalar_input(&self) -> bool {
-        !matches!(self, FieldType::Bytes | FieldType::Records(_) | FieldType::Log(_))
+        !matches!(self, FieldType::Bytes | FieldType::Blob | FieldType::Records(_) | FieldType::Log(_))
     }
 }
 
@@ -284,6 +288,10 @@ pub enum Effect {
     /// A quality issue's recall raised for its batch: the list of customers who received
     /// the batch is drawn up, so the SKU and batch no longer change.
     Recalled,
+    /// A contract signed by both sides (its copies distributed to finance and logistics).
+    Signed,
+    /// An expense claim reimbursed by finance.
+    Reimbursed,
 }
 
 impl Effect {
@@ -292,6 +300,8 @@ impl Effect {
             Effect::Assigned => "assigned",
             Effect::SlaBreached => "SLA-breached",
             Effect::Recalled => "recalled",
+            Effect::Signed => "signed",
+            Effect::Reimbursed => "reimbursed",
         }
     }
 }

@@ -30,5 +30,7 @@ pub const SPEC: KindSpec = KindSpec {
         field("priced", Bytes, "定价明细", "Pricing", NOBODY),
         field("checked_at", Time, "校验时间", "Checked at", NOBODY),
         field("assigned_at", Time, "分配时间", "Assigned at", NOBODY),
+        field("contract", Str { max: 16 }, "合同要求", "Contract", NOBODY),
+        field("contract_id", Ref(DocKind::Contract), "所依合同", "Covered by", NOBODY),
     ],
 };

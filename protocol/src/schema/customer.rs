@@ -27,6 +27,9 @@ pub struct Customer {
     pub owner: Option<String>,
     /// The sales territory that owns the customer (decides who reads and writes it).
     pub territory: Option<String>,
+    /// A key account (重点客户): its orders may need a signed contract.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub key_account: bool,
     pub next_follow_up: Option<String>,
     pub notes: String,
     pub created_by: String,
@@ -151,6 +154,10 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Customer> {
             })
             .collect(),
         owner: s("owner"),
+        key_account: matches!(
+            super::access::get_scalar(doc, &ROOT, "key_account"),
+            Some(crate::kinds::Scalar::Bool(true))
+        ),
         territory: s("territory"),
         next_follow_up: s("next_follow_up"),
         notes: get_str(doc, &ROOT, "notes"),

@@ -92,6 +92,7 @@ string_enum!(
         Delivered = "delivered", "已签收", "Delivered";
         Closed = "closed", "已完成", "Closed";
         Cancelled = "cancelled", "已取消", "Cancelled";
+        AwaitingContract = "awaiting-contract", "待签合同", "Awaiting a signed contract";
     }
 );
 
@@ -109,6 +110,7 @@ string_enum!(
         Resolved = "resolved", "异常处理完毕", "Exception resolved";
         Cancelled = "cancelled", "取消", "Cancelled";
         Closed = "closed", "关闭", "Closed";
+        ContractWaived = "contract-waived", "免签合同", "Contract waived";
     }
 );
 
@@ -304,6 +306,115 @@ string_enum!(
         Birthday = "birthday", "关键联系人生日", "Key contact's birthday";
         NewProduct = "new-product", "新品推荐", "New-product recommendation";
         MemberEvent = "member-event", "会员活动", "Member event";
+    }
+);
+
+string_enum!(
+    /// Kind of sales contract (合同类型).
+    ContractType {
+        Sales = "sales", "销售合同", "Sales contract";
+        Framework = "framework", "框架协议", "Framework agreement";
+        Amendment = "amendment", "补充协议", "Amendment";
+    }
+);
+
+string_enum!(
+    /// What happened to a contract (合同事件), comments on clauses included.
+    ContractEventKind {
+        Submitted = "submitted", "提交法务", "Submitted to legal";
+        Review = "review", "开始审核", "Review started";
+        Comment = "comment", "条款意见", "Clause comment";
+        Resolve = "resolve", "意见已解决", "Comment resolved";
+        ChangesRequested = "changes-requested", "要求修改", "Changes requested";
+        Revised = "revised", "已修改", "Revised";
+        Approved = "approved", "法务审核通过", "Approved by legal";
+        Signed = "signed", "双方签署", "Signed";
+        Archived = "archived", "归档", "Archived";
+        Refused = "refused", "客户拒签", "Refused by the customer";
+        Expired = "expired", "过期", "Expired";
+        Terminated = "terminated", "终止", "Terminated";
+    }
+);
+
+string_enum!(
+    /// A contract's signing status, folded from its events (合同状态).
+    ContractStatus {
+        Draft = "draft", "草稿", "Draft";
+        Submitted = "submitted", "待法务审核", "Submitted to legal";
+        InReview = "in-review", "审核中", "In review";
+        ChangesRequested = "changes-requested", "待修改", "Changes requested";
+        Revised = "revised", "已修改待复审", "Revised";
+        Approved = "approved", "法务已通过", "Approved by legal";
+        Signed = "signed", "已签署", "Signed";
+        Archived = "archived", "已归档", "Archived";
+        Refused = "refused", "客户拒签", "Refused by the customer";
+        Expired = "expired", "已过期", "Expired";
+        Terminated = "terminated", "已终止", "Terminated";
+    }
+);
+
+string_enum!(
+    /// How far a contract is fulfilled, from the orders it covers (履行状态).
+    Fulfilment {
+        Unfulfilled = "unfulfilled", "未履行", "Unfulfilled";
+        Partial = "partial", "部分履行", "Partially fulfilled";
+        Fulfilled = "fulfilled", "已履行", "Fulfilled";
+        Lapsed = "lapsed", "已失效", "Lapsed";
+    }
+);
+
+string_enum!(
+    /// Whether an archived contract's signed scan was found (盘点结果).
+    ScanCheck {
+        Present = "present", "扫描件齐全", "Scan present";
+        Missing = "missing", "缺扫描件", "Scan missing";
+    }
+);
+
+string_enum!(
+    /// Sales expense items of the budget (费用项目).
+    ExpenseItem {
+        MarketResearch = "market-research", "市场调研费", "Market research";
+        Advertising = "advertising", "广告费", "Advertising";
+        Promotion = "promotion", "促销活动费", "Promotion events";
+        Travel = "travel", "差旅费", "Travel";
+        Entertainment = "entertainment", "业务招待费", "Entertainment";
+        Other = "other", "其他", "Other";
+    }
+);
+
+string_enum!(
+    /// What happened to a budget version (预算版本事件).
+    BudgetEventKind {
+        Submitted = "submitted", "提交审批", "Submitted";
+        Approved = "approved", "批准", "Approved";
+        Rejected = "rejected", "驳回", "Rejected";
+    }
+);
+
+string_enum!(
+    /// What happened to an expense request, supplementary request or claim (费用事件).
+    ExpenseEventKind {
+        Submitted = "submitted", "提交", "Submitted";
+        Approved = "approved", "审批通过", "Approved";
+        Rejected = "rejected", "驳回", "Rejected";
+        Cancelled = "cancelled", "撤销", "Cancelled";
+        Checked = "checked", "票据审核", "Receipt checked";
+        Reimbursed = "reimbursed", "已报销", "Reimbursed";
+        Returned = "returned", "退回修改", "Returned for correction";
+    }
+);
+
+string_enum!(
+    /// The status of an expense request, supplementary request or claim (费用状态).
+    ExpenseStatus {
+        Draft = "draft", "草稿", "Draft";
+        Submitted = "submitted", "待审批", "Awaiting approval";
+        Approved = "approved", "已批准", "Approved";
+        Rejected = "rejected", "已驳回", "Rejected";
+        Cancelled = "cancelled", "已撤销", "Cancelled";
+        Returned = "returned", "已退回", "Returned for correction";
+        Reimbursed = "reimbursed", "已报销", "Reimbursed";
     }
 );
 

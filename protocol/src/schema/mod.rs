@@ -9,8 +9,10 @@
 mod access;
 pub mod complaint;
 pub mod complaint_lifecycle;
+pub mod contract;
 pub mod customer;
 mod enums;
+pub mod expense;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
@@ -24,10 +26,11 @@ pub use access::{
     SchemaError, copy_root_fields, read_receipts, root_keys_written, root_scalar_text, root_string, write_receipts,
 };
 pub use enums::{
-    CareOccasion, Channel, ComplaintCategory, ComplaintChannel, ComplaintEventKind, ComplaintStatus, CustomerClass,
-    EventKind, ExceptionKind, Intention, Lang, OrderSource, OrderStatus, PaymentMethod, PlanScope, QualityEventKind,
-    QualitySource, QualityStatus, ResponsibleParty, RevisitContent, RevisitMethod, Severity, TaskStatus, ToldVia,
-    VisitKind, VisitMethod,
+    BudgetEventKind, CareOccasion, Channel, ComplaintCategory, ComplaintChannel, ComplaintEventKind, ComplaintStatus,
+    ContractEventKind, ContractStatus, ContractType, CustomerClass, EventKind, ExceptionKind, ExpenseEventKind,
+    ExpenseItem, ExpenseStatus, Fulfilment, Intention, Lang, OrderSource, OrderStatus, PaymentMethod, PlanScope,
+    QualityEventKind, QualitySource, QualityStatus, ResponsibleParty, RevisitContent, RevisitMethod, ScanCheck,
+    Severity, TaskStatus, ToldVia, VisitKind, VisitMethod,
 };
 
 /// The root map where the server records when it received each entry of a log ordered by

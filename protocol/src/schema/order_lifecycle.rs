@@ -75,6 +75,20 @@ pub fn fold(
     content_hash: &str,
     may_approve: MayApprove,
 ) -> Lifecycle {
+    fold_gated(events, required, content_hash, may_approve, false)
+}
+
+/// [`fold`] for an order that may need a signed contract: `needs_contract` = the approval
+/// policy requires one and no signed contract covers the order yet. Such an order, once
+/// approved, waits in "awaiting contract" until a contract covers it or its requirement is
+/// waived (a `contract-waived` event by legal or the executive).
+pub fn fold_gated(
+    events: &[OrderEvent],
+    required: Option<&[Role]>,
+    content_hash: &str,
+    may_approve: MayApprove,
+    needs_contract: bool,
+) -> Lifecycle {
     // In the order the server received them; what it has not received yet comes last.
     let sorted = crate::kinds::arrival_order(events, |e| e.received, |e| e.at);
     let current = |e: &OrderEvent| e.hash.as_deref() == Some(content_hash) && !content_hash.is_empty();
@@ -90,6 +104,7 @@ pub fn fold(
     let valid_rejection = events.iter().any(|e| e.kind == EventKind::Rejected.as_str() && current(e));
 
     let mut status = OrderStatus::Draft;
+    let mut waived = false;
     let mut paid = false;
     let mut open: Vec<OrderEvent> = Vec::new();
     let mut timeline = Vec::with_capacity(sorted.len());
@@ -131,11 +146,16 @@ pub fn fold(
             Some(EventKind::Closed) if status == OrderStatus::Delivered && paid && open.is_empty() => {
                 status = OrderStatus::Closed;
             }
+            Some(EventKind::ContractWaived) if !waived => waived = true,
             _ => applied = false,
         }
         // A submitted order waits for its approvals; once they are all given it is confirmed.
-        if matches!(status, OrderStatus::Submitted | OrderStatus::AwaitingApproval) && required.is_some() {
-            status = if approved {
+        let waiting =
+            matches!(status, OrderStatus::Submitted | OrderStatus::AwaitingApproval | OrderStatus::AwaitingContract);
+        if waiting && required.is_some() {
+            status = if approved && needs_contract && !waived {
+                OrderStatus::AwaitingContract
+            } else if approved {
                 OrderStatus::Confirmed
             } else if valid_rejection && status != OrderStatus::Submitted {
                 OrderStatus::Rejected
@@ -294,6 +314,20 @@ mod tests {
             let reversed: Vec<OrderEvent> = events.iter().rev().cloned().collect();
             assert_eq!(fold(&reversed, required, H, &covers).status, status, "{name} reversed");
         }
+    }
+
+    #[test]
+    fn an_order_that_needs_a_contract_waits_for_it() {
+        let events = vec![ev("created", 1), ev("submitted", 2), approval(Role::Manager, H, 3), ev("shipped", 4)];
+        let needs: &[Role] = &[Role::Manager];
+        let l = fold_gated(&events, Some(needs), H, &covers, true);
+        assert_eq!(l.status, OrderStatus::AwaitingContract);
+        assert!(!l.timeline[3].applied, "no shipping before the contract");
+        assert_eq!(fold_gated(&events, Some(needs), H, &covers, false).status, OrderStatus::Shipped);
+        let waived = [events.clone(), vec![ev("contract-waived", 5), ev("shipped", 6)]].concat();
+        assert_eq!(fold_gated(&waived, Some(needs), H, &covers, true).status, OrderStatus::Shipped);
+        // Not yet approved: approvals come first.
+        assert_eq!(fold_gated(&events[..2], Some(needs), H, &covers, true).status, OrderStatus::AwaitingApproval);
     }
 
     #[test]

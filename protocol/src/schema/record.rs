@@ -507,6 +507,50 @@ pub fn check_appended(
     })
 }
 
+/// Does a document of `kind` reference attachments (has a field of type `Blob`, at its
+/// root, in its records or in its logs' entries)?
+pub fn has_blobs(kind: DocKind) -> bool {
+    let blob = |fs: &[FieldSpec]| fs.iter().any(|f| matches!(f.ty, FieldType::Blob));
+    kind.spec().fields.iter().any(|f| match f.ty {
+        FieldType::Blob => true,
+        FieldType::Records(fs) => blob(fs),
+        FieldType::Log(l) => blob(l.fields),
+        _ => false,
+    })
+}
+
+/// Every attachment a document references (see [`has_blobs`]): what its readers may fetch.
+pub fn blob_refs(doc: &AutoCommit, kind: DocKind) -> BTreeSet<crate::blob::BlobHash> {
+    let mut out = BTreeSet::new();
+    let hash = |v: Option<&str>| v.and_then(crate::blob::parse_hex);
+    for f in kind.spec().fields {
+        let sub = match f.ty {
+            FieldType::Blob => {
+                if let Some(Scalar::Str(s)) = get_scalar(doc, &automerge::ROOT, f.name) {
+                    out.extend(hash(Some(&s)));
+                }
+                continue;
+            }
+            FieldType::Records(fs) => fs,
+            FieldType::Log(l) => l.fields,
+            _ => continue,
+        };
+        let names: Vec<&str> = sub.iter().filter(|g| matches!(g.ty, FieldType::Blob)).map(|g| g.name).collect();
+        if names.is_empty() {
+            continue;
+        }
+        for e in read_entries(doc, f.name) {
+            out.extend(names.iter().filter_map(|n| hash(e.str(n))));
+        }
+    }
+    out
+}
+
+/// Append an entry of plain values to log (or list) field `field`.
+pub fn push_log_entry(doc: &mut AutoCommit, field: &str, values: &BTreeMap<String, Scalar>) -> R<()> {
+    super::access::push_entry(doc, field, values)
+}
+
 /// The entries of log (or list) field `field`, in list order.
 pub fn log_entries(doc: &AutoCommit, field: &str) -> Vec<crate::kinds::Entry> {
     read_entries(doc, field)

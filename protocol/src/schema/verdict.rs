@@ -43,6 +43,55 @@ pub struct OrderVerdict {
     pub checked_at: i64,
     /// When the order was first confirmed and assigned to logistics and finance (once).
     pub assigned_at: Option<i64>,
+    /// Whether the order needs a signed contract: empty (not required), `needed` (none
+    /// covers it yet: it cannot be confirmed unless waived) or `covered` (by `contract_id`).
+    pub contract: String,
+    pub contract_id: Option<DocId>,
+}
+
+/// Whether an order needs a signed contract, and which one covers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContractGate {
+    NotRequired,
+    Needed,
+    Covered(DocId),
+}
+
+impl ContractGate {
+    /// The gate of an order of `total_fen`: required by `policy` (by amount, or for a key
+    /// account), covered by the signed contract `covered_by` if any.
+    pub fn of(
+        policy: &super::expense::ApprovalPolicy,
+        total_fen: i64,
+        key_account: bool,
+        covered_by: Option<DocId>,
+    ) -> Self {
+        match (policy.needs_contract(total_fen, key_account), covered_by) {
+            (false, _) => ContractGate::NotRequired,
+            (true, Some(c)) => ContractGate::Covered(c),
+            (true, None) => ContractGate::Needed,
+        }
+    }
+
+    /// Does the order wait for a contract (unless waived)?
+    pub fn blocks(self) -> bool {
+        self == ContractGate::Needed
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ContractGate::NotRequired => "",
+            ContractGate::Needed => "needed",
+            ContractGate::Covered(_) => "covered",
+        }
+    }
+
+    pub fn covering(self) -> Option<DocId> {
+        match self {
+            ContractGate::Covered(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 impl OrderVerdict {
@@ -79,6 +128,14 @@ pub fn write(doc: &mut AutoCommit, order: DocId, v: &OrderVerdict) -> R<()> {
     if let Some(at) = v.assigned_at {
         put_time(doc, &ROOT, "assigned_at", at)?;
     }
+    if !v.contract.is_empty() || !get_str(doc, &ROOT, "contract").is_empty() {
+        put_str(doc, &ROOT, "contract", &v.contract)?;
+    }
+    match v.contract_id {
+        Some(c) => put_str(doc, &ROOT, "contract_id", &c.to_string())?,
+        None if !get_str(doc, &ROOT, "contract_id").is_empty() => put_str(doc, &ROOT, "contract_id", "")?,
+        None => {}
+    }
     Ok(())
 }
 
@@ -97,6 +154,8 @@ pub fn read(doc: &AutoCommit) -> R<OrderVerdict> {
         priced: get_bytes(doc, &ROOT, "priced").and_then(|b| postcard::from_bytes(&b).ok()),
         checked_at: get_int(doc, &ROOT, "checked_at").unwrap_or(0),
         assigned_at: get_int(doc, &ROOT, "assigned_at"),
+        contract: get_str(doc, &ROOT, "contract"),
+        contract_id: get_parsed(doc, &ROOT, "contract_id"),
     })
 }
 
@@ -125,6 +184,8 @@ mod tests {
             priced: None,
             checked_at: 7,
             assigned_at: None,
+            contract: "covered".into(),
+            contract_id: Some(DocId::new_random()),
         };
         write(&mut doc, v.order.unwrap(), &v).unwrap();
         assert_eq!(read(&doc).unwrap(), v);

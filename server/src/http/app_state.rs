@@ -3,6 +3,7 @@
 use crate::identity::accounts::Accounts;
 use crate::identity::verifier_pool::VerifierPool;
 use crate::server_stats::ServerStats;
+use crate::sync::blob_service::BlobService;
 use crate::sync::conn_id::ConnId;
 use crate::sync::hub_runner::HubHandle;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// A sync connection that sends no `Hello` within this time is closed.
     pub hello_timeout: Duration,
+    /// Attachments (handled on the connection tasks, not the hub).
+    pub blobs: Arc<BlobService>,
 }
 
 impl AppState {
@@ -32,8 +35,18 @@ impl AppState {
         stats: Arc<ServerStats>,
         shutdown: watch::Receiver<bool>,
         hello_timeout: Duration,
+        blobs: Arc<BlobService>,
     ) -> Self {
-        AppState { accounts, verifier, hub, stats, next_conn: Arc::new(AtomicU64::new(1)), shutdown, hello_timeout }
+        AppState {
+            accounts,
+            verifier,
+            hub,
+            stats,
+            next_conn: Arc::new(AtomicU64::new(1)),
+            shutdown,
+            hello_timeout,
+            blobs,
+        }
     }
 
     pub fn next_conn_id(&self) -> ConnId {

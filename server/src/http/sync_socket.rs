@@ -35,6 +35,7 @@ enum End {
 pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Session) {
     app.stats.connection_opened();
     let user = session.user.clone();
+    let principal = session.principal();
     tracing::debug!(%conn, user, device = %session.device_id, "connected");
     let (outbox, mut frames, kill, queued) = ConnOutbox::new();
     let mut kill = Some(kill);
@@ -92,6 +93,24 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                         break end;
                     }
                     Some(Ok(Message::Binary(data))) => match decode(&data) {
+                        Ok(msg @ (ClientMsg::BlobStart { .. } | ClientMsg::BlobPut { .. } | ClientMsg::BlobGet { .. })) => {
+                            if !said_hello {
+                                break fatal(ErrorCode::UnexpectedMessage, "attachments come after the hello");
+                            }
+                            // Off the hub: written (and fsynced) or read here, answered directly.
+                            let (blobs, who) = (app.blobs.clone(), principal.clone());
+                            let answer = tokio::task::spawn_blocking(move || {
+                                blobs.handle(&who, msg, crate::identity::accounts::now_ms())
+                            })
+                            .await;
+                            let Ok(answer) = answer else {
+                                break fatal(ErrorCode::Internal, ErrorCode::Internal.describe());
+                            };
+                            let frame = protocol::wire::encode(&answer).unwrap_or_default();
+                            if !send(&mut socket, Message::Binary(Bytes::from(frame))).await {
+                                break End::Gone;
+                            }
+                        }
                         Ok(msg) => {
                             said_hello |= matches!(msg, ClientMsg::Hello(_));
                             if app.hub.send(HubEvent::Message { conn, msg }).await.is_err() {

@@ -33,6 +33,7 @@ macro_rules! storage_contract {
             transactions_and_savepoints,
             effects_happen_once,
             generic_effects_wakeups_and_shipped_batches,
+            attachment_references,
             identity_rows,
             admin_commands_and_audit,
             committed_data_survives_a_restart,
@@ -278,6 +279,41 @@ pub(crate) fn generic_effects_wakeups_and_shipped_batches(f: &dyn Factory) {
     assert!(s.shipped_with_batch("B0").unwrap().is_empty());
     assert_eq!(s.doc_ids_of_kind(3).unwrap(), vec![A.to_vec(), B.to_vec()]);
     assert_eq!(s.doc_ids_of_kind(1).unwrap(), vec![C.to_vec()]);
+}
+
+/// Attachments' owners and references live in the generic effects (`crate::access`):
+/// dropped and re-added references, owners once each, across a restart.
+pub(crate) fn attachment_references(f: &dyn Factory) {
+    use crate::access::{add_blob_owner, is_blob_owner, set_blob_refs};
+    let s = f.fresh();
+    let (h, g) = ([9u8; 32], [7u8; 32]);
+    let set = |v: &[[u8; 32]]| v.iter().copied().collect::<std::collections::BTreeSet<_>>();
+    s.begin().unwrap();
+    assert!(add_blob_owner(&*s, &h, "li", 5).unwrap());
+    assert!(!add_blob_owner(&*s, &h, "li", 6).unwrap(), "owned once");
+    assert_eq!(set_blob_refs(&*s, &A, &set(&[h, g]), "li", 7).unwrap(), vec![g, h]);
+    assert!(set_blob_refs(&*s, &A, &set(&[h, g]), "wang", 8).unwrap().is_empty(), "the first adder stays");
+    assert_eq!(set_blob_refs(&*s, &B, &set(&[h]), "wang", 9).unwrap(), vec![h]);
+    assert!(set_blob_refs(&*s, &A, &set(&[g]), "li", 10).unwrap().is_empty(), "h dropped from A");
+    assert_eq!(set_blob_refs(&*s, &A, &set(&[h, g]), "wang", 11).unwrap(), vec![h], "h referenced again");
+    s.commit().unwrap();
+    let refs = |doc: &[u8]| -> Vec<(String, String)> {
+        let dropped: Vec<String> = s.effects_of(doc, Some("blob-drop")).unwrap().into_iter().map(|e| e.key).collect();
+        let mut v: Vec<(String, String)> = s
+            .effects_of(doc, Some("blob-ref"))
+            .unwrap()
+            .into_iter()
+            .filter(|e| !dropped.contains(&e.key))
+            .map(|e| (e.key[62..].to_string(), e.data))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(refs(&A), vec![("07/1".to_string(), "li".to_string()), ("09/2".into(), "wang".into())]);
+    assert_eq!(s.effect_docs("blob-ref", &format!("{}/1", "09".repeat(32))).unwrap(), vec![A.to_vec(), B.to_vec()]);
+    assert!(is_blob_owner(&*s, &h, "li").unwrap() && !is_blob_owner(&*s, &h, "wang").unwrap());
+    let Some(s) = f.reopen(s) else { return };
+    assert!(is_blob_owner(&*s, &h, "li").unwrap(), "owners survive a restart");
 }
 
 pub(crate) fn identity_rows(f: &dyn Factory) {

@@ -16,6 +16,7 @@
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
 pub mod backup;
+pub mod blob;
 pub mod copy;
 mod error;
 pub mod postgres;

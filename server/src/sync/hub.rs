@@ -427,6 +427,10 @@ impl Hub {
                     ClientMsg::Push { .. } => {
                         self.fatal(conn, ErrorCode::UnexpectedMessage, "push before hello".into(), out)
                     }
+                    // Attachments are handled on the connection's task (`blob_service`).
+                    ClientMsg::BlobStart { .. } | ClientMsg::BlobPut { .. } | ClientMsg::BlobGet { .. } => {
+                        self.fatal(conn, ErrorCode::UnexpectedMessage, "attachments are not the hub's".into(), out)
+                    }
                 }
             }
         }
@@ -915,6 +919,7 @@ impl Hub {
         };
         let author = Author { user: &session.user, device: Some(session.device_id.to_string()) };
         let (ack, relay, moved) = self.store_accepted(work, accepted, &author)?;
+        self.update_blob_refs(work, id, kind, principal)?;
         Ok(ChunkOutcome::Stored(Box::new(Stored { ack, relay, moved, changed, echo })))
     }
 
@@ -1001,6 +1006,30 @@ impl Hub {
             Relay { chunk: DocChunk { id, kind, heads, changes: bytes }, seq, facts },
             moved,
         ))
+    }
+
+    /// Keep the attachments a document references as storage records them: references it
+    /// dropped are removed; new ones are recorded as added by the writer — who owns the
+    /// file from now on if they could already read it (through another document), so a
+    /// file passed on from a document they read stays readable through this one.
+    fn update_blob_refs(
+        &mut self,
+        work: &FrameWork,
+        id: DocId,
+        kind: DocKind,
+        writer: &Principal,
+    ) -> Result<(), DbError> {
+        if !protocol::schema::record::has_blobs(kind) {
+            return Ok(());
+        }
+        let Some(state) = work.docs.get(&id) else { return Ok(()) };
+        let now_refs = protocol::schema::record::blob_refs(&state.doc, kind);
+        for h in access::set_blob_refs(&*self.db, id.as_bytes(), &now_refs, &writer.user, self.now)? {
+            if !access::is_blob_owner(&*self.db, &h, &writer.user)? && access::may_read_blob(&*self.db, writer, &h)? {
+                access::add_blob_owner(&*self.db, &h, &writer.user, self.now)?;
+            }
+        }
+        Ok(())
     }
 
     /// A document's territory is now `territory`: what hangs off it (a customer's visits
@@ -1301,21 +1330,26 @@ fn resolve_facts(
     stored: Option<&StoredFacts>,
     writer: Option<&Principal>,
 ) -> Result<StoredFacts, DbError> {
+    let parent_row = match (kind.spec().placement, own.parent) {
+        (Placement::Parent { .. }, Some(p)) => db.doc(p.as_bytes())?,
+        _ => None,
+    };
     let territory = match kind.spec().placement {
         Placement::Own { .. } => own.territory,
         Placement::Nowhere => None,
-        Placement::Parent { .. } => match own.parent {
-            None => None,
-            Some(p) => match db.doc(p.as_bytes())? {
-                Some(row) => row.territory,
-                None => match stored {
-                    Some(s) => s.territory.clone(),
-                    None => writer.and_then(|w| w.territories.first().cloned()),
-                },
+        Placement::Parent { .. } => match (own.parent, &parent_row) {
+            (None, _) => None,
+            (Some(_), Some(row)) => row.territory.clone(),
+            (Some(_), None) => match stored {
+                Some(s) => s.territory.clone(),
+                None => writer.and_then(|w| w.territories.first().cloned()),
             },
         },
     };
     let author = match stored {
+        // What the server writes about a document (a claim's verdict) is its author's to
+        // read as theirs: readers with scope `own` of the parent read it.
+        _ if kind.spec().server_written && parent_row.is_some() => parent_row.and_then(|r| r.author),
         Some(s) => s.author.clone(),
         None => writer.map(|w| w.user.clone()),
     };

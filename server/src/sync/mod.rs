@@ -1,6 +1,7 @@
 //! The sync protocol on the server: the hub (one event at a time, group commit), the
 //! thread that runs it, the documents it holds in memory.
 
+pub mod blob_service;
 pub mod conn_id;
 pub(crate) mod connections;
 pub mod doc_cache;

@@ -7,7 +7,9 @@
 //! of the change that caused it (so everything is durable before the pusher's `Ack`). The
 //! hub runs every validator of [`VALIDATORS`] after every push frame and admin change.
 
+mod contracts;
 mod expansion;
+mod expenses;
 mod loop_closing;
 pub mod notifications;
 pub mod order_check;
@@ -79,13 +81,17 @@ pub trait Validator: Sync {
 
 /// Every validator the hub runs, in order (a later one sees what an earlier one stored:
 /// the recall list is drawn from the batches just indexed).
+/// Contracts come before pricing: a contract signed in a frame covers its orders when they
+/// are re-checked in the same frame.
 pub static VALIDATORS: &[&dyn Validator] = &[
+    &contracts::Contracts,
     &pricing::OrderPricing,
     &recall::ShippedBatches,
     &recall::Recall,
     &sla::ComplaintSla,
     &loop_closing::LoopClosing,
     &expansion::Expansion,
+    &expenses::Expenses,
 ];
 
 /// Who the audit trail names for the server's own validation changes.
@@ -137,5 +143,6 @@ pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds
         Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
         Effect::SlaBreached => !storage.effects_of(id.as_bytes(), Some("sla-breach"))?.is_empty(),
         Effect::Recalled => !storage.effects_of(id.as_bytes(), Some("recall"))?.is_empty(),
+        Effect::Signed | Effect::Reimbursed => storage.effect(id.as_bytes(), effect.as_str(), "")?.is_some(),
     })
 }

@@ -13,6 +13,9 @@ use std::fmt::Write;
 pub const ASSIGNED_TO: [&str; 2] = ["logistics", "finance"];
 /// The kind of notification that goes with the assignment.
 pub const ASSIGNED: &str = "assigned";
+/// The departments a signed contract's copies go to, and the kind of their notification.
+pub const CONTRACT_TO: [&str; 2] = ["finance", "logistics"];
+pub const CONTRACT_SIGNED: &str = "contract-signed";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Notification {

@@ -13,7 +13,7 @@ use protocol::pricing::{CustomerFacts, LineFacts, price_order};
 use protocol::schema::order::Order;
 use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::policy_doc::{self, PublishedPolicy};
-use protocol::schema::verdict::{OrderVerdict, verdict_name};
+use protocol::schema::verdict::{ContractGate, OrderVerdict, verdict_name};
 use protocol::schema::{Channel, EventKind, OrderStatus};
 use protocol::{DocId, DocKind};
 
@@ -38,6 +38,7 @@ pub fn is_submitted(order: &Order) -> bool {
 /// date, the customer's channel and the author's discount authority (`pricer`), and fold
 /// its lifecycle with the approvals that pricing requires. `None` for a draft, or when no
 /// policy has been published yet (the order waits for one).
+#[cfg(test)]
 pub fn check(
     order: &Order,
     channel: Option<Channel>,
@@ -45,6 +46,22 @@ pub fn check(
     versions: &[PublishedPolicy],
     assigned_at: Option<i64>,
     now: i64,
+) -> Option<Checked> {
+    check_gated(order, channel, pricer, versions, assigned_at, now, &|_| ContractGate::NotRequired)
+}
+
+/// [`check`] for an order that may need a signed contract: `gate` says, from the priced
+/// total, whether it does and which signed contract covers it. An order that needs one
+/// and is not covered stays unconfirmed ("awaiting contract") unless it is waived.
+#[allow(clippy::too_many_arguments)]
+pub fn check_gated(
+    order: &Order,
+    channel: Option<Channel>,
+    pricer: Role,
+    versions: &[PublishedPolicy],
+    assigned_at: Option<i64>,
+    now: i64,
+    gate: &dyn Fn(i64) -> ContractGate,
 ) -> Option<Checked> {
     if !is_submitted(order) {
         return None;
@@ -58,7 +75,9 @@ pub fn check(
     let content_hash = priced.content_hash.to_string();
     let required = priced.required_approvals();
     let may_approve = |a: Role, r: Role| policy.policy.may_approve(a, r);
-    let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &content_hash, &may_approve);
+    let gate = gate(priced.total_fen.unwrap_or(order.total_fen));
+    let lifecycle =
+        order_lifecycle::fold_gated(&order.events, required.as_deref(), &content_hash, &may_approve, gate.blocks());
     let confirmed = matches!(
         lifecycle.status,
         OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Closed
@@ -75,6 +94,8 @@ pub fn check(
         priced: Some(priced),
         checked_at: now,
         assigned_at,
+        contract: gate.name().to_string(),
+        contract_id: gate.covering(),
     };
     Some(Checked { verdict, lifecycle, confirmed })
 }
@@ -97,6 +118,8 @@ pub enum Recheck {
     /// Policy versions published at or after this time: orders dated since, not yet
     /// assigned (`i64::MIN`: the first versions — every order waiting for a policy).
     OrdersSince(i64),
+    /// This contract changed (signed, say): the orders it covers.
+    OrdersOfContract(DocId),
 }
 
 impl Recheck {
@@ -113,7 +136,12 @@ impl Recheck {
     ) -> Option<Self> {
         match kind {
             DocKind::Order => Some(Recheck::Order(id)),
-            DocKind::Customer if created || fields.contains("channel") => Some(Recheck::OrdersOf(id)),
+            DocKind::Customer if created || fields.contains("channel") || fields.contains("key_account") => {
+                Some(Recheck::OrdersOf(id))
+            }
+            DocKind::Contract => Some(Recheck::OrdersOfContract(id)),
+            // When a contract is required changed: every order not assigned yet.
+            DocKind::ApprovalPolicy => Some(Recheck::OrdersSince(i64::MIN)),
             DocKind::Policy => {
                 let since = new_entries
                     .iter()
@@ -275,6 +303,33 @@ mod tests {
         assert!(!c3.confirmed);
         assert_eq!(c3.lifecycle.status, OrderStatus::AwaitingApproval);
         assert_ne!(c3.verdict.content_hash, c2.verdict.content_hash);
+    }
+
+    #[test]
+    fn an_order_above_the_contract_threshold_waits_for_its_contract() {
+        let o = order(T0 + 10, 539_00, Some(1), submitted());
+        let policy =
+            protocol::schema::expense::ApprovalPolicy { contract_above_fen: Some(1_000_00), ..Default::default() };
+        let contract = DocId(uuid::Uuid::from_u128(77));
+        let gate = |covered: Option<DocId>| {
+            let policy = policy.clone();
+            move |total| ContractGate::of(&policy, total, false, covered)
+        };
+        let c = check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &gate(None)).unwrap();
+        assert_eq!(
+            (c.lifecycle.status, c.confirmed, c.verdict.contract.as_str()),
+            (OrderStatus::AwaitingContract, false, "needed")
+        );
+        let c =
+            check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &gate(Some(contract))).unwrap();
+        assert_eq!(
+            (c.lifecycle.status, c.confirmed, c.verdict.contract_id),
+            (OrderStatus::Confirmed, true, Some(contract))
+        );
+        let high = protocol::schema::expense::ApprovalPolicy { contract_above_fen: Some(3_500_00), ..policy.clone() };
+        let below = |total| ContractGate::of(&high, total, false, None);
+        let c = check_gated(&o, Some(Channel::Restaurant), Role::Rep, &versions(), None, 9, &below).unwrap();
+        assert_eq!((c.confirmed, c.verdict.contract.as_str()), (true, ""), "6 × 539 is not above 3500");
     }
 
     #[test]

@@ -10,8 +10,9 @@ use super::notifications::{ASSIGNED, ASSIGNED_TO, assigned_message};
 use super::order_check::{self, Recheck};
 use super::{Changed, ValidationCx, Validator};
 use crate::storage::{AssignmentRow, DbError};
-use protocol::schema::verdict::{self, verdict_id};
-use protocol::schema::{customer, order};
+use protocol::schema::expense::{APPROVAL_POLICY_ID, ApprovalPolicy};
+use protocol::schema::verdict::{self, ContractGate, verdict_id};
+use protocol::schema::{ContractStatus, contract, customer, order};
 use protocol::{DocId, DocKind, Role};
 
 pub struct OrderPricing;
@@ -41,6 +42,20 @@ impl Validator for OrderPricing {
             }
             Recheck::OrdersSince(since) => {
                 storage.unassigned_orders_since(since)?.iter().filter_map(|raw| DocId::from_slice(raw)).collect()
+            }
+            Recheck::OrdersOfContract(cid) => {
+                let orders = match cx.doc(cid)? {
+                    Some((DocKind::Contract, doc)) => contract::read(doc, cid).map(|c| c.orders).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let storage = cx.storage();
+                let mut out = Vec::new();
+                for o in orders {
+                    if storage.assignment(o.as_bytes())?.is_none() {
+                        out.push(o);
+                    }
+                }
+                out
             }
         })
     }
@@ -76,6 +91,17 @@ impl Validator for OrderPricing {
             },
             None => return Ok(()),
         };
+        // Whether it needs a signed contract (the approval policy), and which one covers it.
+        let approval = match cx.doc(APPROVAL_POLICY_ID)? {
+            Some((DocKind::ApprovalPolicy, doc)) => ApprovalPolicy::read(doc),
+            _ => ApprovalPolicy::default(),
+        };
+        let key_account = customer.as_ref().is_some_and(|c| c.key_account);
+        let may_need = approval.contract_above_fen.is_some() || (approval.contract_key_accounts && key_account);
+        let covered = match (may_need, order.customer) {
+            (true, Some(c)) => covering_contract(cx, c, id)?,
+            _ => None,
+        };
         // Whose discount authority prices it: the author the server recorded from the
         // session that created the order, never what the order says.
         let storage = cx.storage();
@@ -86,7 +112,9 @@ impl Validator for OrderPricing {
         };
         let mut assigned_at = storage.assignment(id.as_bytes())?.map(|a| a.assigned_at);
         let channel = customer.as_ref().and_then(|c| c.channel);
-        let Some(mut checked) = order_check::check(&order, channel, pricer, &versions, assigned_at, now) else {
+        let gate = |total| ContractGate::of(&approval, total, key_account, covered);
+        let Some(mut checked) = order_check::check_gated(&order, channel, pricer, &versions, assigned_at, now, &gate)
+        else {
             return Ok(());
         };
         if checked.confirmed && assigned_at.is_none() {
@@ -125,4 +153,28 @@ impl Validator for OrderPricing {
         })?;
         Ok(())
     }
+}
+
+/// A contract of `customer` that covers `order`: signed (the server recorded it), still in
+/// force (signed or archived), listing the order.
+fn covering_contract(cx: &mut dyn ValidationCx, customer: DocId, order: DocId) -> Result<Option<DocId>, DbError> {
+    let mut signed = Vec::new();
+    for row in cx.storage().children_of(customer.as_bytes())? {
+        if row.kind == DocKind::Contract.code()
+            && cx.storage().effect(&row.id, protocol::kinds::Effect::Signed.as_str(), "")?.is_some()
+        {
+            signed.extend(DocId::from_slice(&row.id));
+        }
+    }
+    for cid in signed {
+        if let Some((DocKind::Contract, doc)) = cx.doc(cid)?
+            && let Ok(c) = contract::read(doc, cid)
+        {
+            let status = contract::fold(&c.events, &contract::content_hash(&c)).status;
+            if c.orders.contains(&order) && matches!(status, ContractStatus::Signed | ContractStatus::Archived) {
+                return Ok(Some(cid));
+            }
+        }
+    }
+    Ok(None)
 }

@@ -1069,6 +1069,11 @@ fn describe_client(m: &ClientMsg) -> String {
             format!("push [{}]", docs.iter().map(|c| short(&c.id)).collect::<Vec<_>>().join(" "))
         }
         ClientMsg::Resync { docs } => format!("resync [{}]", docs.iter().map(short).collect::<Vec<_>>().join(" ")),
+        ClientMsg::BlobStart { hash, size } => format!("blob-start {} ({size} B)", protocol::blob::hex(hash)),
+        ClientMsg::BlobPut { hash, offset, bytes, .. } => {
+            format!("blob-put {} @{offset} +{}", protocol::blob::hex(hash), bytes.len())
+        }
+        ClientMsg::BlobGet { hash, offset } => format!("blob-get {} @{offset}", protocol::blob::hex(hash)),
     }
 }
 
@@ -1088,5 +1093,13 @@ fn describe_server(m: &ServerMsg) -> String {
         ),
         ServerMsg::Error { code, message } => format!("error {code}: {message}"),
         ServerMsg::Forget { docs, .. } => format!("forget [{}]", docs.iter().map(short).collect::<Vec<_>>().join(" ")),
+        ServerMsg::BlobProgress { hash, received } => format!("blob-progress {} {received}", protocol::blob::hex(hash)),
+        ServerMsg::BlobStored { hash, size, mime } => {
+            format!("blob-stored {} {size} {mime}", protocol::blob::hex(hash))
+        }
+        ServerMsg::BlobData { hash, offset, bytes, .. } => {
+            format!("blob-data {} @{offset} +{}", protocol::blob::hex(hash), bytes.len())
+        }
+        ServerMsg::BlobRefused { hash, code, .. } => format!("blob-refused {} {code}", protocol::blob::hex(hash)),
     }
 }
