@@ -57,7 +57,8 @@ pub struct PgStorage {
     config: postgres::Config,
     /// Where it points, without the password (for messages and `/health`).
     target: String,
-    client: RefCell<Client>,
+    /// Always `Some` until dropped (see `Drop`).
+    client: RefCell<Option<Client>>,
     statements: RefCell<HashMap<&'static str, Statement>>,
     in_tx: Cell<bool>,
     /// Whether this connection holds [`LEAD_LOCK`] (lost with the connection).
@@ -79,7 +80,7 @@ impl PgStorage {
         Ok(PgStorage {
             config,
             target,
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
             leading: Cell::new(false),
@@ -94,13 +95,14 @@ impl PgStorage {
     /// The connection, re-established first if it was lost outside a transaction.
     fn client(&self) -> Result<std::cell::RefMut<'_, Client>, DbError> {
         let mut client = self.client.borrow_mut();
-        if client.is_closed() && !self.in_tx.get() {
+        if client.as_ref().is_none_or(Client::is_closed) && !self.in_tx.get() {
             tracing::warn!(target = %self.target, "connection to PostgreSQL lost; reconnecting");
-            *client = open(&self.config, &self.target)?;
+            *client = Some(open(&self.config, &self.target)?);
             self.statements.borrow_mut().clear();
             self.leading.set(false);
         }
-        Ok(client)
+        std::cell::RefMut::filter_map(client, Option::as_mut)
+            .map_err(|_| DbError::Backend("connection to PostgreSQL lost".into()))
     }
 
     /// `sql` prepared once on this connection.
@@ -150,7 +152,7 @@ impl PgStorage {
     /// that dies (or loses its connection) releases it; another node takes over within a
     /// tick.
     pub fn try_lead(&self) -> Result<bool, DbError> {
-        if self.leading.get() && !self.client.borrow().is_closed() {
+        if self.leading.get() && self.client.borrow().as_ref().is_some_and(|c| !c.is_closed()) {
             return Ok(true);
         }
         let row = self.row("SELECT pg_try_advisory_lock($1)", &[&LEAD_LOCK])?;
@@ -204,6 +206,18 @@ impl PgStorage {
 
     pub fn rollback_to(&self, name: &str) -> Result<(), DbError> {
         self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"))
+    }
+}
+
+/// The blocking client closes its connection by running its own runtime, which panics on
+/// an async thread (the HTTP routes' state is dropped there at shutdown): close it on a
+/// thread of its own then.
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        let Some(client) = self.client.get_mut().take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
     }
 }
 
