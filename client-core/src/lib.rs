@@ -13,12 +13,14 @@
 //! in the browser, and tests control the clock.
 
 mod error;
+pub mod field_plan;
 mod inbox_item;
 mod local_doc;
 mod local_store;
 mod mem_store;
 mod order_workflow;
 mod replica;
+mod steps;
 pub mod store_contract;
 mod store_op;
 mod sync_engine;
@@ -29,6 +31,7 @@ pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;
+pub use steps::{LogView, ReportView, TimelineRow};
 pub use store_op::{StoreOp, StoredDoc};
 pub use sync_engine::{SyncEngine, SyncError, SyncStats};
 

@@ -5,7 +5,7 @@ use super::DocKind;
 use super::grants::{FIELD_STAFF, ORDER_READERS};
 use super::spec::build::{author, created_at, entry, field, parent};
 use super::log::LogCheck;
-use super::spec::{Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, KindSpec, LogSpec, Placement, Scope};
+use super::spec::{Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, KindSpec, LogFold, LogSpec, Placement, Scope};
 use crate::role::Role::{self, *};
 use crate::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
 use crate::schema::{EventKind, ExceptionKind, OrderSource, PaymentMethod};
@@ -64,6 +64,7 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("resolved", EXCEPTION_HANDLERS),
     ],
     check: Some(check_resolution),
+    fold: LogFold::Custom,
 };
 
 /// A department resolves its own exceptions: a resolution is recorded in the role that

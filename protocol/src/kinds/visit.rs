@@ -42,5 +42,7 @@ pub const SPEC: KindSpec = KindSpec {
         field("satisfaction", Int { min: 1, max: 5 }, "满意度", "Satisfaction (1-5)", VISIT_STAFF),
         field("next_action", Str { max: 500 }, "下一步行动", "Next action", VISIT_STAFF),
         field("next_action_date", Date, "下一步日期", "Next action date", VISIT_STAFF),
+        // The visit plan this visit carries out (it completes the plan, issue 12).
+        field("plan", Ref(DocKind::VisitPlan), "拜访计划", "Visit plan", VISIT_STAFF),
     ],
 };

@@ -12,6 +12,7 @@ mod enums;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
+pub mod presales_docs;
 pub mod record;
 pub mod verdict;
 pub mod visit;

@@ -7,8 +7,10 @@
 //! of the change that caused it (so everything is durable before the pusher's `Ack`). The
 //! hub runs every validator of [`VALIDATORS`] after every push frame and admin change.
 
+pub mod distribution;
 pub mod notifications;
 pub mod order_check;
+pub mod partners;
 pub mod policy;
 mod pricing;
 
@@ -73,7 +75,8 @@ pub trait Validator: Sync {
 }
 
 /// Every validator the hub runs, in order.
-pub static VALIDATORS: &[&dyn Validator] = &[&pricing::OrderPricing];
+pub static VALIDATORS: &[&dyn Validator] =
+    &[&pricing::OrderPricing, &partners::Violations, &partners::PartnerEvaluation, &distribution::Distribution];
 
 /// Who the audit trail names for the server's own validation changes.
 pub const VALIDATION_AUTHOR: &str = "(server)";
@@ -105,5 +108,6 @@ pub fn run(changes: &[Changed], cx: &mut dyn ValidationCx) -> Result<(), DbError
 pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds::Effect) -> Result<bool, DbError> {
     Ok(match effect {
         protocol::kinds::Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
+        protocol::kinds::Effect::Published => storage.effect(distribution::PUBLISHED, id.as_bytes(), "")?.is_some(),
     })
 }
