@@ -9,11 +9,13 @@
 //! * [`peer`]: what tabs of one profile tell each other.
 //! * [`views`]: what the screens show (search, filters, labels, totals) as JSON.
 //! * [`kind_views`]: the generic screens of any kind, from its declaration.
+//! * [`field_views`]: issue 12's screens — the rep's today list, field reports, report pages.
 //!
 //! Time: edits take `now` from JavaScript (`Date.now()`); the driver reads the same clock.
 //! `std::time::Instant` is never used (it panics in the browser).
 
 pub mod client;
+pub mod field_views;
 pub mod idb;
 pub mod js;
 pub mod kind_views;
