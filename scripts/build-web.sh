@@ -26,7 +26,14 @@ rm -rf "$STAGE"
 mkdir -p "$STAGE/pkg"
 trap 'rm -rf "$STAGE"' EXIT
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir "$STAGE/pkg" "$WASM"
-if command -v wasm-opt >/dev/null 2>&1 && [ -z "${JIULOOP_NO_WASM_OPT:-}" ]; then
+# Old wasm-opt releases (Debian's binaryen 108) break wasm-bindgen's externref table (the
+# app fails at start) and make the module bigger: only a recent one is used.
+wasm_opt_ok() {
+  local v
+  v=$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -1)
+  [ -n "$v" ] && [ "$v" -ge 116 ]
+}
+if command -v wasm-opt >/dev/null 2>&1 && [ -z "${JIULOOP_NO_WASM_OPT:-}" ] && wasm_opt_ok; then
   say "wasm-opt -Oz"
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     "$STAGE/pkg/jiuloop_wasm_bg.wasm" -o "$STAGE/pkg/jiuloop_wasm_bg.opt.wasm" \

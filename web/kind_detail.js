@@ -4,7 +4,7 @@
 
 import { h, fill } from './ui.js';
 import { t, getLang } from './i18n.js';
-import { app, recordHref } from './kinds.js';
+import { app, recordHref, PANELS } from './kinds.js';
 
 const HIDDEN_TYPES = ['bytes', 'records', 'log'];
 
@@ -55,6 +55,7 @@ export function viewRecord(id) {
       ),
       recordFacts(r),
       texts.map((f) => [h('h3', f.label), h('p.record-text', { dataset: { field: f.name } }, f.display)]),
+      PANELS[r.kind] ? PANELS[r.kind](id) : null,
     );
   }
   refresh();

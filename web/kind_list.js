@@ -4,7 +4,8 @@
 
 import { h, fill, select } from './ui.js';
 import { t, getLang } from './i18n.js';
-import { app, kindSpec, childKinds, recordHref, newHref, newLabel } from './kinds.js';
+import { app, kindSpec, childKinds, recordHref, newHref, newLabel, VIEWS } from './kinds.js';
+import './complaints.js';
 
 const PAGE = 200;
 
@@ -58,6 +59,7 @@ function filters(spec, where, onChange) {
 export function viewKindList(kindName) {
   const spec = kindSpec(kindName);
   if (!spec) return { node: h('p.error', `${t('not_found')}: ${kindName}`) };
+  if (VIEWS[kindName]) return VIEWS[kindName](spec);
   const query = { q: '', where: {}, limit: PAGE };
   const results = h('div.kind-results', { id: 'kind-results' });
   const search = h('input#kind-search', {

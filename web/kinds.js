@@ -6,12 +6,19 @@
 
 import { getLang, t, has } from './i18n.js';
 
-// What the generic screens need from the app; app.js fills it in at start-up.
+// What every screen needs from the app; app.js fills it in at start-up (and again when
+// the profile changes: another user logs in on this browser).
 export const app = {
   client: null,
+  /// The closed vocabularies and field labels in the current language (client.vocab()).
+  vocab: null,
   go: (hash) => {
     location.hash = hash;
   },
+  /// The login this profile holds: {user, role, territories, logged_in, …}.
+  session: () => JSON.parse(app.client.session()),
+  /// Where a user starts: a rep with their customers, everyone else with their queues.
+  home: (session) => (session.role === 'rep' ? '#/customers' : '#/work'),
 };
 
 // Kinds with bespoke screens (or shown inside another kind's screen), and where one of
@@ -23,6 +30,14 @@ const BESPOKE = {
   verdict: { open: (id, parent) => (parent ? `#/order/${parent}` : null) },
   policy: { open: () => null },
 };
+
+/// Kinds whose list screen is their own (a module registers it: complaints.js puts the
+/// after-sales queue here); every other kind gets the generic list.
+export const VIEWS = {};
+
+/// What a kind's record screen shows below its fields (complaints.js: the clocks and the
+/// history as the customer experienced it): `PANELS[kind](id)` → a node.
+export const PANELS = {};
 
 let cache = { key: '', kinds: [] };
 

@@ -1,4 +1,7 @@
-// A tiny DOM helper: h('div.card#id', {attrs, on: {click}}, ...children). No framework.
+// A tiny DOM helper and the pieces every screen shares. No framework, no innerHTML:
+// h('div.card#id', {attrs, on: {click}}, ...children) builds elements, text is always text.
+
+import { t } from './i18n.js';
 
 export function h(tag, attrs, ...children) {
   const m = /^([a-z0-9]+)?((?:[.#][\w-]+)*)$/i.exec(tag) || [];
@@ -21,6 +24,24 @@ export function h(tag, attrs, ...children) {
   }
   append(el, children);
   return el;
+}
+
+/// Redraw `root` with `draw()` (a live update: something changed elsewhere) keeping what
+/// its inputs hold — by id — and the focus, so nobody loses what they were typing.
+export function redraw(root, draw) {
+  const values = {};
+  for (const el of root.querySelectorAll('input[id], textarea[id], select[id]')) if (el.type !== 'hidden') values[el.id] = el.value;
+  const active = document.activeElement;
+  const focus = active && root.contains(active) && active.id ? active.id : null;
+  draw();
+  for (const [id, v] of Object.entries(values)) {
+    const el = document.getElementById(id);
+    if (el && v && root.contains(el) && el.value !== v) el.value = v;
+  }
+  if (focus) {
+    const el = document.getElementById(focus);
+    if (el) el.focus();
+  }
 }
 
 /// Replace an element's children (null, false and nested arrays allowed, as in h()).
@@ -48,8 +69,27 @@ export function select(id, options, value, emptyLabel) {
   return s;
 }
 
+/// A labelled control (no error place: see fieldBox for form fields).
 export function field(label, control, hint) {
   return h('label.field', h('span.label', label), control, hint ? h('small.hint', hint) : null);
+}
+
+/// A form field: label, control, hint and the place for its error, found by
+/// showRefusal() through `data-field` (the field's name as the core names it).
+export function fieldBox(name, label, control, { hint, required } = {}) {
+  if (control.id) control.setAttribute('aria-describedby', `err-${cssId(name)}`);
+  return h(
+    'div.field',
+    { dataset: { field: name } },
+    h('label.label', { for: control.id || null }, label, required ? h('span.req', ' *') : null),
+    control,
+    hint ? h('small.hint', hint) : null,
+    h('small.field-error', { id: `err-${cssId(name)}`, role: 'alert' }),
+  );
+}
+
+function cssId(name) {
+  return name.replace(/[^\w-]/g, '-');
 }
 
 export function toast(text, kind = 'ok') {
@@ -59,11 +99,12 @@ export function toast(text, kind = 'ok') {
 }
 
 export function errorText(e) {
+  if (typeof e === 'string') return refusalOf(e).message;
   return (e && (e.message || e.toString())) || String(e);
 }
 
-/// What a refused edit says, as {fields: [{field, code, label, message}], message}: the
-/// generic record API rejects with that JSON; anything else becomes a message alone.
+/// What a refused edit says, as {fields: [{field, code, label, message}], message}: every
+/// edit of the client rejects with that JSON; anything else becomes a message alone.
 export function refusalOf(e) {
   if (typeof e === 'string') {
     try {
@@ -72,6 +113,110 @@ export function refusalOf(e) {
     } catch (_) {
       /* not JSON */
     }
+    return { fields: [], message: e };
   }
-  return { fields: [], message: errorText(e) };
+  return { fields: [], message: (e && (e.message || e.toString())) || String(e) };
+}
+
+/// Clear the errors shown in a form.
+export function clearErrors(form) {
+  for (const box of form.querySelectorAll('[data-field]')) {
+    box.classList.remove('invalid');
+    const slot = box.querySelector(':scope > .field-error');
+    if (slot) slot.textContent = '';
+  }
+  for (const g of form.querySelectorAll('.form-error')) g.textContent = '';
+}
+
+/// Show a refusal in `form`: each field's message next to it (the element with its
+/// `data-field`, marked invalid), the rest — and "nothing was saved" — in the form's
+/// `.form-error`. Focuses the first wrong field.
+export function showRefusal(form, e) {
+  clearErrors(form);
+  const r = refusalOf(e);
+  const unplaced = [];
+  let placed = 0;
+  for (const fe of r.fields) {
+    const box = form.querySelector(`[data-field="${CSS.escape(fe.field)}"]`);
+    const slot = box && box.querySelector(':scope > .field-error');
+    if (!slot) {
+      unplaced.push(fe.label ? `${fe.label}: ${fe.message}` : fe.message);
+      continue;
+    }
+    placed += 1;
+    box.classList.add('invalid');
+    slot.textContent = slot.textContent ? `${slot.textContent}；${fe.message}` : fe.message;
+  }
+  const general = form.querySelector('.form-error');
+  const text = placed ? [t('not_saved'), ...unplaced].join(' ') : r.message || unplaced.join(' ');
+  if (general) general.textContent = text;
+  else toast(text, 'error');
+  const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
+  if (first) first.focus();
+}
+
+/// A phone number as a link that dials it.
+export function tel(phone) {
+  if (!phone) return null;
+  return h('a.tel', { href: `tel:${String(phone).replace(/[^\d+]/g, '')}` }, phone);
+}
+
+/// The one status of an order, as every screen shows it: the status and, when the server
+/// has not received or checked it yet, that mark (see wasm-client order_state.rs).
+export function statusChip(o, id) {
+  return h(
+    'span.status-chip',
+    { dataset: { status: o.status, sync: o.sync || '' } },
+    h('span.status.' + o.status, { id: id || null }, o.status_label),
+    o.sync ? h('span.tag.sync.' + o.sync, { id: id ? `${id}-sync` : null }, t(`sync_${o.sync}`)) : null,
+  );
+}
+
+/// A list that is a table on a desktop and a column of cards on a phone. `columns`:
+/// [{label, cell: (row) => node|text, cls}]; the first column links the row to
+/// `href(row)` (the whole row is the tap target).
+export function rowsTable({ id, rows, columns, href, empty, cls }) {
+  if (!rows.length) return h('p.empty', { id: id ? `${id}-empty` : null }, empty || '');
+  return h(
+    'table.rows',
+    { id: id || null, class: cls ? `rows ${cls}` : null },
+    h('thead', h('tr', columns.map((c) => h('th', { class: c.cls || null }, c.label)))),
+    h(
+      'tbody',
+      rows.map((r) =>
+        h(
+          'tr',
+          { dataset: { id: r.id, status: r.status || '' } },
+          columns.map((c, i) =>
+            h(
+              'td',
+              { class: c.cls || null, dataset: { label: c.label } },
+              i === 0 && href ? h('a.row-link', { href: href(r) }, c.cell(r)) : c.cell(r),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/// Two-step confirmation for a consequential action: the button turns into "confirm /
+/// back" next to it (no blocking dialog). `run()` is called on confirmation.
+export function confirmButton({ id, label, confirmLabel, cls = '', run, question }) {
+  const wrap = h('span.confirm-wrap');
+  const button = h('button', { type: 'button', id, class: cls || null, on: { click: ask } }, label);
+  function ask() {
+    fill(
+      wrap,
+      h(
+        'span.confirm',
+        { role: 'group' },
+        question ? h('span.confirm-question', question) : null,
+        h('button.danger', { type: 'button', id: id ? `${id}-confirm` : null, on: { click: () => run() } }, confirmLabel || label),
+        h('button', { type: 'button', id: id ? `${id}-back` : null, on: { click: () => fill(wrap, button) } }, t('back')),
+      ),
+    );
+  }
+  fill(wrap, button);
+  return wrap;
 }

@@ -323,8 +323,17 @@ fn every_error(p: &Profile, kind: DocKind, inputs: &[(&str, &str)], creating: bo
     CoreError::Schema(protocol::schema::SchemaError::Fields(errors))
 }
 
+/// An error of a typed command (`customer`, `visit`, `order`) in the user's language when
+/// it is the core's refusal; other errors as they are.
+pub fn localized(p: &Profile, kind: DocKind, e: anyhow::Error, out: &Out) -> anyhow::Error {
+    match e.downcast_ref::<CoreError>() {
+        Some(ce) => refusal(p, kind, ce, out),
+        None => e,
+    }
+}
+
 /// A refused command as one line in the user's language.
-fn refusal(p: &Profile, kind: DocKind, e: &CoreError, out: &Out) -> anyhow::Error {
+pub(crate) fn refusal(p: &Profile, kind: DocKind, e: &CoreError, out: &Out) -> anyhow::Error {
     let lang = out.lang();
     if !e.field_errors().is_empty() {
         return anyhow!("{}", field_errors(kind, e.field_errors(), lang));

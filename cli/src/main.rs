@@ -1,6 +1,7 @@
 //! `jiuloop`: the native command-line client. Every command except `login`, `logout` and
 //! `sync` works offline: it reads and writes the local profile only.
 
+mod aftersales;
 mod generic;
 mod output;
 mod presales;
@@ -67,6 +68,18 @@ enum Command {
     /// Orders waiting for an approval you can give.
     #[command(subcommand)]
     Approvals(ApprovalsCmd),
+    /// Complaints (投诉): file, work each step, the after-sales queue by SLA time left.
+    #[command(subcommand)]
+    Complaint(aftersales::ComplaintCmd),
+    /// Quality issues (质量问题) of a SKU and batch, their steps and recall lists.
+    #[command(subcommand)]
+    Quality(aftersales::QualityCmd),
+    /// Revisits (回访): plans, tasks, records, the archive per customer.
+    #[command(subcommand)]
+    Revisit(aftersales::RevisitCmd),
+    /// Customer care (客户关怀): the care calendar and its tasks.
+    #[command(subcommand)]
+    Care(aftersales::CareCmd),
     /// Edits the server refused, with the reason.
     Inbox {
         #[arg(long)]
@@ -146,6 +159,9 @@ enum CustomerCmd {
         phone: Option<String>,
         #[arg(long)]
         title: Option<String>,
+        /// YYYY-MM-DD: the care calendar's birthday greetings go by it.
+        #[arg(long)]
+        birthday: Option<String>,
     },
     List {
         #[arg(long)]
@@ -289,6 +305,10 @@ enum OrderCmd {
         carrier: String,
         #[arg(long)]
         tracking: String,
+        /// The batch number (批次号) a line ships with: LINE=BATCH, LINE its id or 1-based
+        /// position; repeat for more lines or batches.
+        #[arg(long = "batch", value_name = "LINE=BATCH")]
+        batches: Vec<String>,
     },
     Deliver {
         id: String,
@@ -425,9 +445,25 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             Ok(())
         }
-        Command::Customer(c) => customer(&mut p, c, now, out),
-        Command::Visit(c) => visit(&mut p, c, now, out),
-        Command::Order(c) => order(&mut p, c, now, out),
+        // A refusal of the core reads the same as in the browser: each field's reason in
+        // the user's language, a refused write as who may not do what.
+        Command::Customer(c) => {
+            customer(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Customer, e, out))
+        }
+        Command::Visit(c) => visit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Visit, e, out)),
+        Command::Order(c) => order(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Order, e, out)),
+        Command::Complaint(c) => {
+            aftersales::complaint(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Complaint, e, out))
+        }
+        Command::Quality(c) => {
+            aftersales::quality(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::QualityIssue, e, out))
+        }
+        Command::Revisit(c) => {
+            aftersales::revisit(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::Revisit, e, out))
+        }
+        Command::Care(c) => {
+            aftersales::care(&mut p, c, now, out).map_err(|e| generic::localized(&p, DocKind::CareTask, e, out))
+        }
         Command::New(a) => generic::new(&mut p, a, now, out),
         Command::Set(a) => generic::set(&mut p, a, now, out),
         Command::Show(a) => generic::show(&p, a, out),
@@ -519,10 +555,14 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             p.replica.set_customer(id, &field, &value, now)?;
             p.persist()?;
         }
-        CustomerCmd::AddContact { id, name, phone, title } => {
+        CustomerCmd::AddContact { id, name, phone, title, birthday } => {
             p.require_user()?;
             let id = id_of(p, &id, DocKind::Customer)?;
-            p.replica.add_contact(id, &name, phone.as_deref(), title.as_deref(), now)?;
+            let mut inputs = vec![("name", name.as_str())];
+            for (f, v) in [("phone", &phone), ("title", &title), ("birthday", &birthday)] {
+                inputs.extend(v.as_deref().map(|v| (f, v)));
+            }
+            p.replica.add_record(id, "contacts", &inputs, now)?;
             p.persist()?;
         }
         CustomerCmd::Reassign { id, territory, owner } => {
@@ -541,7 +581,7 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             if json {
                 out.json(&c)
             } else {
-                out.customer(&c, &p.replica.visits_of(id), &p.replica.orders());
+                out.customer(&c, &p.replica.visits_of(id), &orders_with_status(&p.replica));
             }
         }
         CustomerCmd::Import { file } => {
@@ -693,18 +733,35 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Approve { id, comment } => step(p, &id, |r, id| r.decide_order(id, true, &comment, now))?,
         OrderCmd::Reject { id, comment } => step(p, &id, |r, id| r.decide_order(id, false, &comment, now))?,
         OrderCmd::PayConfirm { id } => step(p, &id, |r, id| r.confirm_payment(id, now))?,
-        OrderCmd::Ship { id, carrier, tracking } => step(p, &id, |r, id| r.ship_order(id, &carrier, &tracking, now))?,
+        OrderCmd::Ship { id, carrier, tracking, batches } => {
+            let batches = aftersales::batch_args(&batches)?;
+            step(p, &id, |r, id| r.ship_order_with_batches(id, &carrier, &tracking, &batches, now))?
+        }
         OrderCmd::Deliver { id, feedback } => step(p, &id, |r, id| r.deliver_order(id, feedback.as_deref(), now))?,
         OrderCmd::Exception { id, kind, note } => step(p, &id, |r, id| r.order_exception(id, kind, &note, now))?,
         OrderCmd::Resolve { id, note } => step(p, &id, |r, id| r.resolve_exception(id, &note, now))?,
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
         OrderCmd::List { json } => {
-            let all = p.replica.orders();
+            let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }
         }
     }
     Ok(())
+}
+
+/// Every order with the status `order show` gives it (the lifecycle folded with the
+/// approvals its verdict requires), so that lists and the order agree.
+fn orders_with_status(r: &client_core::Replica) -> Vec<protocol::schema::order::Order> {
+    r.orders()
+        .into_iter()
+        .map(|mut o| {
+            if let Ok(v) = r.order_view(o.id) {
+                o.status = v.lifecycle.status;
+            }
+            o
+        })
+        .collect()
 }
 
 /// One lifecycle step on an order: resolve the id, apply, persist.

@@ -12,12 +12,14 @@
 //! Time comes in as an argument (`now`, UTC milliseconds): `Instant::now()` does not exist
 //! in the browser, and tests control the clock.
 
+mod aftersales;
 mod error;
 pub mod field_plan;
 mod inbox_item;
 mod local_doc;
 mod local_store;
 mod mem_store;
+mod order_steps;
 mod order_workflow;
 mod replica;
 mod steps;
@@ -25,10 +27,12 @@ pub mod store_contract;
 mod store_op;
 mod sync_engine;
 
+pub use aftersales::{ComplaintView, QualityView};
 pub use error::CoreError;
 pub use inbox_item::InboxItem;
 pub use local_store::{InjectedFailure, LocalStore, StoredState};
 pub use mem_store::MemStore;
+pub use order_steps::{LineRevision, STEPS};
 pub use order_workflow::{OrderView, content_hash_of};
 pub use replica::Replica;
 pub use steps::{LogView, ReportView, TimelineRow};

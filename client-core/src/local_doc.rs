@@ -91,7 +91,7 @@ impl LocalDoc {
     }
 
     /// Server heads that this device also has (a head it lacks cannot anchor a diff).
-    fn known_server_heads(&mut self) -> Vec<ChangeHash> {
+    pub(crate) fn known_server_heads(&mut self) -> Vec<ChangeHash> {
         let heads = self.server_heads.clone();
         heads.into_iter().filter(|h| self.doc.get_change_by_hash(h).is_some()).collect()
     }
@@ -138,14 +138,23 @@ impl LocalDoc {
     /// Throw away local changes the server refused: back to what the server holds, then
     /// redo, as new changes, the author's edits of the root fields `keep` allows (so one
     /// refused field does not cost the rest of the work). Returns the store ops and the
-    /// fields redone.
+    /// fields redone. `held_before`: the server heads this device knew before the refusal.
     pub fn restore_to_server(
         &mut self,
         actor: &ActorId,
         now: i64,
         keep: &dyn Fn(&str) -> bool,
+        held_before: &[ChangeHash],
     ) -> Result<(Vec<StoreOp>, Vec<String>), protocol::schema::SchemaError> {
-        let known = self.known_server_heads();
+        // The server's heads may include changes not received yet (another device's, in
+        // the same instant): restore to what this device knew the server held as well, so
+        // the restore never starts below the server and re-uses a sequence number it holds.
+        let mut known = self.known_server_heads();
+        for h in held_before {
+            if !known.contains(h) {
+                known.push(*h);
+            }
+        }
         let mut restored = self.doc.fork_at(&known)?;
         restored.set_actor(actor.clone());
         let (redone, _skipped) = protocol::schema::copy_root_fields(&self.doc, &mut restored, keep)?;

@@ -6,6 +6,7 @@
 use crate::error::CoreError;
 use crate::replica::Replica;
 use protocol::pricing::{CustomerFacts, LineFacts, Policy, PricedOrder, approvals_hash, price_order};
+use protocol::schema::Channel;
 use protocol::schema::order::{Order, OrderEvent};
 use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::policy_doc::{self, POLICY_DOC_ID, PublishedPolicy};
@@ -74,8 +75,41 @@ impl Replica {
 
     pub fn order_view(&self, id: DocId) -> Result<OrderView, CoreError> {
         let order = self.order(id)?;
-        let priced = self.price(id)?;
-        let verdict = self.verdict(id);
+        Ok(self.view_of(order, &self.policy_versions(), &mut |c| self.channel_of(c)))
+    }
+
+    /// Every order's view, newest first — each document read once, the policy once, each
+    /// customer's channel once (what lists of many orders need).
+    pub fn order_views(&self) -> Vec<OrderView> {
+        let versions = self.policy_versions();
+        let mut channels: std::collections::HashMap<DocId, Option<Channel>> = std::collections::HashMap::new();
+        let mut channel = |c: DocId| *channels.entry(c).or_insert_with(|| self.channel_of(c));
+        self.orders().into_iter().map(|o| self.view_of(o, &versions, &mut channel)).collect()
+    }
+
+    fn channel_of(&self, customer: DocId) -> Option<Channel> {
+        self.customer(customer).ok().and_then(|c| c.channel)
+    }
+
+    fn view_of(
+        &self,
+        mut order: Order,
+        versions: &[PublishedPolicy],
+        channel: &mut dyn FnMut(DocId) -> Option<Channel>,
+    ) -> OrderView {
+        let verdict = self.verdict(order.id);
+        let policy = policy_doc::in_force(versions, order.effective_created_at());
+        let pricer = if order.created_by == self.user() {
+            self.pricer_role()
+        } else {
+            verdict.as_ref().and_then(|v| v.priced.as_ref().map(|p| p.pricer)).unwrap_or(Role::Rep)
+        };
+        let priced = policy.map(|p| {
+            let customer = order.customer.unwrap_or(DocId(uuid::Uuid::nil()));
+            let facts = CustomerFacts { id: customer, channel: order.customer.and_then(&mut *channel) };
+            let lines: Vec<LineFacts> = order.lines.iter().map(LineFacts::from).collect();
+            price_order(&p.policy, &facts, &lines, order.effective_created_at(), pricer)
+        });
         let hash = content_hash_of(&order);
         let verdict_current = verdict.as_ref().is_some_and(|v| v.content_hash == hash);
         // Required approvals: the server's verdict when it is about this content, else
@@ -86,20 +120,19 @@ impl Replica {
             (_, Some(p)) => p.required_approvals(),
             _ => None,
         };
-        let versions = self.policy_versions();
-        let policy = policy_doc::in_force(&versions, order.effective_created_at()).map(|p| p.policy.clone());
-        let may_approve = |a: Role, r: Role| policy.as_ref().map_or(a == r, |p| p.may_approve(a, r));
+        let may_approve = |a: Role, r: Role| policy.map_or(a == r, |p| p.policy.may_approve(a, r));
         let lifecycle = order_lifecycle::fold(&order.events, required.as_deref(), &hash, &may_approve);
-        Ok(OrderView { order, priced, verdict, verdict_current, lifecycle })
+        // One status: the order's own field says what the lifecycle says.
+        order.status = lifecycle.status;
+        OrderView { order, priced, verdict, verdict_current, lifecycle }
     }
 
     /// Orders waiting for an approval this user's role can give.
     pub fn approvals_queue(&self) -> Vec<OrderView> {
         let role = self.pricer_role();
         let versions = self.policy_versions();
-        self.orders()
+        self.order_views()
             .into_iter()
-            .filter_map(|o| self.order_view(o.id).ok())
             .filter(|v| v.lifecycle.status == OrderStatus::AwaitingApproval)
             .filter(|v| {
                 let policy = policy_doc::in_force(&versions, v.order.effective_created_at());
@@ -143,9 +176,45 @@ impl Replica {
     }
 
     pub fn ship_order(&mut self, id: DocId, carrier: &str, tracking: &str, now: i64) -> Result<(), CoreError> {
+        self.ship_order_with_batches(id, carrier, tracking, &[], now)
+    }
+
+    /// Ship, recording the batch numbers (批次号) each line ships with: `(line, batch)`,
+    /// a line named by its id or 1-based position, several batches per line allowed.
+    pub fn ship_order_with_batches(
+        &mut self,
+        id: DocId,
+        carrier: &str,
+        tracking: &str,
+        batches: &[(String, String)],
+        now: i64,
+    ) -> Result<(), CoreError> {
+        let o = self.order(id)?;
+        let mut pairs = Vec::new();
+        let mut errors = Vec::new();
+        for (line, batch) in batches {
+            let (line, batch) = (line.trim(), batch.trim());
+            let by_position = line.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| o.lines.get(i));
+            let found = o.lines.iter().find(|l| l.id == line).or(by_position);
+            match found {
+                None => errors.push(protocol::kinds::FieldError::new(
+                    "batches",
+                    protocol::kinds::FieldErrorKind::NoSuchLine { value: line.to_string() },
+                )),
+                Some(_) if !protocol::schema::order::is_batch(batch) => errors.push(protocol::kinds::FieldError::new(
+                    "batches",
+                    protocol::kinds::FieldErrorKind::NotBatch { value: batch.to_string() },
+                )),
+                Some(l) => pairs.push((l.id.clone(), batch.to_string())),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(protocol::schema::SchemaError::Fields(errors).into());
+        }
         let e = OrderEvent {
             carrier: Some(carrier.to_string()),
             tracking: Some(tracking.to_string()),
+            batches: (!pairs.is_empty()).then(|| protocol::schema::order::format_batches(&pairs)),
             ..self.event(EventKind::Shipped, now)
         };
         self.append_order_event(id, &e, now)

@@ -29,6 +29,15 @@ pub struct Replica {
     /// Who edits, for the same write rules the server applies (None: not checked
     /// locally; the server still checks).
     principal: Option<Principal>,
+    /// Where fresh ids (documents, contacts) come from.
+    ids: IdSource,
+}
+
+/// Fresh ids are random, unless a simulation asks for a seeded sequence.
+enum IdSource {
+    Random,
+    /// SplitMix64 state.
+    Seeded(u64),
 }
 
 impl Replica {
@@ -51,7 +60,17 @@ impl Replica {
             }
             docs.insert(s.id, local);
         }
-        Ok(Replica { actor, user: user.into(), docs, maybe_unsent, cursor, inbox, outbox: Vec::new(), principal: None })
+        Ok(Replica {
+            actor,
+            user: user.into(),
+            docs,
+            maybe_unsent,
+            cursor,
+            inbox,
+            outbox: Vec::new(),
+            principal: None,
+            ids: IdSource::Random,
+        })
     }
 
     /// Add more stored documents to a loaded replica (a driver may load the documents
@@ -84,6 +103,30 @@ impl Replica {
     /// will refuse.
     pub fn set_principal(&mut self, principal: Principal) {
         self.principal = Some(principal);
+    }
+
+    /// Draw fresh ids (of new documents and contacts) from a sequence seeded with `seed`
+    /// instead of at random, so that a simulation replays exactly: ids decide, among
+    /// others, the order in which documents are pushed. Devices must use different seeds.
+    pub fn seed_ids(&mut self, seed: u64) {
+        self.ids = IdSource::Seeded(seed);
+    }
+
+    fn fresh_id(&mut self) -> DocId {
+        match &mut self.ids {
+            IdSource::Random => DocId::new_random(),
+            IdSource::Seeded(state) => {
+                let mut bytes = [0u8; 16];
+                for half in bytes.chunks_exact_mut(8) {
+                    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = *state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    half.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+                }
+                DocId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
+        }
     }
 
     pub fn principal(&self) -> Option<&Principal> {
@@ -132,7 +175,7 @@ impl Replica {
         for new in rows {
             let facts = DocFacts::new(DocKind::Customer, new.territory.clone(), Some(user.clone()));
             self.check(None, &facts, &[KIND_KEY])?;
-            let id = DocId::new_random();
+            let id = self.fresh_id();
             let mut local = LocalDoc::new(id, DocKind::Customer, &self.actor);
             let ((), op) = local.edit(now, |doc| customer::init(doc, new, now, &user))?;
             ops.extend(op);
@@ -176,10 +219,24 @@ impl Replica {
         title: Option<&str>,
         now: i64,
     ) -> Result<(), CoreError> {
-        let contact_id = DocId::new_random().to_string();
+        let contact_id = self.fresh_id().to_string();
         self.edit_checked(id, DocKind::Customer, now, &["contacts"], |doc| {
             customer::add_contact(doc, &contact_id, name, phone, title)
         })
+    }
+
+    /// Append a record to list field `list` of any document from typed text (a contact
+    /// with a birthday …), checked by the list's field declarations; it gets a fresh id
+    /// unless one is given.
+    pub fn add_record(&mut self, id: DocId, list: &str, inputs: &[Input<'_>], now: i64) -> Result<(), CoreError> {
+        let kind = self.docs.get(&id).map(|d| d.kind).ok_or_else(|| CoreError::Unknown(id.to_string()))?;
+        let fresh = DocId::new_random().to_string();
+        let mut inputs = inputs.to_vec();
+        if !inputs.iter().any(|(f, _)| *f == "id") {
+            inputs.push(("id", fresh.as_str()));
+        }
+        let values = record::parse_record(kind, list, &inputs, &Self::parse_context(now))?;
+        self.edit_checked(id, kind, now, &[list], |doc| record::add_record_values(doc, kind, list, &values))
     }
 
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
@@ -368,10 +425,15 @@ impl Replica {
     /// Has the server recorded `effect` for document `id`, as far as this device knows
     /// (from the server-written documents it holds)?
     pub fn effect_recorded(&self, id: DocId, effect: protocol::kinds::Effect) -> bool {
+        use protocol::kinds::Effect;
         match effect {
-            protocol::kinds::Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::Assigned => self.verdict(id).is_some_and(|v| v.assigned_at.is_some()),
+            Effect::SlaBreached => {
+                self.track(id).is_some_and(|t| t.ack_breached_at.is_some() || t.resolve_breached_at.is_some())
+            }
+            Effect::Recalled => self.docs.contains_key(&protocol::schema::quality::recall_id(id)),
             // Published as far as this device has folded the document's workflow.
-            protocol::kinds::Effect::Published => self.docs.get(&id).is_some_and(|d| {
+            Effect::Published => self.docs.get(&id).is_some_and(|d| {
                 protocol::schema::presales_docs::workflow_status(&d.doc, d.kind, "published")
                     .is_some_and(|(status, _)| status == "published")
             }),
@@ -411,7 +473,7 @@ impl Replica {
     }
 
     /// How people's input is parsed here: today's date and now, for "not in the past" and `now`.
-    fn parse_context(now: i64) -> ParseContext {
+    pub(crate) fn parse_context(now: i64) -> ParseContext {
         let today = chrono::DateTime::from_timestamp_millis(now)
             .map(|t| t.with_timezone(&protocol::time::shanghai()).date_naive());
         ParseContext { today, now: Some(now) }
@@ -421,6 +483,19 @@ impl Replica {
     /// with the kind's declaration (all errors at once; nothing created on any), references
     /// must name documents held here, and the write rules must allow it.
     pub fn create(&mut self, kind: DocKind, inputs: &[Input<'_>], now: i64) -> Result<DocId, CoreError> {
+        self.create_stated(kind, inputs, now, now)
+    }
+
+    /// [`Replica::create`] with the record's own time (its creation time field, the first
+    /// entry of its log) stated as `stated` — a complaint the customer made an hour ago,
+    /// written up now. The server holds the stated time to its window around the arrival.
+    pub fn create_stated(
+        &mut self,
+        kind: DocKind,
+        inputs: &[Input<'_>],
+        stated: i64,
+        now: i64,
+    ) -> Result<DocId, CoreError> {
         let spec = kind.spec();
         if spec.server_written {
             return Err(CoreError::NotAllowed {
@@ -450,13 +525,15 @@ impl Replica {
             Placement::Nowhere => self.new_facts(kind, None, None)?,
         };
         let id = match spec.id {
-            IdRule::Random => DocId::new_random(),
+            IdRule::Random => self.fresh_id(),
             IdRule::Fixed(id) if !self.docs.contains_key(&id) => id,
             IdRule::Fixed(id) => return Err(CoreError::Exists { kind, id }),
             IdRule::Derived(_) => unreachable!("derived ids are server-written kinds"),
         };
         let user = self.user.clone();
-        self.create_as(id, facts, now, |doc| record::create(doc, kind, inputs, &Writer { user: &user, now }, &ctx))
+        self.create_as(id, facts, now, |doc| {
+            record::create(doc, kind, inputs, &Writer { user: &user, now: stated }, &ctx)
+        })
     }
 
     /// Edit fields of any document from typed text, as one change (all or nothing).
@@ -626,7 +703,8 @@ impl Replica {
         now: i64,
         init: impl FnOnce(&mut AutoCommit) -> Result<(), SchemaError>,
     ) -> Result<DocId, CoreError> {
-        self.create_as(DocId::new_random(), facts, now, init)
+        let id = self.fresh_id();
+        self.create_as(id, facts, now, init)
     }
 
     fn create_as(
@@ -646,7 +724,7 @@ impl Replica {
         Ok(id)
     }
 
-    fn edit_checked(
+    pub(crate) fn edit_checked(
         &mut self,
         id: DocId,
         kind: DocKind,
@@ -706,12 +784,16 @@ impl Replica {
         self.maybe_unsent.insert(id);
     }
 
-    /// The server refused a push: keep the refused changes in the inbox, restore the
-    /// document to what the server holds, and redo the edits of other fields that the
-    /// rules still allow.
+    /// The server refused a push: restore the document to what the server holds, keep
+    /// what that discards in the inbox — the refused changes, and any edit made since on
+    /// top of them (`changes`: what was pushed) — and redo the edits of other fields that
+    /// the rules still allow.
     pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
-        self.add_inbox(InboxItem::from_refusal(r, now, changes));
         let allowed: Vec<String> = match self.docs.get(&r.id) {
+            // Refused whole (no field: out of reach, a creation where the user may not
+            // create, a reserved id): there is nothing to redo. Redoing its fields would
+            // make the same document again, refused again, forever.
+            Some(_) if r.path.is_empty() => Vec::new(),
             Some(d) => d
                 .kind
                 .spec()
@@ -720,14 +802,23 @@ impl Replica {
                 .filter(|f| f.name != r.path && self.may_write(r.id, f.name))
                 .map(|f| f.name.to_string())
                 .collect(),
-            None => return Ok(()),
+            None => {
+                self.add_inbox(InboxItem::from_refusal(r, now, changes));
+                return Ok(());
+            }
         };
         let actor = self.actor.clone();
         let local = self.docs.get_mut(&r.id).expect("checked above");
+        let held_before = local.known_server_heads();
         let op = local.set_server_heads(&r.server_heads);
-        let keep = |f: &str| allowed.iter().any(|a| a == f);
-        let (ops, _redone) = local.restore_to_server(&actor, now, &keep)?;
+        // Edits made while the push was in flight build on the refused changes: the
+        // restore discards them too (lists are not redone), so they go to the inbox with them.
+        let discarded = local.unsent_changes();
         self.outbox.push(op);
+        self.add_inbox(InboxItem::from_refusal(r, now, if discarded.is_empty() { changes } else { discarded }));
+        let local = self.docs.get_mut(&r.id).expect("checked above");
+        let keep = |f: &str| allowed.iter().any(|a| a == f);
+        let (ops, _redone) = local.restore_to_server(&actor, now, &keep, &held_before)?;
         self.outbox.extend(ops);
         self.maybe_unsent.insert(r.id);
         Ok(())
@@ -753,6 +844,12 @@ impl Replica {
             self.maybe_unsent.remove(id);
             self.outbox.push(StoreOp::DeleteDoc { id: *id });
         }
+    }
+
+    /// Documents the server has sent or acknowledged (they have server heads) that are not
+    /// in `listed`.
+    pub(crate) fn server_docs_not_in(&self, listed: &BTreeSet<DocId>) -> Vec<DocId> {
+        self.docs.values().filter(|d| !d.server_heads.is_empty() && !listed.contains(&d.id)).map(|d| d.id).collect()
     }
 
     /// The user or device was revoked: delete every document (unsent edits go to the

@@ -60,6 +60,8 @@ pub struct SyncEngine {
     /// Actor ids announced in the hello besides the replica's own (other writers on this
     /// device, e.g. other browser tabs whose changes this connection pushes).
     other_actors: Vec<Vec<u8>>,
+    /// During a catch-up from cursor 0: the documents it has sent so far.
+    first_catch_up: Option<BTreeSet<DocId>>,
     pub stats: SyncStats,
 }
 
@@ -72,6 +74,7 @@ impl SyncEngine {
             in_flight: BTreeMap::new(),
             resync: BTreeSet::new(),
             other_actors: Vec::new(),
+            first_catch_up: None,
             stats: SyncStats::default(),
         }
     }
@@ -98,6 +101,7 @@ impl SyncEngine {
         self.phase = Phase::CatchingUp;
         self.in_flight.clear();
         self.resync.clear();
+        self.first_catch_up = (replica.cursor() == 0).then(BTreeSet::new);
         let own = replica.actor().to_bytes().to_vec();
         let others = self.other_actors.iter().filter(|a| **a != own).cloned();
         let hello = ClientMsg::Hello(Hello {
@@ -118,6 +122,7 @@ impl SyncEngine {
 
     pub fn disconnected(&mut self) {
         self.phase = Phase::Offline;
+        self.first_catch_up = None;
         self.in_flight.clear();
         self.resync.clear();
     }
@@ -160,11 +165,25 @@ impl SyncEngine {
             }
             ServerMsg::CaughtUp { cursor, .. } => {
                 self.phase = Phase::Live;
+                // A catch-up from cursor 0 holds every document this user may read. One the
+                // server gave this device before — in a catch-up cut short before its
+                // `CaughtUp`, so the cursor stayed 0 — and leaves out now has moved out of
+                // reach (the server tells a device with cursor 0 to forget nothing: it
+                // cannot know what such a device holds).
+                if let Some(sent) = self.first_catch_up.take() {
+                    let gone = replica.server_docs_not_in(&sent);
+                    replica.forget(&gone, "no longer readable: not among the server's documents for this user", now);
+                }
                 replica.set_cursor(cursor);
             }
             ServerMsg::Ack { docs } => {
                 for ack in docs {
                     self.in_flight.remove(&ack.id);
+                    // Acknowledged during a first catch-up (streamed, so pushes are answered
+                    // before it ends): the server holds it now, whatever the catch-up listed.
+                    if let Some(sent) = &mut self.first_catch_up {
+                        sent.insert(ack.id);
+                    }
                     let Some(local) = replica.doc_mut(ack.id) else { continue };
                     let op = local.set_server_heads(&ack.heads);
                     if local.lacks_server_changes() {
@@ -217,6 +236,9 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         self.stats.received_docs += 1;
         self.stats.change_bytes_received += chunk.changes.len() as u64;
+        if let (Some(sent), Phase::CatchingUp) = (&mut self.first_catch_up, self.phase) {
+            sent.insert(chunk.id);
+        }
         let local = replica.doc_or_new(chunk.id, chunk.kind);
         if local.kind != chunk.kind {
             return Err(SyncError::BadChanges(chunk.id, format!("kind {} but held as {}", chunk.kind, local.kind)));

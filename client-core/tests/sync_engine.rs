@@ -299,3 +299,120 @@ fn an_honest_client_refuses_locally_what_the_rules_forbid() {
     }
     assert!(d.replica.set_customer(id, "phone", "0851-1", 3).is_ok());
 }
+
+#[test]
+fn seeded_ids_replay_exactly() {
+    let ids = |seed: Option<u64>| {
+        let mut d = Device::new();
+        if let Some(s) = seed {
+            d.replica.seed_ids(s);
+        }
+        (0..3).map(|n| d.customer(&format!("客户{n}"))).collect::<Vec<DocId>>()
+    };
+    assert_eq!(ids(Some(7)), ids(Some(7)));
+    assert_ne!(ids(Some(7)), ids(Some(8)));
+    assert_ne!(ids(None), ids(None));
+    assert!(ids(Some(7)).iter().all(|id| id.0.get_version_num() == 4));
+}
+
+/// Found by the simulation (seed 4): a device that does not check edits locally created a
+/// customer in a territory its user does not work in. The server refused the whole
+/// document (no field path); the device re-created it from the refused copy, pushed it,
+/// was refused again — forever, one inbox item per round trip.
+#[test]
+fn a_document_refused_whole_is_not_redone() {
+    let mut d = Device::new();
+    let id = d.customer("昆明酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    let refusal = Refusal {
+        id,
+        kind: DocKind::Customer,
+        code: ErrorCode::Forbidden,
+        path: String::new(),
+        rule: "territory".into(),
+        message: "li may not write customer.doc_kind of a record outside their territory".into(),
+        server_heads: vec![],
+    };
+    let out = d.receive(ServerMsg::Refused { refusals: vec![refusal] }).unwrap();
+    assert!(pushed(&out).is_empty(), "nothing is pushed again: {out:?}");
+    assert!(d.quiescent());
+    assert!(d.replica.customers().is_empty());
+    assert_eq!(d.store.inbox.len(), 1);
+    assert_eq!(d.store.inbox[0].changes, first[0].changes, "the refused creation is kept in the inbox");
+}
+
+/// Found by the simulation (seeds 42, 49, 59, 64, 80): an edit made while a push was in
+/// flight was discarded without a trace when that push was refused. The restore goes back
+/// to the server's state, and later edits are built on the refused ones, so they go too —
+/// lists (lines, contacts, policy versions, events) are not redone. Everything the restore
+/// discards must be kept in the inbox.
+#[test]
+fn edits_made_while_a_refused_push_was_in_flight_are_kept_in_the_inbox() {
+    let mut d = Device::new();
+    let id = d.customer("贵阳酒行");
+    let first = pushed(&d.connect());
+    d.receive(ServerMsg::CaughtUp { cursor: 0, docs_sent: 0 }).unwrap();
+    d.receive(ack(&first, 1)).unwrap();
+    d.replica.set_customer(id, "owner", "zhang", 2_000).unwrap();
+    d.persist();
+    let bad = pushed(&decode_all(d.engine.local_changes(&mut d.replica).unwrap()));
+    assert_eq!(bad.len(), 1);
+    // While the push is on its way, the rep adds a contact (a list: not redone).
+    d.replica.add_contact(id, "王经理", None, None, 3_000).unwrap();
+    d.persist();
+    let refusal = Refusal {
+        id,
+        kind: DocKind::Customer,
+        code: ErrorCode::Forbidden,
+        path: "owner".into(),
+        rule: "role".into(),
+        message: "role rep may not write customer.owner".into(),
+        server_heads: first[0].heads.clone(),
+    };
+    d.receive(ServerMsg::Refused { refusals: vec![refusal] }).unwrap();
+    let kept = &d.store.inbox[0].changes;
+    let mut with_everything = automerge::AutoCommit::load(&d.store.docs[&id].chunks[0]).unwrap();
+    with_everything.load_incremental(kept).unwrap();
+    assert!(with_everything.get_missing_deps(&[]).is_empty());
+    let restored = protocol::schema::customer::read(&with_everything, id).unwrap();
+    assert!(
+        restored.contacts.iter().any(|c| c.name == "王经理"),
+        "the contact added while the refused push was in flight is in the inbox"
+    );
+}
+
+/// Found by the simulation (seed 10121): a manager's device got a customer in its first
+/// catch-up, and the connection dropped before `CaughtUp` (so its cursor stayed 0). The
+/// customer was then moved to a territory the manager does not work in. On the next hello
+/// (cursor 0) the server does not tell a device with cursor 0 to forget anything (a fresh
+/// device holds nothing, and must not learn of documents it never had), so the device kept
+/// a customer it may no longer read. A catch-up from cursor 0 holds every document the user
+/// may read: a document the server gave this device before and left out now is out of reach.
+#[test]
+fn a_first_catch_up_drops_what_an_interrupted_one_left_and_is_now_out_of_reach() {
+    let mut other = Device::new();
+    let gone = other.customer("昆明酒行");
+    let kept = other.customer("成都酒行");
+    let chunks = pushed(&other.connect());
+    let mut d = Device::new();
+    let mine = d.customer("我的新客户");
+    d.connect();
+    d.receive(ServerMsg::Changes { docs: chunks.clone(), cursor: None }).unwrap();
+    d.engine.disconnected(); // before CaughtUp: the cursor is still 0
+    assert_eq!(d.store.cursor, 0);
+    assert_eq!(d.replica.customers().len(), 3);
+    // Meanwhile `gone` moved out of reach: the next first catch-up leaves it out.
+    let msgs = d.connect();
+    assert!(matches!(&msgs[0], ClientMsg::Hello(h) if h.cursor == 0));
+    let still: Vec<DocChunk> = chunks.iter().filter(|c| c.id == kept).cloned().collect();
+    d.receive(ServerMsg::Changes { docs: still, cursor: None }).unwrap();
+    d.receive(ServerMsg::CaughtUp { cursor: 5, docs_sent: 1 }).unwrap();
+    let mut left: Vec<DocId> = d.replica.customers().iter().map(|c| c.id).collect();
+    left.sort();
+    let mut want = vec![kept, mine];
+    want.sort();
+    assert_eq!(left, want, "the customer out of reach is forgotten, the unsent one kept");
+    assert!(!d.store.docs.contains_key(&gone));
+    assert!(d.store.inbox.is_empty(), "nothing unsent was lost");
+}

@@ -45,10 +45,13 @@ pub enum ErrorCode {
     /// The peer did not send what the protocol expects in time (e.g. no `Hello` after
     /// connecting).
     Timeout,
+    /// A newer connection of the same device said hello: this one is closed, and nothing
+    /// still on its way on it is applied.
+    Replaced,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -68,6 +71,7 @@ impl ErrorCode {
         ErrorCode::TooMuchWork,
         ErrorCode::Busy,
         ErrorCode::Timeout,
+        ErrorCode::Replaced,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -91,6 +95,7 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "too_much_work",
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::Replaced => "replaced",
         }
     }
 
@@ -128,6 +133,7 @@ impl ErrorCode {
             ErrorCode::TooMuchWork => "the changes are more work than the server accepts in one push",
             ErrorCode::Busy => "the server is busy; retry in a few seconds",
             ErrorCode::Timeout => "nothing arrived in time (a sync connection must send Hello first); reconnect",
+            ErrorCode::Replaced => "a newer connection of this device replaced this one",
         }
     }
 }

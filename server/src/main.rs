@@ -1,4 +1,6 @@
-//! `jiuloop-server`: run the sync server, manage users.
+//! `jiuloop-server`: run the sync server, manage users, seed a demo company.
+
+mod demo;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -52,6 +54,10 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_LOGIN_QUEUE)]
         login_queue: usize,
     },
+    /// Seed a demo company into an empty data directory: users for every role (passwords
+    /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
+    /// policy, customers, visits and orders in every status.
+    Demo,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -173,7 +179,8 @@ const ADMIN_WAIT: Duration = Duration::from_secs(15);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // Seeding a demo company talks to its own server: show only what goes wrong.
+    init_tracing(if matches!(cli.command, Command::Demo) { "warn,automerge=off" } else { "info" });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -183,9 +190,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -220,6 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config)
         }
+        Command::Demo => demo::run(&cli.data, std::env::var("JIULOOP_PASSWORD").ok().filter(|p| !p.is_empty())),
         Command::User(UserCommand::Add { name, role, territory, manager }) => {
             let password = std::env::var("JIULOOP_PASSWORD").map_err(|_| {
                 anyhow::anyhow!("set JIULOOP_PASSWORD to the new user's password (at least 8 characters)")
@@ -232,18 +240,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::List) => {
             let users = open_accounts(&cli.data)?.list_users()?;
-            println!("{:<20} {:<12} {:<16} {:<20} {:<9} CREATED", "NAME", "ROLE", "TERRITORY", "MANAGER", "STATUS");
+            let mut rows = vec![["NAME", "ROLE", "TERRITORY", "MANAGER", "STATUS", "CREATED"].map(String::from)];
             for u in users {
-                println!(
-                    "{:<20} {:<12} {:<16} {:<20} {:<9} {}",
-                    u.name,
-                    u.role,
-                    u.territory.as_deref().unwrap_or("-"),
-                    u.manager.as_deref().unwrap_or("-"),
-                    if u.disabled { "disabled" } else { "active" },
-                    protocol::time::rfc3339(u.created_at)
-                );
+                rows.push([
+                    u.name.clone(),
+                    u.role.to_string(),
+                    u.territory.clone().unwrap_or_else(|| "-".into()),
+                    u.manager.clone().unwrap_or_else(|| "-".into()),
+                    if u.disabled { "disabled" } else { "active" }.into(),
+                    protocol::time::rfc3339(u.created_at),
+                ]);
             }
+            print!("{}", table(&rows));
             Ok(())
         }
         Command::User(UserCommand::Disable { name }) => {
@@ -347,14 +355,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Effects { doc, json } => {
             let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
             let id: protocol::DocId = doc.parse().map_err(|_| anyhow::anyhow!("'{doc}' is not a document id"))?;
-            let rows = db.effects_of(id.as_bytes())?;
+            let rows = db.effects_of(id.as_bytes(), None)?;
             if json {
                 let list: Vec<serde_json::Value> = rows
                     .iter()
                     .map(|e| {
                         serde_json::json!({
-                            "kind": e.kind, "key": e.key, "at": protocol::time::rfc3339(e.at),
-                            "payload": serde_json::from_str::<serde_json::Value>(&e.payload).unwrap_or_default(),
+                            "kind": e.effect, "key": e.key, "at": protocol::time::rfc3339(e.at),
+                            "payload": serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default(),
                         })
                     })
                     .collect();
@@ -363,7 +371,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("no effects");
             } else {
                 for e in rows {
-                    println!("{}  {:<18} {:<36} {}", protocol::time::display_local(e.at), e.kind, e.key, e.payload);
+                    println!("{}  {:<18} {:<36} {}", protocol::time::display_local(e.at), e.effect, e.key, e.data);
                 }
             }
             Ok(())
@@ -391,6 +399,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Rows as columns aligned by display width (a Chinese character takes two columns).
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < N {
+                line.push_str(&" ".repeat(widths[i] - cell.width() + 1));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 fn admin(data: &std::path::Path, command: AdminCommand) -> anyhow::Result<String> {
     let outcome = jiuloop_server::admin::submit(data, &command, ADMIN_WAIT)?;
     if outcome.ok { Ok(outcome.message) } else { Err(anyhow::anyhow!(outcome.message)) }
@@ -404,9 +436,18 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let data = config.data_dir.clone();
         let server = jiuloop_server::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "jiuloop-server listening on http://{}", server.local_addr())?;
+        if open_accounts(&data).and_then(|a| Ok(a.list_users()?)).is_ok_and(|u| u.is_empty()) {
+            writeln!(
+                out,
+                "no users yet: create the first admin with\n  JIULOOP_PASSWORD='…' jiuloop-server --data {} user add admin --role admin\n\
+                 or seed a demo company into a new directory: scripts/run-server.sh --demo",
+                data.display()
+            )?;
+        }
         out.flush()?;
         drop(out);
         server.run_until(shutdown_signal()).await?;

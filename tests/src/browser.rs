@@ -265,6 +265,11 @@ impl Browser {
         page
     }
 
+    /// A DevTools command to the browser itself (permissions, …).
+    pub async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
+        self.cdp.call(None, method, params).await
+    }
+
     /// Chromium's own stderr (crashes, GPU noise), for failure reports.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
@@ -295,6 +300,11 @@ impl Page {
             .call(Some(&self.session), method, params)
             .await
             .unwrap_or_else(|e| panic!("[{}] {e}\n{}", self.name, self.console()))
+    }
+
+    /// A DevTools command to this tab (geolocation override, …); fails the test on error.
+    pub async fn command(&self, method: &str, params: Value) -> Value {
+        self.call(method, params).await
     }
 
     /// Phone (390×844, touch) or desktop layout.

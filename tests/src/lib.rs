@@ -23,6 +23,7 @@ pub mod process;
 pub mod raw;
 pub mod rng;
 pub mod server;
+pub mod sim;
 pub mod tmp;
 
 pub use bins::bins;

@@ -354,6 +354,27 @@ impl LocalDoc {
         Some(Self::from_chunks(id, chunk.kind, actor, &[&chunk]))
     }
 
+    /// A document of `kind` with id `id` holding just these root strings, written as
+    /// `actor` — for forgeries the registry's parser would not write (a server-written
+    /// kind, a reserved id).
+    pub fn forged(actor: &ActorId, id: DocId, kind: DocKind, fields: &[(&str, &str)]) -> Self {
+        use automerge::transaction::Transactable;
+        let mut doc = AutoCommit::new().with_actor(actor.clone());
+        doc.put(automerge::ROOT, protocol::schema::KIND_KEY, kind.as_str()).expect("kind");
+        for (k, v) in fields {
+            doc.put(automerge::ROOT, *k, *v).expect("field");
+        }
+        doc.commit();
+        LocalDoc { id, kind, doc, sent: Vec::new() }
+    }
+
+    /// A copy of this document as the server holds it after the pushes so far, to write
+    /// an attempt on without touching this one (`actor` writes it).
+    pub fn fork_as(&mut self, actor: &ActorId) -> Self {
+        let doc = self.doc.fork().with_actor(actor.clone());
+        LocalDoc { id: self.id, kind: self.kind, doc, sent: self.sent.clone() }
+    }
+
     /// A replica of a document received from the server, to write on as `actor`.
     pub fn from_chunks(id: DocId, kind: DocKind, actor: &ActorId, chunks: &[&DocChunk]) -> Self {
         let mut doc = AutoCommit::new().with_actor(actor.clone());

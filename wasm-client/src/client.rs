@@ -20,13 +20,14 @@ use crate::peer::PeerMsg;
 use crate::session::{LoginAnswer, Session};
 use crate::sync_loop::{self, Ev};
 use crate::text_merge::merge3;
-use crate::views::{self, CustomerQuery, LineInput};
+use crate::views::{self, CheckedLine, CustomerQuery, LineInput};
+use crate::work;
 use automerge::ActorId;
-use client_core::{Replica, StoreOp, StoredDoc};
+use client_core::{CoreError, LineRevision, Replica, StoreOp, StoredDoc};
 use js_sys::{Function, Promise};
-use protocol::kinds::FieldType;
+use protocol::kinds::{FieldError, FieldErrorKind, FieldType};
 use protocol::schema::order::NewLine;
-use protocol::schema::{Lang, OrderSource};
+use protocol::schema::{EventKind, ExceptionKind, Lang, OrderSource, SchemaError};
 use protocol::{DocId, DocKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -101,6 +102,8 @@ pub(crate) struct Shared {
     /// Documents another tab compacted or deleted during the background load: what was
     /// read at start is stale for them.
     load_skip: RefCell<HashSet<DocId>>,
+    /// Ids of the notifications the user has read (meta `notifications_read`).
+    pub read: RefCell<HashSet<String>>,
 }
 
 impl Shared {
@@ -119,17 +122,18 @@ impl Shared {
         }
     }
 
-    /// Make the replica's pending store ops durable, then tell the other tabs.
-    pub async fn persist(&self) -> Result<(), JsValue> {
+    /// Make the replica's pending store ops durable, then tell the other tabs. `Ok(false)`:
+    /// there was nothing to store.
+    pub async fn persist(&self) -> Result<bool, JsValue> {
         let ops = self.core.borrow_mut().replica.take_store_ops();
         if ops.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         match self.store.apply(&ops).await {
             Ok(seqs) => {
                 *self.storage_error.borrow_mut() = None;
                 self.broadcast(&PeerMsg::Ops(ops.into_iter().zip(seqs).collect()));
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 let msg = e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()));
@@ -359,14 +363,85 @@ struct ContactInput {
     title: String,
 }
 
-/// A refused edit as the UI shows it: every field error in the user's language, one per
-/// line (`field: reason`), else the error itself.
-pub(crate) fn edit_error(e: &client_core::CoreError, kind: Option<DocKind>, lang: Lang) -> String {
-    let fields = e.field_errors();
-    if fields.is_empty() {
-        return e.to_string();
+/// The meta key of the read notifications.
+const READ_KEY: &str = "notifications_read";
+
+/// What an edit's promise rejects with: the JSON text of [`kind_views::refusal`] (each
+/// field's error with its code and parameters, in the user's language).
+fn refuse(e: &CoreError, kind: Option<DocKind>, lang: Lang) -> JsValue {
+    JsValue::from_str(&kind_views::refusal(e, kind, lang))
+}
+
+fn refuse_fields(errors: Vec<FieldError>, kind: Option<DocKind>, lang: Lang) -> JsValue {
+    refuse(&CoreError::Schema(SchemaError::Fields(errors)), kind, lang)
+}
+
+fn refuse_text(message: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&kind_views::refusal_text(message.to_string()))
+}
+
+fn lang_of(lang: Option<String>) -> Lang {
+    lang.as_deref().map(parse_lang).unwrap_or_default()
+}
+
+fn id_of(id: &str, lang: Lang) -> Result<DocId, JsValue> {
+    id.trim().parse().map_err(|_| refuse(&CoreError::BadId(id.to_string()), None, lang))
+}
+
+/// Lines as the order form holds them, checked: every error named `lines/N/field`
+/// (N = 1-based), unknown products included.
+fn checked_lines(replica: &Replica, lines: &[LineInput]) -> Result<Vec<(String, CheckedLine)>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    if lines.is_empty() {
+        errors.push(FieldError::new("lines", FieldErrorKind::Required));
     }
-    fields.iter().map(|f| f.message(kind, lang)).collect::<Vec<_>>().join("\n")
+    for (n, l) in lines.iter().enumerate() {
+        match views::check_line(l) {
+            Ok(c) => out.push((l.id.trim().to_string(), c)),
+            Err(e) => errors.extend(e.into_iter().map(|mut e| {
+                e.field = format!("lines/{}/{}", n + 1, e.field);
+                e
+            })),
+        }
+    }
+    let known: Vec<FieldError> = replica
+        .unknown_products(lines.iter().map(|l| l.sku.as_str()))
+        .into_iter()
+        .filter(|e| !errors.iter().any(|x| x.field == e.field))
+        .collect();
+    errors.extend(known);
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// The order form's other fields as inputs, in field order (empty ones clear the field
+/// when revising, are left out when creating).
+fn order_inputs(fields: &HashMap<String, String>, keep_empty: bool) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(_, v)| keep_empty || !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    kind_views::in_field_order(DocKind::Order, &mut v);
+    v
+}
+
+/// What a lifecycle step carries, as the order screen's step form sends it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StepInput {
+    comment: String,
+    carrier: String,
+    tracking: String,
+    exception: String,
+    /// Shipping: the batch numbers lines ship with (a line by id or 1-based position).
+    batches: Vec<BatchInput>,
+}
+
+#[derive(Deserialize)]
+struct BatchInput {
+    line: String,
+    batch: String,
 }
 
 impl Client {
@@ -375,6 +450,17 @@ impl Client {
             return Err(err("not logged in: log in once while online"));
         }
         Ok(())
+    }
+
+    /// [`Client::edit_raw`] for an edit in `lang`: not logged in, bad JSON and core errors
+    /// all reject with a refusal's JSON text.
+    fn edit_in<T: Into<JsValue> + 'static>(
+        &self,
+        lang: Lang,
+        f: impl FnOnce(&mut Core) -> Result<T, JsValue> + 'static,
+    ) -> Promise {
+        let checked = self.require_user().map_err(|_| refuse_text(not_logged_in(lang)));
+        self.edit_raw(checked, f)
     }
 
     /// [`Client::open`] for Rust callers (tests).
@@ -436,6 +522,8 @@ impl Client {
         let session = Session::from_meta(&loaded.meta);
         let cursor = loaded.meta.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
         let last_sync = loaded.meta.get("last_sync").and_then(|c| c.parse().ok());
+        let read: HashSet<String> =
+            loaded.meta.get(READ_KEY).and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
         let actor = ActorId::try_from(actor_hex.as_str()).map_err(err)?;
         let mut replica = Replica::load(actor, session.user.clone(), loaded.docs, cursor, loaded.inbox).map_err(err)?;
         if let Some(p) = session.principal() {
@@ -469,6 +557,7 @@ impl Client {
             open_timings: RefCell::new(open_timings),
             loading: Cell::new(true),
             load_skip: RefCell::new(HashSet::new()),
+            read: RefCell::new(read),
         });
 
         // From now on, other tabs' messages go straight to the replica.
@@ -511,28 +600,22 @@ impl Client {
         Ok(Client { shared })
     }
 
-    fn update(&self, kind: DocKind, id: String, edits: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
+    fn update(&self, kind: DocKind, id: String, edits: String, now: f64, lang: Lang) -> Promise {
+        self.edit_in(lang, move |core| {
+            let id = id_of(&id, lang)?;
             if core.replica.kind_of(id) != Some(kind) {
-                return Err(format!("no {kind} with id {id}"));
+                return Err(refuse(&CoreError::NotFound { kind, id: id.to_string() }, Some(kind), lang));
             }
-            let edits: HashMap<String, FieldEdit> = serde_json::from_str(&edits).map_err(|e| e.to_string())?;
-            let values = merged_edits(&core.replica, id, kind, edits).map_err(|e| e.to_string())?;
+            let edits: HashMap<String, FieldEdit> = serde_json::from_str(&edits).map_err(refuse_text)?;
+            let values = merged_edits(&core.replica, id, kind, edits).map_err(|e| refuse(&e, Some(kind), lang))?;
             let inputs: Vec<(&str, &str)> = values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
-            core.replica.edit(id, &inputs, now as i64).map_err(|e| edit_error(&e, Some(kind), Lang::En))?;
+            core.replica.edit(id, &inputs, now as i64).map_err(|e| refuse(&e, Some(kind), lang))?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// Run an edit on the replica, make it durable, wake the sync loop, tell the UI.
-    fn edit<T: Into<JsValue> + 'static>(&self, f: impl FnOnce(&mut Core) -> Result<T, String> + 'static) -> Promise {
-        let checked = self.require_user();
-        self.edit_raw(checked, move |core| f(core).map_err(err))
-    }
-
-    /// [`Client::edit`] for edits that reject with a value of their own (the generic
-    /// record API: a JSON string naming each refused field).
+    /// Run an edit on the replica, make it durable, wake the sync loop, tell the UI. The
+    /// promise rejects with what `f` rejects with (a refusal's JSON text).
     fn edit_raw<T: Into<JsValue> + 'static>(
         &self,
         checked: Result<(), JsValue>,
@@ -545,10 +628,13 @@ impl Client {
                 let mut core = shared.core.borrow_mut();
                 f(&mut core)
             };
-            // Whatever was committed before an error is stored all the same.
+            // Whatever was committed before an error is stored all the same; the screens
+            // are told only when something changed (a refused edit leaves the form as it is).
             let stored = shared.persist().await;
-            shared.mailbox.post(Ev::Local);
-            shared.notify("data");
+            if !matches!(stored, Ok(false)) {
+                shared.mailbox.post(Ev::Local);
+                shared.notify("data");
+            }
             let out = out?;
             stored?;
             Ok(out.into())
@@ -708,27 +794,28 @@ impl Client {
         Ok(views::customers(&self.shared.core.borrow().replica, &q, parse_lang(&lang)).to_string())
     }
 
-    pub fn facets(&self) -> String {
-        views::facets(&self.shared.core.borrow().replica).to_string()
-    }
-
-    /// `{customer, visits, orders, may_edit}`.
+    /// `{customer, visits, orders, may: {edit, notes, contacts, channel, visit, order},
+    /// unsent}`.
     pub fn customer(&self, id: String, lang: String) -> Result<String, JsValue> {
         let id = parse_id(&id)?;
-        views::customer_detail(&self.shared.core.borrow().replica, id, parse_lang(&lang))
+        let unsent = self.unsent();
+        views::customer_detail(&self.shared.core.borrow().replica, &unsent, id, parse_lang(&lang))
             .map(|v| v.to_string())
             .map_err(err)
     }
 
-    /// `status`: `""` for all, or `draft` / `submitted` / `cancelled`.
+    /// `status`: `""` for all, or one status name; rows and counts by the one status
+    /// (see [`crate::order_state`]).
     pub fn orders(&self, status: String, limit: Option<u32>, lang: String) -> String {
         let limit = limit.map(|l| l as usize);
-        views::orders(&self.shared.core.borrow().replica, status.trim(), limit, parse_lang(&lang)).to_string()
+        let unsent = self.unsent();
+        views::orders(&self.shared.core.borrow().replica, &unsent, status.trim(), limit, parse_lang(&lang)).to_string()
     }
 
     pub fn order(&self, id: String, lang: String) -> Result<String, JsValue> {
         let id = parse_id(&id)?;
-        views::order_detail(&self.shared.core.borrow().replica, id, parse_lang(&lang))
+        let unsent = self.unsent();
+        views::order_detail(&self.shared.core.borrow().replica, &unsent, id, js::now_ms(), parse_lang(&lang))
             .map(|v| v.to_string())
             .map_err(err)
     }
@@ -742,8 +829,9 @@ impl Client {
     }
 
     /// Live offline preview of order lines `[{sku, spec, qty, unit_price}]` (unit price in
-    /// yuan) for `customer`, priced with the synced policy: per-line policy price and
-    /// discount, total, verdict and the approvals needed.
+    /// yuan) for `customer`, priced with the synced policy: per line the product name, the
+    /// policy price and the discount or markup (or the line's errors, in `lang`), the total,
+    /// the verdict and the approvals needed.
     #[wasm_bindgen(js_name = previewOrder)]
     pub fn preview_order(&self, customer: String, lines: String, now: f64, lang: String) -> Result<String, JsValue> {
         let lines: Vec<LineInput> = serde_json::from_str(&lines).map_err(err)?;
@@ -753,14 +841,89 @@ impl Client {
     }
 
     /// The active products of the synced price policy: `{version, title, skus: [{code,
-    /// name, spec}]}`.
-    pub fn catalogue(&self) -> String {
-        views::catalogue(&self.shared.core.borrow().replica).to_string()
+    /// name, spec, price}]}` — `price`: what the policy gives `customer` (when given) now.
+    pub fn catalogue(&self, customer: Option<String>, now: Option<f64>) -> String {
+        let customer = customer.and_then(|c| c.trim().parse::<DocId>().ok());
+        let now = now.map(|n| n as i64).unwrap_or_else(js::now_ms);
+        views::catalogue(&self.shared.core.borrow().replica, customer, now).to_string()
     }
 
-    /// Orders waiting for an approval this user's role can give.
+    /// Orders waiting for an approval this user's role can give, with their lines, prices
+    /// against the policy, discounts and the rep's note.
     pub fn approvals(&self, lang: String) -> String {
-        views::approvals(&self.shared.core.borrow().replica, parse_lang(&lang)).to_string()
+        let unsent = self.unsent();
+        views::approvals(&self.shared.core.borrow().replica, &unsent, js::now_ms(), parse_lang(&lang)).to_string()
+    }
+
+    /// This user's queues: `[{queue, count, items}]` (see [`crate::work::queues`]).
+    pub fn work(&self, lang: String) -> String {
+        let unsent = self.unsent();
+        work::queues(&self.shared.core.borrow().replica, &unsent, js::now_ms(), parse_lang(&lang)).to_string()
+    }
+
+    /// `{unread, items}`: what this user is told, derived from the documents held here
+    /// (see [`crate::work::notifications`]).
+    pub fn notifications(&self, lang: String) -> String {
+        let unsent = self.unsent();
+        let read = self.shared.read.borrow();
+        work::notifications(&self.shared.core.borrow().replica, &unsent, &read, js::now_ms(), parse_lang(&lang))
+            .to_string()
+    }
+
+    /// Mark notifications read (`ids`: a JSON list; `"all"`: every current one). Kept in
+    /// the profile's meta store; marks of notifications that are gone are forgotten.
+    #[wasm_bindgen(js_name = markRead)]
+    pub fn mark_read(&self, ids: String) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let current = {
+                let unsent: HashSet<DocId> = shared.core.borrow_mut().replica.unsent_docs().into_iter().collect();
+                let none = HashSet::new();
+                let all = work::notifications(&shared.core.borrow().replica, &unsent, &none, js::now_ms(), Lang::En);
+                work::current_ids(&all)
+            };
+            let text = {
+                let mut read = shared.read.borrow_mut();
+                if ids.trim() == "all" {
+                    read.extend(current.iter().cloned());
+                } else {
+                    let list: Vec<String> = serde_json::from_str(&ids).map_err(err)?;
+                    read.extend(list);
+                }
+                read.retain(|id| current.contains(id));
+                serde_json::to_string(&*read).unwrap_or_default()
+            };
+            shared.store.set_meta(&[(READ_KEY, Some(&text))]).await?;
+            shared.notify("data");
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    // ---- after-sales ---------------------------------------------------------------
+
+    /// The after-sales queue at `now`: open complaints (all with `all`) by SLA time left,
+    /// breached first (see [`crate::aftersales_views::complaint_queue`]).
+    #[wasm_bindgen(js_name = complaintQueue)]
+    pub fn complaint_queue(&self, now: f64, all: bool, lang: String) -> String {
+        let unsent = self.unsent();
+        crate::aftersales_views::complaint_queue(
+            &self.shared.core.borrow().replica,
+            &unsent,
+            now as i64,
+            all,
+            parse_lang(&lang),
+        )
+        .to_string()
+    }
+
+    /// One complaint as the customer experienced it: its clocks and its history (see
+    /// [`crate::aftersales_views::complaint_detail`]).
+    #[wasm_bindgen(js_name = complaintDetail)]
+    pub fn complaint_detail(&self, id: String, now: f64, lang: String) -> Result<String, JsValue> {
+        let id = parse_id(&id)?;
+        crate::aftersales_views::complaint_detail(&self.shared.core.borrow().replica, id, now as i64, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
     }
 
     // ---- any kind, from its declaration (the generic screens) ---------------------
@@ -861,7 +1024,10 @@ impl Client {
         let a: field_views::Args =
             if args.trim().is_empty() { Default::default() } else { serde_json::from_str(&args).map_err(err)? };
         let core = self.shared.core.borrow();
-        { let _ = (&core, &a, now, &lang, &name); Ok(String::new()) }
+        {
+            let _ = (&core, &a, now, &lang, &name);
+            Ok(String::new())
+        }
     }
 
     /// Take a workflow step on a record (`approve`, `publish`, `cancel` …), or `read` to
@@ -885,30 +1051,34 @@ impl Client {
         })
     }
 
-    // ---- edits (promises, resolved once durable) --------------------------------
+    // ---- edits (promises, resolved once durable; refused with a refusal's JSON) ---
 
-    /// `{name, phone, channel, class, region, fields: {address, notes, …}}` → new id.
+    /// `{name, phone, channel, class, region, fields: {address, notes, …}}` → new id, in
+    /// the user's territory, owned by them.
     #[wasm_bindgen(js_name = createCustomer)]
-    pub fn create_customer(&self, input: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let i: CustomerInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    pub fn create_customer(&self, input: String, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let i: CustomerInput = serde_json::from_str(&input).map_err(refuse_text)?;
             let territory = core.session.territory.clone().unwrap_or_default();
             let user = core.replica.user().to_string();
-            let mut inputs: Vec<(&str, &str)> = vec![
-                ("name", &i.name),
-                ("phone", &i.phone),
-                ("channel", &i.channel),
-                ("class", &i.class),
-                ("region", &i.region),
-                ("owner", &user),
-                ("territory", &territory),
+            let mut inputs: Vec<(String, String)> = vec![
+                ("name".into(), i.name),
+                ("phone".into(), i.phone),
+                ("channel".into(), i.channel),
+                ("class".into(), i.class),
+                ("region".into(), i.region),
+                ("owner".into(), user),
+                ("territory".into(), territory),
             ];
-            inputs.extend(i.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            inputs.retain(|(k, v)| *k == "name" || !v.trim().is_empty());
+            inputs.extend(i.fields);
+            inputs.retain(|(k, v)| k == "name" || !v.trim().is_empty());
+            kind_views::in_field_order(DocKind::Customer, &mut inputs);
+            let pairs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let id = core
                 .replica
-                .create(DocKind::Customer, &inputs, now as i64)
-                .map_err(|e| edit_error(&e, Some(DocKind::Customer), Lang::En))?;
+                .create(DocKind::Customer, &pairs, now as i64)
+                .map_err(|e| refuse(&e, Some(DocKind::Customer), lang))?;
             Ok(id.to_string())
         })
     }
@@ -916,103 +1086,196 @@ impl Client {
     /// `{field: {base, value}}`: writes the fields whose value differs from what the form
     /// showed; free text is merged with what changed meanwhile.
     #[wasm_bindgen(js_name = updateCustomer)]
-    pub fn update_customer(&self, id: String, edits: String, now: f64) -> Promise {
-        self.update(DocKind::Customer, id, edits, now)
+    pub fn update_customer(&self, id: String, edits: String, now: f64, lang: Option<String>) -> Promise {
+        self.update(DocKind::Customer, id, edits, now, lang_of(lang))
     }
 
     #[wasm_bindgen(js_name = updateVisit)]
-    pub fn update_visit(&self, id: String, edits: String, now: f64) -> Promise {
-        self.update(DocKind::Visit, id, edits, now)
+    pub fn update_visit(&self, id: String, edits: String, now: f64, lang: Option<String>) -> Promise {
+        self.update(DocKind::Visit, id, edits, now, lang_of(lang))
     }
 
     #[wasm_bindgen(js_name = updateOrder)]
-    pub fn update_order(&self, id: String, edits: String, now: f64) -> Promise {
-        self.update(DocKind::Order, id, edits, now)
+    pub fn update_order(&self, id: String, edits: String, now: f64, lang: Option<String>) -> Promise {
+        self.update(DocKind::Order, id, edits, now, lang_of(lang))
     }
 
-    /// `{name, phone, title}`.
+    /// `{name, phone, title}`; errors name `contacts/name`, `contacts/phone`, ….
     #[wasm_bindgen(js_name = addContact)]
-    pub fn add_contact(&self, id: String, input: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
-            let c: ContactInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    pub fn add_contact(&self, id: String, input: String, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let id = id_of(&id, lang)?;
+            let c: ContactInput = serde_json::from_str(&input).map_err(refuse_text)?;
             core.replica
                 .add_contact(id, &c.name, opt(&c.phone).as_deref(), opt(&c.title).as_deref(), now as i64)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| refuse(&e, Some(DocKind::Customer), lang))?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// `{customer, kind, method, notes, fields: {outcome, feedback, satisfaction, …}}` →
-    /// new id.
+    /// `{customer, kind, method, notes, fields: {outcome, feedback, satisfaction, …,
+    /// checkin_at, checkin_lat, checkin_lng, checkin_accuracy_m}}` → new id. A visit must
+    /// say something: notes, an outcome, the customer's feedback or a next action.
     #[wasm_bindgen(js_name = createVisit)]
-    pub fn create_visit(&self, input: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let i: VisitInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
-            let mut inputs: Vec<(&str, &str)> =
-                vec![("customer", &i.customer), ("kind", &i.kind), ("method", &i.method), ("notes", &i.notes)];
-            inputs.extend(i.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    pub fn create_visit(&self, input: String, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let i: VisitInput = serde_json::from_str(&input).map_err(refuse_text)?;
+            let said = ["outcome", "feedback", "next_action"]
+                .iter()
+                .any(|f| i.fields.get(*f).is_some_and(|v| !v.trim().is_empty()))
+                || !i.notes.trim().is_empty();
+            if !said {
+                return Err(refuse_fields(
+                    vec![FieldError::new("notes", FieldErrorKind::Required)],
+                    Some(DocKind::Visit),
+                    lang,
+                ));
+            }
+            let mut inputs: Vec<(String, String)> = vec![
+                ("customer".into(), i.customer),
+                ("kind".into(), i.kind),
+                ("method".into(), i.method),
+                ("notes".into(), i.notes),
+            ];
+            inputs.extend(i.fields);
+            let inputs = kind_views::create_inputs(DocKind::Visit, inputs.into_iter().collect());
+            let pairs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let id = core
                 .replica
-                .create(DocKind::Visit, &inputs, now as i64)
-                .map_err(|e| edit_error(&e, Some(DocKind::Visit), Lang::En))?;
+                .create(DocKind::Visit, &pairs, now as i64)
+                .map_err(|e| refuse(&e, Some(DocKind::Visit), lang))?;
             Ok(id.to_string())
         })
     }
 
     /// Submit a draft order (records the price policy it was priced with).
     #[wasm_bindgen(js_name = submitOrder)]
-    pub fn submit_order(&self, id: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
-            core.replica.submit_order(id, now as i64).map_err(|e| e.to_string())?;
-            Ok(JsValue::UNDEFINED)
-        })
+    pub fn submit_order(&self, id: String, now: f64, lang: Option<String>) -> Promise {
+        self.order_step(id, "submitted".into(), String::new(), now, lang)
     }
 
-    /// Approve (or reject) the order's current content, with a comment.
+    /// Approve or reject the order's current content; a rejection needs a reason
+    /// (`comment`).
     #[wasm_bindgen(js_name = decideOrder)]
-    pub fn decide_order(&self, id: String, approve: bool, comment: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
-            core.replica.decide_order(id, approve, comment.trim(), now as i64).map_err(|e| e.to_string())?;
-            Ok(JsValue::UNDEFINED)
-        })
+    pub fn decide_order(&self, id: String, approve: bool, comment: String, now: f64, lang: Option<String>) -> Promise {
+        let step = if approve { "approved" } else { "rejected" };
+        let input = json!({ "comment": comment }).to_string();
+        self.order_step(id, step.into(), input, now, lang)
     }
 
     #[wasm_bindgen(js_name = cancelOrder)]
-    pub fn cancel_order(&self, id: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let id: DocId = id.trim().parse().map_err(|_| format!("'{id}' is not a document id"))?;
-            core.replica.cancel_order(id, now as i64).map_err(|e| e.to_string())?;
+    pub fn cancel_order(&self, id: String, now: f64, lang: Option<String>) -> Promise {
+        self.order_step(id, "cancelled".into(), String::new(), now, lang)
+    }
+
+    /// Record a lifecycle step on an order: `step` is an event kind (`submitted`,
+    /// `approved`, `rejected`, `paid`, `shipped`, `delivered`, `exception`, `resolved`,
+    /// `closed`, `cancelled`); `input` `{comment, carrier, tracking, exception}` what it
+    /// carries. Required: a reason to reject, carrier and tracking number to ship, the kind
+    /// and a note for an exception, a note to resolve one. The rules are the core's (the
+    /// same the server applies); refusals name the field.
+    #[wasm_bindgen(js_name = orderStep)]
+    pub fn order_step(&self, id: String, step: String, input: String, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let id = id_of(&id, lang)?;
+            let i: StepInput = if input.trim().is_empty() {
+                StepInput::default()
+            } else {
+                serde_json::from_str(&input).map_err(refuse_text)?
+            };
+            let kind: EventKind = step.parse().map_err(refuse_text)?;
+            let mut missing = Vec::new();
+            let mut need = |field: &str, v: &str| {
+                if v.trim().is_empty() {
+                    missing.push(FieldError::new(field, FieldErrorKind::Required));
+                }
+            };
+            match kind {
+                EventKind::Rejected | EventKind::Resolved => need("comment", &i.comment),
+                EventKind::Shipped => {
+                    need("carrier", &i.carrier);
+                    need("tracking", &i.tracking);
+                }
+                EventKind::Exception => {
+                    need("exception", &i.exception);
+                    need("comment", &i.comment);
+                }
+                _ => {}
+            }
+            if !missing.is_empty() {
+                return Err(refuse_fields(missing, Some(DocKind::Order), lang));
+            }
+            let now = now as i64;
+            let r = &mut core.replica;
+            let comment = i.comment.trim();
+            let done = match kind {
+                EventKind::Submitted => r.submit_order(id, now),
+                EventKind::Approved | EventKind::Rejected => {
+                    r.decide_order(id, kind == EventKind::Approved, comment, now)
+                }
+                EventKind::Paid => r.confirm_payment(id, now),
+                EventKind::Shipped => {
+                    let pairs: Vec<(String, String)> = i
+                        .batches
+                        .iter()
+                        .filter(|b| !b.batch.trim().is_empty())
+                        .map(|b| (b.line.clone(), b.batch.clone()))
+                        .collect();
+                    r.ship_order_with_batches(id, i.carrier.trim(), i.tracking.trim(), &pairs, now)
+                }
+                EventKind::Delivered => r.deliver_order(id, opt(comment).as_deref(), now),
+                EventKind::Exception => match i.exception.parse::<ExceptionKind>() {
+                    Ok(x) => r.order_exception(id, x, comment, now),
+                    Err(e) => return Err(refuse_text(e)),
+                },
+                EventKind::Resolved => r.resolve_exception(id, comment, now),
+                EventKind::Closed => r.close_order(id, now),
+                EventKind::Cancelled => r.cancel_order(id, now),
+                EventKind::Created => return Err(refuse_text("created is not a step")),
+            };
+            done.map_err(|e| refuse(&e, Some(DocKind::Order), lang))?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// `{customer, source, lines: [{sku, spec, qty, unit_price}], fields: {delivery_date,
     /// delivery_place, payment_method, notes}}` (unit price in yuan) → new id. Every line
-    /// and field is checked before anything is written.
+    /// and field is checked before anything is written (errors name `lines/N/FIELD`; a
+    /// product the synced policy does not know is one).
     #[wasm_bindgen(js_name = createOrder)]
-    pub fn create_order(&self, input: String, now: f64) -> Promise {
-        self.edit(move |core| {
-            let i: OrderInput = serde_json::from_str(&input).map_err(|e| e.to_string())?;
-            let customer: DocId = i.customer.trim().parse().map_err(|_| "choose a customer".to_string())?;
+    pub fn create_order(&self, input: String, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let i: OrderInput = serde_json::from_str(&input).map_err(refuse_text)?;
+            let kind = Some(DocKind::Order);
+            let mut errors = Vec::new();
+            let customer = i.customer.trim().parse::<DocId>().ok();
+            if customer.is_none() {
+                errors.push(FieldError::new("customer", FieldErrorKind::Required));
+            }
             let source = match opt(&i.source) {
-                Some(s) => s.parse::<OrderSource>()?,
+                Some(s) => s.parse::<OrderSource>().map_err(refuse_text)?,
                 None => OrderSource::Electronic,
             };
-            if i.lines.is_empty() {
-                return Err("an order needs at least one line".into());
-            }
-            let lines = i
-                .lines
-                .iter()
-                .enumerate()
-                .map(|(n, l)| views::check_line(l).map_err(|e| format!("line {}: {e}", n + 1)))
-                .collect::<Result<Vec<_>, _>>()?;
+            let lines = checked_lines(&core.replica, &i.lines).unwrap_or_else(|e| {
+                errors.extend(e);
+                Vec::new()
+            });
+            let fields = order_inputs(&i.fields, false);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let ctx_errors = protocol::schema::record::parse_inputs(DocKind::Order, &pairs, false, &today(now))
+                .err()
+                .unwrap_or_default();
+            errors.extend(ctx_errors);
+            let Some(customer) = customer.filter(|_| errors.is_empty()) else {
+                return Err(refuse_fields(errors, kind, lang));
+            };
             let lines: Vec<NewLine> = lines
                 .into_iter()
-                .map(|l| NewLine {
+                .map(|(_, l)| NewLine {
                     id: DocId::new_random().to_string(),
                     sku: l.sku,
                     spec: l.spec,
@@ -1020,16 +1283,80 @@ impl Client {
                     unit_price_fen: l.unit_price_fen,
                 })
                 .collect();
-            let mut fields: Vec<(&str, &str)> =
-                i.fields.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            fields.sort();
             let id = core
                 .replica
-                .create_order_with(customer, source, &lines, &fields, now as i64)
-                .map_err(|e| edit_error(&e, Some(DocKind::Order), Lang::En))?;
+                .create_order_with(customer, source, &lines, &pairs, now as i64)
+                .map_err(|e| refuse(&e, kind, lang))?;
             Ok(id.to_string())
         })
     }
+
+    /// Revise an order's content (a draft, or an order waiting or rejected before it is
+    /// confirmed): `{lines: [{id, sku, spec, qty, unit_price}], fields: {…}}` — lines with
+    /// an `id` keep it, lines left out are taken out — as one change, checked like
+    /// [`Client::create_order`]. `resubmit`: then submit it again (a rejected order goes
+    /// back to its approvers).
+    #[wasm_bindgen(js_name = reviseOrder)]
+    pub fn revise_order(&self, id: String, input: String, resubmit: bool, now: f64, lang: Option<String>) -> Promise {
+        let lang = lang_of(lang);
+        self.edit_in(lang, move |core| {
+            let id = id_of(&id, lang)?;
+            let i: OrderInput = serde_json::from_str(&input).map_err(refuse_text)?;
+            let kind = Some(DocKind::Order);
+            let lines = checked_lines(&core.replica, &i.lines).map_err(|e| refuse_fields(e, kind, lang))?;
+            let revisions: Vec<LineRevision> = lines
+                .into_iter()
+                .map(|(id, l)| LineRevision {
+                    id: Some(id).filter(|i| !i.is_empty()),
+                    sku: l.sku,
+                    spec: l.spec,
+                    qty: l.qty,
+                    unit_price_fen: l.unit_price_fen,
+                })
+                .collect();
+            let current = core.replica.order(id).map_err(|e| refuse(&e, kind, lang))?;
+            // Only fields whose value differs from the order's are written.
+            let fields: Vec<(String, String)> = order_inputs(&i.fields, true)
+                .into_iter()
+                .filter(|(k, v)| {
+                    let now = match k.as_str() {
+                        "delivery_date" => current.delivery_date.clone().unwrap_or_default(),
+                        "delivery_place" => current.delivery_place.clone().unwrap_or_default(),
+                        "payment_method" => current.payment_method.map(|p| p.as_str().to_string()).unwrap_or_default(),
+                        "notes" => current.notes.clone(),
+                        _ => String::new(),
+                    };
+                    v.trim() != now.trim()
+                })
+                .collect();
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            core.replica.revise_order(id, &revisions, &pairs, now as i64).map_err(|e| refuse(&e, kind, lang))?;
+            if resubmit {
+                let steps = core.replica.order_steps(id, now as i64).unwrap_or_default();
+                if steps.contains(&EventKind::Submitted) {
+                    core.replica.submit_order(id, now as i64).map_err(|e| refuse(&e, kind, lang))?;
+                } else if let Some(p) = core.replica.current_policy() {
+                    // Back to its approvers by the revision itself: record the policy it
+                    // was priced with now.
+                    let v = p.version.to_string();
+                    if current.priced_with != Some(i64::from(p.version)) {
+                        core.replica
+                            .edit(id, &[("priced_with", &v)], now as i64)
+                            .map_err(|e| refuse(&e, kind, lang))?;
+                    }
+                }
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+/// How a form's dates are read on `now` (today, for "not in the past").
+fn today(now: f64) -> protocol::kinds::parse::ParseContext {
+    let now = now as i64;
+    let today =
+        chrono::DateTime::from_timestamp_millis(now).map(|t| t.with_timezone(&protocol::time::shanghai()).date_naive());
+    protocol::kinds::parse::ParseContext { today, now: Some(now) }
 }
 
 /// Documents loaded in one go before the page gets a turn again.

@@ -467,7 +467,7 @@ pub fn core_text(e: &CoreError, kind: Option<DocKind>, lang: Lang) -> String {
 /// reason in `lang` (without its label, for showing next to the field), and every reason
 /// with its label in `message`.
 pub fn refusal(e: &CoreError, kind: Option<DocKind>, lang: Lang) -> String {
-    let label = |field: &str| kind.and_then(|k| k.spec().field(field)).map(|f| f.label(lang));
+    let label = |field: &str| kind.and_then(|k| field_label(k, field)).map(|f| f.label(lang));
     let mut fields: Vec<Value> = e
         .field_errors()
         .iter()
@@ -491,6 +491,18 @@ pub fn refusal(e: &CoreError, kind: Option<DocKind>, lang: Lang) -> String {
         _ => "error",
     };
     json!({ "fields": fields, "message": core_text(e, kind, lang), "code": code }).to_string()
+}
+
+/// The declaration of a field path: `name`, or `list/N/name` / `list/name` inside a list
+/// of records (an order line's `lines/2/qty`).
+fn field_label(kind: DocKind, path: &str) -> Option<&'static FieldSpec> {
+    let mut parts = path.split('/');
+    let top = kind.spec().field(parts.next()?)?;
+    match (top.ty, parts.next_back()) {
+        (_, None) => Some(top),
+        (FieldType::Records(fields), Some(sub)) => fields.iter().find(|f| f.name == sub),
+        _ => Some(top),
+    }
 }
 
 /// A refusal that is not about a field (bad JSON, an unknown kind), in the same shape.

@@ -10,10 +10,13 @@
 //! * [`views`]: what the screens show (search, filters, labels, totals) as JSON.
 //! * [`kind_views`]: the generic screens of any kind, from its declaration.
 //! * [`field_views`]: issue 12's screens — the rep's today list, field reports, report pages.
+//! * [`order_state`]: the one status of an order every screen shows.
+//! * [`work`]: each department's queues and the notifications, derived on the device.
 //!
 //! Time: edits take `now` from JavaScript (`Date.now()`); the driver reads the same clock.
 //! `std::time::Instant` is never used (it panics in the browser).
 
+pub mod aftersales_views;
 pub mod client;
 pub mod field_views;
 pub mod idb;
@@ -21,11 +24,13 @@ pub mod js;
 pub mod kind_views;
 pub mod mailbox;
 pub mod money;
+pub mod order_state;
 pub mod peer;
 pub mod session;
 pub mod sync_loop;
 pub mod text_merge;
 pub mod views;
+pub mod work;
 
 pub use client::Client;
 

@@ -179,7 +179,7 @@ async fn two_tabs_of_one_profile_share_edits_and_one_holds_the_connection() {
 
     let new =
         r#"{"name":"花溪酒庄","channel":"distributor","class":"A","region":"贵阳","fields":{"notes":"喜欢酱香型"}}"#;
-    let id = JsFuture::from(a.create_customer(new.into(), 1_000.0)).await.unwrap().as_string().unwrap();
+    let id = JsFuture::from(a.create_customer(new.into(), 1_000.0, None)).await.unwrap().as_string().unwrap();
     eventually("B sees A's customer", || b.customer(id.clone(), "zh".into()).is_ok()).await;
     let detail = json(b.customer(id.clone(), "zh".into()).unwrap());
     assert_eq!(detail["customer"]["territory"], "贵州", "created in the user's territory");
@@ -189,7 +189,7 @@ async fn two_tabs_of_one_profile_share_edits_and_one_holds_the_connection() {
     let base = "喜欢酱香型";
     let ea = serde_json::json!({ "notes": { "base": base, "value": "老板喜欢酱香型" } }).to_string();
     let eb = serde_json::json!({ "notes": { "base": base, "value": "喜欢酱香型，月底进货" } }).to_string();
-    let (ra, rb) = (a.update_customer(id.clone(), ea, 2_000.0), b.update_customer(id.clone(), eb, 2_000.0));
+    let (ra, rb) = (a.update_customer(id.clone(), ea, 2_000.0, None), b.update_customer(id.clone(), eb, 2_000.0, None));
     JsFuture::from(ra).await.unwrap();
     JsFuture::from(rb).await.unwrap();
     let notes = |c: &Client| json(c.customer(id.clone(), "zh".into()).unwrap())["customer"]["notes"].clone();
@@ -204,7 +204,12 @@ async fn two_tabs_of_one_profile_share_edits_and_one_holds_the_connection() {
 
     // A bad field changes nothing.
     let bad = r#"{"name":"x","fields":{"next_follow_up":"2026-13-01"}}"#;
-    assert!(JsFuture::from(a.create_customer(bad.into(), 3_000.0)).await.is_err());
+    let refused = JsFuture::from(a.create_customer(bad.into(), 3_000.0, Some("zh".into()))).await;
+    let r = json(refused.unwrap_err().as_string().expect("rejects with a refusal's JSON"));
+    assert_eq!(
+        (r["fields"][0]["field"].as_str(), r["fields"][0]["code"].as_str()),
+        (Some("next_follow_up"), Some("not_date"))
+    );
     assert_eq!(json(a.customers(String::new(), "zh".into()).unwrap())["total"], 1);
 
     // When the holder closes, the other tab takes over the connection.
@@ -228,7 +233,7 @@ async fn the_generic_record_api_creates_any_kind_and_rejects_with_field_errors_a
     let kinds = json(a.kinds("zh".into()));
     let obs = kinds.as_array().unwrap().iter().find(|k| k["name"] == "competitor-observation").unwrap();
     assert_eq!((obs["label"].as_str(), obs["may_create"].as_bool()), (Some("竞品价格观察"), Some(true)));
-    let customer = JsFuture::from(a.create_customer(r#"{"name":"贵阳酒行"}"#.into(), 1_000.0)).await.unwrap();
+    let customer = JsFuture::from(a.create_customer(r#"{"name":"贵阳酒行"}"#.into(), 1_000.0, None)).await.unwrap();
     let customer = customer.as_string().unwrap();
 
     // Refused: a JSON string naming each field, in the language asked for; nothing stored.
@@ -267,5 +272,30 @@ async fn the_generic_record_api_creates_any_kind_and_rejects_with_field_errors_a
     JsFuture::from(a.update_record(id.clone(), edit, 5_000.0, "en".into())).await.unwrap();
     let rec = json(a.record(id, "zh".into()).unwrap());
     assert!(rec["fields"].as_array().unwrap().iter().any(|f| f["name"] == "shelf_price" && f["raw"] == 119_900));
+
+    // The typed order API refuses alike: every line's errors, named as the core names them.
+    let order = serde_json::json!({ "customer": customer, "lines": [
+        { "sku": "MT-53-500", "qty": "0", "unit_price": "1499" },
+        { "sku": "", "qty": "1", "unit_price": "0" },
+    ], "fields": { "delivery_date": "2000-01-01" } });
+    let refused = JsFuture::from(a.create_order(order.to_string(), 1_800_000_000_000.0, Some("en".into()))).await;
+    let r = json(refused.unwrap_err().as_string().unwrap());
+    let fields: Vec<(&str, &str)> = r["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("lines/1/qty", "out_of_range"),
+            ("lines/2/sku", "required"),
+            ("lines/2/unit_price_fen", "not_positive"),
+            ("delivery_date", "date_in_past")
+        ]
+    );
+    assert_eq!(r["fields"][2]["label"], "Unit price");
+    assert_eq!(json(a.orders(String::new(), None, "zh".into()))["count"], 0, "nothing saved");
     a.close();
 }

@@ -18,7 +18,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "cadence-policy",
     zh: "客户跟进策略",
     en: "Follow-up cadence",
-    code: 21,
+    code: 31,
     id: IdRule::Fixed(CADENCE_DOC_ID),
     placement: Placement::Nowhere,
     read: EVERYONE,

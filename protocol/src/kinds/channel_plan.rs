@@ -14,7 +14,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "channel-plan",
     zh: "渠道规划",
     en: "Channel plan",
-    code: 13,
+    code: 23,
     id: IdRule::Random,
     placement: Placement::Own { territory: "territory" },
     read: PLAN_READERS,

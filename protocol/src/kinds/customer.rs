@@ -11,6 +11,8 @@ const CONTACT: &[FieldSpec] = &[
     field("name", Str { max: 100 }, "姓名", "Name", FIELD_STAFF).required(),
     field("phone", Phone, "电话", "Phone", FIELD_STAFF),
     field("title", Str { max: 100 }, "职务", "Title", FIELD_STAFF),
+    // The key contact's birthday: the care calendar's birthday greetings.
+    field("birthday", Date, "生日", "Birthday", FIELD_STAFF),
 ];
 
 /// Every change of class, appended by whoever changes it (never rewritten).
@@ -22,6 +24,7 @@ const CLASS_HISTORY: LogSpec = LogSpec {
     role_key: None,
     time_key: "at",
     by_arrival: false,
+    on_create: None,
     fields: &[
         field("from", Enum(&CustomerClass::VOCAB), "原分类", "From", FIELD_STAFF),
         field("to", Enum(&CustomerClass::VOCAB), "新分类", "To", FIELD_STAFF),

@@ -13,7 +13,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "development-plan",
     zh: "客户开发计划",
     en: "Customer development plan",
-    code: 18,
+    code: 28,
     id: IdRule::Random,
     placement: Placement::Own { territory: "territory" },
     read: PLAN_READERS,

@@ -14,7 +14,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "development-target",
     zh: "开发目标客户",
     en: "Development target",
-    code: 19,
+    code: 29,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::DevelopmentPlan, field: "plan" },
     read: PLAN_READERS,

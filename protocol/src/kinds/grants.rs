@@ -54,6 +54,31 @@ pub const EVERYONE: Grants = &[
     (Role::Admin, A),
 ];
 
+/// The after-sales department (and admins): who works complaints and owns the SLA policy.
+pub const AFTER_SALES: Grants = &[(Role::AfterSales, A), (Role::Admin, A)];
+/// Who files complaints, records revisits and works their tasks: the field in their
+/// territories, after-sales everywhere (the hotline), admins.
+pub const SERVICE_STAFF: Grants = &[(Role::Rep, T), (Role::Manager, T), (Role::AfterSales, A), (Role::Admin, A)];
+/// Readers of complaints: the field in their territories, after-sales and quality control
+/// everywhere, executives.
+pub const COMPLAINT_READERS: Grants = &[
+    (Role::Rep, T),
+    (Role::Manager, T),
+    (Role::AfterSales, A),
+    (Role::Quality, A),
+    (Role::Executive, A),
+    (Role::Admin, A),
+];
+/// Quality control (and admins): who opens and works quality issues.
+pub const QUALITY: Grants = &[(Role::Quality, A), (Role::Admin, A)];
+/// Readers of quality issues: quality control, after-sales, executives.
+pub const QUALITY_READERS: Grants =
+    &[(Role::Quality, A), (Role::AfterSales, A), (Role::Executive, A), (Role::Admin, A)];
+/// Readers of revisit and care tasks, and of revisit records: the field in their
+/// territories, after-sales everywhere, executives.
+pub const TASK_READERS: Grants =
+    &[(Role::Rep, T), (Role::Manager, T), (Role::AfterSales, A), (Role::Executive, A), (Role::Admin, A)];
+
 /// The market department (and admins): research, reports, forecasts, product plans.
 pub const MARKET_STAFF: Grants = &[(Role::Market, A), (Role::Admin, A)];
 

@@ -1,7 +1,7 @@
 //! The one check of an append-only log's new entries, used by the server before it
 //! applies a change and by honest clients before they commit one.
 
-use super::spec::LogSpec;
+use super::spec::{FieldSpec, FieldType, LogSpec};
 use crate::rules::{Principal, Violation};
 use std::collections::BTreeMap;
 
@@ -68,6 +68,27 @@ impl Entry {
             Some(_) => true,
         }
     }
+}
+
+/// Does a stored value fit its declared field (the server holds every declared key of a
+/// log entry to its type: a satisfaction of 9, a date that is none, a choice outside the
+/// vocabulary are refused)? `Err` says why, in English.
+pub fn check_value(f: &FieldSpec, v: &Scalar) -> Result<(), String> {
+    let ok = match (f.ty, v) {
+        (_, Scalar::Null) => true,
+        (FieldType::Str { max } | FieldType::Text { max }, Scalar::Str(s)) => s.chars().count() <= max,
+        (FieldType::Phone, Scalar::Str(s)) => s.chars().count() <= 32,
+        (FieldType::Enum(vocab), Scalar::Str(s)) => s.is_empty() || vocab.names().any(|n| n == s),
+        (FieldType::Date, Scalar::Str(s)) => s.is_empty() || crate::time::parse_date(s).is_some(),
+        (FieldType::Time, Scalar::Time(_) | Scalar::Int(_)) => true,
+        (FieldType::Int { min, max }, Scalar::Int(i)) => (min..=max).contains(i),
+        (FieldType::Money { max }, Scalar::Int(i)) => (0..=max).contains(i),
+        (FieldType::Ref(_), Scalar::Str(s)) => s.is_empty() || s.parse::<crate::ids::DocId>().is_ok(),
+        (FieldType::Flag, Scalar::Bool(_)) => true,
+        (FieldType::Bytes, Scalar::Bytes(_)) => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(format!("is not a valid {} value: {v:?}", f.ty.name())) }
 }
 
 /// What a log's own check sees of one new entry.
@@ -150,6 +171,11 @@ pub fn check_entry(
         }
         if let Some(key) = spec.requires.iter().find(|k| !e.has(k)) {
             return Err(violation(format!("{word}-{key}"), format!("'{kind}' must carry '{key}'")));
+        }
+        for f in log.fields {
+            if let Some(v) = e.values.get(f.name) {
+                check_value(f, v).map_err(|why| violation(format!("{word}-value"), format!("'{}' {why}", f.name)))?;
+            }
         }
         if let Some(check) = log.check {
             check(&LogCheck { writer: p, entry: e, before, new_before: &new[..i] })

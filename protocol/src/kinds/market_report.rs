@@ -46,7 +46,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "market-report",
     zh: "市场调研报告",
     en: "Market report",
-    code: 8,
+    code: 18,
     id: IdRule::Random,
     placement: Placement::Nowhere,
     read: DEPARTMENTS,

@@ -102,6 +102,26 @@ registry! {
     Verdict => verdict;
     /// 竞品价格观察: a competitor's product seen at a customer's.
     CompetitorObservation => competitor_observation;
+    /// 投诉, of a customer: worked by after-sales against its SLA clocks.
+    Complaint => complaint;
+    /// What the server records of a complaint (SLA breaches, its revisit; server-written).
+    ComplaintTrack => complaint_track;
+    /// The after-sales policy: SLA times per severity, the revisit delay (one document).
+    AftersalesPolicy => aftersales_policy;
+    /// 质量问题 of one SKU and batch, worked by quality control.
+    QualityIssue => quality_issue;
+    /// The customers who received a recalled batch (server-written).
+    Recall => recall;
+    /// 回访计划: revisits of the customers a scope reaches.
+    RevisitPlan => revisit_plan;
+    /// 回访任务, of a customer.
+    RevisitTask => revisit_task;
+    /// 回访记录, of a customer.
+    Revisit => revisit;
+    /// 客户关怀: a date of the care calendar.
+    CareEvent => care_event;
+    /// 关怀任务, of a customer.
+    CareTask => care_task;
     /// 市场调研计划 (issue 12, part 1).
     ResearchPlan => research_plan;
     /// 市场调研报告 (part 2).

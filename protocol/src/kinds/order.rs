@@ -5,7 +5,9 @@ use super::DocKind;
 use super::grants::{FIELD_STAFF, ORDER_READERS};
 use super::spec::build::{author, created_at, entry, field, parent};
 use super::log::LogCheck;
-use super::spec::{Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, KindSpec, LogFold, LogSpec, Placement, Scope};
+use super::spec::{
+    Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, InputRule, KindSpec, LogFold, LogSpec, Placement, Scope,
+};
 use crate::role::Role::{self, *};
 use crate::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
 use crate::schema::{EventKind, ExceptionKind, OrderSource, PaymentMethod};
@@ -27,7 +29,9 @@ const LINE: &[FieldSpec] = &[
     field("sku", Str { max: 64 }, "产品", "Product", FIELD_STAFF).required(),
     field("spec", Str { max: 64 }, "规格", "Spec", FIELD_STAFF),
     field("qty", Int { min: 1, max: MAX_QTY }, "数量", "Quantity", FIELD_STAFF).required(),
-    field("unit_price_fen", Money { max: MAX_UNIT_PRICE_FEN }, "单价", "Unit price", FIELD_STAFF).required(),
+    field("unit_price_fen", Money { max: MAX_UNIT_PRICE_FEN }, "单价", "Unit price", FIELD_STAFF)
+        .required()
+        .with_input(InputRule::Positive),
 ];
 
 const ROLES: &[Role] = &[Rep, Manager, Admin];
@@ -43,12 +47,16 @@ pub const EVENTS: LogSpec = LogSpec {
     role_key: Some("role"),
     time_key: "at",
     by_arrival: true,
+    on_create: Some("created"),
     fields: &[
         field("comment", Str { max: 1_000 }, "说明", "Comment", EVENT_WRITERS),
         field("hash", Str { max: 128 }, "内容摘要", "Content hash", EVENT_WRITERS),
         field("carrier", Str { max: 100 }, "承运商", "Carrier", EVENT_WRITERS),
         field("tracking", Str { max: 100 }, "运单号", "Tracking number", EVENT_WRITERS),
         field("exception", Enum(&ExceptionKind::VOCAB), "异常类型", "Exception", EVENT_WRITERS),
+        // The batch numbers each line shipped with (`LINE=BATCH,BATCH;LINE=BATCH`): what a
+        // recall lists its customers by.
+        field("batches", Str { max: 4_000 }, "批次号", "Batch numbers", EVENT_WRITERS),
     ],
     entries: &[
         entry("created", ROLES),
@@ -63,9 +71,18 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("exception", EXCEPTION_HANDLERS).requires(&["role"]),
         entry("resolved", EXCEPTION_HANDLERS),
     ],
-    check: Some(check_resolution),
+    check: Some(check_event),
     fold: LogFold::Custom,
 };
+
+/// What an order event must be beyond its kind and author: batches in the one format, a
+/// resolution by the department that raised the exception.
+fn check_event(c: &LogCheck<'_>) -> Result<(), String> {
+    if let Some(text) = c.entry.str("batches") {
+        crate::schema::order::parse_batches(text)?;
+    }
+    check_resolution(c)
+}
 
 /// A department resolves its own exceptions: a resolution is recorded in the role that
 /// raised an open exception, by logistics for a cancellation requested after shipment
@@ -116,7 +133,7 @@ pub const SPEC: KindSpec = KindSpec {
         created_at("created_at", "下单时间", "Created at", FIELD_STAFF),
         field("source", Enum(&OrderSource::VOCAB), "订单来源", "Source", FIELD_STAFF),
         field("lines", Records(LINE), "订单明细", "Lines", FIELD_STAFF),
-        field("delivery_date", Date, "交货日期", "Delivery date", FIELD_STAFF),
+        field("delivery_date", Date, "交货日期", "Delivery date", FIELD_STAFF).with_input(InputRule::NotPast),
         field("delivery_place", Str { max: 200 }, "交货地点", "Delivery place", FIELD_STAFF),
         field("payment_method", Enum(&PaymentMethod::VOCAB), "付款方式", "Payment method", FIELD_STAFF),
         field("notes", Text { max: 10_000 }, "备注", "Notes", FIELD_STAFF),

@@ -72,11 +72,23 @@ pub enum FieldErrorKind {
         kind: String,
         value: String,
     },
+    /// Not a product of the price policy the device holds (an order line's SKU).
+    UnknownProduct {
+        value: String,
+    },
     NotFlag {
         value: String,
     },
     UnknownField {
         known: Vec<String>,
+    },
+    /// Not a batch number (批次号).
+    NotBatch {
+        value: String,
+    },
+    /// The record names no line of its list (by id or 1-based position).
+    NoSuchLine {
+        value: String,
     },
     /// A list, a log, raw bytes or an identity field: not set with `FIELD=VALUE`.
     NotSettable,
@@ -110,8 +122,11 @@ impl FieldErrorKind {
             FieldErrorKind::BadPhone { .. } => "bad_phone",
             FieldErrorKind::NotRef { .. } => "not_ref",
             FieldErrorKind::UnknownRef { .. } => "unknown_ref",
+            FieldErrorKind::UnknownProduct { .. } => "unknown_product",
             FieldErrorKind::NotFlag { .. } => "not_flag",
             FieldErrorKind::UnknownField { .. } => "unknown_field",
+            FieldErrorKind::NotBatch { .. } => "not_batch",
+            FieldErrorKind::NoSuchLine { .. } => "no_such_line",
             FieldErrorKind::NotSettable => "not_settable",
             FieldErrorKind::CreateOnly => "create_only",
         }
@@ -211,6 +226,13 @@ impl FieldErrorKind {
                 let label = kind.parse::<DocKind>().map(|k| k.spec().label(lang)).unwrap_or(kind.as_str());
                 if zh { format!("找不到{label}“{value}”") } else { format!("no {label} '{value}' here") }
             }
+            UnknownProduct { value } => {
+                if zh {
+                    format!("“{value}”不是价格体系中的产品")
+                } else {
+                    format!("'{value}' is not a product of the price policy")
+                }
+            }
             NotFlag { value } => {
                 if zh {
                     format!("“{value}”应为 是/否")
@@ -223,6 +245,20 @@ impl FieldErrorKind {
                     format!("没有这个字段（可用：{}）", known.join("、"))
                 } else {
                     format!("no such field (fields: {})", known.join(", "))
+                }
+            }
+            NotBatch { value } => {
+                if zh {
+                    format!("“{value}”不是批次号（字母、数字、- _ . /，最多 64 个字）")
+                } else {
+                    format!("'{value}' is not a batch number (letters, digits, - _ . /, at most 64)")
+                }
+            }
+            NoSuchLine { value } => {
+                if zh {
+                    format!("订单没有“{value}”这一行（行号或行编号）")
+                } else {
+                    format!("the order has no line '{value}' (a position or a line id)")
                 }
             }
             NotSettable => {

@@ -71,7 +71,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "partner",
     zh: "渠道合作伙伴",
     en: "Channel partner",
-    code: 14,
+    code: 24,
     id: IdRule::Random,
     placement: Placement::Own { territory: "territory" },
     read: PARTNER_READERS,

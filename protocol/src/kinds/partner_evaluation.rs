@@ -52,7 +52,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "partner-evaluation",
     zh: "合作伙伴评估",
     en: "Partner evaluation",
-    code: 16,
+    code: 26,
     id: IdRule::Derived(evaluation_id),
     placement: Placement::Parent { kind: DocKind::Partner, field: "partner" },
     read: PARTNER_READERS,

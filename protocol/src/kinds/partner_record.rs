@@ -27,7 +27,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "partner-record",
     zh: "合作伙伴记录",
     en: "Partner record",
-    code: 15,
+    code: 25,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::Partner, field: "partner" },
     read: PARTNER_READERS,

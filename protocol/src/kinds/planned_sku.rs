@@ -14,7 +14,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "planned-sku",
     zh: "规划新品",
     en: "Planned SKU",
-    code: 12,
+    code: 22,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::ProductPlan, field: "plan" },
     read: LEADERSHIP,

@@ -40,6 +40,7 @@ pub const VERSIONS: LogSpec = LogSpec {
     role_key: None,
     time_key: "published_at",
     by_arrival: false,
+    on_create: None,
     fields: &[
         field("version", Int { min: 1, max: u32::MAX as i64 }, "版本", "Version", PUBLISHERS),
         field("body", Bytes, "内容", "Body", PUBLISHERS),

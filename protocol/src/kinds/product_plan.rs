@@ -59,7 +59,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "product-plan",
     zh: "产品规划",
     en: "Product plan",
-    code: 11,
+    code: 21,
     id: IdRule::Random,
     placement: Placement::Nowhere,
     read: LEADERSHIP,

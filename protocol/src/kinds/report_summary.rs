@@ -33,7 +33,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "report-summary",
     zh: "竞品价格汇总",
     en: "Competitor price summary",
-    code: 9,
+    code: 19,
     id: IdRule::Derived(summary_id),
     placement: Placement::Parent { kind: DocKind::MarketReport, field: "report" },
     read: DEPARTMENTS,

@@ -52,7 +52,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "research-plan",
     zh: "市场调研计划",
     en: "Market research plan",
-    code: 7,
+    code: 17,
     id: IdRule::Random,
     placement: Placement::Own { territory: "territory" },
     read: PLAN_READERS,

@@ -216,6 +216,10 @@ pub struct LogSpec {
     /// [`crate::schema::RECEIVED_KEY`]): a log folded into a status. `false` for logs read
     /// as a plain history (class changes) or ordered by content (policy versions).
     pub by_arrival: bool,
+    /// The entry every new record's log starts with, written by its creator at creation
+    /// (an order's `created`, a complaint's `filed`): the server's arrival time of it is
+    /// when the record reached the server.
+    pub on_create: Option<&'static str>,
     /// Plain-value keys an entry may carry besides the above (with their types).
     pub fields: &'static [FieldSpec],
     pub entries: &'static [EntrySpec],
@@ -316,6 +320,13 @@ pub struct Freeze {
 pub enum Effect {
     /// An order confirmed and handed to logistics and finance.
     Assigned,
+    /// A complaint's SLA clock breached (recorded once per clock, escalated to the
+    /// territory's manager): its severity no longer changes, so nobody escapes a breach by
+    /// downgrading it.
+    SlaBreached,
+    /// A quality issue's recall raised for its batch: the list of customers who received
+    /// the batch is drawn up, so the SKU and batch no longer change.
+    Recalled,
     /// A document's workflow reached `published` and it was distributed (a market report,
     /// a trend forecast): its content is what departments were given.
     Published,
@@ -325,6 +336,8 @@ impl Effect {
     pub fn as_str(self) -> &'static str {
         match self {
             Effect::Assigned => "assigned",
+            Effect::SlaBreached => "SLA-breached",
+            Effect::Recalled => "recalled",
             Effect::Published => "published",
         }
     }

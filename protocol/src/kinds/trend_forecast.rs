@@ -15,7 +15,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "trend-forecast",
     zh: "市场趋势预测",
     en: "Market trend forecast",
-    code: 10,
+    code: 20,
     id: IdRule::Random,
     placement: Placement::Nowhere,
     read: DEPARTMENTS,

@@ -47,7 +47,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "violation-report",
     zh: "违规举报",
     en: "Violation report",
-    code: 17,
+    code: 27,
     id: IdRule::Random,
     placement: Placement::Own { territory: "territory" },
     read: PLAN_READERS,

@@ -1,4 +1,5 @@
-//! 拜访记录: a visit to a customer, logged by the rep.
+//! 拜访记录: a visit to a customer, logged by the rep, with an optional on-site check-in
+//! (time and position). Photos will be attachments (issue 11) of the visit.
 
 use super::DocKind;
 use super::grants::FIELD_STAFF;
@@ -42,6 +43,12 @@ pub const SPEC: KindSpec = KindSpec {
         field("satisfaction", Int { min: 1, max: 5 }, "满意度", "Satisfaction (1-5)", VISIT_STAFF),
         field("next_action", Str { max: 500 }, "下一步行动", "Next action", VISIT_STAFF),
         field("next_action_date", Date, "下一步日期", "Next action date", VISIT_STAFF),
+        // The check-in on site: when (the device's clock) and where (the browser's
+        // geolocation, in micro-degrees, with its accuracy in metres).
+        field("checkin_at", Time, "签到时间", "Checked in at", VISIT_STAFF),
+        field("checkin_lat", Int { min: -90_000_000, max: 90_000_000 }, "签到纬度", "Check-in latitude", VISIT_STAFF),
+        field("checkin_lng", Int { min: -180_000_000, max: 180_000_000 }, "签到经度", "Check-in longitude", VISIT_STAFF),
+        field("checkin_accuracy_m", Int { min: 0, max: 1_000_000 }, "定位精度（米）", "Location accuracy (m)", VISIT_STAFF),
         // The visit plan this visit carries out (it completes the plan, issue 12).
         field("plan", Ref(DocKind::VisitPlan), "拜访计划", "Visit plan", VISIT_STAFF),
     ],

@@ -28,7 +28,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "visit-plan",
     zh: "拜访计划",
     en: "Visit plan",
-    code: 20,
+    code: 30,
     id: IdRule::Random,
     placement: Placement::Parent { kind: DocKind::Customer, field: "customer" },
     read: PLAN_READERS,

@@ -198,14 +198,13 @@ impl Finding {
                 }
             }
             Finding::BelowPolicyPrice { discount_bp, allowed_bp } => {
+                let allowed = i64::from(*allowed_bp);
+                let (d, excess, a) =
+                    (format_bp(*discount_bp), format_bp(discount_bp.saturating_sub(allowed)), format_bp(allowed));
                 if zh {
-                    format!("低于政策价 {}，超出权限 {}", format_bp(*discount_bp), format_bp(i64::from(*allowed_bp)))
+                    format!("低于政策价 {d}，超出权限 {excess}（权限 {a}）")
                 } else {
-                    format!(
-                        "{} below the policy price, above the allowed {}",
-                        format_bp(*discount_bp),
-                        format_bp(i64::from(*allowed_bp))
-                    )
+                    format!("{d} below the policy price: {excess} beyond the allowed {a}")
                 }
             }
             Finding::DiscountBeyondAllAuthority { discount_bp } => {
@@ -269,11 +268,13 @@ impl Reason {
         let zh = lang == Lang::Zh;
         match self {
             Reason::DiscountAboveAuthority { line, sku, discount_bp, pricer_max_bp, .. } => {
-                let (d, m) = (format_bp(*discount_bp), format_bp(i64::from(*pricer_max_bp)));
+                let max = i64::from(*pricer_max_bp);
+                let (d, excess, m) =
+                    (format_bp(*discount_bp), format_bp(discount_bp.saturating_sub(max)), format_bp(max));
                 if zh {
-                    format!("第{line}行 {sku} 低于政策价 {d}，超出定价人权限 {m}")
+                    format!("第{line}行 {sku} 低于政策价 {d}，超出定价人权限 {excess}（权限 {m}）")
                 } else {
-                    format!("line {line} ({sku}) is {d} below the policy price, above the pricer's {m}")
+                    format!("line {line} ({sku}) is {d} below the policy price: {excess} beyond the pricer's {m}")
                 }
             }
             Reason::PriceAbovePolicy { line, sku, markup_bp, .. } => {

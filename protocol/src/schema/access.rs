@@ -249,6 +249,20 @@ pub(crate) fn set_in_record(
     put_scalar(doc, &obj, field, v)
 }
 
+/// Delete the record of list `key` whose `id` key is `record`; `NotFound` when there is none.
+pub(crate) fn remove_record(doc: &mut AutoCommit, key: &str, record: &str) -> R<()> {
+    let Some(list) = get_obj(doc, &automerge::ROOT, key) else {
+        return Err(SchemaError::NotFound("record", record.to_string()));
+    };
+    let index = (0..doc.length(&list)).find(|i| match doc.get(&list, *i) {
+        Ok(Some((Value::Object(ObjType::Map), obj))) => get_str(doc, &obj, "id") == record,
+        _ => false,
+    });
+    let Some(i) = index else { return Err(SchemaError::NotFound("record", record.to_string())) };
+    doc.delete(&list, i)?;
+    Ok(())
+}
+
 /// The entries a log held before a change, and the ones it appends.
 pub(crate) type OldAndNew = (Vec<crate::kinds::Entry>, Vec<crate::kinds::Entry>);
 

@@ -40,6 +40,8 @@ pub struct Contact {
     pub name: String,
     pub phone: Option<String>,
     pub title: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -127,6 +129,7 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Customer> {
                 name: get_str(doc, &c, "name"),
                 phone: get_opt_str(doc, &c, "phone"),
                 title: get_opt_str(doc, &c, "title"),
+                birthday: get_opt_str(doc, &c, "birthday"),
             })
             .collect(),
         address: s("address"),

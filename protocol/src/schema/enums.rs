@@ -122,6 +122,191 @@ string_enum!(
     }
 );
 
+// ---- after-sales (售后) ----------------------------------------------------------------
+
+string_enum!(
+    /// How a complaint reached the company (投诉渠道).
+    ComplaintChannel {
+        Hotline = "hotline", "客服热线", "Hotline";
+        Email = "email", "电子邮件", "Email";
+        Online = "online", "在线客服", "Online service";
+        FieldRep = "field-rep", "业务员现场", "Field rep";
+        Dealer = "dealer", "经销商反馈", "Dealer";
+    }
+);
+
+string_enum!(
+    /// What a complaint is about (投诉类别).
+    ComplaintCategory {
+        Taste = "taste", "口感", "Taste";
+        Packaging = "packaging", "包装", "Packaging";
+        AntiCounterfeit = "anti-counterfeit", "防伪/疑似假酒", "Anti-counterfeiting / suspected fake";
+        LogisticsDamage = "logistics-damage", "物流破损", "Logistics damage";
+        DeliveryDelay = "delivery-delay", "配送延误", "Delivery delay";
+        Service = "service", "服务", "Service";
+        Price = "price", "价格", "Price";
+    }
+);
+
+string_enum!(
+    /// How grave a complaint or quality issue is (严重程度); decides the SLA clocks.
+    Severity {
+        Normal = "normal", "一般", "Normal";
+        Serious = "serious", "严重", "Serious";
+        Critical = "critical", "紧急（疑似安全问题）", "Critical (suspected safety issue)";
+    }
+);
+
+string_enum!(
+    /// Who caused what a complaint is about (责任方).
+    ResponsibleParty {
+        Production = "production", "生产", "Production";
+        Logistics = "logistics", "物流", "Logistics";
+        Sales = "sales", "销售", "Sales";
+        Dealer = "dealer", "经销商", "Dealer";
+        Customer = "customer", "客户", "Customer";
+        Nobody = "none", "无责任方", "None";
+    }
+);
+
+string_enum!(
+    /// What happened to a complaint (投诉事件). Appended to the complaint's event log.
+    ComplaintEventKind {
+        Filed = "filed", "登记投诉", "Filed";
+        Acknowledged = "acknowledged", "受理", "Acknowledged";
+        Investigating = "investigating", "调查", "Investigation";
+        Measures = "measures", "确定处理措施", "Measures decided";
+        Resolved = "resolved", "处理完毕", "Resolved";
+        Feedback = "feedback", "客户反馈", "Customer feedback";
+        Closed = "closed", "关闭", "Closed";
+        Reopened = "reopened", "重新打开", "Reopened";
+        Waiting = "waiting", "等待客户", "Waiting on the customer";
+        Resumed = "resumed", "客户已回复", "Customer replied";
+        Progress = "progress", "告知客户进展", "Progress told to the customer";
+        FieldNote = "field-note", "现场记录", "Field note";
+        Escalated = "escalated", "升级", "Escalated";
+    }
+);
+
+string_enum!(
+    /// Where a complaint stands, folded from its event log (投诉状态).
+    ComplaintStatus {
+        Received = "received", "待受理", "Received";
+        Acknowledged = "acknowledged", "已受理", "Acknowledged";
+        Investigating = "investigating", "调查中", "Investigating";
+        MeasuresDecided = "measures-decided", "已定措施", "Measures decided";
+        Resolved = "resolved", "已解决", "Resolved";
+        Feedback = "feedback", "客户已反馈", "Feedback received";
+        Closed = "closed", "已关闭", "Closed";
+        Reopened = "reopened", "已重新打开", "Reopened";
+    }
+);
+
+string_enum!(
+    /// How the customer was told (告知方式).
+    ToldVia {
+        Phone = "phone", "电话", "Phone";
+        Sms = "sms", "短信", "SMS";
+        Wechat = "wechat", "微信", "WeChat";
+        Email = "email", "邮件", "Email";
+        Visit = "visit", "上门", "In person";
+    }
+);
+
+string_enum!(
+    /// Where a quality issue came from (问题来源).
+    QualitySource {
+        Complaints = "complaints", "客户投诉", "Complaints";
+        MarketTracking = "market-tracking", "市场跟踪", "Market tracking";
+    }
+);
+
+string_enum!(
+    /// What happened to a quality issue (质量问题事件).
+    QualityEventKind {
+        Linked = "linked", "关联投诉", "Complaint linked";
+        Analysis = "analysis", "原因分析", "Root cause analysis";
+        Containment = "containment", "遏制措施", "Containment";
+        Action = "action", "纠正措施", "Corrective action";
+        Verification = "verification", "效果验证", "Verification";
+        Closed = "closed", "关闭", "Closed";
+        Reopened = "reopened", "重新打开", "Reopened";
+        Recall = "recall", "召回", "Recall";
+    }
+);
+
+string_enum!(
+    /// Where a quality issue stands, folded from its event log (质量问题状态).
+    QualityStatus {
+        Open = "open", "待分析", "Open";
+        Analysed = "analysed", "已分析", "Analysed";
+        Contained = "contained", "已遏制", "Contained";
+        ActionPlanned = "action-planned", "整改中", "Corrective action";
+        Verified = "verified", "已验证", "Verified";
+        Closed = "closed", "已关闭", "Closed";
+        Reopened = "reopened", "已重新打开", "Reopened";
+    }
+);
+
+string_enum!(
+    /// What a revisit asks about (回访内容).
+    RevisitContent {
+        ProductExperience = "product-experience", "产品体验", "Product experience";
+        Satisfaction = "satisfaction-survey", "满意度调查", "Satisfaction survey";
+        Service = "service-evaluation", "服务评价", "Service evaluation";
+        PurchaseIntention = "purchase-intention", "购买意向", "Purchase intention";
+    }
+);
+
+string_enum!(
+    /// How a revisit is made (回访方式).
+    RevisitMethod {
+        Phone = "phone", "电话", "Phone";
+        OnSite = "on-site", "上门", "On-site";
+        Questionnaire = "questionnaire", "问卷", "Questionnaire";
+    }
+);
+
+string_enum!(
+    /// Which customers a revisit plan reaches (回访范围).
+    PlanScope {
+        List = "list", "指定客户", "Listed customers";
+        Rule = "rule", "按规则", "By rule";
+    }
+);
+
+string_enum!(
+    /// Where a task stands (任务状态).
+    TaskStatus {
+        Open = "open", "待办", "Open";
+        Done = "done", "已完成", "Done";
+        Skipped = "skipped", "已跳过", "Skipped";
+    }
+);
+
+string_enum!(
+    /// How likely the customer buys again (购买意向).
+    Intention {
+        High = "high", "强", "High";
+        Medium = "medium", "一般", "Medium";
+        Low = "low", "弱", "Low";
+        Nothing = "none", "无", "None";
+    }
+);
+
+string_enum!(
+    /// What a customer-care date is for (关怀类型).
+    CareOccasion {
+        SpringFestival = "spring-festival", "春节", "Spring Festival";
+        MidAutumn = "mid-autumn", "中秋", "Mid-Autumn Festival";
+        DragonBoat = "dragon-boat", "端午", "Dragon Boat Festival";
+        Anniversary = "anniversary", "合作周年", "Customer anniversary";
+        Birthday = "birthday", "关键联系人生日", "Key contact's birthday";
+        NewProduct = "new-product", "新品推荐", "New-product recommendation";
+        MemberEvent = "member-event", "会员活动", "Member event";
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,13 +7,17 @@
 //! order lines) hold maps with a stable `id`.
 
 mod access;
+pub mod complaint;
+pub mod complaint_lifecycle;
 pub mod customer;
 mod enums;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
 pub mod presales_docs;
+pub mod quality;
 pub mod record;
+pub mod sla;
 pub mod verdict;
 pub mod visit;
 
@@ -21,8 +25,10 @@ pub use access::{
     SchemaError, copy_root_fields, read_receipts, root_keys_written, root_scalar_text, root_string, write_receipts,
 };
 pub use enums::{
-    Channel, CustomerClass, EventKind, ExceptionKind, Lang, OrderSource, OrderStatus, PaymentMethod, VisitKind,
-    VisitMethod,
+    CareOccasion, Channel, ComplaintCategory, ComplaintChannel, ComplaintEventKind, ComplaintStatus, CustomerClass,
+    EventKind, ExceptionKind, Intention, Lang, OrderSource, OrderStatus, PaymentMethod, PlanScope, QualityEventKind,
+    QualitySource, QualityStatus, ResponsibleParty, RevisitContent, RevisitMethod, Severity, TaskStatus, ToldVia,
+    VisitKind, VisitMethod,
 };
 
 /// The root map where the server records when it received each entry of a log ordered by

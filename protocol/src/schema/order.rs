@@ -83,6 +83,9 @@ pub struct OrderEvent {
     pub tracking: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
+    /// The batch numbers each line shipped with ([`format_batches`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batches: Option<String>,
     /// When the server received it (UTC ms; `None` until it has). Orders the fold.
     #[serde(skip_serializing_if = "Option::is_none", with = "super::access::json_time_opt")]
     pub received: Option<i64>,
@@ -100,7 +103,51 @@ impl OrderEvent {
 }
 
 /// The optional fields an event is written with.
-pub const EVENT_FIELDS: [&str; 6] = ["role", "hash", "comment", "carrier", "tracking", "exception"];
+pub const EVENT_FIELDS: [&str; 7] = ["role", "hash", "comment", "carrier", "tracking", "exception", "batches"];
+
+/// Longest batch number (批次号).
+pub const MAX_BATCH_LEN: usize = 64;
+
+/// Is `b` a batch number: 1 to 64 letters, digits, `-`, `_`, `.` or `/`?
+pub fn is_batch(b: &str) -> bool {
+    !b.is_empty()
+        && b.chars().count() <= MAX_BATCH_LEN
+        && b.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+/// `(line id, batch)` pairs as stored in a `shipped` event: `LINE=B1,B2;LINE2=B3`.
+pub fn format_batches(pairs: &[(String, String)]) -> String {
+    let mut by_line: Vec<(String, Vec<String>)> = Vec::new();
+    for (line, batch) in pairs {
+        match by_line.iter_mut().find(|(l, _)| l == line) {
+            Some((_, bs)) if !bs.contains(batch) => bs.push(batch.clone()),
+            Some(_) => {}
+            None => by_line.push((line.clone(), vec![batch.clone()])),
+        }
+    }
+    by_line.iter().map(|(l, bs)| format!("{l}={}", bs.join(","))).collect::<Vec<_>>().join(";")
+}
+
+/// Read the batches of a `shipped` event (`Err`: why the text is not in the format).
+pub fn parse_batches(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((line, batches)) = part.split_once('=') else {
+            return Err(format!("'{part}' is not LINE=BATCH"));
+        };
+        let line = line.trim();
+        if line.is_empty() || line.contains(',') {
+            return Err(format!("'{part}' names no line"));
+        }
+        for b in batches.split(',').map(str::trim) {
+            if !is_batch(b) {
+                return Err(format!("'{b}' is not a batch number (letters, digits, - _ . /, at most {MAX_BATCH_LEN})"));
+            }
+            out.push((line.to_string(), b.to_string()));
+        }
+    }
+    Ok(out)
+}
 
 #[derive(Clone, Debug)]
 pub struct NewLine {
@@ -114,8 +161,8 @@ pub struct NewLine {
 pub fn init(doc: &mut AutoCommit, customer: DocId, source: OrderSource, now: i64, by: &str) -> R<()> {
     let customer = customer.to_string();
     let inputs = [("customer", customer.as_str()), ("source", source.as_str())];
-    record::create(doc, DocKind::Order, &inputs, &Writer { user: by, now }, &ParseContext::default())?;
-    record_event(doc, "created", now, by)
+    // The `created` event comes with the record (the log's `on_create`).
+    record::create(doc, DocKind::Order, &inputs, &Writer { user: by, now }, &ParseContext::default())
 }
 
 /// The values of a new line, checked against the line's field specs.
@@ -170,6 +217,7 @@ pub fn event_entry(event: &OrderEvent) -> crate::kinds::Entry {
         ("carrier", &event.carrier),
         ("tracking", &event.tracking),
         ("exception", &event.exception),
+        ("batches", &event.batches),
     ];
     for (key, value) in optional {
         if let Some(v) = value {
@@ -254,6 +302,7 @@ fn read_event(doc: &AutoCommit, e: &automerge::ObjId) -> OrderEvent {
         carrier: get_opt_str(doc, e, "carrier"),
         tracking: get_opt_str(doc, e, "tracking"),
         exception: get_opt_str(doc, e, "exception"),
+        batches: get_opt_str(doc, e, "batches"),
         received: None,
     }
 }
@@ -284,6 +333,21 @@ mod tests {
         ];
         for (events, want) in cases {
             assert_eq!(fold_status(events), *want, "{events:?}");
+        }
+    }
+
+    #[test]
+    fn batches_round_trip_and_are_checked() {
+        let pairs = vec![
+            ("l1".to_string(), "B2026-03".to_string()),
+            ("l1".to_string(), "B2026-04".to_string()),
+            ("l2".to_string(), "B2026-03".to_string()),
+        ];
+        let text = format_batches(&pairs);
+        assert_eq!(text, "l1=B2026-03,B2026-04;l2=B2026-03");
+        assert_eq!(parse_batches(&text).unwrap(), pairs);
+        for bad in ["l1", "=B1", "l1=", "l1=B 1", "l1=B1;l2=x;y"] {
+            assert!(parse_batches(bad).is_err(), "{bad}");
         }
     }
 

@@ -139,11 +139,28 @@ pub fn create(
             (FieldRole::Author, _) => put_str(doc, &ROOT, f.name, who.user)?,
             (FieldRole::ClientTime, _) if f.create_only => put_time(doc, &ROOT, f.name, who.now)?,
             (_, FieldType::Text { .. }) => put_text(doc, &ROOT, f.name, "")?,
-            (_, FieldType::Records(_) | FieldType::Log(_)) => ensure_list(doc, &ROOT, f.name)?,
+            (_, FieldType::Log(log)) => {
+                ensure_list(doc, &ROOT, f.name)?;
+                if let Some(first) = log.on_create {
+                    super::access::push_entry(doc, f.name, &first_entry(log, first, who))?;
+                }
+            }
+            (_, FieldType::Records(_)) => ensure_list(doc, &ROOT, f.name)?,
             _ => {}
         }
     }
     write_values(doc, &values, who)
+}
+
+/// The entry a log starts with when its record is created ([`crate::kinds::LogSpec::on_create`]).
+pub fn first_entry(log: &crate::kinds::LogSpec, kind: &str, who: &Writer<'_>) -> BTreeMap<String, Scalar> {
+    let mut entry = BTreeMap::new();
+    if let Some((key, _)) = log.kind_key {
+        entry.insert(key.to_string(), Scalar::Str(kind.to_string()));
+    }
+    entry.insert(log.author_key.to_string(), Scalar::Str(who.user.to_string()));
+    entry.insert(log.time_key.to_string(), Scalar::Time(who.now));
+    entry
 }
 
 /// Edit fields of an existing document of `kind`; returns the root fields written.
@@ -313,6 +330,13 @@ pub fn set_record_values(
         super::access::set_in_record(doc, list, record, f.name, &to_scalar(v))?;
     }
     Ok(())
+}
+
+/// Delete the record of list `list` whose id is `record` (an order line taken out of a draft).
+pub fn remove_record(doc: &mut AutoCommit, kind: DocKind, list: &str, record: &str) -> R<()> {
+    check_kind(doc, kind.as_str())?;
+    record_fields(kind, list)?;
+    super::access::remove_record(doc, list, record)
 }
 
 fn to_scalar(v: &Value) -> Scalar {

@@ -330,9 +330,10 @@ mod tests {
         let server = tokio::spawn(serve(listener, app, limits, stats.clone(), stop_rx));
         let local: IpAddr = "127.0.0.1".parse().unwrap();
 
+        // Timed from before the connection exists: the server's clock starts at accept.
+        let started = Instant::now();
         let mut slow = TcpStream::connect(addr).await.unwrap();
         slow.write_all(b"GET /who HTTP/1.1\r\nHost: x\r\n").await.unwrap();
-        let started = Instant::now();
         let honest = get_from(addr, local).await.unwrap();
         assert!(honest.starts_with("HTTP/1.1 200") && honest.ends_with("you are 127.0.0.1"), "{honest}");
         // Two held from 127.0.0.1 (the slow one and an idle one): a third is refused.

@@ -27,6 +27,7 @@ macro_rules! storage_contract {
             facts_children_and_moves,
             transactions_and_savepoints,
             effects_happen_once,
+            generic_effects_wakeups_and_shipped_batches,
             identity_rows,
             admin_commands_and_audit,
             committed_data_survives_a_restart,
@@ -212,18 +213,66 @@ pub(crate) fn effects_happen_once(f: &dyn Factory) {
     assert_eq!(logistics[0].message, "发货");
     assert_eq!(s.unassigned_orders_since(0).unwrap(), vec![C.to_vec()], "A is assigned");
     assert!(s.unassigned_orders_since(701).unwrap().is_empty());
-    // Effects of any kind: once per (kind, subject, key).
-    let breach = |key: &'static str, at: i64| NewEffect { kind: "sla-breach", subject: &B, key, at, payload: "{}" };
+}
+
+pub(crate) fn generic_effects_wakeups_and_shipped_batches(f: &dyn Factory) {
+    let s = f.fresh();
     s.begin().unwrap();
-    assert!(s.record_effect(&breach("ack", 5)).unwrap());
-    assert!(!s.record_effect(&breach("ack", 6)).unwrap(), "recorded once");
-    assert!(s.record_effect(&breach("resolve", 7)).unwrap());
-    assert!(s.record_effect(&NewEffect { kind: "revisit", ..breach("ack", 8) }).unwrap());
+    assert!(s.insert_effect(&A, "sla-breach", "ack", 10, "boss").unwrap());
+    assert!(!s.insert_effect(&A, "sla-breach", "ack", 99, "again").unwrap(), "the same effect twice");
+    assert!(s.insert_effect(&A, "sla-breach", "resolve", 20, "").unwrap());
+    assert!(s.insert_effect(&B, "recall", "B2026-03", 30, "").unwrap());
+    assert!(s.insert_effect(&C, "recall", "B2026-03", 31, "").unwrap());
     s.commit().unwrap();
-    assert_eq!(s.effect("sla-breach", &B, "ack").unwrap().unwrap().at, 5, "the first one counts");
-    assert!(s.effect("sla-breach", &A, "ack").unwrap().is_none());
-    let kinds: Vec<String> = s.effects_of(&B).unwrap().into_iter().map(|e| format!("{}/{}", e.kind, e.key)).collect();
-    assert_eq!(kinds, ["sla-breach/ack", "sla-breach/resolve", "revisit/ack"]);
+    let row = s.effect(&A, "sla-breach", "ack").unwrap().unwrap();
+    assert_eq!((row.at, row.data.as_str()), (10, "boss"), "the first one counts");
+    assert!(s.effect(&A, "sla-breach", "other").unwrap().is_none());
+    let keys: Vec<String> = s.effects_of(&A, Some("sla-breach")).unwrap().into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, ["ack", "resolve"]);
+    assert!(s.effects_of(&A, Some("recall")).unwrap().is_empty());
+    assert_eq!(s.effects_of(&B, None).unwrap().len(), 1);
+    assert_eq!(s.effect_docs("recall", "B2026-03").unwrap(), vec![B.to_vec(), C.to_vec()]);
+
+    s.begin().unwrap();
+    s.set_wakeup(&A, "sla", Some(100)).unwrap();
+    s.set_wakeup(&B, "sla", Some(50)).unwrap();
+    s.set_wakeup(&A, "sla", Some(200)).unwrap();
+    s.set_wakeup(&C, "other", Some(10)).unwrap();
+    s.commit().unwrap();
+    let due: Vec<(Vec<u8>, String)> =
+        s.due_wakeups(150, 10).unwrap().into_iter().map(|w| (w.doc_id, w.validator)).collect();
+    assert_eq!(due, vec![(C.to_vec(), "other".to_string()), (B.to_vec(), "sla".to_string())], "moved, earliest first");
+    assert_eq!(s.due_wakeups(1_000, 1).unwrap().len(), 1, "limit");
+    assert_eq!(s.wakeups_of("sla").unwrap().len(), 2);
+    s.begin().unwrap();
+    s.set_wakeup(&B, "sla", None).unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.wakeups_of("sla").unwrap().iter().map(|w| w.at).collect::<Vec<_>>(), vec![200]);
+
+    let line = |order: &[u8], line: &str, batch: &str, customer: &[u8]| ShippedBatchRow {
+        order_id: order.to_vec(),
+        line: line.into(),
+        batch: batch.into(),
+        customer: Some(customer.to_vec()),
+        sku: "MT-53-500".into(),
+        qty: 6,
+        at: 1,
+    };
+    s.begin().unwrap();
+    assert!(s.insert_shipped_batch(&line(&A, "1", "B2026-03", &C)).unwrap());
+    assert!(!s.insert_shipped_batch(&line(&A, "1", "B2026-03", &C)).unwrap());
+    assert!(s.insert_shipped_batch(&line(&A, "1", "B2026-04", &C)).unwrap());
+    assert!(s.insert_shipped_batch(&line(&B, "2", "B2026-03", &A)).unwrap());
+    s.store_change(&A, 3, &H1, b"o", 1).unwrap();
+    s.store_change(&B, 3, &H1, b"o", 1).unwrap();
+    s.store_change(&C, 1, &H1, b"c", 1).unwrap();
+    s.commit().unwrap();
+    let customers: Vec<Option<Vec<u8>>> =
+        s.shipped_with_batch("B2026-03").unwrap().into_iter().map(|r| r.customer).collect();
+    assert_eq!(customers, vec![Some(A.to_vec()), Some(C.to_vec())]);
+    assert!(s.shipped_with_batch("B0").unwrap().is_empty());
+    assert_eq!(s.doc_ids_of_kind(3).unwrap(), vec![A.to_vec(), B.to_vec()]);
+    assert_eq!(s.doc_ids_of_kind(1).unwrap(), vec![C.to_vec()]);
 }
 
 pub(crate) fn identity_rows(f: &dyn Factory) {

@@ -11,7 +11,8 @@
 //! - **Transactions**: `begin` … `commit` is atomic and durable before `commit` returns;
 //!   savepoints nest inside; `rollback` drops everything since `begin`.
 //! - **Effects exactly once**: the `insert_*` of effect rows return `false` when the row's
-//!   key exists already, in which case nothing changes.
+//!   key exists already, in which case nothing changes. `effects` is the generic table of
+//!   them (document, effect, key); `wakeups` the validators' timers.
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
 mod error;
@@ -116,13 +117,23 @@ storage_api! {
     /// `false` when (subject, department, kind) was notified already (nothing changes).
     fn insert_notification(&self, order: &[u8], department: &str, kind: &str, at: i64, message: &str) -> Result<bool, DbError>;
     fn notifications(&self, department: Option<&str>, order: Option<&[u8]>, limit: i64) -> Result<Vec<NotificationRow>, DbError>;
-
-    /// Record a one-time effect of any kind; `false` when (kind, subject, key) is recorded
-    /// already (nothing changes). New validators use this rather than a table of their own.
-    fn record_effect(&self, e: &NewEffect<'_>) -> Result<bool, DbError>;
-    fn effect(&self, kind: &str, subject: &[u8], key: &str) -> Result<Option<EffectRow>, DbError>;
-    /// Every effect recorded for a document, oldest first.
-    fn effects_of(&self, subject: &[u8]) -> Result<Vec<EffectRow>, DbError>;
+    /// `false` when the effect (doc, effect, key) is recorded already (nothing changes).
+    fn insert_effect(&self, doc: &[u8], effect: &str, key: &str, at: i64, data: &str) -> Result<bool, DbError>;
+    fn effect(&self, doc: &[u8], effect: &str, key: &str) -> Result<Option<EffectRow>, DbError>;
+    /// A document's effects (of one effect, when given), oldest first.
+    fn effects_of(&self, doc: &[u8], effect: Option<&str>) -> Result<Vec<EffectRow>, DbError>;
+    /// The documents `effect` was recorded for with `key`.
+    fn effect_docs(&self, effect: &str, key: &str) -> Result<Vec<Vec<u8>>, DbError>;
+    /// When `validator` wants to look at `doc` again, though nothing changed (`None`: never).
+    fn set_wakeup(&self, doc: &[u8], validator: &str, at: Option<i64>) -> Result<(), DbError>;
+    /// Wake-ups due at `now`, earliest first.
+    fn due_wakeups(&self, now: i64, limit: i64) -> Result<Vec<WakeupRow>, DbError>;
+    fn wakeups_of(&self, validator: &str) -> Result<Vec<WakeupRow>, DbError>;
+    /// `false` when this (order, line, batch) is recorded already.
+    fn insert_shipped_batch(&self, row: &ShippedBatchRow) -> Result<bool, DbError>;
+    fn shipped_with_batch(&self, batch: &str) -> Result<Vec<ShippedBatchRow>, DbError>;
+    /// Ids of every document of a kind.
+    fn doc_ids_of_kind(&self, kind: i64) -> Result<Vec<Vec<u8>>, DbError>;
 
     // ---- audit ----
     fn insert_audit(&self, a: &NewAudit<'_>) -> Result<(), DbError>;

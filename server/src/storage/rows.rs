@@ -175,6 +175,41 @@ pub struct NotificationRow {
     pub message: String,
 }
 
+// ---- effects ----
+
+/// A one-time effect the server performed for a document (`effects`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectRow {
+    pub doc_id: Vec<u8>,
+    /// What it was (`sla-breach`, `revisit`, `task`, `recall` …).
+    pub effect: String,
+    /// Which one of its kind, within the document (`ack`, a customer's id, a batch …).
+    pub key: String,
+    pub at: i64,
+    /// What came of it (an id it created …), free text.
+    pub data: String,
+}
+
+/// When a validator wants to look at a document again (`wakeups`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WakeupRow {
+    pub doc_id: Vec<u8>,
+    pub validator: String,
+    pub at: i64,
+}
+
+/// An order line shipped with a batch (`shipped_batches`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShippedBatchRow {
+    pub order_id: Vec<u8>,
+    pub line: String,
+    pub batch: String,
+    pub customer: Option<Vec<u8>>,
+    pub sku: String,
+    pub qty: i64,
+    pub at: i64,
+}
+
 // ---- token ----
 
 /// A token joined with the state of its user and device, for authentication.
@@ -215,30 +250,4 @@ pub struct NewUser {
     pub territory: Option<String>,
     pub manager: Option<String>,
     pub created_at: i64,
-}
-
-// ---- effects ----
-
-/// A one-time effect to record: `kind` names what happened (`sla-breach`, `revisit-created`
-/// …), `subject` the document it happened to, `key` what makes it unique among that
-/// subject's effects of the kind (a severity level, a batch number; empty when there is
-/// one per subject), `payload` JSON details.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewEffect<'a> {
-    pub kind: &'a str,
-    pub subject: &'a [u8],
-    pub key: &'a str,
-    pub at: i64,
-    pub payload: &'a str,
-}
-
-/// A one-time effect as recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EffectRow {
-    pub id: i64,
-    pub kind: String,
-    pub subject: Vec<u8>,
-    pub key: String,
-    pub at: i64,
-    pub payload: String,
 }

@@ -491,6 +491,23 @@ impl Hub {
                 return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
             }
         };
+        // One connection per device, the newest (connection ids grow in the order they are
+        // accepted): frames of an older one still on their way (its socket died unnoticed,
+        // a slow read) must not be applied after the newer one's, which resend them — and
+        // may already have been told they are refused.
+        let mut others: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| **c != conn && s.session.device_id == session.device_id)
+            .map(|(c, _)| *c)
+            .collect();
+        others.sort();
+        if others.last().is_some_and(|newest| *newest > conn) {
+            return self.fatal(conn, ErrorCode::Replaced, ErrorCode::Replaced.describe().into(), out);
+        }
+        for c in others {
+            self.fatal(c, ErrorCode::Replaced, ErrorCode::Replaced.describe().into(), out);
+        }
         let (forget, pending, moved) = match self.catch_up_plan(&principal, hello.cursor) {
             Ok(r) => r,
             Err(e) => {
@@ -740,9 +757,6 @@ impl Hub {
     ) -> Result<ChunkOutcome, ChunkError> {
         let id = chunk.id;
         // A kind this role writes no field of is refused whole, before anything is loaded.
-        if !rules::writes_any(chunk.kind, principal.role) {
-            return Ok(ChunkOutcome::Refused(authorize::kind_not_writable(principal, id, chunk.kind)));
-        }
         let stored_meta = match self.db.doc(id.as_bytes())? {
             Some(row) => Some(DocMeta::try_from(row)?),
             None => None,
@@ -771,6 +785,15 @@ impl Hub {
             self.cache.get_mut(&id)
         }
         .unwrap_or_else(|| fresh.insert(DocState::new(chunk.kind)));
+        if !rules::writes_any(chunk.kind, principal.role) {
+            // A document the user reads carries the server's heads, so the device restores
+            // what it holds to them instead of to nothing.
+            let mut refusal = authorize::kind_not_writable(principal, id, chunk.kind);
+            if state.stored && state.kind == chunk.kind {
+                refusal.server_heads = state.heads.clone();
+            }
+            return Ok(ChunkOutcome::Refused(refusal));
+        }
 
         if state.stored && state.kind != chunk.kind {
             return Ok(ChunkOutcome::Refused(Refusal {

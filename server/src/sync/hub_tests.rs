@@ -525,6 +525,45 @@ fn protocol_order_is_enforced() {
     assert_eq!(error_code(&msgs_for(&out, c.conn)), Some(ErrorCode::UnexpectedMessage));
 }
 
+/// Found by the simulation (seed 130, `jiuloop-tests --test sim`): a device's connection
+/// died with a push still being read by the server; the device reconnected and pushed
+/// again — more changes, refused whole — and was told so. Then the old connection's push
+/// (the customer as first created) arrived, was accepted, and came back to the device that
+/// had just been told it was refused. A hello closes the device's older connections, and
+/// what is still on its way on them is not applied.
+#[test]
+fn a_newer_connection_of_a_device_replaces_the_older_one() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let old = Device::of(1, "li", Role::Rep, Some("四川"));
+    old.join(&mut hub, 0);
+    let (_, _, late_push) = new_customer(&old, "四川");
+    // The same device (same id and actor), connected again before the hub saw the push.
+    let new = Device { id: old.id, actor: old.actor.clone(), ..Device::of(2, "li", Role::Rep, Some("四川")) };
+    hub.step(HubEvent::Connected { conn: new.conn, session: new.session() });
+    let out = hub.step(new.hello(0));
+    assert_eq!(error_code(&msgs_for(&out, old.conn)), Some(ErrorCode::Replaced));
+    assert!(matches!(msgs_for(&out, new.conn).last(), Some(ServerMsg::CaughtUp { .. })));
+    assert_eq!(hub.connections(), 1);
+    // The push still on its way on the old connection changes nothing.
+    assert!(hub.step(old.push(vec![late_push.clone()])).is_empty());
+    hub.step(HubEvent::Disconnected { conn: old.conn });
+    assert_eq!(hub.max_seq(), 0);
+    // Sent on the connection in use, it is stored.
+    let out = hub.step(new.push(vec![late_push]));
+    assert_eq!(acks(&msgs_for(&out, new.conn))[0].seq, 1);
+    // A hello still on its way on an older connection does not replace the newer one.
+    let older = Device { id: old.id, actor: old.actor.clone(), ..Device::of(0, "li", Role::Rep, Some("四川")) };
+    hub.step(HubEvent::Connected { conn: older.conn, session: older.session() });
+    let out = hub.step(older.hello(0));
+    assert_eq!(error_code(&msgs_for(&out, older.conn)), Some(ErrorCode::Replaced));
+    assert!(msgs_for(&out, new.conn).is_empty());
+    // Another device of the same user is not affected.
+    let laptop = Device::of(3, "li", Role::Rep, Some("四川"));
+    laptop.join(&mut hub, 1);
+    assert_eq!(hub.connections(), 2);
+}
+
 #[test]
 fn resync_sends_whole_documents() {
     let path = temp_db();
@@ -1180,3 +1219,5 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
     let out = hub.step(li.push(vec![c_chunk]));
     assert!(verdict_in(&mut at_li, &changes(&msgs_for(&out, li.conn)), o).is_none());
 }
+
+mod aftersales;

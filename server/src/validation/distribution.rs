@@ -8,7 +8,7 @@
 //! ([`RECEIVED`]) so the summary places them by their time clamped around it.
 
 use super::{Changed, ValidationCx, Validator};
-use crate::storage::{DbError, KindFilter, NewEffect, ReadFilter};
+use crate::storage::{DbError, KindFilter, ReadFilter};
 use protocol::kinds::presales::summary_id;
 use protocol::kinds::{CLIENT_TIME, workflow};
 use protocol::presales::summary::{self, Observation};
@@ -53,8 +53,7 @@ impl Validator for Distribution {
         let now = cx.now();
         let Some((kind, doc)) = cx.doc(id)? else { return Ok(()) };
         if kind == DocKind::CompetitorObservation {
-            let e = NewEffect { kind: RECEIVED, subject: id.as_bytes(), key: "", at: now, payload: "{}" };
-            cx.storage().record_effect(&e)?;
+            cx.storage().insert_effect(id.as_bytes(), RECEIVED, "", now, "{}")?;
             return Ok(());
         }
         if !published_kind(kind) {
@@ -76,10 +75,9 @@ impl Validator for Distribution {
         let Ok(rec) = record::read(doc, id, kind) else { return Ok(()) };
         for (user, role) in readers.iter().filter(|(u, _)| !u.is_empty()) {
             let payload = serde_json::json!({ "role": role }).to_string();
-            let e = NewEffect { kind: READ, subject: id.as_bytes(), key: user, at: now, payload: &payload };
-            cx.storage().record_effect(&e)?;
+            cx.storage().insert_effect(id.as_bytes(), READ, user, now, &payload)?;
         }
-        if !published || cx.storage().effect(PUBLISHED, id.as_bytes(), "")?.is_some() {
+        if !published || cx.storage().effect(id.as_bytes(), PUBLISHED, "")?.is_some() {
             return Ok(());
         }
         let title = rec.str("title").unwrap_or_default().to_string();
@@ -93,8 +91,7 @@ impl Validator for Distribution {
             )?;
         }
         let payload = serde_json::json!({ "title": title }).to_string();
-        let e = NewEffect { kind: PUBLISHED, subject: id.as_bytes(), key: "", at: now, payload: &payload };
-        if cx.storage().record_effect(&e)? {
+        if cx.storage().insert_effect(id.as_bytes(), PUBLISHED, "", now, &payload)? {
             let what = if kind == DocKind::MarketReport { "市场调研报告" } else { "市场趋势预测" };
             let message = format!("{what}《{title}》已发布，请查阅并确认阅读");
             for department in DISTRIBUTE_TO {
@@ -146,7 +143,7 @@ fn summarize(cx: &mut dyn ValidationCx, report: &Record) -> Result<(Vec<summary:
             None => String::new(),
         };
         let stated = obs.int("observed_at").unwrap_or(0);
-        let at = match cx.storage().effect(RECEIVED, &row.id, "")? {
+        let at = match cx.storage().effect(&row.id, RECEIVED, "")? {
             Some(e) => CLIENT_TIME.clamp(stated, e.at),
             None => stated,
         };

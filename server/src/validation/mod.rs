@@ -8,11 +8,16 @@
 //! hub runs every validator of [`VALIDATORS`] after every push frame and admin change.
 
 pub mod distribution;
+mod expansion;
+mod loop_closing;
 pub mod notifications;
 pub mod order_check;
 pub mod partners;
 pub mod policy;
 mod pricing;
+mod recall;
+mod service;
+pub mod sla;
 
 use crate::storage::{DbError, Storage};
 use automerge::AutoCommit;
@@ -74,9 +79,19 @@ pub trait Validator: Sync {
     fn validate(&self, target: DocId, cx: &mut dyn ValidationCx) -> Result<(), DbError>;
 }
 
-/// Every validator the hub runs, in order.
-pub static VALIDATORS: &[&dyn Validator] =
-    &[&pricing::OrderPricing, &partners::Violations, &partners::PartnerEvaluation, &distribution::Distribution];
+/// Every validator the hub runs, in order (a later one sees what an earlier one stored:
+/// the recall list is drawn from the batches just indexed).
+pub static VALIDATORS: &[&dyn Validator] = &[
+    &pricing::OrderPricing,
+    &recall::ShippedBatches,
+    &recall::Recall,
+    &sla::ComplaintSla,
+    &loop_closing::LoopClosing,
+    &expansion::Expansion,
+    &partners::Violations,
+    &partners::PartnerEvaluation,
+    &distribution::Distribution,
+];
 
 /// Who the audit trail names for the server's own validation changes.
 pub const VALIDATION_AUTHOR: &str = "(server)";
@@ -104,10 +119,29 @@ pub fn run(changes: &[Changed], cx: &mut dyn ValidationCx) -> Result<(), DbError
     Ok(())
 }
 
+/// Run the validators whose wake-ups are due (the hub's tick): each row is cleared, then
+/// its validator looks at the document again (and sets a new wake-up if it wants one).
+pub fn run_due(due: &[crate::storage::WakeupRow], cx: &mut dyn ValidationCx) -> Result<usize, DbError> {
+    let mut ran = 0;
+    for w in due {
+        cx.storage().set_wakeup(&w.doc_id, &w.validator, None)?;
+        let (Some(v), Some(id)) = (VALIDATORS.iter().find(|v| v.name() == w.validator), DocId::from_slice(&w.doc_id))
+        else {
+            continue;
+        };
+        v.validate(id, cx)?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
 /// Has the server recorded `effect` for document `id`?
 pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds::Effect) -> Result<bool, DbError> {
+    use protocol::kinds::Effect;
     Ok(match effect {
-        protocol::kinds::Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
-        protocol::kinds::Effect::Published => storage.effect(distribution::PUBLISHED, id.as_bytes(), "")?.is_some(),
+        Effect::Assigned => storage.assignment(id.as_bytes())?.is_some(),
+        Effect::SlaBreached => !storage.effects_of(id.as_bytes(), Some("sla-breach"))?.is_empty(),
+        Effect::Recalled => !storage.effects_of(id.as_bytes(), Some("recall"))?.is_empty(),
+        Effect::Published => storage.effect(id.as_bytes(), distribution::PUBLISHED, "")?.is_some(),
     })
 }

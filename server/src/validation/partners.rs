@@ -13,7 +13,7 @@
 //! - [`DEDUCTION`] (subject: the partner; key: the report): what the evaluation deducts.
 
 use super::{Changed, ValidationCx, Validator};
-use crate::storage::{DbError, KindFilter, NewEffect, ReadFilter};
+use crate::storage::{DbError, KindFilter, ReadFilter};
 use protocol::kinds::presales::evaluation_id;
 use protocol::presales::evaluation::{self, Deduction, Input, Sale};
 use protocol::schema::presales_docs;
@@ -46,7 +46,7 @@ fn reference(r: &Record, field: &str) -> Option<DocId> {
 
 fn effect(cx: &mut dyn ValidationCx, kind: &str, subject: &[u8], key: &str, payload: &str) -> Result<bool, DbError> {
     let now = cx.now();
-    cx.storage().record_effect(&NewEffect { kind, subject, key, at: now, payload })
+    cx.storage().insert_effect(subject, kind, key, now, payload)
 }
 
 pub struct Violations;
@@ -91,13 +91,12 @@ impl Validator for Violations {
                 effect(cx, DEDUCTION, pid.as_bytes(), &id.to_string(), &payload)?;
                 tracing::info!(report = %id, partner = %pid, points, "violation counted against a partner");
             }
-            counted = cx.storage().effect(COUNTED, id.as_bytes(), "")?;
+            counted = cx.storage().effect(id.as_bytes(), COUNTED, "")?;
         }
         let found = format!("产品 {product}，编码 {}，发现于 {territory}", if code.is_empty() { "—" } else { &code });
         let message = match (&partner, &counted) {
             (Some((_, p)), Some(c)) => {
-                let points =
-                    serde_json::from_str::<serde_json::Value>(&c.payload).ok().and_then(|v| v["points"].as_i64());
+                let points = serde_json::from_str::<serde_json::Value>(&c.data).ok().and_then(|v| v["points"].as_i64());
                 format!(
                     "违规举报（{kind_label}）：{found}；已计入合作伙伴 {} 的评估（扣 {} 分）",
                     p.str("name").unwrap_or_default(),
@@ -123,8 +122,8 @@ fn resolve(cx: &mut dyn ValidationCx, report: &Record) -> Result<Option<(DocId, 
     if code.is_empty() {
         return Ok(None);
     }
-    let Some(claim) = cx.storage().effect(CODE, code.as_bytes(), "")? else { return Ok(None) };
-    let pid = serde_json::from_str::<serde_json::Value>(&claim.payload)
+    let Some(claim) = cx.storage().effect(code.as_bytes(), CODE, "")? else { return Ok(None) };
+    let pid = serde_json::from_str::<serde_json::Value>(&claim.data)
         .ok()
         .and_then(|v| v["partner"].as_str().and_then(|s| s.parse::<DocId>().ok()));
     let Some(pid) = pid else { return Ok(None) };
@@ -152,9 +151,9 @@ impl PartnerEvaluation {
     fn indexed(cx: &mut dyn ValidationCx, kind: &str, subject: &[u8]) -> Result<Vec<DocId>, DbError> {
         Ok(cx
             .storage()
-            .effects_of(subject)?
+            .effects_of(subject, None)?
             .into_iter()
-            .filter(|e| e.kind == kind)
+            .filter(|e| e.effect == kind)
             .filter_map(|e| e.key.parse().ok())
             .collect())
     }
@@ -178,9 +177,9 @@ impl Validator for PartnerEvaluation {
                 None => Vec::new(),
             },
             DocKind::ViolationReport => {
-                let counted = cx.storage().effect(COUNTED, c.id.as_bytes(), "")?;
+                let counted = cx.storage().effect(c.id.as_bytes(), COUNTED, "")?;
                 counted
-                    .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+                    .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.data).ok())
                     .and_then(|v| v["partner"].as_str().and_then(|s| s.parse().ok()))
                     .into_iter()
                     .collect()
@@ -204,8 +203,8 @@ impl Validator for PartnerEvaluation {
         let me = serde_json::json!({ "partner": id.to_string() }).to_string();
         let code = normalise_code(partner.str("code").unwrap_or_default());
         if !code.is_empty() && !effect(cx, CODE, code.as_bytes(), "", &me)? {
-            let claim = cx.storage().effect(CODE, code.as_bytes(), "")?;
-            if claim.is_some_and(|c| c.payload != me) {
+            let claim = cx.storage().effect(code.as_bytes(), CODE, "")?;
+            if claim.is_some_and(|c| c.data != me) {
                 tracing::warn!(partner = %id, code, "partner code already claimed by another partner");
             }
         }
@@ -253,11 +252,11 @@ impl Validator for PartnerEvaluation {
                 recorded_at: r.int("recorded_at").unwrap_or(0),
             });
         }
-        for e in cx.storage().effects_of(id.as_bytes())? {
-            if e.kind != DEDUCTION {
+        for e in cx.storage().effects_of(id.as_bytes(), None)? {
+            if e.effect != DEDUCTION {
                 continue;
             }
-            let v: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
             let status = match e.key.parse::<DocId>() {
                 Ok(report) => match cx.doc(report)? {

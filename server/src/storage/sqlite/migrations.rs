@@ -146,20 +146,39 @@ CREATE INDEX docs_by_assignee ON docs(assignee, last_seq) WHERE assignee IS NOT 
 UPDATE docs SET facts_known = 0;
 ";
 
-/// Version 5: one-time effects of any kind (validators beyond pricing), at most one per
-/// (kind, subject document, key), inserted in the transaction of the change that caused
-/// them.
+/// Version 5: the generic tables of one-time effects (`effects`, one row per document,
+/// effect and key, `INSERT OR IGNORE`), validators' timers (`wakeups`: look at a document
+/// again at a time, though nothing changed) and the batch numbers order lines shipped with
+/// (`shipped_batches`, what recalls are drawn from).
 const V5: &str = "
 CREATE TABLE effects (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind    TEXT NOT NULL,
-    subject BLOB NOT NULL,
-    key     TEXT NOT NULL,
-    at      INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    UNIQUE (kind, subject, key)
+    doc_id BLOB NOT NULL,
+    effect TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    data   TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (doc_id, effect, key)
 );
-CREATE INDEX effects_by_subject ON effects(subject, id);
+CREATE INDEX effects_by_key ON effects(effect, key);
+CREATE TABLE wakeups (
+    doc_id    BLOB NOT NULL,
+    validator TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, validator)
+);
+CREATE INDEX wakeups_by_at ON wakeups(at);
+CREATE TABLE shipped_batches (
+    order_id BLOB NOT NULL,
+    line     TEXT NOT NULL,
+    batch    TEXT NOT NULL,
+    customer BLOB,
+    sku      TEXT NOT NULL,
+    qty      INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (order_id, line, batch)
+);
+CREATE INDEX shipped_batches_by_batch ON shipped_batches(batch);
+CREATE INDEX docs_by_kind ON docs(kind);
 ";
 
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same

@@ -6,6 +6,7 @@ mod admin_row;
 mod audit_row;
 mod device_row;
 mod doc_row;
+mod effects_row;
 mod migrations;
 mod order_effects_row;
 mod token_row;

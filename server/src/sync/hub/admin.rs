@@ -14,6 +14,7 @@ impl Hub {
     pub(super) fn tick(&mut self, now: i64, out: &mut Vec<Outgoing>) {
         self.close_where(|s| s.expires_at <= now, ErrorCode::TokenExpired, ErrorCode::TokenExpired.describe(), out);
         self.run_admin_commands_into(now, out);
+        self.run_wakeups(now, out);
     }
 
     /// Carry out every queued admin command (used by the command line when no server

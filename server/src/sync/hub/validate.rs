@@ -250,6 +250,55 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Run the validators whose wake-ups are due at `now` (an SLA clock warns or runs out
+    /// while nobody pushes anything), in one transaction; what they write is relayed to
+    /// every reader.
+    pub(super) fn run_wakeups(&mut self, now: i64, out: &mut Vec<crate::sync::hub_event::Outgoing>) {
+        let due = match self.db.due_wakeups(now, 64) {
+            Ok(d) if d.is_empty() => return,
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the wake-ups");
+                return;
+            }
+        };
+        self.now = now;
+        if let Err(e) = self.db.begin() {
+            tracing::error!(error = %e, "cannot start a transaction for the wake-ups");
+            return;
+        }
+        let mut work = FrameWork::default();
+        let mut outputs = Vec::new();
+        let result = (|| -> Result<usize, DbError> {
+            let mut cx = HubCx { hub: self, batch: None, work: &mut work, out: Vec::new() };
+            let ran = validation::run_due(&due, &mut cx)?;
+            let changes = std::mem::take(&mut cx.out);
+            let (relays, moved): (Vec<Relay>, Vec<Vec<Moved>>) = changes.into_iter().unzip();
+            let moved: Vec<Moved> = moved.into_iter().flatten().collect();
+            if !relays.is_empty() {
+                self.relay(None, &relays, &moved, &mut outputs)?;
+            }
+            Ok(ran)
+        })();
+        match result.and_then(|ran| self.db.commit().map(|()| ran)) {
+            Ok(ran) => {
+                for (id, state) in work.docs {
+                    self.cache.insert(id, state);
+                }
+                self.max_seq = self.max_seq.max(work.max_seq);
+                self.stats.add_documents(work.new_docs);
+                out.extend(outputs);
+                tracing::debug!(ran, "wake-ups");
+            }
+            Err(e) => {
+                self.db.rollback();
+                tracing::error!(error = %e, "running the wake-ups failed; rolled back");
+            }
+        }
+    }
+}
+
 /// The hub as validators see it, for one frame (or one admin change).
 struct HubCx<'h, 'b> {
     hub: &'h mut Hub,
