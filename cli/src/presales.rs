@@ -234,6 +234,9 @@ pub struct StepArgs {
     step: Option<String>,
     #[arg(long, default_value = "")]
     comment: String,
+    /// Without a step: the status, the logs and the steps open to you as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn step_label(kind: DocKind, step: &str, lang: Lang) -> String {
@@ -256,7 +259,15 @@ pub fn step(p: &mut Profile, a: StepArgs, now: i64, out: &Out) -> Result<()> {
     let lang = out.lang();
     let (id, kind) = record_id(p, &a.id)?;
     let Some(step) = a.step else {
-        for l in p.replica.logs(id).iter().filter(|l| !l.receipts) {
+        let logs = p.replica.logs(id);
+        if a.json {
+            let status = logs.iter().find(|l| !l.receipts).map(|l| l.status).unwrap_or_default();
+            out.json(
+                &serde_json::json!({ "id": id.to_string(), "kind": kind.as_str(), "status": status, "logs": logs }),
+            );
+            return Ok(());
+        }
+        for l in logs.iter().filter(|l| !l.receipts) {
             println!("{}：{}", t(lang, "status"), state_label(kind, l.status, lang));
             for r in &l.timeline {
                 let when = r
