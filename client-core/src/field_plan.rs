@@ -548,7 +548,7 @@ impl Replica {
                 let target_class: Option<CustomerClass> = t.str("target_class").and_then(|s| s.parse().ok());
                 let class_now = c.and_then(|c| c.class);
                 let class_at_start = c.and_then(|c| {
-                    let before = c.class_history.iter().filter(|h| from.is_some_and(|f| day(h.at) < f)).last();
+                    let before = c.class_history.iter().rfind(|h| from.is_some_and(|f| day(h.at) < f));
                     match (before, from) {
                         (Some(h), _) => Some(h.to),
                         (None, Some(f)) if day(c.created_at) < f => c.class_history.first().and_then(|h| h.from),
@@ -734,7 +734,9 @@ mod tests {
     #[test]
     fn cadence_table_class_change_manual_override_and_overdue_edges_in_shanghai() {
         let cadence = Cadence::default();
-        let cases: &[(Option<CustomerClass>, &str, Option<&str>, Option<&str>, Option<(&str, NextSource)>)] = &[
+        type Case<'a> =
+            (Option<CustomerClass>, &'a str, Option<&'a str>, Option<&'a str>, Option<(&'a str, NextSource)>);
+        let cases: &[Case] = &[
             // (class, created, last visit, manual, next)
             (Some(CustomerClass::A), "2026-01-01", Some("2026-03-01"), None, Some(("2026-03-08", NextSource::Cadence))),
             (Some(CustomerClass::B), "2026-01-01", Some("2026-03-01"), None, Some(("2026-03-15", NextSource::Cadence))),

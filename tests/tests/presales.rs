@@ -57,6 +57,11 @@ fn status(d: &Device, id: &str) -> String {
     v["status"].as_str().unwrap_or_else(|| panic!("no status in {v}")).to_string()
 }
 
+/// A row of the summary: brand, SKU, region.
+type Group = (String, String, String);
+/// Count, min, median, max (fen) and the promotions seen.
+type Stats = (i64, i64, i64, i64, Vec<String>);
+
 /// Median as a buyer would take it: sort, the middle one, or the mean of the middle two
 /// rounded down.
 fn median_by_hand(prices: &[i64]) -> i64 {
@@ -191,7 +196,7 @@ fn market_plans_reps_observe_offline_the_report_aggregates_and_the_forecast_is_d
     assert_eq!(view["summary"]["by_server"], true, "the server's summary: {view}");
 
     // The independent computation: group what was accepted by brand, SKU and region.
-    let mut expected: BTreeMap<(String, String, String), (Vec<i64>, Vec<String>)> = BTreeMap::new();
+    let mut expected: BTreeMap<Group, (Vec<i64>, Vec<String>)> = BTreeMap::new();
     for (_, customer, brand, product, spec, price, promo) in &seen {
         let region = if *customer == zy { "遵义" } else { "贵阳" };
         let fen = (price.parse::<f64>().unwrap() * 100.0).round() as i64;
@@ -202,7 +207,7 @@ fn market_plans_reps_observe_offline_the_report_aggregates_and_the_forecast_is_d
         }
     }
     let rows = view["summary"]["rows"].as_array().expect("rows");
-    let got: BTreeMap<(String, String, String), (i64, i64, i64, i64, Vec<String>)> = rows
+    let got: BTreeMap<Group, Stats> = rows
         .iter()
         .map(|r| {
             let s = |k: &str| r[k].as_str().unwrap().to_string();

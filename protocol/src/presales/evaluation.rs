@@ -221,7 +221,8 @@ mod tests {
         let w = |ws: [i64; 5]| ws.map(Some);
         let s = |ss: [i64; 5]| ss.map(Some);
         // (weights, scores, criteria score)
-        let criteria: &[([Option<i64>; 5], [Option<i64>; 5], Option<i64>)] = &[
+        type Case = ([Option<i64>; 5], [Option<i64>; 5], Option<i64>);
+        let criteria: &[Case] = &[
             (w([30, 25, 20, 15, 10]), s([80, 60, 90, 70, 50]), Some(73)), // 7250 / 100 = 72.5
             (w([1, 1, 1, 1, 1]), s([80, 60, 90, 70, 50]), Some(70)),
             ([None; 5], s([80, 60, 90, 70, 50]), Some(70)),
@@ -250,11 +251,11 @@ mod tests {
         let input = Input {
             weights: w([30, 25, 20, 15, 10]),
             scores: s([80, 60, 90, 70, 50]),
-            annual_target_fen: Some(400_000_00),
+            annual_target_fen: Some(40_000_000),
             sales: vec![
-                Sale { at: ms("2026-01-15"), fen: 60_000_00 },
-                Sale { at: ms("2026-03-31"), fen: 20_000_00 },
-                Sale { at: ms("2026-04-01"), fen: 150_000_00 },
+                Sale { at: ms("2026-01-15"), fen: 6_000_000 },
+                Sale { at: ms("2026-03-31"), fen: 2_000_000 },
+                Sale { at: ms("2026-04-01"), fen: 15_000_000 },
             ],
             records: vec![
                 record("assessment", "2026-02-01", None, Some(60), 1),
@@ -292,10 +293,10 @@ mod tests {
             got,
             vec![
                 // 80,000 of 100,000 → 80; latest assessment 90; 0.3·73 + 0.4·80 + 0.3·90 = 80.9 → 81; +5.
-                ("2026-Q1", 80_000_00, Some(80), Some(90), Some(81), 5, 0, 0, Some(86)),
+                ("2026-Q1", 8_000_000, Some(80), Some(90), Some(81), 5, 0, 0, Some(86)),
                 // 150,000 → capped at 100; no assessment: (30·73 + 40·100) / 70 = 88.4 → 88;
                 // −8 penalty, −60 deductions (r2 dismissed) → 20.
-                ("2026-Q2", 150_000_00, Some(100), None, Some(88), 0, 8, 60, Some(20)),
+                ("2026-Q2", 15_000_000, Some(100), None, Some(88), 0, 8, 60, Some(20)),
             ]
         );
         assert_eq!(e.deductions.len(), 3);

@@ -68,9 +68,12 @@ pub fn selected(o: &Observation, at: i64, from: NaiveDate, to: NaiveDate, territ
     from <= day && day <= to && territory.is_none_or(|t| t.trim() == o.territory.trim())
 }
 
+/// A summary row's group: brand, SKU, region.
+type Key = (String, String, String);
+
 /// The summary rows, by brand, SKU, region.
 pub fn summarize<'a>(observations: impl IntoIterator<Item = &'a Observation>) -> Vec<SummaryRow> {
-    let mut groups: BTreeMap<(String, String, String), (Vec<i64>, BTreeSet<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, (Vec<i64>, BTreeSet<String>)> = BTreeMap::new();
     for o in observations {
         let region = Some(clean(&o.region)).filter(|r| !r.is_empty()).unwrap_or_else(|| "—".into());
         let g = groups.entry((clean(&o.brand), sku(&o.product, &o.spec), region)).or_default();

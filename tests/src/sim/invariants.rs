@@ -350,7 +350,7 @@ fn verdicts_current(server: &ServerView, bad: &mut Vec<String>) {
         }
         // No verdict without the parent: an order whose customer the server does not hold
         // (its creation refused, or not arrived yet) is priced when it does.
-        if !o.customer.is_some_and(|c| server.docs.get(&c).is_some_and(|d| d.kind == DocKind::Customer)) {
+        if o.customer.is_none_or(|c| server.docs.get(&c).is_none_or(|d| d.kind != DocKind::Customer)) {
             continue;
         }
         let hash = client_core::content_hash_of(&o);
