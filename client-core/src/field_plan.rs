@@ -221,9 +221,9 @@ pub enum Reason {
     Due,
     /// A prospect of a development plan running today, not visited since it started.
     Prospect { plan: DocId, title: String },
-    /// Issue 8's revisit and care tasks take this place in the order when they exist
-    /// (their kinds are not in this tree).
-    Task { title: String },
+    /// An open revisit or care task (issue 8) assigned to the rep, due today or earlier:
+    /// `what` is its revisit content or care occasion (a vocabulary value of its kind).
+    Task { task: DocId, revisit: bool, what: String, due: NaiveDate },
 }
 
 impl Reason {
@@ -270,7 +270,20 @@ impl Reason {
                     format!("development prospect: {title}")
                 }
             }
-            Reason::Task { title } => title.clone(),
+            Reason::Task { revisit, what, due, .. } => {
+                let (kind, field) =
+                    if *revisit { (DocKind::RevisitTask, "content") } else { (DocKind::CareTask, "occasion") };
+                let label = match kind.spec().field(field).map(|f| f.ty) {
+                    Some(protocol::kinds::FieldType::Enum(v)) => v.label(what, lang).unwrap_or(what),
+                    _ => what,
+                };
+                match (revisit, zh) {
+                    (true, true) => format!("回访任务：{label}（{due} 前）"),
+                    (true, false) => format!("revisit task: {label} (by {due})"),
+                    (false, true) => format!("关怀任务：{label}（{due}）"),
+                    (false, false) => format!("care task: {label} ({due})"),
+                }
+            }
         }
     }
 }
@@ -645,6 +658,22 @@ impl Replica {
                 }
             }
         }
+        // Issue 8's revisit and care tasks assigned to the rep, due by today.
+        for (kind, field) in [(DocKind::RevisitTask, "content"), (DocKind::CareTask, "occasion")] {
+            for t in self.records(kind) {
+                let open = t.str("status").is_none_or(|s| s == protocol::schema::TaskStatus::Open.as_str());
+                let Some(due) = date_of(&t, "due") else { continue };
+                let Some(customer) = id_of(&t, "customer") else { continue };
+                let mine = match t.str("assignee") {
+                    Some(a) => a == user,
+                    None => book.customers.get(&customer).is_some_and(|c| c.owner.as_deref() == Some(user)),
+                };
+                if open && mine && due <= today {
+                    let what = t.str(field).unwrap_or_default().to_string();
+                    add(customer, Reason::Task { task: t.id, revisit: kind == DocKind::RevisitTask, what, due }, due);
+                }
+            }
+        }
         let mut out: Vec<(TodayItem, NaiveDate)> = items
             .into_iter()
             .filter_map(|(id, (mut reasons, date))| {
@@ -840,6 +869,31 @@ mod tests {
                 created,
             )
             .unwrap();
+        // A revisit task (issue 8) due yesterday, assigned to li; a done one and one due
+        // tomorrow stay off the list.
+        let t = customer(&mut r, "回访客户", "", created);
+        let tid = t.to_string();
+        let task = r
+            .create(
+                DocKind::RevisitTask,
+                &[("customer", &tid), ("content", "satisfaction-survey"), ("due", "2026-03-09"), ("assignee", "li")],
+                created,
+            )
+            .unwrap();
+        for (due, status) in [("2026-03-08", "done"), ("2026-03-11", "open")] {
+            r.create(
+                DocKind::RevisitTask,
+                &[
+                    ("customer", &nid),
+                    ("content", "service-evaluation"),
+                    ("due", due),
+                    ("assignee", "li"),
+                    ("status", status),
+                ],
+                created,
+            )
+            .unwrap();
+        }
         // Not li's: someone else's customer, overdue too.
         let other = r
             .create(
@@ -852,8 +906,12 @@ mod tests {
         r.edit(other, &[("owner", "wang")], created).unwrap();
         let today = r.today("li", d("2026-03-10"));
         let names: Vec<(&str, u8)> = today.iter().map(|i| (i.name.as_str(), i.rank)).collect();
-        assert_eq!(names, [("A 逾期", 1), ("C 逾期", 1), ("计划拜访", 2), ("B 今日", 3)]);
-        assert!(matches!(today[2].reasons[0], Reason::Planned { plan: p, .. } if p == plan));
+        assert_eq!(names, [("A 逾期", 1), ("C 逾期", 1), ("回访客户", 2), ("计划拜访", 2), ("B 今日", 3)]);
+        assert!(matches!(today[2].reasons[0], Reason::Task { task: k, revisit: true, .. } if k == task));
+        assert_eq!(today[2].reasons[0].text(Lang::Zh), "回访任务：满意度调查（2026-03-09 前）");
+        assert_eq!(today[2].reasons[0].text(Lang::En), "revisit task: Satisfaction survey (by 2026-03-09)");
+        assert_eq!(today[3].reasons.len(), 1, "the done task and tomorrow's are not reasons: {:?}", today[3]);
+        assert!(matches!(today[3].reasons[0], Reason::Planned { plan: p, .. } if p == plan));
         // Done by a visit: off the list; the next day a missed plan would show.
         visit(&mut r, n, local("2026-03-10 15:00"), Some(plan));
         assert!(r.today("li", d("2026-03-10")).iter().all(|i| i.customer != n));

@@ -1024,10 +1024,7 @@ impl Client {
         let a: field_views::Args =
             if args.trim().is_empty() { Default::default() } else { serde_json::from_str(&args).map_err(err)? };
         let core = self.shared.core.borrow();
-        {
-            let _ = (&core, &a, now, &lang, &name);
-            Ok(String::new())
-        }
+        field_views::csv(&core.replica, name.trim(), &a, now as i64, parse_lang(&lang)).map_err(err)
     }
 
     /// Take a workflow step on a record (`approve`, `publish`, `cancel` …), or `read` to
