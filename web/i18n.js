@@ -85,6 +85,7 @@ const TEXTS = {
     eval_total: '评估得分', no_evaluation: '尚无评估（服务器在有考核、销售或违规记录后计算）', violation: '违规类型', points: '分值', found_at: '发现时间',
     progress_summary: '目标客户 {n} 个：已拜访 {contacted}，达到目标分类 {reached}，已下单 {ordered}',
     target_class: '目标分类', class_now: '当前分类', reached: '已达成', first_order: '首单',
+    visit_plan: '执行拜访计划', no_plan: '不属于拜访计划',
   },
   en: {
     app: 'jiuloop Sales',
@@ -165,6 +166,7 @@ const TEXTS = {
     eval_total: 'Evaluation', no_evaluation: 'No evaluation yet (the server computes it once there are assessments, sales or violations)', violation: 'Violation', points: 'Points', found_at: 'Found at',
     progress_summary: '{n} targets: {contacted} visited, {reached} reached their class, {ordered} ordered',
     target_class: 'Target class', class_now: 'Class now', reached: 'Reached', first_order: 'First order',
+    visit_plan: 'Carries out the visit plan', no_plan: 'Not a planned visit',
   },
 };
 

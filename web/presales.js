@@ -5,9 +5,10 @@
 // approved product plan's draft catalogue as CSV. Every step is an edit of this device,
 // offline, sent with the next sync.
 
-import { h, fill, toast, errorText } from './ui.js';
+import { h, fill, toast, errorText, select, fieldBox } from './ui.js';
 import { t, getLang } from './i18n.js';
 import { app, PANELS } from './kinds.js';
+import { VISIT_SECTIONS } from './screens/visit_form.js';
 
 /// The logs of a record (client.record().logs) with their steps as buttons.
 export function logsPanel(r) {
@@ -90,3 +91,22 @@ PANELS['product-plan'] = (id) =>
       t('catalogue_csv'),
     ),
   );
+
+// The visit form offers the visit plans of this customer that are open today or missed
+// (the first one chosen): the visit then carries out the plan (its `plan` field).
+VISIT_SECTIONS.push((customerId) => {
+  let plans = [];
+  try {
+    const today = JSON.parse(app.client.field('today', '', Date.now(), getLang()));
+    const item = today.items.find((i) => i.customer === customerId);
+    plans = item ? item.reasons.filter((r) => r.plan && (r.kind === 'planned' || r.kind === 'missed')) : [];
+  } catch (_) {
+    plans = [];
+  }
+  if (!plans.length) return { node: null, values: () => ({}) };
+  const choice = select('vf-plan', plans.map((p) => ({ value: p.plan, label: p.text })), plans[0].plan, t('no_plan'));
+  return {
+    node: fieldBox('plan', t('visit_plan'), choice),
+    values: () => (choice.value ? { plan: choice.value } : {}),
+  };
+});

@@ -72,7 +72,7 @@ impl Args {
 }
 
 /// The rep's today list: `{date, rep, items: [{customer, name, class, phone, rank,
-/// reasons: [{kind, text}], strategy}]}` in priority order.
+/// reasons: [{kind, rank, text, plan?, task?, …}], strategy}]}` in priority order.
 pub fn today(r: &Replica, a: &Args, now: i64, lang: Lang) -> Value {
     let day = a.today(now);
     let rep = a.rep.clone().unwrap_or_else(|| r.user().to_string());
@@ -84,8 +84,11 @@ pub fn today(r: &Replica, a: &Args, now: i64, lang: Lang) -> Value {
                 .reasons
                 .iter()
                 .map(|x| {
-                    let kind = serde_json::to_value(x).ok().and_then(|v| v["kind"].as_str().map(String::from));
-                    json!({ "kind": kind, "rank": x.rank(), "text": x.text(lang) })
+                    // What the reason names (`plan`, `task`, `due` …) and its text.
+                    let mut v = serde_json::to_value(x).unwrap_or_else(|_| json!({}));
+                    v["rank"] = x.rank().into();
+                    v["text"] = x.text(lang).into();
+                    v
                 })
                 .collect();
             json!({
