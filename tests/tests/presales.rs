@@ -554,3 +554,125 @@ fn a_planned_visit_is_completed_from_another_device_offline_and_missed_plans_sho
         "{pva}"
     );
 }
+
+// ---- raw clients: what the server takes from the session, its clock and its storage ----
+
+mod raw {
+    use jiuloop_tests::{LocalDoc, RawClient};
+    use protocol::kinds::Scalar;
+    use protocol::kinds::presales::{CADENCE_DOC_ID, evaluation_id, summary_id};
+    use protocol::schema::presales_docs;
+    use protocol::{DocKind, ServerMsg};
+    use std::collections::BTreeMap;
+
+    async fn answer(raw: &mut RawClient, doc: &mut LocalDoc) -> Option<String> {
+        match raw.push(vec![doc.chunk()]).await {
+            ServerMsg::Ack { .. } => None,
+            ServerMsg::Refused { refusals } => Some(refusals[0].rule.clone()),
+            other => panic!("expected an answer to a push, got {other:?}"),
+        }
+    }
+
+    async fn refused(raw: &mut RawClient, doc: &mut LocalDoc) -> String {
+        answer(raw, doc).await.unwrap_or_else(|| panic!("{} ({}) was accepted", doc.id, doc.kind))
+    }
+
+    async fn accepted(raw: &mut RawClient, doc: &mut LocalDoc) {
+        if let Some(rule) = answer(raw, doc).await {
+            panic!("{} ({}) refused: {rule}", doc.id, doc.kind);
+        }
+    }
+
+    /// Append a workflow step `{step, by, role, at}` to the document's `status` log.
+    fn step(doc: &mut LocalDoc, log: &str, step: &str, by: &str, role: &str) {
+        let mut v = BTreeMap::new();
+        v.insert("step".to_string(), Scalar::Str(step.into()));
+        v.insert("by".to_string(), Scalar::Str(by.into()));
+        v.insert("role".to_string(), Scalar::Str(role.into()));
+        v.insert("at".to_string(), Scalar::Int(super::now_ms()));
+        presales_docs::append(&mut doc.doc, doc.kind, log, &v).unwrap();
+        doc.doc.commit();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_presales_kind_refuses_a_raw_client_what_it_may_not_write() {
+        let server = super::server_with(&[
+            ("li", "rep", Some(super::GZ), None),
+            ("zhang", "rep", Some(super::SC), None),
+            ("mk", "market", None, None),
+            ("boss", "manager", Some(super::GZ), None),
+        ]);
+        let (mut li, _) = RawClient::caught_up(&server, "li").await;
+        let (mut mk, _) = RawClient::caught_up(&server, "mk").await;
+        let (mut zhang, _) = RawClient::caught_up(&server, "zhang").await;
+
+        // Research plans are market's: not a rep's, not in someone else's name.
+        let plan = [("title", "春季调研"), ("territory", super::GZ)];
+        let mut doc = LocalDoc::new_record(&li.actor, DocKind::ResearchPlan, &plan, "li");
+        assert_eq!(refused(&mut li, &mut doc).await, "role");
+        let mut doc = LocalDoc::new_record(&mk.actor, DocKind::ResearchPlan, &plan, "li");
+        assert_eq!(refused(&mut mk, &mut doc).await, "author");
+        let mut rp = LocalDoc::new_record(&mk.actor, DocKind::ResearchPlan, &plan, "mk");
+        accepted(&mut mk, &mut rp).await;
+        // Its steps: approving your own plan, or a step in another's name or role, is refused.
+        let mut attempt = rp.fork_as(&mk.actor);
+        step(&mut attempt, "status", "approve", "mk", "market");
+        let own = refused(&mut mk, &mut attempt).await;
+        assert!(own.contains("own") || own.contains("author"), "{own}");
+        let mut attempt = rp.fork_as(&mk.actor);
+        step(&mut attempt, "status", "start", "li", "rep");
+        let r = refused(&mut mk, &mut attempt).await;
+        assert!(r.starts_with("event") || r.starts_with("step"), "{r}");
+
+        // The server's own documents: forged summaries and evaluations are refused.
+        let mut forged =
+            LocalDoc::forged(&mk.actor, summary_id(rp.id), DocKind::ReportSummary, &[("report", &rp.id.to_string())]);
+        assert_eq!(refused(&mut mk, &mut forged).await, "role");
+        let mut partner = LocalDoc::new_record(
+            &mk.actor,
+            DocKind::Partner,
+            &[("name", "遵义金樽"), ("code", "GZ-9"), ("territory", super::GZ)],
+            "mk",
+        );
+        accepted(&mut mk, &mut partner).await;
+        let mut forged = LocalDoc::forged(
+            &mk.actor,
+            evaluation_id(partner.id),
+            DocKind::PartnerEvaluation,
+            &[("partner", &partner.id.to_string()), ("latest_total", "100")],
+        );
+        assert_eq!(refused(&mut mk, &mut forged).await, "role");
+        // Partners are not a rep's to keep.
+        let mut doc = LocalDoc::new_record(
+            &li.actor,
+            DocKind::Partner,
+            &[("name", "私建伙伴"), ("code", "GZ-10"), ("territory", super::GZ)],
+            "li",
+        );
+        assert_eq!(refused(&mut li, &mut doc).await, "role");
+        // Nor the cadence.
+        let mut doc = LocalDoc::new_record(&li.actor, DocKind::CadencePolicy, &[("a_days", "1")], "li");
+        doc.id = CADENCE_DOC_ID;
+        assert_eq!(refused(&mut li, &mut doc).await, "role");
+
+        // A violation report: in the reporter's own territory and name only.
+        fn report(territory: &str) -> Vec<(&'static str, &str)> {
+            vec![("kind", "cross-region"), ("partner_code", "GZ-9"), ("product", "飞天"), ("territory", territory)]
+        }
+        let mut doc = LocalDoc::new_record(&zhang.actor, DocKind::ViolationReport, &report(super::GZ), "zhang");
+        assert_eq!(refused(&mut zhang, &mut doc).await, "territory");
+        let mut doc = LocalDoc::new_record(&zhang.actor, DocKind::ViolationReport, &report(super::SC), "li");
+        assert_eq!(refused(&mut zhang, &mut doc).await, "author");
+        let mut doc = LocalDoc::new_record(&zhang.actor, DocKind::ViolationReport, &report(super::SC), "zhang");
+        accepted(&mut zhang, &mut doc).await;
+        // Reviewing it is market's, not the reporter's.
+        let mut attempt = doc.fork_as(&zhang.actor);
+        step(&mut attempt, "review", "confirm", "zhang", "rep");
+        let r = refused(&mut zhang, &mut attempt).await;
+        assert!(["role", "event-role", "step-role"].contains(&r.as_str()), "{r}");
+
+        for c in [li, mk, zhang] {
+            c.close().await;
+        }
+    }
+}
