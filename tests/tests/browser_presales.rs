@@ -176,3 +176,118 @@ async fn a_reps_today_list_on_a_phone_offline_in_priority_order() {
     }
     server.kill9();
 }
+
+/// A manager at a desk: the market report as a page (the server's competitor-price
+/// summary, CSV, print), the forecast's read receipt recorded from its screen, the field
+/// reports' index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reads_the_market_report_page_and_confirms_reading_the_forecast() {
+    let web = web_app().to_str().expect("utf-8 path").to_string();
+    let mut server = TestServer::with_args(&["--web", &web]);
+    server.add_user("mk", "market", None);
+    server.add_user("boss", "manager", Some(TestServer::TERRITORY));
+    server.add_user_with("li", "rep", Some(TestServer::TERRITORY), Some("boss"));
+    server.start();
+    let li = Device::logged_in(&server, "li");
+    let c = li.add_customer("花溪名酒行", &["--region", "贵阳"]);
+    for (price, promo) in [("2699", "买二赠一"), ("2799", "")] {
+        let mut fields =
+            vec![format!("customer={c}"), "brand=茅台".into(), "product=飞天".into(), format!("shelf_price={price}")];
+        if !promo.is_empty() {
+            fields.push(format!("promotion={promo}"));
+        }
+        let mut args = vec!["new", "competitor-observation"];
+        args.extend(fields.iter().map(String::as_str));
+        li.ok(&args);
+    }
+    li.sync();
+    let mk = Device::logged_in(&server, "mk");
+    mk.sync();
+    let report = mk.ok(&[
+        "new",
+        "market-report",
+        "title=贵阳终端价格报告",
+        &format!("period_from={}", day(-1)),
+        &format!("period_to={}", day(1)),
+        "conclusions=价格坚挺",
+    ]);
+    mk.ok(&["step", &report, "publish"]);
+    let forecast = mk.ok(&["new", "trend-forecast", "title=一季度预测", "region=贵州", "period=2027-Q1"]);
+    mk.ok(&["step", &forecast, "publish"]);
+    mk.sync();
+    mk.sync();
+
+    let browser = Browser::launch().await;
+    let desk = browser.page("boss-desk", &server.url()).await;
+    desk.set_viewport(1280, 900, false).await;
+    desk.wait_for("typeof window.jiuloopReady === 'number'", LONG).await;
+    desk.wait_for("!!document.querySelector('#login-form')", LONG).await;
+    desk.fill("#login-user", "boss").await;
+    desk.fill("#login-password", PASSWORD).await;
+    desk.click("#login-submit").await;
+    desk.wait_for("!!document.querySelector('#work')", LONG).await;
+    wait_synced(&desk).await;
+
+    // The report's record screen links to its page; the page shows the server's summary.
+    desk.eval(&format!("location.hash = {}", js_str(&format!("#/r/{report}")))).await;
+    desk.wait_for("!!document.querySelector('#open-report-page')", LONG).await;
+    desk.wait_text("#record-status", "已发布").await;
+    desk.click("#open-report-page").await;
+    desk.wait_for("!!document.querySelector('#field-rows')", LONG).await;
+    desk.wait_text("#field-note", "服务器于").await;
+    let cells = desk
+        .eval("JSON.stringify([...document.querySelectorAll('#field-rows tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)))")
+        .await;
+    let cells: Vec<Vec<String>> = serde_json::from_str(cells.as_str().unwrap()).unwrap();
+    assert_eq!(
+        cells,
+        vec![
+            vec!["茅台", "飞天", "贵阳", "2", "2699.00", "2749.00", "2799.00", "买二赠一"]
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        ],
+        "one row: min, median of two, max"
+    );
+    assert!(
+        desk.eval("!!document.querySelector('#field-print') && !!document.querySelector('#field-csv')").await == true
+    );
+    let csv = desk
+        .eval(&format!(
+            "jiuloop.client.fieldCsv('report', {}, Date.now(), 'zh')",
+            js_str(&format!("{{\"id\":\"{report}\"}}"))
+        ))
+        .await;
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with('\u{feff}') && csv.contains("品牌") && csv.contains("2749.00"), "{csv}");
+    shot(&desk, "63-market-report-page").await;
+
+    // The forecast: read from its screen, once.
+    desk.eval(&format!("location.hash = {}", js_str(&format!("#/r/{forecast}")))).await;
+    desk.wait_for("!!document.querySelector('#record-workflow [data-step=read]')", LONG).await;
+    desk.click("#record-workflow [data-step=read]").await;
+    desk.wait_for("!document.querySelector('#record-workflow [data-step=read]')", LONG).await;
+    desk.wait_text("#record-workflow [data-receipts=true] .timeline", "boss").await;
+    wait_synced(&desk).await;
+    mk.sync();
+    let v: Value = mk.json(&["step", &forecast]);
+    let readers: Vec<String> = v["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["receipts"] == true)
+        .flat_map(|l| l["timeline"].as_array().unwrap().clone())
+        .map(|r| r["by"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(readers, ["boss"], "{v}");
+    shot(&desk, "64-forecast-read").await;
+
+    // The field reports' index, in English.
+    desk.eval("location.hash = '#/field'").await;
+    desk.wait_for("document.querySelectorAll('#field-index a').length === 5", LONG).await;
+    desk.click("#lang").await;
+    desk.wait_text("#field-index", "Planned vs actual").await;
+    desk.click("#field-index a[data-report=planned-vs-actual]").await;
+    desk.wait_text("#field-title", "Planned vs actual").await;
+    server.kill9();
+}
