@@ -76,7 +76,7 @@ const TEXTS = {
     'n:event:paid': '{by} 确认收到 {customer} ¥{total} 的货款', 'n:event:shipped': '{by} 已发出 {customer} ¥{total}',
     'n:event:exception': '{by} 登记了 {customer} ¥{total} 的异常',
     // pre-sales and field planning (issue 12)
-    today: '今日', today_title: '今日拜访 {date}', today_all: '全部', today_empty: '今天没有需要拜访的客户。',
+    today: '今日', today_title: '今日拜访 {date}', today_all: '全部', today_more: '还有 {n} 个', today_empty: '今天没有需要拜访的客户。',
     field_nav: '报表', field_reports: '外勤与市场报表', week: '周', csv: '导出 CSV', print: '打印',
     'f:followups': '客户跟进', 'f:overdue': '逾期跟进（按销售）', 'f:visit-plans': '拜访计划', 'f:planned-vs-actual': '计划与实际',
     'f:conversion': '客户转化', 'f:evaluation': '合作伙伴评估', 'f:progress': '开发计划进度', 'f:report': '竞品价格汇总',
@@ -157,7 +157,7 @@ const TEXTS = {
     'n:event:paid': '{by} confirmed the payment of {customer} ¥{total}', 'n:event:shipped': '{by} shipped {customer} ¥{total}',
     'n:event:exception': '{by} reported an exception on {customer} ¥{total}',
     // pre-sales and field planning (issue 12)
-    today: 'Today', today_title: 'Visit today {date}', today_all: 'All', today_empty: 'Nobody to visit today.',
+    today: 'Today', today_title: 'Visit today {date}', today_all: 'All', today_more: '{n} more', today_empty: 'Nobody to visit today.',
     field_nav: 'Reports', field_reports: 'Field and market reports', week: 'Week', csv: 'Export CSV', print: 'Print',
     'f:followups': 'Follow-ups', 'f:overdue': 'Overdue follow-ups per rep', 'f:visit-plans': 'Visit plans', 'f:planned-vs-actual': 'Planned vs actual',
     'f:conversion': 'Conversion', 'f:evaluation': 'Partner evaluation', 'f:progress': 'Development plan progress', 'f:report': 'Competitor prices',

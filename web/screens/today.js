@@ -8,6 +8,9 @@ import { h, fill, tel } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 
+/// How many the home screen shows (the whole list is #/today).
+const HOME_ROWS = 8;
+
 /// The list as a panel: {node, refresh}.
 export function todayPanel({ full = false } = {}) {
   const node = h('section.today#today');
@@ -15,18 +18,19 @@ export function todayPanel({ full = false } = {}) {
     const v = JSON.parse(app.client.field('today', '', Date.now(), getLang()));
     node.dataset.date = v.date;
     node.dataset.count = v.items.length;
+    const shown = full ? v.items : v.items.slice(0, HOME_ROWS);
     fill(
       node,
       h(
         'div.head',
         h('h2#today-title', t('today_title', { date: v.date })),
         h('span.badge#today-count', String(v.items.length)),
-        full ? null : h('a.small#today-open', { href: '#/today' }, t('today_all')),
+        full ? null : h('a.small#today-open', { href: '#/today' }, shown.length < v.items.length ? t('today_more', { n: v.items.length - shown.length }) : t('today_all')),
       ),
-      v.items.length
+      shown.length
         ? h(
             'ol#today-list',
-            v.items.map((i, n) =>
+            shown.map((i, n) =>
               h(
                 'li.today-row',
                 { dataset: { id: i.customer, rank: i.rank, n: n + 1, kinds: i.reasons.map((r) => r.kind).join(' ') } },
