@@ -676,3 +676,62 @@ mod raw {
         }
     }
 }
+
+#[test]
+fn a_development_plans_prospects_are_on_the_list_and_its_progress_and_conversion_count() {
+    let mut server = server_with(&[("boss", "manager", Some(GZ), None), ("li", "rep", Some(GZ), Some("boss"))]);
+    let li = Device::logged_in(&server, "li");
+    let p1 = li.add_customer("新店一号", &["--class", "C"]);
+    let p2 = li.add_customer("新店二号", &["--class", "C"]);
+    let plan = new(
+        &li,
+        "development-plan",
+        &[
+            "title=十二月新店开发",
+            &format!("territory={GZ}"),
+            "owner=li",
+            &format!("period_from={}", day(-1)),
+            &format!("period_to={}", day(30)),
+            "methods=上门拜访,品鉴会",
+        ],
+    );
+    for (c, class) in [(&p1, "A"), (&p2, "B")] {
+        li.ok(&["devplan", "add-target", &plan, "--customer", c, "--method", "on-site", "--class", class]);
+    }
+    li.sync();
+
+    // Offline: both prospects are on today's list, after nothing more urgent.
+    server.kill9();
+    let today = li.json(&["today"]);
+    let items = today["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{today}");
+    for i in items {
+        assert_eq!(i["reasons"][0]["kind"], "prospect", "{today}");
+        assert!(i["texts"][0].as_str().unwrap().contains("十二月新店开发"), "{today}");
+    }
+    // One is visited and moves C → B → A; the other is not visited yet.
+    li.ok(&["visit", "add", "--customer", &p1, "--kind", "development", "--method", "on-site", "--notes", "首次拜访"]);
+    li.ok(&["set", &p1, "class=B"]);
+    li.ok(&["set", &p1, "class=A"]);
+    let today = li.json(&["today"]);
+    let ids: Vec<&str> = today["items"].as_array().unwrap().iter().map(|i| i["customer"].as_str().unwrap()).collect();
+    assert_eq!(ids, [p2.as_str()], "the visited prospect is off the list: {today}");
+    let progress = li.json(&["devplan", "progress", &plan]);
+    assert_eq!((progress["contacted"].as_u64(), progress["reached"].as_u64()), (Some(1), Some(1)), "{progress}");
+    let t1 = progress["targets"].as_array().unwrap().iter().find(|t| t["customer"] == p1.as_str()).unwrap().clone();
+    assert_eq!(
+        (t1["visits"].as_u64(), t1["class_now"].as_str(), t1["reached"].as_bool()),
+        (Some(1), Some("A"), Some(true))
+    );
+
+    // Synced, the manager sees the same progress and li's conversion this month.
+    server.restart();
+    li.sync();
+    let boss = Device::logged_in(&server, "boss");
+    boss.sync();
+    assert_eq!(boss.json(&["devplan", "progress", &plan])["reached"].as_u64(), Some(1));
+    let conv = boss.json(&["conversion", "--from", &day(-1), "--to", &day(1)]);
+    let rows = conv["rows"].as_array().unwrap_or_else(|| panic!("{conv}"));
+    let mine = rows.iter().find(|r| r["rep"] == "li").unwrap_or_else(|| panic!("{conv}"));
+    assert_eq!((mine["c_to_b"].as_u64(), mine["b_to_a"].as_u64()), (Some(1), Some(1)), "{conv}");
+}
