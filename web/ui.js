@@ -38,10 +38,25 @@ export function redraw(root, draw) {
     const el = document.getElementById(id);
     if (el && v && root.contains(el) && el.value !== v) el.value = v;
   }
+  // A refusal shown in a form stays shown when the form is drawn again.
+  for (const [id, e] of shownRefusals) {
+    const form = document.getElementById(id);
+    if (form && root.contains(form)) showRefusal(form, e, { focus: false });
+    else if (!form) shownRefusals.delete(id);
+  }
   if (focus) {
     const el = document.getElementById(focus);
     if (el) el.focus();
   }
+}
+
+/// Refusals shown in forms with an id, by form id (kept across redraws).
+const shownRefusals = new Map();
+
+/// The form as it is on the page now: a live update may have drawn it again while a step
+/// was being recorded (the element a handler captured is then detached).
+export function currentForm(form) {
+  return (form && form.id && document.getElementById(form.id)) || form;
 }
 
 /// Replace an element's children (null, false and nested arrays allowed, as in h()).
@@ -120,6 +135,7 @@ export function refusalOf(e) {
 
 /// Clear the errors shown in a form.
 export function clearErrors(form) {
+  if (form.id) shownRefusals.delete(form.id);
   for (const box of form.querySelectorAll('[data-field]')) {
     box.classList.remove('invalid');
     const slot = box.querySelector(':scope > .field-error');
@@ -131,8 +147,10 @@ export function clearErrors(form) {
 /// Show a refusal in `form`: each field's message next to it (the element with its
 /// `data-field`, marked invalid), the rest — and "nothing was saved" — in the form's
 /// `.form-error`. Focuses the first wrong field.
-export function showRefusal(form, e) {
+export function showRefusal(form, e, { focus = true } = {}) {
+  form = currentForm(form);
   clearErrors(form);
+  if (form.id) shownRefusals.set(form.id, e);
   const r = refusalOf(e);
   const unplaced = [];
   let placed = 0;
@@ -150,9 +168,9 @@ export function showRefusal(form, e) {
   const general = form.querySelector('.form-error');
   const text = placed ? [t('not_saved'), ...unplaced].join(' ') : r.message || unplaced.join(' ');
   if (general) general.textContent = text;
-  else toast(text, 'error');
+  else if (focus) toast(text, 'error');
   const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
-  if (first) first.focus();
+  if (first && focus) first.focus();
 }
 
 /// A phone number as a link that dials it.

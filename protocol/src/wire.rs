@@ -116,7 +116,9 @@ pub struct Refusal {
     /// The rule that refused it, e.g. `actor-registered`.
     pub rule: String,
     pub message: String,
-    /// What the server holds for this document: the device restores to it.
+    /// What the server holds for this document: the device restores to it. The server
+    /// sends the changes the device lacks of it first (a `Changes` frame on the same
+    /// connection), so the device holds these heads when it reads the refusal.
     pub server_heads: Vec<Hash>,
 }
 

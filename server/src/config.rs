@@ -7,6 +7,9 @@ use std::time::Duration;
 pub struct Config {
     /// Directory holding `jiuloop.db` (created if missing).
     pub data_dir: PathBuf,
+    /// A PostgreSQL database shared with other nodes (`postgres://…`); None: the embedded
+    /// SQLite file in `data_dir`.
+    pub database_url: Option<String>,
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
     /// How many documents the sync hub keeps loaded in memory.
@@ -53,6 +56,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Config {
             data_dir: data_dir.into(),
+            database_url: None,
             listen: Self::DEFAULT_LISTEN.to_string(),
             cache_docs: Self::DEFAULT_CACHE_DOCS,
             token_ttl: Duration::from_secs(Self::DEFAULT_TOKEN_TTL_SECS),
@@ -66,6 +70,11 @@ impl Config {
             login_threads: Self::DEFAULT_LOGIN_THREADS,
             login_queue: Self::DEFAULT_LOGIN_QUEUE,
         }
+    }
+
+    /// Where the data lives (`database_url` if given, else `data_dir`).
+    pub fn database(&self) -> Result<crate::storage::Database, crate::storage::DbError> {
+        crate::storage::Database::choose(self.database_url.as_deref(), &self.data_dir)
     }
 
     /// Same settings listening on `addr`.

@@ -12,6 +12,7 @@ use anyhow::{Context, anyhow, bail};
 use jiuloop_cli::Profile;
 use jiuloop_cli::http::{ServerUrl, post_json};
 use jiuloop_server::admin::AdminCommand;
+use jiuloop_server::storage::Database;
 use jiuloop_server::{Accounts, Config, Role, UserSpec};
 use protocol::DocId;
 use protocol::pricing::{CustomerFacts, LineFacts, price_order};
@@ -158,8 +159,8 @@ fn random_password() -> anyhow::Result<String> {
 
 /// Seed the demo company into `data` (which must hold no users yet). Passwords are
 /// `password` when given (JIULOOP_PASSWORD), else random, and printed.
-pub fn run(data: &Path, password: Option<String>) -> anyhow::Result<()> {
-    let accounts = Accounts::open_in(data, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS))?;
+pub fn run(data: &Path, database: &Database, password: Option<String>) -> anyhow::Result<()> {
+    let accounts = Accounts::new(database.open()?, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS));
     if !accounts.list_users()?.is_empty() {
         bail!(
             "{} already has users: the demo company goes into an empty data directory (--data NEW_DIR)",
@@ -187,7 +188,7 @@ pub fn run(data: &Path, password: Option<String>) -> anyhow::Result<()> {
     let policy = protocol::pricing::parse_policy_csv(include_str!("../../examples/policy.csv"))
         .map_err(|e| anyhow!("the example policy does not parse: {e:?}"))?;
     let outcome = jiuloop_server::admin::submit(
-        data,
+        database,
         &AdminCommand::PublishPolicy { policy: Box::new(policy) },
         Duration::from_secs(15),
     )?;
@@ -198,7 +199,7 @@ pub fn run(data: &Path, password: Option<String>) -> anyhow::Result<()> {
     let devices = data.join("demo-devices");
     let _ = std::fs::remove_dir_all(&devices);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let counts = runtime.block_on(seed(data, &devices, &passwords));
+    let counts = runtime.block_on(seed(data, database, &devices, &passwords));
     let _ = std::fs::remove_dir_all(&devices);
     let counts = counts?;
 
@@ -219,8 +220,12 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
-async fn seed(data: &Path, devices: &Path, passwords: &[String]) -> anyhow::Result<String> {
-    let config = Config::new(data).listen_on("127.0.0.1:0");
+async fn seed(data: &Path, database: &Database, devices: &Path, passwords: &[String]) -> anyhow::Result<String> {
+    let database_url = match database {
+        Database::Postgres(url) => Some(url.clone()),
+        Database::Sqlite(_) => None,
+    };
+    let config = Config { database_url, ..Config::new(data).listen_on("127.0.0.1:0") };
     let server = jiuloop_server::start(config).await?;
     let url = format!("http://{}", server.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

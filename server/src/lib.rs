@@ -1,18 +1,15 @@
-//! jiuloop's central sync server.
+//! jiuloop's central sync server. The folders, by concern (ARCHITECTURE.md has the map):
 //!
-//! - [`db`]: the only module that knows SQLite (users, devices, tokens, actors, docs,
-//!   changes).
-//! - [`accounts::Accounts`]: login, tokens, user administration.
-//! - [`hub::Hub`]: the sync protocol (hello/catch-up, push/ack/relay, resync,
-//!   compaction) as a pure event handler over storage and an LRU document cache;
-//!   [`hub_runner`] runs it on its own thread.
-//! - [`authorize::check_frame`], [`authorize::authorize_inspected`]: whether a pushed chunk
-//!   may be applied — measured before anything is loaded, then checked on a scratch copy
-//!   (pure).
-//! - [`order_check`]: the server's verdict on an order after sync (pure); the hub writes it
-//!   into the order's verdict document and records the order's one-time effects
-//!   (assignment to logistics and finance, [`notifications`]).
-//! - [`router`], [`sync_socket`]: HTTP and WebSocket.
+//! - [`storage`]: the only module that knows SQL — the `Storage` trait, its SQLite and
+//!   PostgreSQL engines, and their one contract suite.
+//! - `identity`: login, tokens, user administration ([`Accounts`]).
+//! - `sync`: the hub — the sync protocol (hello/catch-up, push/ack/relay, resync,
+//!   compaction) as a pure event handler over storage and an LRU document cache, run on
+//!   its own thread; `sync/hub/peers.rs` when several nodes share a database.
+//! - `access`: whether a pushed chunk may be applied — measured before anything is loaded,
+//!   then checked on a scratch copy (pure) — and who may read what.
+//! - `validation`: the post-sync validators (verdicts, one-time effects, SLA clocks).
+//! - `http`: HTTP and WebSocket; [`admin`]: admin commands from other processes.
 //!
 //! Start a server in-process with [`start`]:
 //!
@@ -30,6 +27,7 @@ pub mod admin;
 pub mod config;
 pub(crate) mod http;
 pub(crate) mod identity;
+pub(crate) mod node_beat;
 pub mod server;
 pub mod server_error;
 pub mod server_stats;

@@ -5,6 +5,7 @@ mod demo;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jiuloop_server::admin::AdminCommand;
+use jiuloop_server::storage::Database;
 use jiuloop_server::{Accounts, Config, Role, UserSpec};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,6 +18,10 @@ struct Cli {
     /// Data directory (holds jiuloop.db; created if missing).
     #[arg(long, global = true, value_name = "DIR", default_value = Config::DEFAULT_DATA_DIR)]
     data: PathBuf,
+    /// A PostgreSQL database shared by several servers
+    /// (postgres://user:password@host:port/database); default: the SQLite file in --data.
+    #[arg(long, global = true, value_name = "URL", env = "JIULOOP_DATABASE_URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,6 +63,22 @@ enum Command {
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
     /// policy, customers, visits and orders in every status.
     Demo,
+    /// The servers that use the database: live ones (a heartbeat within 10 s), stopped and
+    /// lost ones.
+    Nodes {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a data directory's SQLite database into an empty PostgreSQL database (stop the
+    /// server first), then check every document's heads there.
+    Migrate {
+        /// The data directory to copy from.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database to copy into (postgres://user:password@host:port/db).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -201,6 +222,7 @@ fn init_tracing(default: &str) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = Database::choose(cli.database.as_deref(), &cli.data)?;
     match cli.command {
         Command::Serve {
             listen,
@@ -223,23 +245,96 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections_per_address,
                 login_threads,
                 login_queue,
+                database_url: cli.database.clone(),
                 ..Config::new(cli.data)
             };
             serve(config)
         }
-        Command::Demo => demo::run(&cli.data, std::env::var("JIULOOP_PASSWORD").ok().filter(|p| !p.is_empty())),
+        Command::Nodes { json } => {
+            let db = database.open()?;
+            let now = jiuloop_server::accounts::now_ms();
+            let running_here = match &database {
+                Database::Sqlite(dir) => jiuloop_server::admin::instance_lock::is_server_running(dir),
+                Database::Postgres(_) => false,
+            };
+            let rows: Vec<(jiuloop_server::storage::NodeRow, &str)> = db
+                .nodes()?
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let status = match (&database, n.stopped_at) {
+                        (_, Some(_)) => "stopped",
+                        (Database::Sqlite(_), None) if i == 0 && running_here => "live",
+                        (Database::Postgres(_), None) if n.is_live(now) => "live",
+                        (_, None) => "lost",
+                    };
+                    (n, status)
+                })
+                .collect();
+            if json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|(n, status)| {
+                        serde_json::json!({
+                            "id": n.id, "address": n.address, "version": n.version, "status": status,
+                            "started_at": protocol::time::rfc3339(n.started_at),
+                            "heartbeat_at": protocol::time::rfc3339(n.heartbeat_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let mut table_rows = vec![[
+                "NODE".to_string(),
+                "ADDRESS".into(),
+                "VERSION".into(),
+                "STATUS".into(),
+                "STARTED".into(),
+                "LAST HEARTBEAT".into(),
+            ]];
+            for (n, status) in &rows {
+                table_rows.push([
+                    n.id.clone(),
+                    n.address.clone(),
+                    n.version.clone(),
+                    status.to_string(),
+                    protocol::time::rfc3339(n.started_at),
+                    protocol::time::rfc3339(n.heartbeat_at),
+                ]);
+            }
+            print!("{}", table(&table_rows));
+            Ok(())
+        }
+        Command::Migrate { from, to } => {
+            if jiuloop_server::admin::instance_lock::is_server_running(&from) {
+                anyhow::bail!("a server is running on {}: stop it first (nothing was copied)", from.display());
+            }
+            if !from.join("jiuloop.db").is_file() {
+                anyhow::bail!("{} holds no jiuloop.db (nothing was copied)", from.display());
+            }
+            let source = jiuloop_server::storage::SqliteDb::open_in(&from)?;
+            let target = jiuloop_server::storage::PgStorage::connect(&to)?;
+            let report = jiuloop_server::storage::copy::sqlite_to_postgres(&source, &target)?;
+            println!("{report}");
+            println!("now start the nodes with --database {}", jiuloop_server::storage::postgres::redact(&to));
+            Ok(())
+        }
+        Command::Demo => {
+            demo::run(&cli.data, &database, std::env::var("JIULOOP_PASSWORD").ok().filter(|p| !p.is_empty()))
+        }
         Command::User(UserCommand::Add { name, role, territory, manager }) => {
             let password = std::env::var("JIULOOP_PASSWORD").map_err(|_| {
                 anyhow::anyhow!("set JIULOOP_PASSWORD to the new user's password (at least 8 characters)")
             })?;
-            let accounts = open_accounts(&cli.data)?;
+            let accounts = open_accounts(&database)?;
             let spec = UserSpec { name, password, role, territory, manager };
             accounts.add_user(&spec, jiuloop_server::accounts::now_ms())?;
             println!("added user {} ({})", spec.name.trim(), spec.role);
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let users = open_accounts(&cli.data)?.list_users()?;
+            let users = open_accounts(&database)?.list_users()?;
             let mut rows = vec![["NAME", "ROLE", "TERRITORY", "MANAGER", "STATUS", "CREATED"].map(String::from)];
             for u in users {
                 rows.push([
@@ -255,22 +350,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Disable { name }) => {
-            if !open_accounts(&cli.data)?.set_user_disabled(&name, true)? {
+            if !open_accounts(&database)?.set_user_disabled(&name, true)? {
                 anyhow::bail!("no user '{name}'");
             }
-            let closed = admin(&cli.data, AdminCommand::CloseUser { user: name.clone() })?;
+            let closed = admin(&database, AdminCommand::CloseUser { user: name.clone() })?;
             println!("disabled user {name}; {closed}");
             Ok(())
         }
         Command::User(UserCommand::Enable { name }) => {
-            if !open_accounts(&cli.data)?.set_user_disabled(&name, false)? {
+            if !open_accounts(&database)?.set_user_disabled(&name, false)? {
                 anyhow::bail!("no user '{name}'");
             }
             println!("enabled user {name}");
             Ok(())
         }
         Command::Device(DeviceCommand::List { user }) => {
-            let devices = open_accounts(&cli.data)?.list_devices(user.as_deref())?;
+            let devices = open_accounts(&database)?.list_devices(user.as_deref())?;
             println!("{:<36} {:<20} {:<24} {:<8} CREATED", "ID", "USER", "NAME", "STATUS");
             for d in devices {
                 println!(
@@ -286,16 +381,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
             let device = uuid::Uuid::parse_str(id.trim()).map_err(|_| anyhow::anyhow!("'{id}' is not a device id"))?;
-            if !open_accounts(&cli.data)?.set_device_revoked(device, true)? {
+            if !open_accounts(&database)?.set_device_revoked(device, true)? {
                 anyhow::bail!("no device {device}");
             }
-            let closed = admin(&cli.data, AdminCommand::CloseDevice { device })?;
+            let closed = admin(&database, AdminCommand::CloseDevice { device })?;
             println!("revoked device {device}; {closed}");
             Ok(())
         }
         Command::Customer(CustomerCommand::Reassign { id, territory, owner }) => {
             let customer: protocol::DocId = id.parse().map_err(|_| anyhow::anyhow!("'{id}' is not a document id"))?;
-            println!("{}", admin(&cli.data, AdminCommand::Reassign { customer, territory, owner })?);
+            println!("{}", admin(&database, AdminCommand::Reassign { customer, territory, owner })?);
             Ok(())
         }
         Command::Policy(PolicyCommand::Import { file }) => {
@@ -310,11 +405,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("{} bad row(s) in {}; nothing was applied", errors.len(), file.display());
                 }
             };
-            println!("{}", admin(&cli.data, AdminCommand::PublishPolicy { policy: Box::new(policy) })?);
+            println!("{}", admin(&database, AdminCommand::PublishPolicy { policy: Box::new(policy) })?);
             Ok(())
         }
         Command::Policy(PolicyCommand::Show { upcoming, json }) => {
-            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
+            let db = database.open()?;
             let versions = jiuloop_server::policy::published(&*db)?;
             let Some(latest) = versions.last() else { anyhow::bail!("no price policy has been published") };
             let now = jiuloop_server::accounts::now_ms();
@@ -335,7 +430,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Notifications { department, subject, limit, json } => {
-            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
+            let db = database.open()?;
             let subject = match subject {
                 Some(o) => {
                     Some(o.parse::<protocol::DocId>().map_err(|_| anyhow::anyhow!("'{o}' is not a document id"))?)
@@ -353,7 +448,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Effects { doc, json } => {
-            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
+            let db = database.open()?;
             let id: protocol::DocId = doc.parse().map_err(|_| anyhow::anyhow!("'{doc}' is not a document id"))?;
             let rows = db.effects_of(id.as_bytes(), None)?;
             if json {
@@ -377,7 +472,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { doc, user, limit, json } => {
-            let db = jiuloop_server::storage::open_sqlite(&cli.data)?;
+            let db = database.open()?;
             let entries = match (doc, user) {
                 (Some(doc), _) => {
                     let id: protocol::DocId =
@@ -423,13 +518,13 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-fn admin(data: &std::path::Path, command: AdminCommand) -> anyhow::Result<String> {
-    let outcome = jiuloop_server::admin::submit(data, &command, ADMIN_WAIT)?;
+fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<String> {
+    let outcome = jiuloop_server::admin::submit(database, &command, ADMIN_WAIT)?;
     if outcome.ok { Ok(outcome.message) } else { Err(anyhow::anyhow!(outcome.message)) }
 }
 
-fn open_accounts(data: &std::path::Path) -> anyhow::Result<Accounts> {
-    Ok(Accounts::open_in(data, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS))?)
+fn open_accounts(database: &Database) -> anyhow::Result<Accounts> {
+    Ok(Accounts::new(database.open()?, Duration::from_secs(Config::DEFAULT_TOKEN_TTL_SECS)))
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
@@ -437,10 +532,15 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let data = config.data_dir.clone();
+        let database = config.database()?;
+        // The blocking database clients stay off the async threads.
+        let no_users = tokio::task::spawn_blocking(move || {
+            open_accounts(&database).and_then(|a| Ok(a.list_users()?)).is_ok_and(|u| u.is_empty())
+        });
         let server = jiuloop_server::start(config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "jiuloop-server listening on http://{}", server.local_addr())?;
-        if open_accounts(&data).and_then(|a| Ok(a.list_users()?)).is_ok_and(|u| u.is_empty()) {
+        if no_users.await.unwrap_or(false) {
             writeln!(
                 out,
                 "no users yet: create the first admin with\n  JIULOOP_PASSWORD='…' jiuloop-server --data {} user add admin --role admin\n\

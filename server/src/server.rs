@@ -28,6 +28,8 @@ pub struct RunningServer {
     hub: HubThread,
     verifier: Arc<VerifierPool>,
     stats: Arc<ServerStats>,
+    /// This node's row in `nodes`.
+    beat: crate::node_beat::NodeBeat,
     /// Tells admin commands in other processes that this server picks up their work.
     _lock: Option<crate::admin::instance_lock::InstanceLock>,
 }
@@ -37,13 +39,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let stats = Arc::new(ServerStats::default());
     let cfg = config.clone();
     let hub_stats = stats.clone();
+    let database = config.database()?;
+    let db = database.clone();
     let (hub, accounts) = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+        let storage = db.open()?;
+        hub_stats.set_database(storage.describe());
         let hub = Hub::new(
-            crate::storage::open_sqlite(&cfg.data_dir)?,
+            storage,
             HubSettings { cache_docs: cfg.cache_docs, compact_after: u64::from(cfg.compact_after) },
             hub_stats,
         )?;
-        let accounts = Accounts::open_in(&cfg.data_dir, cfg.token_ttl)?;
+        let accounts = Accounts::new(db.open()?, cfg.token_ttl);
         Ok((hub, accounts))
     })
     .await
@@ -53,11 +59,19 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .await
         .map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
     let addr = listener.local_addr().map_err(|error| ServerError::Bind { addr: config.listen.clone(), error })?;
-    let lock = crate::admin::instance_lock::acquire(&config.data_dir);
+    // With a shared database the nodes find each other through it (see `sync::hub::peers`).
+    let lock = match database.is_shared() {
+        false => crate::admin::instance_lock::acquire(&config.data_dir),
+        true => None,
+    };
     let verifier = Arc::new(
         VerifierPool::start(config.login_threads, config.login_queue, stats.clone())
             .map_err(ServerError::VerifierThreads)?,
     );
+    let node_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    stats.set_node(node_id.clone());
+    let beat = crate::node_beat::NodeBeat::start(database.clone(), node_id, addr.to_string())
+        .map_err(ServerError::HubThread)?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState::new(
@@ -76,8 +90,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         request_timeout: config.request_timeout,
     };
     let http = tokio::spawn(listener::serve(listener, app, limits, stats.clone(), shutdown_rx));
-    tracing::info!(%addr, data = %config.data_dir.display(), "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, _lock: lock })
+    let data = match &database {
+        crate::storage::Database::Sqlite(dir) => dir.display().to_string(),
+        crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
+    };
+    tracing::info!(%addr, data, node = stats.node(), "jiuloop-server started");
+    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, beat, _lock: lock })
 }
 
 impl RunningServer {
@@ -117,9 +135,10 @@ impl RunningServer {
         while self.stats.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let (hub, verifier) = (self.hub, self.verifier);
+        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
         tokio::task::spawn_blocking(move || {
             verifier.stop();
+            beat.stop();
             hub.stop()
         })
         .await
@@ -134,9 +153,10 @@ impl RunningServer {
 
     async fn stop_hub(self) {
         let _ = self.shutdown.send(true);
-        let (hub, verifier) = (self.hub, self.verifier);
+        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
         let _ = tokio::task::spawn_blocking(move || {
             verifier.stop();
+            beat.stop();
             hub.stop()
         })
         .await;

@@ -9,9 +9,25 @@ pub struct ServerStats {
     password_checks: AtomicU64,
     logins_busy: AtomicU64,
     connections_refused: AtomicU64,
+    /// Which database this node uses (`sqlite <path>` or `postgres <host/db>`).
+    database: std::sync::OnceLock<String>,
+    /// This node's id in the `nodes` table.
+    node: std::sync::OnceLock<String>,
 }
 
 impl ServerStats {
+    pub fn database(&self) -> &str {
+        self.database.get().map_or("", String::as_str)
+    }
+    pub fn node(&self) -> &str {
+        self.node.get().map_or("", String::as_str)
+    }
+    pub fn set_node(&self, id: String) {
+        let _ = self.node.set(id);
+    }
+    pub fn set_database(&self, described: String) {
+        let _ = self.database.set(described);
+    }
     pub fn documents(&self) -> u64 {
         self.documents.load(Ordering::Relaxed)
     }

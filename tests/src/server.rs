@@ -36,6 +36,8 @@ pub struct TestServer {
     child: Option<Child>,
     addr: Option<SocketAddr>,
     starts: u32,
+    /// A shared PostgreSQL database (`JIULOOP_DATABASE_URL`) instead of the SQLite file.
+    database: Option<String>,
 }
 
 impl Default for TestServer {
@@ -58,7 +60,15 @@ impl TestServer {
             child: None,
             addr: None,
             starts: 0,
+            database: None,
         }
+    }
+
+    /// A node on the shared PostgreSQL database `url` (its own data directory for logs).
+    pub fn on_database(url: &str) -> Self {
+        let mut s = Self::new();
+        s.database = Some(url.to_string());
+        s
     }
 
     /// The territory of the reps `started` creates: they all work on the same customers.
@@ -78,6 +88,11 @@ impl TestServer {
         s
     }
 
+    /// The shared database this node uses, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -86,6 +101,10 @@ impl TestServer {
         let mut cmd = Command::new(&bins().server);
         cmd.arg("--data").arg(self.data_dir()).args(args);
         cmd.env("JIULOOP_PASSWORD", PASSWORD);
+        match &self.database {
+            Some(url) => cmd.env("JIULOOP_DATABASE_URL", url),
+            None => cmd.env_remove("JIULOOP_DATABASE_URL"),
+        };
         let what = format!("jiuloop-server {}", args.join(" "));
         run_with_timeout(cmd, Duration::from_secs(60), &what)
     }
@@ -135,7 +154,12 @@ impl TestServer {
         self.starts += 1;
         let log_path = self.log_path(self.starts);
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-        let mut child = Command::new(&bins().server)
+        let mut cmd = Command::new(&bins().server);
+        match &self.database {
+            Some(url) => cmd.env("JIULOOP_DATABASE_URL", url),
+            None => cmd.env_remove("JIULOOP_DATABASE_URL"),
+        };
+        let mut child = cmd
             .arg("--data")
             .arg(self.data_dir())
             .args(["serve", "--listen", listen])
@@ -196,6 +220,22 @@ impl TestServer {
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and wait (up to 30 s) until the server has shut down gracefully.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
             let _ = child.wait();
         }
     }

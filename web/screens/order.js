@@ -6,7 +6,7 @@
 // effect is not offered). A rejection needs a reason and a confirmation; a rejected order
 // can be revised and resubmitted.
 
-import { h, fill, redraw, toast, select, fieldBox, showRefusal, clearErrors, confirmButton, statusChip, errorText } from '../ui.js';
+import { h, fill, redraw, toast, select, fieldBox, showRefusal, clearErrors, currentForm, confirmButton, statusChip, errorText } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 import { labelOf } from './customer.js';
@@ -52,6 +52,7 @@ export function viewOrder(id) {
   async function step(kind, input, form) {
     try {
       await app.client.orderStep(id, kind, JSON.stringify(input || {}), Date.now(), getLang());
+      if (form) clearErrors(currentForm(form));
       toast(t('saved'));
       refresh({ fresh: true });
     } catch (e) {

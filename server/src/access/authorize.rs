@@ -323,6 +323,28 @@ pub fn out_of_reach(principal: &Principal, id: DocId, kind: DocKind) -> Refusal 
     }
 }
 
+/// The changes of `doc` (what the server holds) that a device pushing `chunk` may lack, as
+/// one chunk of concatenated changes (empty if it lacks none). A device holds every change
+/// it pushes, their dependencies and its heads, and with each of them all they depend on:
+/// everything else the server holds may be missing there — say its own changes that the
+/// server accepted on a connection that died before the device read the answer, and the
+/// server's stamp on them. A refusal is preceded by these, so that the device holds the
+/// server heads it restores to: restoring below them would drop its own changes that the
+/// server holds, and its next change would re-use their sequence numbers.
+pub fn changes_pusher_lacks(doc: &mut AutoCommit, chunk: &DocChunk, inspected: &Inspected) -> Vec<u8> {
+    let mut shown: Vec<ChangeHash> = inspected.hashes().chain(chunk.heads.iter()).map(|h| ChangeHash(*h)).collect();
+    for info in inspected.chunks.iter().filter(|c| c.kind != inspect::ChunkKind::Document) {
+        let bytes = chunk.changes.get(info.offset..info.offset.saturating_add(info.len));
+        if let Some(change) = bytes.and_then(|b| Change::try_from(b).ok()) {
+            shown.extend_from_slice(change.deps());
+        }
+    }
+    let mut seen = HashSet::new();
+    let held: Vec<ChangeHash> =
+        shown.into_iter().filter(|h| seen.insert(*h) && doc.get_change_meta_by_hash(h).is_some()).collect();
+    doc.save_after(&held)
+}
+
 /// Read the pushed chunks of a Push frame without loading them: every chunk well formed
 /// (magic, checksum, lengths, columns, no trailing bytes), each push and the frame as a
 /// whole within `limits` (operations, references, changes, strings, inflated bytes).
@@ -397,6 +419,38 @@ mod tests {
         doc.put(ROOT, key, value).unwrap();
         doc.commit();
         doc.save_after(&before)
+    }
+
+    /// What a pusher lacks is what the server holds beyond the pushed changes, their
+    /// dependencies and the pusher's heads: nothing it showed it holds is sent back.
+    #[test]
+    fn a_pusher_lacks_what_is_not_below_what_it_pushed() {
+        let mut device = device_doc(MINE);
+        let mut pushed = edit(&mut device, "name", "x");
+        let mut server = AutoCommit::new();
+        server.load_incremental(&pushed).unwrap();
+        let mut theirs = server.fork().with_actor(ActorId::from(THEIRS));
+        let lacking = edit(&mut theirs, "phone", "1");
+        server.load_incremental(&lacking).unwrap();
+        // The device pushes its change again with one on top (not held by the server).
+        let top = edit(&mut device, "class", "A");
+        pushed.extend_from_slice(&top);
+        let mut c = chunk(pushed);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert_eq!(changes_pusher_lacks(&mut server, &c, &inspected), lacking);
+        // Only the new change, which depends on what the server holds: the same.
+        let mut c = chunk(top);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert_eq!(changes_pusher_lacks(&mut server, &c, &inspected), lacking);
+        // Holding everything the server holds, it lacks nothing.
+        device.load_incremental(&lacking).unwrap();
+        let bytes = edit(&mut device, "notes", "m");
+        let mut c = chunk(bytes);
+        c.heads = hashes_to_wire(&device.get_heads());
+        let inspected = check_well_formed(&c.changes).unwrap();
+        assert!(changes_pusher_lacks(&mut server, &c, &inspected).is_empty());
     }
 
     #[test]

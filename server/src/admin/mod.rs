@@ -10,11 +10,10 @@ pub mod audit;
 pub mod instance_lock;
 
 use crate::server_stats::ServerStats;
-use crate::storage::DbError;
+use crate::storage::{Database, DbError};
 use crate::sync::hub::{Hub, HubSettings};
 use protocol::DocId;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -52,13 +51,18 @@ pub enum AdminError {
     Timeout(i64, Duration),
 }
 
-/// Queue `command` for the server running on `data_dir` and wait for its outcome; when no
-/// server runs there, carry it out in this process.
-pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result<AdminOutcome, AdminError> {
-    let db = crate::storage::open_sqlite(data_dir)?;
+/// Queue `command` for the server running on `database` and wait for its outcome; when no
+/// server runs there, carry it out in this process. (A server runs on a data directory
+/// while it holds its lock file; on a shared database while some node leads.)
+pub fn submit(database: &Database, command: &AdminCommand, wait: Duration) -> Result<AdminOutcome, AdminError> {
+    let db = database.open()?;
     let json = serde_json::to_string(command).map_err(|e| DbError::corrupt("admin_commands", e.to_string()))?;
     let id = db.enqueue_admin_command(&json, crate::identity::accounts::now_ms())?;
-    if instance_lock::is_server_running(data_dir) {
+    let running = match database {
+        Database::Sqlite(dir) => instance_lock::is_server_running(dir),
+        Database::Postgres(_) => !db.try_lead()?,
+    };
+    if running {
         let deadline = Instant::now() + wait;
         loop {
             if let Some(row) = db.admin_command(id)?
@@ -74,7 +78,7 @@ pub fn submit(data_dir: &Path, command: &AdminCommand, wait: Duration) -> Result
     }
     drop(db);
     let settings = HubSettings { cache_docs: 64, compact_after: u64::from(crate::Config::DEFAULT_COMPACT_AFTER) };
-    let mut hub = Hub::new(crate::storage::open_sqlite(data_dir)?, settings, Arc::new(ServerStats::default()))?;
+    let mut hub = Hub::new(database.open()?, settings, Arc::new(ServerStats::default()))?;
     hub.run_admin_commands(crate::identity::accounts::now_ms());
     let row = hub.db().admin_command(id)?;
     Ok(match row {

@@ -45,6 +45,10 @@ struct Health {
     logins_busy: u64,
     /// TCP connections refused for being over a connection cap since the start.
     connections_refused: u64,
+    /// `sqlite <path>`, or `postgres <host:port/database>` shared by several nodes.
+    database: String,
+    /// This node's id (`jiuloop-server nodes`).
+    node: String,
 }
 
 async fn health(State(app): State<AppState>) -> Json<Health> {
@@ -56,6 +60,8 @@ async fn health(State(app): State<AppState>) -> Json<Health> {
         password_checks: app.stats.password_checks(),
         logins_busy: app.stats.logins_busy(),
         connections_refused: app.stats.connections_refused(),
+        database: app.stats.database().to_string(),
+        node: app.stats.node().to_string(),
     })
 }
 

@@ -15,6 +15,11 @@ pub(crate) trait Factory {
     /// The same storage closed and opened again (what a restart sees), if the engine
     /// persists; `None` otherwise.
     fn reopen(&self, old: Box<dyn Storage>) -> Option<Box<dyn Storage>>;
+    /// Another connection to the storage `fresh` made last, for an engine several servers
+    /// share; `None` otherwise.
+    fn another_node(&self) -> Option<Box<dyn Storage>> {
+        None
+    }
 }
 
 /// Instantiate the suite for one engine: one `#[test]` per contract case.
@@ -347,6 +352,11 @@ pub(crate) fn admin_commands_and_audit(f: &dyn Factory) {
     let done = s.admin_command(first).unwrap().unwrap();
     assert_eq!((done.ok, done.result.as_deref()), (Some(true), Some("done")));
     assert_eq!(s.pending_admin_commands().unwrap().len(), 1);
+    // Every node reads the commands after the last it saw, done or not.
+    let after: Vec<i64> = s.admin_commands_after(0).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(after, vec![first, second]);
+    let after: Vec<i64> = s.admin_commands_after(first).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(after, vec![second]);
     let entry = |doc: &'static [u8], user: &'static str, at: i64| NewAudit {
         at,
         user,
@@ -369,6 +379,18 @@ pub(crate) fn admin_commands_and_audit(f: &dyn Factory) {
     assert_eq!(of_a.len(), 2);
     assert_eq!(of_li.len(), 2);
     assert_eq!(s.audit_of_user("li", 1).unwrap().len(), 1, "limit");
+    // One leader per database: a second connection does not lead while the first does.
+    assert!(s.try_lead().unwrap() && s.try_lead().unwrap(), "the leader keeps leading");
+    if let Some(other) = f.another_node() {
+        assert!(s.is_shared());
+        assert!(!other.try_lead().unwrap(), "a second node does not lead");
+        drop(s);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !other.try_lead().unwrap() {
+            assert!(std::time::Instant::now() < deadline, "the lead passes on when the leader goes");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 pub(crate) fn committed_data_survives_a_restart(f: &dyn Factory) {

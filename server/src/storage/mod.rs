@@ -15,7 +15,9 @@
 //!   them (document, effect, key); `wakeups` the validators' timers.
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
+pub mod copy;
 mod error;
+pub mod postgres;
 mod rows;
 pub mod sqlite;
 
@@ -23,14 +25,15 @@ pub mod sqlite;
 pub(crate) mod contract;
 
 pub use error::DbError;
+pub use postgres::PgStorage;
 pub use rows::*;
 pub use sqlite::SqliteDb;
 
 use std::path::Path;
 use uuid::Uuid;
 
-/// Declares the storage API once: the trait, and the embedded database's implementation
-/// of it (its inherent methods).
+/// Declares the storage API once: the trait, and each engine's implementation of it (the
+/// engine's inherent methods of the same names).
 macro_rules! storage_api {
     ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty; )+) => {
         /// What the server needs of a database (see the module docs for the contract).
@@ -42,6 +45,9 @@ macro_rules! storage_api {
             fn freeze_size_for_tests(&self) -> Result<(), DbError> {
                 Err(DbError::Backend("not supported by this storage".into()))
             }
+
+            /// Which engine and database, for `/health` and logs (never a password).
+            fn describe(&self) -> String;
         }
 
         impl Storage for SqliteDb {
@@ -50,11 +56,38 @@ macro_rules! storage_api {
             fn freeze_size_for_tests(&self) -> Result<(), DbError> {
                 SqliteDb::freeze_size_for_tests(self)
             }
+
+            fn describe(&self) -> String {
+                format!("sqlite {}", self.path().display())
+            }
+        }
+
+        impl Storage for PgStorage {
+            $( fn $name(&self $(, $arg: $ty)*) -> $ret { PgStorage::$name(self $(, $arg)*) } )+
+
+            fn describe(&self) -> String {
+                format!("postgres {}", self.target())
+            }
         }
     };
 }
 
 storage_api! {
+    // ---- nodes ----
+    /// Whether other servers may write this database too (then the hub reads what they
+    /// stored before each write and on every tick).
+    fn is_shared(&self) -> bool;
+    /// Whether this server leads: carries out queued admin commands and wake-ups. Always
+    /// true for an engine that is not shared.
+    fn try_lead(&self) -> Result<bool, DbError>;
+    /// A node starts (again): its row, beating now.
+    fn register_node(&self, id: &str, address: &str, version: &str, now: i64) -> Result<(), DbError>;
+    /// `false` when the node has no row.
+    fn node_heartbeat(&self, id: &str, now: i64) -> Result<bool, DbError>;
+    fn node_stopped(&self, id: &str, now: i64) -> Result<(), DbError>;
+    /// Every node that ever used the database, the latest started first.
+    fn nodes(&self) -> Result<Vec<NodeRow>, DbError>;
+
     // ---- transactions ----
     /// Start a write transaction (taking the write lock now, not at the first write).
     fn begin(&self) -> Result<(), DbError>;
@@ -143,6 +176,8 @@ storage_api! {
     // ---- admin commands ----
     fn enqueue_admin_command(&self, command: &str, now: i64) -> Result<i64, DbError>;
     fn pending_admin_commands(&self) -> Result<Vec<AdminCommandRow>, DbError>;
+    /// Every command queued after id `after` (done or not), oldest first.
+    fn admin_commands_after(&self, after: i64) -> Result<Vec<AdminCommandRow>, DbError>;
     fn finish_admin_command(&self, id: i64, ok: bool, result: &str, now: i64) -> Result<bool, DbError>;
     fn admin_command(&self, id: i64) -> Result<Option<AdminCommandRow>, DbError>;
 
@@ -173,6 +208,42 @@ storage_api! {
 /// The embedded database in `data_dir` (created if needed), as storage.
 pub fn open_sqlite(data_dir: &Path) -> Result<Box<dyn Storage>, DbError> {
     Ok(Box::new(SqliteDb::open_in(data_dir)?))
+}
+
+/// Where the server keeps its data: the embedded SQLite file of a data directory (the
+/// default), or a PostgreSQL database shared by several nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// `--database URL` when given (`postgres://…` or `postgresql://…`), else `data_dir`.
+    pub fn choose(url: Option<&str>, data_dir: &Path) -> Result<Self, DbError> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Database::Sqlite(data_dir.to_path_buf())),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Database::Postgres(u.to_string()))
+            }
+            Some(u) => Err(DbError::Open {
+                target: u.to_string(),
+                reason: "not a PostgreSQL URL (postgres://user@host:port/database)".into(),
+            }),
+        }
+    }
+
+    /// A new connection to it (each caller — the hub, logins, an admin command — has its own).
+    pub fn open(&self) -> Result<Box<dyn Storage>, DbError> {
+        match self {
+            Database::Sqlite(dir) => open_sqlite(dir),
+            Database::Postgres(url) => Ok(Box::new(PgStorage::connect(url)?)),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Database::Postgres(_))
+    }
 }
 
 pub(crate) fn i64_from_u64(v: u64) -> i64 {

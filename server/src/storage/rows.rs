@@ -251,3 +251,26 @@ pub struct NewUser {
     pub manager: Option<String>,
     pub created_at: i64,
 }
+
+// ---- nodes ----
+
+/// A server using the database (`jiuloop-server nodes`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRow {
+    pub id: String,
+    /// Where it listens (as it was told to: `--listen`).
+    pub address: String,
+    pub version: String,
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    pub stopped_at: Option<i64>,
+}
+
+impl NodeRow {
+    /// How long a node may miss heartbeats before it counts as gone.
+    pub const LIVE_WITHIN_MS: i64 = 10_000;
+
+    pub fn is_live(&self, now: i64) -> bool {
+        self.stopped_at.is_none() && now - self.heartbeat_at <= Self::LIVE_WITHIN_MS
+    }
+}

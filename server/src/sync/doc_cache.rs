@@ -52,6 +52,13 @@ impl DocCache {
         }
     }
 
+    /// Drop a document (another node changed it: it is reloaded from storage when needed).
+    pub fn remove(&mut self, id: &DocId) {
+        if let Some((_, used)) = self.entries.remove(id) {
+            self.order.remove(&used);
+        }
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();

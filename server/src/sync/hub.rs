@@ -18,6 +18,7 @@
 //! it on their next hello.
 
 mod admin;
+mod peers;
 mod validate;
 
 use crate::access::authorize::{self, Authorized, Rejection, WriteContext, check_rights};
@@ -94,7 +95,7 @@ struct FrameWork {
 }
 
 /// A stored chunk to relay to the connections that may read it.
-struct Relay {
+pub(super) struct Relay {
     chunk: DocChunk,
     seq: u64,
     facts: DocFacts,
@@ -102,7 +103,7 @@ struct Relay {
 
 /// A document whose territory changed.
 #[derive(Clone, Debug)]
-struct Moved {
+pub(super) struct Moved {
     id: DocId,
     old: DocFacts,
     new: DocFacts,
@@ -190,11 +191,17 @@ pub struct Hub {
     now: i64,
     /// Catch-ups not sent in full yet, in hello order.
     catchups: Vec<CatchUpJob>,
+    /// The last admin command this node has looked at (see `peers`).
+    admin_seen: i64,
 }
 
 impl Hub {
     pub fn new(db: Box<dyn Storage>, settings: HubSettings, stats: Arc<ServerStats>) -> Result<Self, DbError> {
         let max_seq = u64_from_i64(db.max_seq()?);
+        let admin_seen = match db.is_shared() {
+            true => db.admin_commands_after(0)?.last().map_or(0, |r| r.id),
+            false => 0,
+        };
         stats.set_documents(u64_from_i64(db.doc_count()?));
         let mut hub = Hub {
             db,
@@ -206,6 +213,7 @@ impl Hub {
             policy_cache: None,
             now: 0,
             catchups: Vec::new(),
+            admin_seen,
         };
         hub.compute_missing_facts()?;
         Ok(hub)
@@ -334,7 +342,7 @@ impl Hub {
                         sink(std::mem::take(&mut out));
                     }
                     if batch.is_none() {
-                        if let Err(e) = self.db.begin() {
+                        if let Err(e) = self.begin_write(&mut out) {
                             tracing::error!(error = %e, "cannot start a transaction");
                             self.fatal(conn, ErrorCode::Internal, internal_message(), &mut out);
                             continue;
@@ -678,9 +686,9 @@ impl Hub {
         let mut changes = Vec::new();
         let mut echoes = Vec::new();
         let n_docs = docs.len();
-        for pushed in docs.into_iter().zip(inspected) {
-            let id = pushed.0.id;
-            match self.push_chunk(batch, &mut work, &session, &principal, &actors, pushed) {
+        for (chunk, inspected) in docs.iter().zip(&inspected) {
+            let id = chunk.id;
+            match self.push_chunk(batch, &mut work, &session, &principal, &actors, (chunk, inspected)) {
                 Ok(ChunkOutcome::Ack(ack)) => acks.push(ack),
                 Ok(ChunkOutcome::Hidden { ack, refusal: r }) => {
                     tracing::info!(%conn, user, doc = %r.id, rule = r.rule, "answered as unknown");
@@ -690,6 +698,8 @@ impl Hub {
                 Ok(ChunkOutcome::Refused(r)) => {
                     tracing::info!(%conn, user, doc = %r.id, code = r.code.as_str(), rule = r.rule, path = r.path, "refused");
                     self.audit_refusal(&session, &r)?;
+                    // Before the refusal, what the device lacks of the heads it restores to.
+                    echoes.extend(self.lacking_before_refusal(batch, &mut work, &principal, &r, chunk, inspected)?);
                     refusals.push(r);
                 }
                 Ok(ChunkOutcome::Stored(stored)) => {
@@ -753,7 +763,7 @@ impl Hub {
         session: &Session,
         principal: &Principal,
         actors: &HashSet<Vec<u8>>,
-        (chunk, inspected): (DocChunk, Inspected),
+        (chunk, inspected): (&DocChunk, &Inspected),
     ) -> Result<ChunkOutcome, ChunkError> {
         let id = chunk.id;
         // A kind this role writes no field of is refused whole, before anything is loaded.
@@ -814,7 +824,7 @@ impl Hub {
             false => ChunkOutcome::Ack(ack),
         };
         let mut authorized =
-            match authorize::authorize_inspected(&mut state.doc, &chunk, &inspected, actors, &Limits::DEFAULT) {
+            match authorize::authorize_inspected(&mut state.doc, chunk, inspected, actors, &Limits::DEFAULT) {
                 Ok(a) => a,
                 Err(Rejection::MissingDeps) => return Ok(missing_deps(server_ack)),
                 Err(Rejection::Refused(r)) => return Ok(ChunkOutcome::Refused(r)),
@@ -1022,6 +1032,54 @@ impl Hub {
             tracing::info!(doc = %root, docs = moved.len(), "records follow their customer");
         }
         Ok(moved)
+    }
+
+    /// What a device whose push of `chunk` was refused with `r` lacks of the document as
+    /// the server holds it ([`authorize::changes_pusher_lacks`]), sent just before the
+    /// refusal: the device restores the document to the refusal's server heads, so it
+    /// must hold them. `None` when the refusal names no heads (nothing stored, or a
+    /// document out of the pusher's reach) or the device lacks nothing.
+    fn lacking_before_refusal(
+        &mut self,
+        batch: &mut PushBatch,
+        work: &mut FrameWork,
+        principal: &Principal,
+        r: &Refusal,
+        chunk: &DocChunk,
+        inspected: &Inspected,
+    ) -> Result<Option<DocChunk>, DbError> {
+        let id = r.id;
+        if r.server_heads.is_empty() || id != chunk.id {
+            return Ok(None);
+        }
+        let Some(row) = self.db.doc(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let meta = DocMeta::try_from(row)?;
+        if meta.kind != chunk.kind || !access::may_read(principal, &meta.facts.rules_facts()) {
+            return Ok(None);
+        }
+        let state = if work.docs.contains_key(&id) {
+            work.docs.get_mut(&id)
+        } else if batch.docs.contains_key(&id) {
+            batch.docs.get_mut(&id)
+        } else {
+            if !self.cache.contains(&id)
+                && let Some(stored) = self.db.load_doc(id.as_bytes())?
+            {
+                let (_, state) = DocState::load(stored)?;
+                self.cache.insert(id, state);
+            }
+            self.cache.get_mut(&id)
+        };
+        let Some(state) = state.filter(|s| s.stored) else {
+            return Ok(None);
+        };
+        let changes = authorize::changes_pusher_lacks(&mut state.doc, chunk, inspected);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(DocChunk { id, kind: state.kind, heads: state.heads.clone(), changes }))
     }
 
     fn audit_refusal(&self, session: &Session, r: &Refusal) -> Result<(), DbError> {

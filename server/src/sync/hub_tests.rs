@@ -1221,3 +1221,66 @@ fn an_order_is_rechecked_when_its_customer_arrives_or_changes_channel() {
 }
 
 mod aftersales;
+
+/// A refusal names the server's heads, and the device restores the document to them. A
+/// device may lack some: its earlier push was accepted on a connection that died before
+/// the answer arrived, and others changed the document since. Restored to the heads it
+/// knows, it would drop its own changes that the server holds, and its next change would
+/// re-use their sequence numbers (the server, and every device, then fail on `duplicate
+/// seq`). So the hub first sends the pusher what it lacks of the document.
+#[test]
+fn a_refusal_comes_after_the_changes_the_pusher_lacks() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 100, 64);
+    let li = Device::of(1, "li", Role::Rep, Some("四川"));
+    let boss = Device::new(2);
+    li.join(&mut hub, 0);
+    boss.join(&mut hub, 0);
+    let (id, mut li_doc, created) = new_customer(&li, "四川");
+    // Accepted, but li never reads the answer, nor the change that follows.
+    let out = hub.step(li.push(vec![created]));
+    assert_eq!(acks(&msgs_for(&out, li.conn))[0].seq, 1);
+    let mut boss_doc = li_doc.fork().with_actor(ActorId::from(boss.actor.clone()));
+    let phone = edit(&mut boss_doc, "phone", "13800000000");
+    let out = hub.step(boss.push(vec![chunk(id, DocKind::Customer, &mut boss_doc, phone)]));
+    assert_eq!(acks(&msgs_for(&out, boss.conn))[0].seq, 2);
+
+    // li, believing the server holds nothing, pushes its creation again with a change a rep
+    // may not make.
+    let before = li_doc.get_heads();
+    customer::reassign(&mut li_doc, "贵州", None).unwrap();
+    li_doc.commit();
+    assert_ne!(li_doc.get_heads(), before);
+    let everything = li_doc.save_after(&[]);
+    let out = hub.step(li.push(vec![chunk(id, DocKind::Customer, &mut li_doc, everything)]));
+    let msgs = msgs_for(&out, li.conn);
+    let r = refusals(&msgs).pop().expect("refused");
+    assert_eq!((r.path.as_str(), r.rule.as_str()), ("territory", "role"));
+    assert_eq!(r.server_heads, hashes_to_wire(&boss_doc.get_heads()));
+    let refused_at = msgs.iter().position(|m| matches!(m, ServerMsg::Refused { .. })).unwrap();
+    let sent = changes(&msgs[..refused_at]);
+    assert_eq!(ids(&sent), vec![id], "what li lacks comes before the refusal: {msgs:?}");
+    for c in &sent {
+        li_doc.load_incremental(&c.changes).unwrap();
+    }
+    let server_heads = protocol::wire::hashes_from_wire(&r.server_heads);
+    assert!(server_heads.iter().all(|h| li_doc.get_change_by_hash(h).is_some()), "li holds the server heads");
+
+    // Restored to them, li's next change follows its own changes the server holds.
+    let mut restored = li_doc.fork_at(&server_heads).unwrap();
+    restored.set_actor(ActorId::from(li.actor.clone()));
+    let notes = edit(&mut restored, "notes", "改天再来");
+    let out = hub.step(li.push(vec![chunk(id, DocKind::Customer, &mut restored, notes)]));
+    let msgs = msgs_for(&out, li.conn);
+    assert_eq!(error_code(&msgs), None, "{msgs:?}");
+    assert_eq!(acks(&msgs)[0].seq, 3);
+
+    // A pusher that lacks nothing gets the refusal alone.
+    let before = restored.get_heads();
+    customer::reassign(&mut restored, "贵州", None).unwrap();
+    restored.commit();
+    let c = restored.save_after(&before);
+    let out = hub.step(li.push(vec![chunk(id, DocKind::Customer, &mut restored, c)]));
+    let msgs = msgs_for(&out, li.conn);
+    assert!(matches!(msgs.as_slice(), [ServerMsg::Refused { .. }]), "{msgs:?}");
+}

@@ -90,18 +90,18 @@ impl ServerProc {
     pub fn add_users(&self, users: &[(String, String)], parallel: usize) -> Result<()> {
         // The first one alone: it creates the database (concurrent migrations collide).
         let Some((first, rest)) = users.split_first() else { return Ok(()) };
-        add_user(&self.bin, self.data_dir(), first)?;
+        add_user(&self.bin, self.data_dir(), &self.env, first)?;
         let queue = Arc::new(std::sync::Mutex::new(rest.to_vec()));
         let mut workers = Vec::new();
         for _ in 0..parallel.max(1) {
             let queue = queue.clone();
-            let (bin, dir) = (self.bin.clone(), self.data_dir().to_path_buf());
+            let (bin, dir, env) = (self.bin.clone(), self.data_dir().to_path_buf(), self.env.clone());
             workers.push(std::thread::spawn(move || -> Result<()> {
                 loop {
                     let Some(user) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
                         return Ok(());
                     };
-                    add_user(&bin, &dir, &user)?;
+                    add_user(&bin, &dir, &env, &user)?;
                 }
             }));
         }
@@ -262,7 +262,8 @@ impl ServerProc {
 
 /// `jiuloop-server --data DIR user add NAME --role rep --territory T` (retried a few times
 /// if the database is busy).
-fn add_user(bin: &Path, dir: &Path, (name, territory): &(String, String)) -> Result<()> {
+/// `env`: the serve process's environment (`JIULOOP_DATABASE_URL`: the same database).
+fn add_user(bin: &Path, dir: &Path, env: &[(String, String)], (name, territory): &(String, String)) -> Result<()> {
     let mut last = String::new();
     for attempt in 0..5u64 {
         let mut cmd = Command::new(bin);
@@ -271,6 +272,7 @@ fn add_user(bin: &Path, dir: &Path, (name, territory): &(String, String)) -> Res
             .arg("--data")
             .arg(dir)
             .args(["user", "add", name, "--role", "rep", "--territory", territory])
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("JIULOOP_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

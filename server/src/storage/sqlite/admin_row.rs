@@ -16,6 +16,32 @@ impl SqliteDb {
     }
 
     /// Commands not yet carried out, oldest first.
+    pub fn admin_commands_after(&self, after: i64) -> Result<Vec<AdminCommandRow>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, command, done_at, ok, result FROM admin_commands WHERE id > ?1 ORDER BY id")?;
+        let rows = stmt.query_map([after], |r| {
+            Ok(AdminCommandRow {
+                id: r.get(0)?,
+                command: r.get(1)?,
+                done_at: r.get(2)?,
+                ok: r.get(3)?,
+                result: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One server per data directory: it always leads.
+    pub fn try_lead(&self) -> Result<bool, DbError> {
+        Ok(true)
+    }
+
+    /// Nobody else writes this file while a server has it open.
+    pub fn is_shared(&self) -> bool {
+        false
+    }
+
     pub fn pending_admin_commands(&self) -> Result<Vec<AdminCommandRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, command, done_at, ok, result FROM admin_commands WHERE done_at IS NULL ORDER BY id",

@@ -4,7 +4,7 @@ use super::DbError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const V1: &str = "
 CREATE TABLE users (
@@ -181,6 +181,18 @@ CREATE INDEX shipped_batches_by_batch ON shipped_batches(batch);
 CREATE INDEX docs_by_kind ON docs(kind);
 ";
 
+/// Version 6: the servers using the database (`nodes`: `jiuloop-server nodes`, `/health`).
+const V6: &str = "
+CREATE TABLE nodes (
+    id           TEXT PRIMARY KEY NOT NULL,
+    address      TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    stopped_at   INTEGER
+);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several processes open the same
 /// file at once: the check and the migration happen in one write transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -203,6 +215,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if found < 5 {
         tx.execute_batch(V5)?;
+    }
+    if found < 6 {
+        tx.execute_batch(V6)?;
     }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

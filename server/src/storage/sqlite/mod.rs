@@ -8,6 +8,7 @@ mod device_row;
 mod doc_row;
 mod effects_row;
 mod migrations;
+mod node_row;
 mod order_effects_row;
 mod token_row;
 mod user_row;
@@ -28,7 +29,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One SQLite connection with jiuloop's settings (WAL, `synchronous=FULL`, busy timeout).
 pub struct SqliteDb {
-    conn: Connection,
+    pub(crate) conn: Connection,
+    path: std::path::PathBuf,
 }
 
 impl SqliteDb {
@@ -52,7 +54,12 @@ impl SqliteDb {
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         migrations::migrate(&mut conn)?;
-        Ok(SqliteDb { conn })
+        Ok(SqliteDb { conn, path: path.to_path_buf() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Start a write transaction (taking the write lock now, not at the first write).

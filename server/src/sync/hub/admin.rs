@@ -13,8 +13,18 @@ impl Hub {
     /// Close connections whose token has expired; carry out queued admin commands.
     pub(super) fn tick(&mut self, now: i64, out: &mut Vec<Outgoing>) {
         self.close_where(|s| s.expires_at <= now, ErrorCode::TokenExpired, ErrorCode::TokenExpired.describe(), out);
-        self.run_admin_commands_into(now, out);
-        self.run_wakeups(now, out);
+        if self.db.is_shared() {
+            self.absorb_foreign_on_tick(out);
+            self.apply_foreign_admin(out);
+        }
+        match self.db.try_lead() {
+            Ok(true) => {
+                self.run_admin_commands_into(now, out);
+                self.run_wakeups(now, out);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot tell whether this node leads"),
+        }
     }
 
     /// Carry out every queued admin command (used by the command line when no server
@@ -63,14 +73,24 @@ impl Hub {
                 Ok(format!("closed {n} open connection(s) of device {device}"))
             }
             AdminCommand::Reassign { customer, territory, owner } => {
-                self.reassign(*customer, territory, owner.as_deref(), now, out)
+                // Under the write lock from the start: the customer is read as stored now.
+                if let Err(e) = self.begin_write(out) {
+                    tracing::error!(error = %e, "reassign failed");
+                    return Err(ErrorCode::Internal.describe().to_string());
+                }
+                let result = self.reassign(*customer, territory, owner.as_deref(), now, out);
+                if self.db.in_transaction() {
+                    self.db.rollback();
+                }
+                result
             }
             AdminCommand::PublishPolicy { policy } => self.publish_policy((**policy).clone(), ADMIN_AUTHOR, now, out),
         }
     }
 
     /// Move a customer to `territory` (and `owner`) with a change made by the server; its
-    /// visits and orders follow, and every connected device is told at once.
+    /// visits and orders follow, and every connected device is told at once. Runs inside
+    /// the write transaction its caller began; commits it when something changed.
     fn reassign(
         &mut self,
         id: DocId,
@@ -133,7 +153,6 @@ impl Hub {
             fields,
             values,
         };
-        self.db.begin().map_err(internal)?;
         let mut work = FrameWork::default();
         let mut outputs = Vec::new();
         let author = Author { user: ADMIN_AUTHOR, device: None };

@@ -183,7 +183,7 @@ impl Hub {
             let list: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
             return Err(format!("the policy is not consistent: {}", list.join("; ")));
         }
-        self.db.begin().map_err(internal)?;
+        self.begin_write(out).map_err(internal)?;
         let mut work = FrameWork::default();
         let mut outputs = Vec::new();
         let result = (|| -> Result<Result<(u32, usize), String>, DbError> {
@@ -264,7 +264,7 @@ impl Hub {
             }
         };
         self.now = now;
-        if let Err(e) = self.db.begin() {
+        if let Err(e) = self.begin_write(out) {
             tracing::error!(error = %e, "cannot start a transaction for the wake-ups");
             return;
         }
