@@ -27,6 +27,9 @@ import { viewInbox } from './screens/inbox.js';
 import { viewMe } from './screens/me.js';
 import { viewExpenses } from './screens/expenses.js';
 import { viewContracts, viewContract } from './screens/contracts.js';
+import { viewToday } from './screens/today.js';
+import { viewField } from './screens/field.js';
+import './presales.js';
 
 let current = null; // the view on screen: {node, refresh?, focus?, keep?, restore?, nav?}
 let db = null;
@@ -36,7 +39,14 @@ const APPROVERS = ['manager', 'executive', 'admin'];
 
 // The generic kinds that are a role's daily work: kept in a phone's navigation bar (the
 // others are listed on the 我的 screen there; a desk's side bar shows them all).
-const PRIMARY_KINDS = { 'after-sales': ['complaint'], quality: ['quality-issue'] };
+const PRIMARY_KINDS = {
+  'after-sales': ['complaint'],
+  quality: ['quality-issue'],
+  market: ['research-plan', 'market-report', 'trend-forecast', 'partner'],
+};
+
+// Roles that see the field reports (follow-ups, visit plans, planned against actual).
+const FIELD_ROLES = ['manager', 'market', 'executive', 'admin'];
 
 // ---- start-up and the profile -------------------------------------------------------
 
@@ -138,12 +148,16 @@ function renderChrome() {
   const customers = kindSpec('customer') ? link('#/customers', 'customers') : null;
   const orders = kindSpec('order') ? link('#/orders', 'orders') : null;
   const work = link('#/work', 'work', null, h('span#work-badge.badge', { hidden: true }));
+  // The rep's today list (also the head of their home screen).
+  const today = rep ? link('#/today', 'today') : null;
+  const field = FIELD_ROLES.includes(session.role) ? link('#/field', 'field', t('field_nav')) : null;
+  if (field) field.classList.add('nav-extra');
   fill(
     nav,
     locked(session)
       ? null
       : [
-          rep ? [customers, orders, work] : [work, orders, customers],
+          rep ? [today, customers, orders, work] : [work, orders, customers, field],
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
           kindSpec('expense-claim') ? link('#/expenses', 'expenses') : null,
           kindSpec('contract') ? link('#/contracts', 'contracts') : null,
@@ -244,6 +258,8 @@ function viewFor(parts, session) {
   if (a === 'expenses') return viewExpenses();
   if (a === 'contracts') return viewContracts();
   if (a === 'contract' && b) return viewContract(b);
+  if (a === 'today') return viewToday();
+  if (a === 'field') return viewField(b || '', c);
   return session.role === 'rep' || !session.role ? viewCustomers() : viewWork();
 }
 

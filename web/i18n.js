@@ -84,6 +84,17 @@ const TEXTS = {
     'n:event:approved': '{by} 批准了 {customer} ¥{total}', 'n:event:rejected': '{by} 驳回了 {customer} ¥{total}',
     'n:event:paid': '{by} 确认收到 {customer} ¥{total} 的货款', 'n:event:shipped': '{by} 已发出 {customer} ¥{total}',
     'n:event:exception': '{by} 登记了 {customer} ¥{total} 的异常',
+    // pre-sales and field planning (issue 12)
+    today: '今日', today_title: '今日拜访 {date}', today_all: '全部', today_more: '还有 {n} 个', today_empty: '今天没有需要拜访的客户。',
+    field_nav: '报表', field_reports: '外勤与市场报表', week: '周', csv: '导出 CSV', print: '打印',
+    'f:followups': '客户跟进', 'f:overdue': '逾期跟进（按销售）', 'f:visit-plans': '拜访计划', 'f:planned-vs-actual': '计划与实际',
+    'f:conversion': '客户转化', 'f:evaluation': '合作伙伴评估', 'f:progress': '开发计划进度', 'f:report': '竞品价格汇总',
+    report_page: '报告页（可打印）', catalogue_csv: '导出新品草稿目录（CSV）',
+    criteria_score: '选择标准得分', quarter: '季度', base_score: '加权得分', rewards: '奖励', penalties: '处罚', deductions: '违规扣分',
+    eval_total: '评估得分', no_evaluation: '尚无评估（服务器在有考核、销售或违规记录后计算）', violation: '违规类型', points: '分值', found_at: '发现时间',
+    progress_summary: '目标客户 {n} 个：已拜访 {contacted}，达到目标分类 {reached}，已下单 {ordered}',
+    target_class: '目标分类', class_now: '当前分类', reached: '已达成', first_order: '首单',
+    visit_plan: '执行拜访计划', no_plan: '不属于拜访计划',
   },
   en: {
     app: 'jiuloop Sales',
@@ -163,6 +174,17 @@ const TEXTS = {
     'n:event:approved': '{by} approved {customer} ¥{total}', 'n:event:rejected': '{by} rejected {customer} ¥{total}',
     'n:event:paid': '{by} confirmed the payment of {customer} ¥{total}', 'n:event:shipped': '{by} shipped {customer} ¥{total}',
     'n:event:exception': '{by} reported an exception on {customer} ¥{total}',
+    // pre-sales and field planning (issue 12)
+    today: 'Today', today_title: 'Visit today {date}', today_all: 'All', today_more: '{n} more', today_empty: 'Nobody to visit today.',
+    field_nav: 'Reports', field_reports: 'Field and market reports', week: 'Week', csv: 'Export CSV', print: 'Print',
+    'f:followups': 'Follow-ups', 'f:overdue': 'Overdue follow-ups per rep', 'f:visit-plans': 'Visit plans', 'f:planned-vs-actual': 'Planned vs actual',
+    'f:conversion': 'Conversion', 'f:evaluation': 'Partner evaluation', 'f:progress': 'Development plan progress', 'f:report': 'Competitor prices',
+    report_page: 'Report page (printable)', catalogue_csv: 'Export the draft catalogue (CSV)',
+    criteria_score: 'Criteria score', quarter: 'Quarter', base_score: 'Weighted score', rewards: 'Rewards', penalties: 'Penalties', deductions: 'Violation deductions',
+    eval_total: 'Evaluation', no_evaluation: 'No evaluation yet (the server computes it once there are assessments, sales or violations)', violation: 'Violation', points: 'Points', found_at: 'Found at',
+    progress_summary: '{n} targets: {contacted} visited, {reached} reached their class, {ordered} ordered',
+    target_class: 'Target class', class_now: 'Class now', reached: 'Reached', first_order: 'First order',
+    visit_plan: 'Carries out the visit plan', no_plan: 'Not a planned visit',
   },
 };
 

@@ -5,6 +5,7 @@
 import { h, fill } from './ui.js';
 import { t, getLang } from './i18n.js';
 import { app, recordHref, PANELS } from './kinds.js';
+import { logsPanel } from './presales.js';
 
 const HIDDEN_TYPES = ['bytes', 'records', 'log'];
 
@@ -55,6 +56,7 @@ export function viewRecord(id) {
       ),
       recordFacts(r),
       texts.map((f) => [h('h3', f.label), h('p.record-text', { dataset: { field: f.name } }, f.display)]),
+      logsPanel(r),
       PANELS[r.kind] ? PANELS[r.kind](id) : null,
     );
   }

@@ -5,6 +5,7 @@ mod aftersales;
 mod contracts;
 mod generic;
 mod output;
+mod presales;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -107,6 +108,41 @@ enum Command {
     List(generic::ListArgs),
     /// Every kind of record: fields, types, vocabularies, who reads and creates it.
     Kinds(generic::KindsArgs),
+    /// Whom to visit today, in priority order (overdue and due follow-ups, planned visits,
+    /// development prospects) — offline.
+    Today(presales::TodayArgs),
+    /// Take a workflow step on a record (approve, publish, sign, cancel …); without a step,
+    /// its status, history and the steps open to you.
+    Step(presales::StepArgs),
+    /// Record that you read a distributed market report or trend forecast.
+    Read(presales::ReadArgs),
+    /// Market reports (市场调研报告): printable page, competitor-price summary as CSV.
+    #[command(subcommand)]
+    Report(presales::ReportCmd),
+    /// Each customer's next follow-up from the A/B/C cadence; overdue ones, per rep.
+    Followups(presales::FollowUpsArgs),
+    /// Conversion per rep and period: C→B, B→A, first orders.
+    Conversion(presales::ConversionArgs),
+    /// Visit plans (拜访计划).
+    #[command(subcommand, name = "visit-plan")]
+    VisitPlan(presales::VisitPlanCmd),
+    /// Planned against actual visits per rep and week.
+    #[command(name = "planned-vs-actual")]
+    PlannedVsActual(presales::PlannedVsActualArgs),
+    /// Channel partners (渠道合作伙伴): their evaluation.
+    #[command(subcommand)]
+    Partner(presales::PartnerCmd),
+    /// Report cross-region selling (窜货) or a price violation found in the field.
+    Violation(presales::ViolationArgs),
+    /// Customer development plans (客户开发计划): targets and progress.
+    #[command(subcommand)]
+    Devplan(presales::DevPlanCmd),
+    /// Product plans (产品规划): an approved plan's SKUs as draft catalogue rows.
+    #[command(subcommand, name = "product-plan")]
+    ProductPlan(presales::ProductPlanCmd),
+    /// The A/B/C follow-up cadence policy.
+    #[command(subcommand)]
+    Cadence(presales::CadenceCmd),
 }
 
 #[derive(Subcommand)]
@@ -195,6 +231,9 @@ enum VisitCmd {
         notes: String,
         #[arg(long)]
         method: Option<VisitMethod>,
+        /// The visit plan this visit carries out (it completes the plan).
+        #[arg(long)]
+        plan: Option<String>,
     },
     Set {
         id: String,
@@ -459,6 +498,19 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Show(a) => generic::show(&p, a, out),
         Command::List(a) => generic::list(&p, a, out),
         Command::Kinds(a) => generic::kinds(a, out),
+        Command::Today(a) => presales::today(&p, a, now, out),
+        Command::Step(a) => presales::step(&mut p, a, now, out),
+        Command::Read(a) => presales::read(&mut p, a, now, out),
+        Command::Report(c) => presales::report(&p, c, out),
+        Command::Followups(a) => presales::follow_ups(&p, a, now, out),
+        Command::Conversion(a) => presales::conversion(&p, a, now, out),
+        Command::VisitPlan(c) => presales::visit_plan(&mut p, c, now, out),
+        Command::PlannedVsActual(a) => presales::planned_vs_actual(&p, a, now, out),
+        Command::Partner(c) => presales::partner(&p, c, out),
+        Command::Violation(a) => presales::violation(&mut p, a, now, out),
+        Command::Devplan(c) => presales::dev_plan(&mut p, c, now, out),
+        Command::ProductPlan(c) => presales::product_plan(&p, c, out),
+        Command::Cadence(c) => presales::cadence(&mut p, c, now, out),
     }
 }
 
@@ -624,7 +676,20 @@ fn parse_customer_csv(text: &str) -> Result<Vec<NewCustomer>, Vec<String>> {
 
 fn visit(p: &mut Profile, cmd: VisitCmd, now: i64, out: &Out) -> Result<()> {
     match cmd {
-        VisitCmd::Add { customer, kind, notes, method } => {
+        VisitCmd::Add { customer, kind, notes, method, plan: Some(plan) } => {
+            p.require_user()?;
+            let customer = id_of(p, &customer, DocKind::Customer)?;
+            let plan = id_of(p, &plan, DocKind::VisitPlan)?;
+            let method = method.map(|m| m.as_str());
+            let id = presales::visit_for_plan(&mut p.replica, customer, plan, kind.as_str(), method, &notes, now)
+                .map_err(|e| match e.field_errors() {
+                    [] => anyhow!("{e}"),
+                    errors => anyhow!("{}", generic::field_errors(DocKind::Visit, errors, out.lang())),
+                })?;
+            p.persist()?;
+            println!("{id}");
+        }
+        VisitCmd::Add { customer, kind, notes, method, plan: None } => {
             p.require_user()?;
             let customer = id_of(p, &customer, DocKind::Customer)?;
             let id = p.replica.create_visit(&NewVisit { customer, kind, method, notes }, now)?;

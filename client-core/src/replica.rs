@@ -271,6 +271,16 @@ impl Replica {
         Ok(visit::read(self.get(id, DocKind::Visit)?, id)?)
     }
 
+    /// Every visit held here (in no particular order).
+    pub(crate) fn all_visits(&self) -> Vec<Visit> {
+        self.read_all(DocKind::Visit, visit::read)
+    }
+
+    /// A document held here with its kind.
+    pub(crate) fn doc_and_kind(&self, id: DocId) -> Option<(&AutoCommit, DocKind)> {
+        self.docs.get(&id).map(|d| (&d.doc, d.kind))
+    }
+
     /// A customer's visits, oldest first.
     pub fn visits_of(&self, customer: DocId) -> Vec<Visit> {
         let mut all: Vec<Visit> =
@@ -427,6 +437,11 @@ impl Replica {
             Effect::Recalled => self.docs.contains_key(&protocol::schema::quality::recall_id(id)),
             Effect::Signed => self.contract_locked(id),
             Effect::Reimbursed => self.claim_reimbursed(id),
+            // Published as far as this device has folded the document's workflow.
+            Effect::Published => self.docs.get(&id).is_some_and(|d| {
+                protocol::schema::presales_docs::workflow_status(&d.doc, d.kind, "published")
+                    .is_some_and(|(status, _)| status == "published")
+            }),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod error_code;
 pub mod ids;
 pub mod inspect;
 pub mod kinds;
+pub mod presales;
 pub mod pricing;
 pub mod role;
 pub mod rules;

@@ -32,6 +32,35 @@ pub fn parse_rfc3339(s: &str) -> Option<UtcMillis> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
 }
 
+/// The calendar date in Asia/Shanghai at `ms` ("today" for a device whose clock says `ms`).
+pub fn shanghai_date(ms: UtcMillis) -> NaiveDate {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&shanghai()).date_naive()
+}
+
+/// The first instant (UTC ms) of a date in Asia/Shanghai.
+pub fn shanghai_midnight(d: NaiveDate) -> UtcMillis {
+    shanghai().from_local_datetime(&d.and_time(chrono::NaiveTime::MIN)).single().map_or(0, |t| t.timestamp_millis())
+}
+
+/// `2026-Q1`: the quarter a date falls in.
+pub fn quarter(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}-Q{}", d.year(), d.month0() / 3 + 1)
+}
+
+/// `2026-W09`: the ISO week a date falls in (weeks start on Monday).
+pub fn iso_week(d: NaiveDate) -> String {
+    let w = chrono::Datelike::iso_week(&d);
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// The Monday of an ISO week written `2026-W09` (or `2026w9`).
+pub fn parse_iso_week(s: &str) -> Option<NaiveDate> {
+    let s = s.trim().to_ascii_uppercase();
+    let (y, w) = s.split_once("-W").or_else(|| s.split_once('W'))?;
+    NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)
+}
+
 /// Calendar dates (follow-up, delivery) are plain `YYYY-MM-DD` without a zone.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
@@ -47,6 +76,21 @@ mod tests {
         let ms = parse_rfc3339("2026-11-27T16:00:00Z").unwrap();
         assert_eq!(display_local(ms), "2026-11-28 00:00");
         assert_eq!(rfc3339(ms), "2026-11-27T16:00:00.000Z");
+    }
+
+    #[test]
+    fn shanghai_dates_weeks_and_quarters() {
+        let ms = parse_rfc3339("2026-03-31T16:00:00Z").unwrap();
+        assert_eq!(shanghai_date(ms).to_string(), "2026-04-01");
+        assert_eq!(shanghai_date(ms - 1).to_string(), "2026-03-31");
+        assert_eq!(shanghai_midnight(shanghai_date(ms)), ms);
+        assert_eq!(quarter(shanghai_date(ms)), "2026-Q2");
+        assert_eq!(quarter(shanghai_date(ms - 1)), "2026-Q1");
+        let d = parse_date("2026-03-01").unwrap();
+        assert_eq!(iso_week(d), "2026-W09");
+        assert_eq!(parse_iso_week("2026-W09").unwrap().to_string(), "2026-02-23");
+        assert_eq!(parse_iso_week("2026w9"), parse_iso_week("2026-W09"));
+        assert!(parse_iso_week("2026-W60").is_none());
     }
 
     #[test]

@@ -111,15 +111,23 @@ enum Command {
     Policy(PolicyCommand),
     /// What departments were told about orders (assignments to logistics and finance).
     Notifications {
-        /// Only this department's (logistics, finance).
+        /// Only this department's (logistics, finance, market, executive, …).
         #[arg(long, value_name = "NAME")]
         department: Option<String>,
-        /// Only this order's.
-        #[arg(long, value_name = "ID")]
-        order: Option<String>,
+        /// Only those about this document (an order, a report, a forecast, a violation report).
+        #[arg(long, value_name = "ID", visible_alias = "order")]
+        subject: Option<String>,
         /// Show at most the N latest.
         #[arg(long, value_name = "N", default_value_t = 1000)]
         limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The one-time effects the server recorded for a document: a report's publication and
+    /// read receipts, a partner's deductions, a violation report counted (times in Asia/Shanghai).
+    Effects {
+        #[arg(long, value_name = "ID")]
+        doc: String,
         #[arg(long)]
         json: bool,
     },
@@ -464,19 +472,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Notifications { department, order, limit, json } => {
+        Command::Notifications { department, subject, limit, json } => {
             let db = database.open()?;
-            let order = match order {
-                Some(o) => Some(o.parse::<protocol::DocId>().map_err(|_| anyhow::anyhow!("'{o}' is not an order id"))?),
+            let subject = match subject {
+                Some(o) => {
+                    Some(o.parse::<protocol::DocId>().map_err(|_| anyhow::anyhow!("'{o}' is not a document id"))?)
+                }
                 None => None,
             };
-            let list = jiuloop_server::notifications::list(&*db, department.as_deref(), order, limit)?;
+            let list = jiuloop_server::notifications::list(&*db, department.as_deref(), subject, limit)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
                 println!("no notifications");
             } else {
                 print!("{}", jiuloop_server::notifications::render(&list));
+            }
+            Ok(())
+        }
+        Command::Effects { doc, json } => {
+            let db = database.open()?;
+            let id: protocol::DocId = doc.parse().map_err(|_| anyhow::anyhow!("'{doc}' is not a document id"))?;
+            let rows = db.effects_of(id.as_bytes(), None)?;
+            if json {
+                let list: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "kind": e.effect, "key": e.key, "at": protocol::time::rfc3339(e.at),
+                            "payload": serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if rows.is_empty() {
+                println!("no effects");
+            } else {
+                for e in rows {
+                    println!("{}  {:<18} {:<36} {}", protocol::time::display_local(e.at), e.effect, e.key, e.data);
+                }
             }
             Ok(())
         }

@@ -11,6 +11,7 @@
 //! tab at a time — the holder of the profile's sync Web Lock — runs the WebSocket and
 //! announces every actor id of the profile in its hello, so each change is sent once.
 
+use crate::field_views;
 use crate::idb::IdbStore;
 use crate::js::{self, err};
 use crate::kind_views;
@@ -1006,6 +1007,50 @@ impl Client {
             let values = merged_edits(&core.replica, id, kind, edits).map_err(refuse)?;
             let inputs: Vec<(&str, &str)> = values.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
             core.replica.edit(id, &inputs, now as i64).map_err(refuse)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    // ---- field planning and what market publishes (issue 12) ----------------------
+
+    /// A field-planning view as JSON (see [`field_views::view`]: `today`, `followups`,
+    /// `overdue`, `visit-plans`, `planned-vs-actual`, `conversion`, `report`, `evaluation`,
+    /// `progress`, `catalogue`); `args`: `{date, from, to, week, id, rep}`.
+    pub fn field(&self, name: String, args: String, now: f64, lang: String) -> Result<String, JsValue> {
+        let a: field_views::Args =
+            if args.trim().is_empty() { Default::default() } else { serde_json::from_str(&args).map_err(err)? };
+        let core = self.shared.core.borrow();
+        field_views::view(&core.replica, name.trim(), &a, now as i64, parse_lang(&lang))
+            .map(|v| v.to_string())
+            .map_err(err)
+    }
+
+    /// A field-planning table as CSV (UTF-8 with BOM), for download.
+    #[wasm_bindgen(js_name = fieldCsv)]
+    pub fn field_csv(&self, name: String, args: String, now: f64, lang: String) -> Result<String, JsValue> {
+        let a: field_views::Args =
+            if args.trim().is_empty() { Default::default() } else { serde_json::from_str(&args).map_err(err)? };
+        let core = self.shared.core.borrow();
+        field_views::csv(&core.replica, name.trim(), &a, now as i64, parse_lang(&lang)).map_err(err)
+    }
+
+    /// Take a workflow step on a record (`approve`, `publish`, `cancel` …), or `read` to
+    /// record a read receipt. Rejects like [`Client::create_record`].
+    pub fn step(&self, id: String, step: String, comment: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        let checked =
+            self.require_user().map_err(|_| JsValue::from_str(&kind_views::refusal_text(not_logged_in(lang))));
+        self.edit_raw(checked, move |core| {
+            let id: DocId = id
+                .trim()
+                .parse()
+                .map_err(|_| JsValue::from_str(&kind_views::refusal_text(format!("'{id}' is not a document id"))))?;
+            let kind = core.replica.kind_of(id);
+            let done = match step.trim() {
+                "read" => core.replica.mark_read(id, now as i64),
+                s => core.replica.step(id, s, &comment, now as i64),
+            };
+            done.map_err(|e| JsValue::from_str(&kind_views::refusal(&e, kind, lang)))?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -142,13 +142,25 @@ pub struct RecordQuery {
     pub limit: Option<usize>,
 }
 
-/// A record's title: its title field as shown, else its kind and the start of its id.
-fn title(rec: &Record, lang: Lang) -> String {
+/// A record's title: its title field as shown (a reference: the referenced record's
+/// title, when held here), else its kind and the start of its id.
+fn title_in(rec: &Record, replica: Option<&Replica>, lang: Lang) -> String {
     let spec = rec.kind.spec();
+    let referenced = |t: &str| match (spec.field(t).map(|f| f.ty), replica) {
+        (Some(FieldType::Ref(_)), Some(r)) => {
+            let target = r.record(rec.str(t)?.parse().ok()?).ok()?;
+            Some(target.display(target.kind.spec().title?, lang))
+        }
+        _ => None,
+    };
     spec.title
-        .map(|t| rec.display(t, lang))
+        .map(|t| referenced(t).unwrap_or_else(|| rec.display(t, lang)))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("{} {}", spec.label(lang), &rec.id.to_string()[..8]))
+}
+
+fn title(rec: &Record, lang: Lang) -> String {
+    title_in(rec, None, lang)
 }
 
 /// Titles of referenced records, looked up once per id.
@@ -240,7 +252,7 @@ fn row_json(rec: &Record, unsent: bool, titles: &mut Titles<'_>) -> Value {
     json!({
         "id": rec.id,
         "kind": rec.kind.as_str(),
-        "title": title(rec, lang),
+        "title": title_in(rec, Some(titles.replica), lang),
         "label": label(rec, lang),
         "when": time_field(rec.kind).map(|f| rec.display(f.name, lang)),
         "by": spec.author_field().and_then(|f| rec.str(f.name)),
@@ -329,14 +341,64 @@ pub fn record(replica: &Replica, unsent: &HashSet<DocId>, id: DocId, lang: Lang)
         "id": id,
         "kind": rec.kind.as_str(),
         "kind_label": spec.label(lang),
-        "title": title(&rec, lang),
+        "title": title_in(&rec, Some(replica), lang),
         "when": time_field(rec.kind).map(|f| rec.display(f.name, lang)),
         "by": spec.author_field().and_then(|f| rec.str(f.name)),
         "unsent": unsent.contains(&id),
         "may_edit": may_edit,
         "parent": parent,
         "fields": fields,
+        "logs": logs_json(replica, id, rec.kind, lang),
     }))
+}
+
+/// The workflow and receipt logs of a record: `[{field, label, receipts, status,
+/// status_label, steps: [{step, label}], timeline: [{label, by, role, at, received,
+/// comment, applied}]}]`, times in Asia/Shanghai (`received`: when the server got it).
+fn logs_json(replica: &Replica, id: DocId, kind: DocKind, lang: Lang) -> Value {
+    let spec = kind.spec();
+    let read = if lang == Lang::Zh { "已阅" } else { "read" };
+    replica
+        .logs(id)
+        .into_iter()
+        .map(|l| {
+            let f = spec.field(l.field);
+            let (vocab, states) = match f.map(|f| f.ty) {
+                Some(FieldType::Log(log)) => (
+                    log.kind_key.map(|(_, v)| v),
+                    match log.fold {
+                        protocol::kinds::LogFold::Workflow(w) => Some(w.states),
+                        _ => None,
+                    },
+                ),
+                _ => (None, None),
+            };
+            let step_label =
+                |s: &str| vocab.and_then(|v| v.label(s, lang)).unwrap_or(if l.receipts { read } else { "" });
+            let steps: Vec<Value> = l.steps.iter().map(|s| json!({ "step": s, "label": step_label(s) })).collect();
+            let timeline: Vec<Value> = l
+                .timeline
+                .iter()
+                .map(|t| {
+                    json!({
+                        "label": step_label(&t.kind), "by": t.by, "role": t.role,
+                        "at": protocol::time::display_local(t.at),
+                        "received": t.received.map(protocol::time::display_local),
+                        "comment": t.comment, "applied": t.applied,
+                    })
+                })
+                .collect();
+            json!({
+                "field": l.field,
+                "label": f.map(|f| f.label(lang)),
+                "receipts": l.receipts,
+                "status": l.status,
+                "status_label": states.and_then(|s| s.label(l.status, lang)),
+                "steps": steps,
+                "timeline": timeline,
+            })
+        })
+        .collect()
 }
 
 /// Inputs of a creation form `{field: text}` in the kind's field order (so errors come in

@@ -9,6 +9,7 @@
 //! * [`peer`]: what tabs of one profile tell each other.
 //! * [`views`]: what the screens show (search, filters, labels, totals) as JSON.
 //! * [`kind_views`]: the generic screens of any kind, from its declaration.
+//! * [`field_views`]: issue 12's screens — the rep's today list, field reports, report pages.
 //! * [`order_state`]: the one status of an order every screen shows.
 //! * [`work`]: each department's queues and the notifications, derived on the device.
 //!
@@ -17,6 +18,7 @@
 
 pub mod aftersales_views;
 pub mod client;
+pub mod field_views;
 pub mod idb;
 pub mod js;
 pub mod kind_views;

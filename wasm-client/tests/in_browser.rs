@@ -93,6 +93,10 @@ impl Harness for Idb {
         self.main().load_doc(id).await.map_err(js)
     }
 
+    async fn load_blob(&mut self, hash: protocol::blob::BlobHash) -> Result<Option<Vec<u8>>, String> {
+        self.main().load_blob(&hash).await.map_err(js)
+    }
+
     async fn finish(&mut self) {
         for store in [self.other.take(), self.main.take()].into_iter().flatten() {
             store.close();

@@ -1,9 +1,11 @@
 // The customer list: search and filters run in Rust (client.customers); a table on a
-// desktop, cards on a phone. "+ New customer" only for roles that may create one.
+// desktop, cards on a phone. "+ New customer" only for roles that may create one. For a
+// rep this is the home screen, headed by their today list (screens/today.js).
 
 import { h, fill, select, rowsTable, tel } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app, kindSpec } from '../kinds.js';
+import { todayPanel } from './today.js';
 
 const PAGE = 200;
 const query = { q: '', class: '', channel: '', region: '', limit: PAGE };
@@ -77,10 +79,13 @@ export function viewCustomers() {
         : null,
     );
   }
+  // A rep's home: whom to visit today comes first (offline, in priority order).
+  const today = app.session().role === 'rep' ? todayPanel() : null;
   refresh();
   const spec = kindSpec('customer');
   const node = h(
     'section.customers',
+    today ? today.node : null,
     h(
       'div.toolbar',
       search,
@@ -89,5 +94,9 @@ export function viewCustomers() {
     filters,
     results,
   );
-  return { node, refresh, nav: 'customers' };
+  const refreshAll = () => {
+    if (today) today.refresh();
+    refresh();
+  };
+  return { node, refresh: refreshAll, nav: 'customers' };
 }

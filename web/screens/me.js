@@ -19,6 +19,9 @@ export function viewMe(session) {
       genericKinds().length
         ? h('nav.more-kinds', { 'aria-label': t('more_kinds') }, genericKinds().map((k) => h('a.button', { href: listHref(k.name) }, navLabel(k))))
         : null,
+      ['manager', 'market', 'executive', 'admin'].includes(session.role)
+        ? h('nav.more-kinds#me-field', h('a.button', { href: '#/field' }, t('field_reports')))
+        : null,
       h(
         'dl.facts',
         row(t('user'), session.user),

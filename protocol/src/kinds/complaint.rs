@@ -6,7 +6,7 @@
 use super::DocKind;
 use super::grants::{AFTER_SALES, COMPLAINT_READERS, SERVICE_STAFF};
 use super::spec::build::{author, created_at, entry, field, parent};
-use super::spec::{Effect, FieldType::*, Freeze, IdRule, KindSpec, LogSpec, Placement};
+use super::spec::{Effect, FieldType::*, Freeze, IdRule, KindSpec, LogFold, LogSpec, Placement};
 use crate::role::Role::{self, *};
 use crate::schema::{ComplaintCategory, ComplaintChannel, ComplaintEventKind, ResponsibleParty, Severity, ToldVia};
 
@@ -50,6 +50,7 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("escalated", &[Manager, Admin]).requires(&["comment"]),
     ],
     check: None,
+    fold: LogFold::Custom,
 };
 
 pub const SPEC: KindSpec = KindSpec {

@@ -48,6 +48,7 @@ const LEGAL_ROLES: &[Role] = &[Legal, Admin];
 const EVERYONE_ON_IT: &[Role] = &[Rep, Manager, Legal, Admin];
 
 pub const EVENTS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::Custom,
     kind_key: Some(("kind", &ContractEventKind::VOCAB)),
     word: "event",
     invalid_rule: None,

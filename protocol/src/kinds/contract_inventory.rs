@@ -16,6 +16,7 @@ const RUNNERS: Grants = &[
 ];
 
 const CHECKS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::History,
     kind_key: None,
     word: "check",
     invalid_rule: None,

@@ -2,7 +2,7 @@
 
 use super::grants::{ASSIGNERS, CUSTOMER_READERS, FIELD_STAFF};
 use super::spec::build::{author, created_at, entry, field};
-use super::spec::{FieldRole, FieldSpec, FieldType::*, IdRule, KindSpec, LogSpec, Placement};
+use super::spec::{FieldRole, FieldSpec, FieldType::*, IdRule, KindSpec, LogFold, LogSpec, Placement};
 use crate::role::Role;
 use crate::schema::{Channel, CustomerClass};
 
@@ -31,6 +31,7 @@ const CLASS_HISTORY: LogSpec = LogSpec {
     ],
     entries: &[entry("change", &[Role::Rep, Role::Manager, Role::Admin])],
     check: None,
+    fold: LogFold::History,
 };
 
 pub const SPEC: KindSpec = KindSpec {

@@ -22,6 +22,7 @@ const VERSION_WRITERS: Grants =
 const DECIDERS: &[Role] = &[Role::Executive, Role::Admin];
 
 const VERSIONS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::History,
     kind_key: Some(("kind", &BudgetEventKind::VOCAB)),
     word: "version",
     invalid_rule: None,

@@ -36,6 +36,7 @@ const APPROVERS: &[Role] = &[Manager, Executive, Admin];
 const FINANCE: &[Role] = &[Finance, Admin];
 
 const EVENTS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::Custom,
     kind_key: Some(("kind", &ExpenseEventKind::VOCAB)),
     word: "event",
     invalid_rule: None,

@@ -16,6 +16,7 @@ const AUTHORS: &[Role] = &[Rep, Manager, Admin];
 const APPROVERS: &[Role] = &[Manager, Executive, Admin];
 
 pub const EVENTS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::Custom,
     kind_key: Some(("kind", &ExpenseEventKind::VOCAB)),
     word: "event",
     invalid_rule: None,

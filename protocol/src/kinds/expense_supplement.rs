@@ -11,6 +11,7 @@ use crate::schema::expense::MAX_FEN;
 use crate::schema::{ExpenseEventKind, ExpenseItem};
 
 const EVENTS: LogSpec = LogSpec {
+    fold: super::spec::LogFold::Custom,
     kind_key: Some(("kind", &ExpenseEventKind::VOCAB)),
     word: "event",
     invalid_rule: None,

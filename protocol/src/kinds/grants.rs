@@ -102,3 +102,38 @@ pub const TEAM_MANAGERS: Grants = &[(Role::Manager, T), (Role::Admin, A)];
 /// finance and executives all.
 pub const EXPENSE_READERS: Grants =
     &[(Role::Rep, Scope::Own), (Role::Manager, T), (Role::Finance, A), (Role::Executive, A), (Role::Admin, A)];
+
+/// The market department (and admins): research, reports, forecasts, product plans.
+pub const MARKET_STAFF: Grants = &[(Role::Market, A), (Role::Admin, A)];
+
+/// Readers of a territory's plans (research, channel, development, visit plans) and of
+/// what the field reports there: its reps and managers; market, leadership and admins
+/// everywhere.
+pub const PLAN_READERS: Grants =
+    &[(Role::Rep, T), (Role::Manager, T), (Role::Market, A), (Role::Executive, A), (Role::Admin, A)];
+
+/// Who receives what the market department publishes (reports, forecasts): leadership and
+/// every department, company-wide.
+pub const DEPARTMENTS: Grants = &[
+    (Role::Manager, A),
+    (Role::Logistics, A),
+    (Role::Finance, A),
+    (Role::Legal, A),
+    (Role::AfterSales, A),
+    (Role::Quality, A),
+    (Role::Market, A),
+    (Role::Executive, A),
+    (Role::Admin, A),
+];
+
+/// Readers of channel partners: the sales managers of their territory, market, leadership.
+pub const PARTNER_READERS: Grants = &[(Role::Manager, T), (Role::Market, A), (Role::Executive, A), (Role::Admin, A)];
+
+/// Who keeps the partner archive: the territory's sales manager, the market department.
+pub const PARTNER_STAFF: Grants = &[(Role::Manager, T), (Role::Market, A), (Role::Admin, A)];
+
+/// Readers of product plans: sales management, market, leadership.
+pub const LEADERSHIP: Grants = &[(Role::Manager, A), (Role::Market, A), (Role::Executive, A), (Role::Admin, A)];
+
+/// Who sets company-wide sales settings (the follow-up cadence): managers and market.
+pub const SETTERS: Grants = &[(Role::Manager, A), (Role::Market, A), (Role::Admin, A)];

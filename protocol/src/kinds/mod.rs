@@ -16,15 +16,26 @@ mod grants;
 pub mod log;
 pub mod parse;
 pub mod spec;
+mod steps;
 mod vocab;
+pub mod workflow;
 
 pub use log::{Entry, LogCheck, Scalar, arrival_order, check_entry};
 pub use parse::{FieldError, FieldErrorKind, Value};
 pub use spec::{
-    Effect, EntrySpec, FieldRole, FieldSpec, FieldType, Freeze, Grants, IdRule, InputRule, KindSpec, LogSpec, NOBODY,
-    Placement, Scope,
+    Effect, EntrySpec, FieldRole, FieldSpec, FieldType, Freeze, Grants, IdRule, InputRule, KindSpec, LogFold, LogSpec,
+    NOBODY, Placement, Scope, Step, Workflow,
 };
 pub use vocab::{Vocab, VocabEntry};
+
+/// Ids and vocabularies of the pre-sales kinds that code outside the registry names.
+pub mod presales {
+    pub use super::cadence_policy::CADENCE_DOC_ID;
+    pub use super::partner_evaluation::evaluation_id;
+    pub use super::partner_record::KINDS as PARTNER_RECORD_KINDS;
+    pub use super::report_summary::summary_id;
+    pub use super::violation_report::KINDS as VIOLATION_KINDS;
+}
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -131,6 +142,36 @@ registry! {
     ExpenseClaim => expense_claim;
     /// 报销校验: the server's verdict on a claim (written only by the server).
     ClaimVerdict => claim_verdict;
+    /// 市场调研计划 (issue 12, part 1).
+    ResearchPlan => research_plan;
+    /// 市场调研报告 (part 2).
+    MarketReport => market_report;
+    /// The competitor-price summary of a published report (written only by the server).
+    ReportSummary => report_summary;
+    /// 市场趋势预测 (part 2).
+    TrendForecast => trend_forecast;
+    /// 产品规划与定位 (part 3).
+    ProductPlan => product_plan;
+    /// 规划新品: a new SKU of a product plan (a draft catalogue entry once approved).
+    PlannedSku => planned_sku;
+    /// 渠道规划 of a territory (part 4).
+    ChannelPlan => channel_plan;
+    /// 渠道合作伙伴: a partner, from candidate to signed, with its archive (part 4).
+    Partner => partner;
+    /// 合作伙伴记录: training, support, feedback, reward, penalty, assessment of a partner.
+    PartnerRecord => partner_record;
+    /// A partner's periodic evaluation (written only by the server).
+    PartnerEvaluation => partner_evaluation;
+    /// 违规举报: cross-region selling (窜货) or a price violation found in the field.
+    ViolationReport => violation_report;
+    /// 客户开发计划 (part 5).
+    DevelopmentPlan => development_plan;
+    /// 开发目标客户: a prospect of a development plan.
+    DevelopmentTarget => development_target;
+    /// 拜访计划: a planned visit to a customer (part 7).
+    VisitPlan => visit_plan;
+    /// 客户跟进策略: the A/B/C follow-up cadence (one document, part 6).
+    CadencePolicy => cadence_policy;
 }
 
 impl DocKind {
@@ -215,6 +256,28 @@ mod tests {
             for (f, log) in spec.logs() {
                 assert!(!log.entries.is_empty(), "{kind}.{}: a log needs entries", f.name);
                 assert!(log.kind_key.is_some() || log.entries.len() == 1, "{kind}.{}", f.name);
+                if let LogFold::Workflow(w) = log.fold {
+                    assert!(log.by_arrival, "{kind}.{}: a workflow is folded by arrival", f.name);
+                    for step in w.steps {
+                        assert!(log.entry(step.entry).is_some(), "{kind}.{}: step {} is no entry", f.name, step.entry);
+                        for s in step.from.iter().chain([&step.to]) {
+                            assert!(w.states.names().any(|n| n == *s), "{kind}.{}: no state {s}", f.name);
+                        }
+                    }
+                    assert_eq!(w.steps.len(), log.entries.len(), "{kind}.{}: every entry is a step", f.name);
+                }
+                if matches!(log.fold, LogFold::Receipts) {
+                    assert!(log.by_arrival && log.kind_key.is_none(), "{kind}.{}: receipts", f.name);
+                }
+            }
+            if let Some(freeze) = spec.freeze {
+                for name in freeze.fields {
+                    assert!(spec.field(name).is_some(), "{kind}: frozen field {name} is not declared");
+                }
+                if freeze.effect == Effect::Published {
+                    let published = spec.workflow().is_some_and(|(_, w)| w.states.names().any(|n| n == "published"));
+                    assert!(published, "{kind}: frozen once published, but no workflow reaches published");
+                }
             }
             if spec.server_written {
                 assert!(spec.create.is_empty(), "{kind}: server-written kinds are created by nobody else");

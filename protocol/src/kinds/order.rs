@@ -6,7 +6,7 @@ use super::grants::{FIELD_STAFF, ORDER_READERS};
 use super::spec::build::{author, created_at, entry, field, parent};
 use super::log::LogCheck;
 use super::spec::{
-    Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, InputRule, KindSpec, LogSpec, Placement, Scope,
+    Effect, FieldSpec, FieldType::*, Freeze, Grants, IdRule, InputRule, KindSpec, LogFold, LogSpec, Placement, Scope,
 };
 use crate::role::Role::{self, *};
 use crate::schema::order::{MAX_QTY, MAX_UNIT_PRICE_FEN};
@@ -75,6 +75,7 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("contract-waived", &[Legal, Executive, Admin]).requires(&["role"]).not_by_author(),
     ],
     check: Some(check_event),
+    fold: LogFold::Custom,
 };
 
 /// What an order event must be beyond its kind and author: batches in the one format, a

@@ -5,7 +5,7 @@
 use super::grants::{EVERYONE, PUBLISHERS};
 use super::log::LogCheck;
 use super::spec::build::{entry, field};
-use super::spec::{FieldType::*, IdRule, KindSpec, LogSpec, Placement};
+use super::spec::{FieldType::*, IdRule, KindSpec, LogFold, LogSpec, Placement};
 use crate::pricing::Policy;
 use crate::role::Role;
 use crate::schema::policy_doc::POLICY_DOC_ID;
@@ -47,6 +47,7 @@ pub const VERSIONS: LogSpec = LogSpec {
     ],
     entries: &[entry("version", &[Role::Market, Role::Admin])],
     check: Some(check_version),
+    fold: LogFold::History,
 };
 
 pub const SPEC: KindSpec = KindSpec {

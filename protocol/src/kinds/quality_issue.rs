@@ -7,7 +7,7 @@
 use super::DocKind;
 use super::grants::{QUALITY, QUALITY_READERS};
 use super::spec::build::{author, created_at, entry, field};
-use super::spec::{Effect, FieldType::*, Freeze, IdRule, KindSpec, LogSpec, Placement};
+use super::spec::{Effect, FieldType::*, Freeze, IdRule, KindSpec, LogFold, LogSpec, Placement};
 use crate::role::Role::{self, *};
 use crate::schema::{ComplaintCategory, QualityEventKind, QualitySource, Severity};
 
@@ -42,6 +42,7 @@ pub const EVENTS: LogSpec = LogSpec {
         entry("recall", WORKERS).requires(&["comment"]),
     ],
     check: None,
+    fold: LogFold::Custom,
 };
 
 pub const SPEC: KindSpec = KindSpec {

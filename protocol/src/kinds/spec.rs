@@ -230,6 +230,49 @@ pub struct LogSpec {
     /// A further check of each new entry against the entries before it (the policy: the
     /// body decodes, the version number rises). `Err` = why it is refused.
     pub check: Option<EntryCheck>,
+    /// What the entries mean to screens and folds: a status workflow, read receipts, a
+    /// plain history, or a fold of its own.
+    pub fold: LogFold,
+}
+
+/// What a log's entries add up to.
+#[derive(Clone, Copy, Debug)]
+pub enum LogFold {
+    /// Folded by code of its own (an order's lifecycle, [`crate::schema::order_lifecycle`]).
+    Custom,
+    /// A plain history (class changes, policy versions): nothing to fold.
+    History,
+    /// A status workflow ([`super::workflow::fold`]): each entry is a step from some states to
+    /// another, applied in the order the server received them (the log is `by_arrival`);
+    /// a step that does not apply where it falls is kept and shown as not applied.
+    Workflow(&'static Workflow),
+    /// Read receipts: one `read` entry per reader (the first one counts).
+    Receipts,
+}
+
+/// A status workflow: its states (the first is where a document starts) and its steps.
+#[derive(Clone, Copy, Debug)]
+pub struct Workflow {
+    pub states: &'static Vocab,
+    pub steps: &'static [Step],
+}
+
+/// One step: the entry kind that takes a document from any of `from` to `to`.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub entry: &'static str,
+    pub from: &'static [&'static str],
+    pub to: &'static str,
+}
+
+impl Workflow {
+    pub fn initial(&self) -> &'static str {
+        self.states.entries[0].name
+    }
+
+    pub fn step(&self, entry: &str) -> Option<&'static Step> {
+        self.steps.iter().find(|s| s.entry == entry)
+    }
 }
 
 /// A log's own check of one new entry (`Err` = why it is refused).
@@ -292,6 +335,9 @@ pub enum Effect {
     Signed,
     /// An expense claim reimbursed by finance.
     Reimbursed,
+    /// A document's workflow reached `published` and it was distributed (a market report,
+    /// a trend forecast): its content is what departments were given.
+    Published,
 }
 
 impl Effect {
@@ -302,6 +348,7 @@ impl Effect {
             Effect::Recalled => "recalled",
             Effect::Signed => "signed",
             Effect::Reimbursed => "reimbursed",
+            Effect::Published => "published",
         }
     }
 }
@@ -334,6 +381,14 @@ impl KindSpec {
             Placement::Parent { kind, field } => Some((kind, field)),
             _ => None,
         }
+    }
+
+    /// The status workflow of the kind, with the field of its log, if it has one.
+    pub fn workflow(&self) -> Option<(&'static FieldSpec, &'static Workflow)> {
+        self.logs().find_map(|(f, l)| match l.fold {
+            LogFold::Workflow(w) => Some((f, w)),
+            _ => None,
+        })
     }
 
     /// The append-only logs among the fields.

@@ -49,5 +49,7 @@ pub const SPEC: KindSpec = KindSpec {
         field("checkin_lat", Int { min: -90_000_000, max: 90_000_000 }, "签到纬度", "Check-in latitude", VISIT_STAFF),
         field("checkin_lng", Int { min: -180_000_000, max: 180_000_000 }, "签到经度", "Check-in longitude", VISIT_STAFF),
         field("checkin_accuracy_m", Int { min: 0, max: 1_000_000 }, "定位精度（米）", "Location accuracy (m)", VISIT_STAFF),
+        // The visit plan this visit carries out (it completes the plan, issue 12).
+        field("plan", Ref(DocKind::VisitPlan), "拜访计划", "Visit plan", VISIT_STAFF),
     ],
 };

@@ -133,6 +133,12 @@ pub(crate) fn push_map(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> R<ObjId>
     Ok(doc.insert_object(&list, len, ObjType::Map)?)
 }
 
+/// A new, empty list at `key`, replacing whatever was there.
+pub(crate) fn new_list(doc: &mut AutoCommit, key: &str) -> R<()> {
+    doc.put_object(automerge::ROOT, key, ObjType::List)?;
+    Ok(())
+}
+
 pub(crate) fn ensure_list(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> R<()> {
     if get_obj(doc, obj, key).is_none() {
         doc.put_object(obj, key, ObjType::List)?;

@@ -16,6 +16,7 @@ pub mod expense;
 pub mod order;
 pub mod order_lifecycle;
 pub mod policy_doc;
+pub mod presales_docs;
 pub mod quality;
 pub mod record;
 pub mod sla;

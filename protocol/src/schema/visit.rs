@@ -23,6 +23,9 @@ pub struct Visit {
     pub satisfaction: Option<i64>,
     pub next_action: Option<String>,
     pub next_action_date: Option<String>,
+    /// The visit plan it carries out (completes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<DocId>,
 }
 
 #[derive(Clone, Debug)]
@@ -56,5 +59,6 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Visit> {
         satisfaction: get_int(doc, &ROOT, "satisfaction"),
         next_action: s("next_action"),
         next_action_date: s("next_action_date"),
+        plan: get_parsed(doc, &ROOT, "plan"),
     })
 }

@@ -8,11 +8,13 @@
 //! hub runs every validator of [`VALIDATORS`] after every push frame and admin change.
 
 mod contracts;
+pub mod distribution;
 mod expansion;
 mod expenses;
 mod loop_closing;
 pub mod notifications;
 pub mod order_check;
+pub mod partners;
 pub mod policy;
 mod pricing;
 mod recall;
@@ -92,6 +94,9 @@ pub static VALIDATORS: &[&dyn Validator] = &[
     &loop_closing::LoopClosing,
     &expansion::Expansion,
     &expenses::Expenses,
+    &partners::Violations,
+    &partners::PartnerEvaluation,
+    &distribution::Distribution,
 ];
 
 /// Who the audit trail names for the server's own validation changes.
@@ -144,5 +149,6 @@ pub fn effect_recorded(storage: &dyn Storage, id: DocId, effect: protocol::kinds
         Effect::SlaBreached => !storage.effects_of(id.as_bytes(), Some("sla-breach"))?.is_empty(),
         Effect::Recalled => !storage.effects_of(id.as_bytes(), Some("recall"))?.is_empty(),
         Effect::Signed | Effect::Reimbursed => storage.effect(id.as_bytes(), effect.as_str(), "")?.is_some(),
+        Effect::Published => storage.effect(id.as_bytes(), distribution::PUBLISHED, "")?.is_some(),
     })
 }

@@ -1,7 +1,10 @@
-//! What departments are told about orders, once each: when an order is first confirmed the
-//! hub assigns it to logistics (发货) and finance (收款) and queues one notification for each
-//! ([`crate::storage`] `notifications`, unique per order, department and kind). People and
-//! scripts read them with `jiuloop-server notifications [--department D] [--order ID]`.
+//! What departments are told, once each: when an order is first confirmed the hub assigns
+//! it to logistics (发货) and finance (收款) and queues one notification for each; when the
+//! market department publishes a report or forecast, every department is told
+//! ([`super::distribution`]); a violation report found in the field reaches market
+//! ([`super::partners`]). Rows are unique per subject document, department and kind
+//! ([`crate::storage`] `notifications`). People and scripts read them with
+//! `jiuloop-server notifications [--department D] [--subject ID]`.
 
 use crate::storage::{DbError, NotificationRow, Storage};
 use protocol::DocId;
@@ -20,7 +23,8 @@ pub const CONTRACT_SIGNED: &str = "contract-signed";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Notification {
     pub id: i64,
-    pub order: DocId,
+    /// The document it is about (an order, a report, a forecast, a violation report).
+    pub subject: DocId,
     pub department: String,
     pub kind: String,
     /// When it was queued, RFC 3339 UTC.
@@ -36,9 +40,9 @@ fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
 impl TryFrom<NotificationRow> for Notification {
     type Error = DbError;
     fn try_from(r: NotificationRow) -> Result<Self, DbError> {
-        let order = DocId::from_slice(&r.order_id)
-            .ok_or_else(|| DbError::corrupt("notifications", format!("order {:?}", r.order_id)))?;
-        Ok(Notification { id: r.id, order, department: r.department, kind: r.kind, at: r.at, message: r.message })
+        let subject = DocId::from_slice(&r.order_id)
+            .ok_or_else(|| DbError::corrupt("notifications", format!("subject {:?}", r.order_id)))?;
+        Ok(Notification { id: r.id, subject, department: r.department, kind: r.kind, at: r.at, message: r.message })
     }
 }
 
@@ -62,22 +66,23 @@ pub fn assigned_message(department: &str, order: DocId, customer: Option<&str>, 
     m
 }
 
-/// Notifications, oldest first (at most `limit`, the latest), of one department and/or order.
+/// Notifications, oldest first (at most `limit`, the latest), of one department and/or subject.
 pub fn list(
     db: &dyn Storage,
     department: Option<&str>,
-    order: Option<DocId>,
+    subject: Option<DocId>,
     limit: i64,
 ) -> Result<Vec<Notification>, DbError> {
-    let order = order.map(|o| o.as_bytes().to_vec());
-    db.notifications(department, order.as_deref(), limit)?.into_iter().map(Notification::try_from).collect()
+    let subject = subject.map(|o| o.as_bytes().to_vec());
+    db.notifications(department, subject.as_deref(), limit)?.into_iter().map(Notification::try_from).collect()
 }
 
 /// One line per notification, times in Asia/Shanghai.
 pub fn render(list: &[Notification]) -> String {
     let mut out = String::new();
     for n in list {
-        let _ = writeln!(out, "{}  {:<10} {:<9} {}  {}", display_local(n.at), n.department, n.kind, n.order, n.message);
+        let _ =
+            writeln!(out, "{}  {:<10} {:<9} {}  {}", display_local(n.at), n.department, n.kind, n.subject, n.message);
     }
     out
 }
