@@ -270,8 +270,9 @@ async fn figures_wasm_size_startup_with_6000_documents_and_first_sync() {
     let (raw, gz) = (size("pkg/jiuloop_wasm_bg.wasm"), size("pkg/jiuloop_wasm_bg.wasm.gz"));
     // The budget grew from 700 KiB when every role's screens and the after-sales loop came
     // in (738 KB then), and from 800 KiB when contracts, expense budgets and claims and
-    // attachments did (828 KB then); phones download it once, the service worker keeps it.
-    assert!(gz < 850 * 1024, "wasm is {gz} bytes gzipped, over the 850 KiB budget");
+    // attachments did (828 KB then), and from 850 KiB when pre-sales and field planning did
+    // (899 KB then); phones download it once, the service worker keeps it.
+    assert!(gz < 950 * 1024, "wasm is {gz} bytes gzipped, over the 950 KiB budget");
 
     // A native device creates the data and syncs it to the server.
     let server = server_with_app(&["li", "zhao"]);
