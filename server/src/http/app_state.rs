@@ -22,6 +22,17 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// A sync connection that sends no `Hello` within this time is closed.
     pub hello_timeout: Duration,
+    /// The analysis read model: where its store lives and how far the projection is.
+    pub analytics: AnalyticsState,
+}
+
+/// What the analysis endpoints need: the data directory holding `analytics.db`, the
+/// sync database (users and teams), and the projection's counters.
+#[derive(Clone)]
+pub struct AnalyticsState {
+    pub data_dir: std::path::PathBuf,
+    pub database: crate::storage::Database,
+    pub projection: Arc<crate::analytics::projector::ProjectionStats>,
 }
 
 impl AppState {
@@ -32,8 +43,18 @@ impl AppState {
         stats: Arc<ServerStats>,
         shutdown: watch::Receiver<bool>,
         hello_timeout: Duration,
+        analytics: AnalyticsState,
     ) -> Self {
-        AppState { accounts, verifier, hub, stats, next_conn: Arc::new(AtomicU64::new(1)), shutdown, hello_timeout }
+        AppState {
+            accounts,
+            verifier,
+            hub,
+            stats,
+            next_conn: Arc::new(AtomicU64::new(1)),
+            shutdown,
+            hello_timeout,
+            analytics,
+        }
     }
 
     pub fn next_conn_id(&self) -> ConnId {
