@@ -388,3 +388,126 @@ fn indicators_access_crash_and_rebuild() {
     let status: Value = serde_json::from_str(&status).expect("status --json");
     assert_eq!(status["counts"]["orders"].as_i64(), Some(orders.as_array().expect("orders").len() as i64));
 }
+
+fn post(c: &Company, user: &str, path: &str, body: &Value) -> HttpResponse {
+    let token = c.server.token(user, uuid::Uuid::new_v4());
+    let auth = format!("Bearer {token}");
+    let bytes = serde_json::to_vec(body).expect("json");
+    request(
+        c.server.addr(),
+        "POST",
+        path,
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        Some(&bytes),
+    )
+    .expect("POST")
+}
+
+fn card<'a>(cards: &'a Value, rep: &str) -> &'a Value {
+    cards
+        .as_array()
+        .expect("cards")
+        .iter()
+        .find(|c| c["rep"] == rep)
+        .unwrap_or_else(|| panic!("no card of {rep} in {cards}"))
+}
+
+fn reps_of(cards: &Value) -> Vec<String> {
+    let mut v: Vec<String> =
+        cards.as_array().expect("cards").iter().map(|c| c["rep"].as_str().expect("rep").to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn scorecards_scheme_scores_lock_correction_and_access() {
+    let c = Company::new();
+    c.server.add_user_with("zhou", "rep", Some(GZ), Some("zhang"));
+    let now = chrono::Utc::now().timestamp_millis();
+    let t = shanghai(now);
+    let month = format!("{:04}-{:02}", t.year(), t.month());
+    let quarter = format!("{:04}-Q{}", t.year(), (t.month() - 1) / 3 + 1);
+
+    let scheme = serde_json::json!({
+        "period_kind": "month",
+        "scheme": {
+            "items": [
+                {"indicator": "revenue", "column": "revenue_fen", "target": 1_000_000, "weight": 60, "threshold_pct": 10},
+                {"indicator": "visits", "column": "visits", "target": 2, "weight": 20}
+            ],
+            "qualitative": [{"criterion": "attitude", "weight": 20}],
+            "bands": [{"min_x100": 8000, "amount_fen": 100000, "label": "bonus"}]
+        }
+    });
+    assert_eq!(post(&c, "zhang", "/api/scorecards/scheme", &scheme).status, 403, "a manager sets no scheme");
+    let bad = serde_json::json!({"period_kind": "month", "scheme": {"items": [{"indicator": "revenue", "column": "revenue_fen", "target": 1, "weight": 50}]}});
+    assert_eq!(post(&c, "zhao", "/api/scorecards/scheme", &bad).status, 400, "weights must sum to 100");
+    assert_eq!(post(&c, "zhao", "/api/scorecards/scheme", &scheme).status, 204);
+    let q_scheme = serde_json::json!({"period_kind": "quarter", "scheme": {"from_parts": true}});
+    assert_eq!(post(&c, "zhao", "/api/scorecards/scheme", &q_scheme).status, 204);
+
+    let cu = c.li.add_customer("川味楼", &["--channel", "restaurant"]);
+    let o = order(&c.li, &rfc(now), &cu, &[("SC-52-500", 12, SC_PRICE)], true);
+    c.li.ok(&["visit", "add", "--customer", &cu, "--kind", "follow-up"]);
+    c.li.sync();
+    c.exec.sync();
+    assert_eq!(status_of(&c.exec, &o), "confirmed");
+    c.caught_up();
+
+    // Qualitative scores: the rep's manager only.
+    let attitude = |rep: &str, score: i64| serde_json::json!({"period": month, "rep": rep, "criterion": "attitude", "score": score});
+    assert_eq!(post(&c, "zhang", "/api/scorecards/qualitative", &attitude("li", 90)).status, 204);
+    assert_eq!(post(&c, "zhang", "/api/scorecards/qualitative", &attitude("wang", 90)).status, 403);
+    assert_eq!(post(&c, "li", "/api/scorecards/qualitative", &attitude("li", 100)).status, 403);
+    assert_eq!(post(&c, "zhang", "/api/scorecards/qualitative", &attitude("li", 101)).status, 400);
+
+    // li: revenue 12 × 539.00 of 10 000.00 → 64 %, visits 1 of 2 → 50 %, attitude 90.
+    let revenue = 12 * SC_PRICE;
+    let want = (revenue * 100 / 1_000_000) * 60 + 50 * 20 + 90 * 20;
+    let mine = c.table("li", &format!("/api/scorecards?period={month}"));
+    assert_eq!(reps_of(&mine), ["li"], "a rep reads only their own scorecard");
+    assert_eq!(card(&mine, "li")["final_x100"].as_i64(), Some(want));
+    assert_eq!(card(&mine, "li")["items"][0]["actual"].as_i64(), Some(revenue));
+    let team = c.table("zhang", &format!("/api/scorecards?period={month}"));
+    assert_eq!(reps_of(&team), ["li", "zhou"]);
+    assert_eq!(card(&team, "li")["rank"], 1);
+    assert_eq!(card(&team, "zhou")["rank"], 2);
+    assert_eq!(card(&team, "zhou")["final_x100"], 0, "zhou: below the revenue threshold, nothing else");
+    let all = c.table("zhao", &format!("/api/scorecards?period={month}"));
+    assert_eq!(reps_of(&all), ["li", "wang", "zhou"]);
+    assert_eq!(card(&all, "wang")["rank"], 1, "wang is ranked in liu's team");
+    assert_eq!(c.get("sun", &format!("/api/scorecards?period={month}")).status, 403);
+
+    // Close the month: later figures and scores no longer change it; corrections do.
+    let period = serde_json::json!({"period": month});
+    assert_eq!(post(&c, "zhang", "/api/scorecards/lock", &period).status, 403);
+    assert_eq!(post(&c, "zhao", "/api/scorecards/lock", &period).status, 204);
+    assert_eq!(post(&c, "zhao", "/api/scorecards/lock", &period).status, 409);
+    assert_eq!(post(&c, "zhang", "/api/scorecards/qualitative", &attitude("li", 50)).status, 409);
+    let o2 = order(&c.li, &rfc(now), &cu, &[("SC-52-500", 12, SC_PRICE)], true);
+    c.li.sync();
+    c.exec.sync();
+    assert_eq!(status_of(&c.exec, &o2), "confirmed");
+    c.caught_up();
+    let locked = c.table("li", &format!("/api/scorecards?period={month}"));
+    assert_eq!(card(&locked, "li")["final_x100"].as_i64(), Some(want));
+    assert_eq!(card(&locked, "li")["locked"], true);
+    let fix = serde_json::json!({"period": month, "rep": "li", "item": "visits.visits", "score": 100, "reason": "a visit logged on paper"});
+    assert_eq!(post(&c, "zhang", "/api/scorecards/correction", &fix).status, 403);
+    assert_eq!(post(&c, "zhao", "/api/scorecards/correction", &fix).status, 204);
+    let corrected = want - 50 * 20 + 100 * 20;
+    let after = c.table("li", &format!("/api/scorecards?period={month}"));
+    assert_eq!(card(&after, "li")["final_x100"].as_i64(), Some(corrected));
+    assert_eq!(card(&after, "li")["corrections"][0]["by"], "zhao");
+    assert_eq!(card(&after, "li")["corrections"][0]["reason"], "a visit logged on paper");
+
+    // A reward recorded by the manager; the quarter is the mean of its months.
+    let reward = serde_json::json!({"period": quarter, "rep": "li", "amount_fen": 50_000, "reason": "新客户开发"});
+    assert_eq!(post(&c, "zhang", "/api/scorecards/sanction", &reward).status, 201);
+    assert_eq!(post(&c, "liu", "/api/scorecards/sanction", &reward).status, 403);
+    let q = c.table("li", &format!("/api/scorecards?period={quarter}"));
+    assert_eq!(card(&q, "li")["final_x100"].as_i64(), Some(corrected / 3), "other months of the quarter score 0");
+    assert_eq!(card(&q, "li")["parts"].as_array().map(Vec::len), Some(3));
+    assert_eq!(card(&q, "li")["sanctions"][0]["amount_fen"], 50_000);
+    assert_eq!(card(&q, "li")["sanctions"][0]["by"], "zhang");
+}

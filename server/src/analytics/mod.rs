@@ -4,10 +4,12 @@
 //! Asia/Shanghai: [`period`]), who may ask for
 //! which figures ([`scope_for`]). The SQL lives in `storage::analytics`.
 
+pub mod assessment;
 pub mod indicators;
 pub mod period;
 pub mod project;
 pub mod projector;
+pub mod scorecard;
 
 use crate::storage::DbError;
 use crate::storage::analytics::AnalyticsStore;

@@ -5,6 +5,11 @@
 //! - `GET /api/analytics/problems`: records that cannot be counted, with the reason.
 //! - `GET /api/analytics/{indicator}?period=month&from=YYYY-MM-DD&to=…&by=rep&territory=…`
 //!   (`&format=csv` for CSV): one indicator's table.
+//! - `GET /api/scorecards?period=2026-03` (or `2026-Q1`, `2026`): the rep assessment
+//!   scorecards the reader may see (a rep their own, a manager their team's, executives
+//!   all); `POST /api/scorecards/scheme` (executives), `…/qualitative` (the rep's manager),
+//!   `…/lock` (executives), `…/correction` (executives, locked periods only), `…/sanction`
+//!   (the rep's manager or an executive: a reward or penalty in fen).
 
 use crate::analytics::{self, QueryError};
 use crate::http::api_error::ApiError;
@@ -18,7 +23,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use protocol::{ErrorCode, Role};
 use std::sync::atomic::Ordering;
 
@@ -27,6 +32,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/analytics/status", get(status))
         .route("/api/analytics/problems", get(problems))
         .route("/api/analytics/{indicator}", get(indicator))
+        .route("/api/scorecards", get(scorecards))
+        .route("/api/scorecards/scheme", post(set_scheme))
+        .route("/api/scorecards/qualitative", post(qualitative))
+        .route("/api/scorecards/lock", post(lock))
+        .route("/api/scorecards/correction", post(correction))
+        .route("/api/scorecards/sanction", post(sanction))
 }
 
 /// The session of the request's bearer token.
@@ -138,4 +149,237 @@ async fn indicator(
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
     }
     Ok(Json(table).into_response())
+}
+
+fn conflict(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, ErrorCode::Forbidden, message)
+}
+
+fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::Bad(m) => bad(m),
+        QueryError::Db(e) => db_error(e),
+    }
+}
+
+fn period_of(label: &str) -> Result<crate::analytics::period::Period, ApiError> {
+    use crate::analytics::period::PeriodKind;
+    crate::analytics::period::Period::parse(label)
+        .filter(|p| matches!(p.kind, PeriodKind::Month | PeriodKind::Quarter | PeriodKind::Year))
+        .ok_or_else(|| bad(format!("not an assessment period (2026-03, 2026-Q1, 2026): {label}")))
+}
+
+/// The store and the reps (from the sync database), on a blocking thread.
+async fn with_reps<T: Send + 'static>(
+    app: &AppState,
+    f: impl FnOnce(&dyn AnalyticsStore, &[(String, Option<String>)]) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let database = app.analytics.database.clone();
+    with_store(app, move |store| {
+        let feed = database.open().map_err(db_error)?;
+        let reps = analytics::assessment::reps(&*feed).map_err(db_error)?;
+        f(store, &reps)
+    })
+    .await
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| bad(format!("body: {e}")))
+}
+
+fn is_executive(s: &Session) -> bool {
+    matches!(s.role, Role::Executive | Role::Admin)
+}
+
+/// May `s` score or sanction `rep` (their manager, or an executive)?
+fn manages(s: &Session, reps: &[(String, Option<String>)], rep: &str) -> Result<(), ApiError> {
+    let Some((_, manager)) = reps.iter().find(|(r, _)| r == rep) else {
+        return Err(bad(format!("no rep '{rep}'")));
+    };
+    if is_executive(s) || (s.role == Role::Manager && manager.as_deref() == Some(s.user.as_str())) {
+        Ok(())
+    } else {
+        Err(forbidden(format!("{rep} is not in your team")))
+    }
+}
+
+async fn scorecards(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<analytics::scorecard::Scorecard>>, ApiError> {
+    let s = session(&app, &headers).await?;
+    let label = pairs.iter().find(|(k, _)| k == "period").map(|(_, v)| v.clone()).unwrap_or_default();
+    let period = period_of(&label)?;
+    let cards = with_reps(&app, move |store, reps| {
+        analytics::assessment::scorecards(store, reps, period, false).map_err(query_error)
+    })
+    .await?;
+    analytics::assessment::visible(s.role, &s.user, cards)
+        .map(Json)
+        .ok_or_else(|| forbidden(format!("the {} role has no scorecards", s.role.as_str())))
+}
+
+#[derive(serde::Deserialize)]
+struct SchemeBody {
+    period_kind: String,
+    scheme: analytics::scorecard::Scheme,
+}
+
+async fn set_scheme(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = session(&app, &headers).await?;
+    if !is_executive(&s) {
+        return Err(forbidden("only executives set the assessment scheme"));
+    }
+    let b: SchemeBody = body(&bytes)?;
+    let kind: analytics::period::PeriodKind = b.period_kind.parse().map_err(bad)?;
+    let problems = b.scheme.problems();
+    if !problems.is_empty() {
+        return Err(bad(problems.join("; ")));
+    }
+    let json = serde_json::to_string(&b.scheme).map_err(|_| ApiError::internal())?;
+    with_store(&app, move |store| store.set_scheme(kind.as_str(), &json, &s.user, now_ms()).map_err(db_error)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct QualitativeBody {
+    period: String,
+    rep: String,
+    criterion: String,
+    score: i64,
+}
+
+async fn qualitative(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = session(&app, &headers).await?;
+    let b: QualitativeBody = body(&bytes)?;
+    let period = period_of(&b.period)?;
+    if !(0..=100).contains(&b.score) {
+        return Err(bad("a qualitative score is 0 to 100"));
+    }
+    with_reps(&app, move |store, reps| {
+        manages(&s, reps, &b.rep)?;
+        let q = crate::storage::analytics::QualitativeScore {
+            period: period.label(),
+            rep: b.rep,
+            criterion: b.criterion,
+            score: b.score,
+            by: s.user.clone(),
+            at: now_ms(),
+        };
+        match store.set_qualitative(&q).map_err(db_error)? {
+            true => Ok(()),
+            false => Err(conflict(format!("{} is locked: record a correction", q.period))),
+        }
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct PeriodBody {
+    period: String,
+}
+
+async fn lock(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = session(&app, &headers).await?;
+    if !is_executive(&s) {
+        return Err(forbidden("only executives close an assessment period"));
+    }
+    let b: PeriodBody = body(&bytes)?;
+    let period = period_of(&b.period)?;
+    let locked = with_reps(&app, move |store, reps| {
+        analytics::assessment::lock(store, reps, period, &s.user, now_ms()).map_err(query_error)
+    })
+    .await?;
+    if locked { Ok(StatusCode::NO_CONTENT) } else { Err(conflict(format!("{} is locked already", b.period))) }
+}
+
+#[derive(serde::Deserialize)]
+struct CorrectionBody {
+    period: String,
+    rep: String,
+    item: String,
+    score: i64,
+    reason: String,
+}
+
+async fn correction(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = session(&app, &headers).await?;
+    if !is_executive(&s) {
+        return Err(forbidden("only executives correct a closed period"));
+    }
+    let b: CorrectionBody = body(&bytes)?;
+    let period = period_of(&b.period)?;
+    if b.reason.trim().is_empty() {
+        return Err(bad("a correction needs a reason"));
+    }
+    with_store(&app, move |store| {
+        if store.locked(&period.label()).map_err(db_error)?.is_none() {
+            return Err(conflict(format!("{} is not locked: change the scores themselves", period.label())));
+        }
+        let c = crate::storage::analytics::Correction {
+            period: period.label(),
+            rep: b.rep,
+            item: b.item,
+            score: b.score,
+            reason: b.reason,
+            by: s.user.clone(),
+            at: now_ms(),
+        };
+        store.add_correction(&c).map_err(db_error)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct SanctionBody {
+    period: String,
+    rep: String,
+    amount_fen: i64,
+    reason: String,
+}
+
+async fn sanction(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let s = session(&app, &headers).await?;
+    let b: SanctionBody = body(&bytes)?;
+    let period = period_of(&b.period)?;
+    if b.reason.trim().is_empty() {
+        return Err(bad("a reward or penalty needs a reason"));
+    }
+    with_reps(&app, move |store, reps| {
+        manages(&s, reps, &b.rep)?;
+        let x = crate::storage::analytics::Sanction {
+            period: period.label(),
+            rep: b.rep,
+            amount_fen: b.amount_fen,
+            reason: b.reason,
+            by: s.user.clone(),
+            at: now_ms(),
+        };
+        store.add_sanction(&x).map_err(db_error)
+    })
+    .await?;
+    Ok(StatusCode::CREATED)
 }
