@@ -13,6 +13,9 @@ use protocol::Role;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+/// An indicator's figures by rep, per period and indicator.
+type Figures = HashMap<(Period, &'static str), HashMap<String, Vec<i64>>>;
+
 /// Active reps and their managers.
 pub fn reps(feed: &dyn Storage) -> Result<Vec<(String, Option<String>)>, DbError> {
     Ok(feed
@@ -42,7 +45,7 @@ pub fn scorecards(
     let keep = |e: QueryError| {
         error.borrow_mut().get_or_insert(e);
     };
-    let figures: RefCell<HashMap<(Period, &'static str), HashMap<String, Vec<i64>>>> = RefCell::new(HashMap::new());
+    let figures: RefCell<Figures> = RefCell::new(HashMap::new());
     let scheme_of = |k: PeriodKind| match scheme(store, k) {
         Ok(s) => s,
         Err(e) => {

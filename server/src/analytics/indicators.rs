@@ -500,3 +500,225 @@ pub fn to_csv(t: &Table) -> String {
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::analytics::LineFact;
+
+    fn at(s: &str) -> i64 {
+        protocol::time::parse_rfc3339(s).unwrap()
+    }
+
+    fn customer(id: u8, territory: &str, channel: &str, owner: &str) -> CustomerFact {
+        CustomerFact {
+            id: vec![id],
+            name: format!("c{id}"),
+            territory: Some(territory.into()),
+            region: None,
+            channel: Some(channel.into()),
+            owner: Some(owner.into()),
+            created_by: owner.into(),
+            created_at: at("2026-01-05T00:00:00Z"),
+            class: None,
+            class_changes: vec![],
+        }
+    }
+
+    fn line(sku: &str, series: Option<&str>, qty: i64, price: i64, per_case: i64, case: bool) -> LineFact {
+        LineFact {
+            line_id: sku.into(),
+            sku: sku.into(),
+            series: series.map(String::from),
+            unit: if case { "case" } else { "bottle" }.into(),
+            qty,
+            bottles: if case { qty * per_case } else { qty },
+            bottles_per_case: per_case,
+            amount_fen: qty * price,
+        }
+    }
+
+    fn order(id: u8, customer: u8, rep: &str, when: &str, counted: bool, lines: Vec<LineFact>) -> OrderFact {
+        OrderFact {
+            id: vec![id],
+            customer: Some(vec![customer]),
+            rep: rep.into(),
+            territory: None,
+            status: if counted { "confirmed" } else { "cancelled" }.into(),
+            counted,
+            ordered_at: at(when),
+            confirmed_at: None,
+            cancelled_after_confirmation: !counted,
+            exceptions: String::new(),
+            total_fen: lines.iter().map(|l| l.amount_fen).sum(),
+            seq: 0,
+            lines,
+        }
+    }
+
+    fn query(indicator: Indicator, period: PeriodKind, by: Dim) -> Query {
+        Query {
+            indicator,
+            period,
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+            by,
+            filters: Filters::default(),
+        }
+    }
+
+    fn rows(t: &Table) -> Vec<(String, String, Vec<i64>)> {
+        t.rows.iter().map(|r| (r.period.clone(), r.key.clone(), r.values.clone())).collect()
+    }
+
+    fn data() -> Data {
+        Data {
+            customers: vec![customer(1, "贵州", "restaurant", "li"), customer(2, "四川", "distributor", "wang")],
+            orders: vec![
+                // 31 January 23:59 in Shanghai (15:59Z): January.
+                order(1, 1, "li", "2026-01-31T15:59:00Z", true, vec![line("A", Some("黔韵"), 2, 10_000, 6, true)]),
+                // 1 February 00:01 in Shanghai, still 31 January in UTC: February.
+                order(2, 1, "li", "2026-01-31T16:01:00Z", true, vec![line("B", Some("蜀醇"), 5, 3_000, 6, false)]),
+                // Cancelled after confirmation: counts nowhere.
+                order(3, 1, "li", "2026-02-10T02:00:00Z", false, vec![line("A", Some("黔韵"), 9, 10_000, 6, true)]),
+                order(
+                    4,
+                    2,
+                    "wang",
+                    "2026-02-11T02:00:00Z",
+                    true,
+                    vec![line("A", Some("黔韵"), 1, 10_000, 6, true), line("C", None, 7, 1_000, 12, false)],
+                ),
+            ],
+            costs: [("A".to_string(), 6_000)].into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn revenue_volume_and_profit_tables() {
+        let d = data();
+        let t = compute(&query(Indicator::Revenue, PeriodKind::Month, Dim::Rep), &Scope::All, &d).unwrap();
+        assert_eq!(
+            rows(&t),
+            vec![
+                ("2026-01".into(), "li".into(), vec![20_000, 1]),
+                ("2026-02".into(), "li".into(), vec![15_000, 1]),
+                ("2026-02".into(), "wang".into(), vec![17_000, 1]),
+            ]
+        );
+        let feb = t.rows.iter().find(|r| r.period == "2026-02" && r.key == "li").unwrap();
+        assert_eq!(feb.previous, vec![Some(20_000), Some(1)]);
+        assert_eq!(feb.year_ago, vec![None, None]);
+        // Volume by series: 2 cases of 6 + 1 case of 6 bottles = 18 bottles of 黔韵; 5 of 蜀醇;
+        // the SKU without a series is "-"; 7 bottles of 12 per case = 0.58 cases.
+        let t = compute(&query(Indicator::Volume, PeriodKind::Quarter, Dim::Series), &Scope::All, &d).unwrap();
+        assert_eq!(
+            rows(&t),
+            vec![
+                ("2026-Q1".into(), "-".into(), vec![7, 58]),
+                ("2026-Q1".into(), "蜀醇".into(), vec![5, 83]),
+                ("2026-Q1".into(), "黔韵".into(), vec![18, 300]),
+            ]
+        );
+        // Profit where a cost exists (SKU A: 60.00 a case): (2+1) × (100.00 − 60.00); lines
+        // without a cost are counted, not guessed.
+        let t = compute(&query(Indicator::Profit, PeriodKind::Quarter, Dim::Total), &Scope::All, &d).unwrap();
+        assert_eq!(rows(&t), vec![("2026-Q1".into(), "".into(), vec![30_000, 18_000, 12_000, 2])]);
+        // By channel, filtered by territory; a manager's scope; a rep's own.
+        let mut q = query(Indicator::Revenue, PeriodKind::Quarter, Dim::Channel);
+        q.filters.territory = Some("四川".into());
+        assert_eq!(
+            rows(&compute(&q, &Scope::All, &d).unwrap()),
+            vec![("2026-Q1".into(), "distributor".into(), vec![17_000, 1])]
+        );
+        let q = query(Indicator::Revenue, PeriodKind::Quarter, Dim::Total);
+        let gz = compute(&q, &Scope::Territories(vec!["贵州".into()]), &d).unwrap();
+        assert_eq!(rows(&gz), vec![("2026-Q1".into(), "".into(), vec![35_000, 2])]);
+        let wang = compute(&q, &Scope::Own("wang".into()), &d).unwrap();
+        assert_eq!(rows(&wang), vec![("2026-Q1".into(), "".into(), vec![17_000, 1])]);
+        // A customer indicator has no product breakdown.
+        assert!(compute(&query(Indicator::Visits, PeriodKind::Month, Dim::Sku), &Scope::All, &d).is_err());
+    }
+
+    #[test]
+    fn complaints_visits_customers_and_conversion() {
+        let complaint = |id: u8, received: &str, resolved: Option<&str>, ack: bool, res: bool| ComplaintFact {
+            id: vec![id],
+            customer: Some(vec![1]),
+            filed_by: "kefu".into(),
+            received_at: at(received),
+            severity: "normal".into(),
+            status: if resolved.is_some() { "resolved" } else { "open" }.into(),
+            resolved_at: resolved.map(at),
+            ack_breached: ack,
+            resolve_breached: res,
+            satisfaction: None,
+        };
+        let mut d = data();
+        d.complaints = vec![
+            complaint(1, "2026-03-01T00:00:00Z", Some("2026-03-01T02:00:00Z"), false, false),
+            complaint(2, "2026-03-02T00:00:00Z", Some("2026-03-03T00:00:00Z"), false, true),
+            complaint(3, "2026-03-03T00:00:00Z", None, true, true),
+        ];
+        let t = compute(&query(Indicator::Complaints, PeriodKind::Month, Dim::Rep), &Scope::All, &d).unwrap();
+        // Resolved: 120 and 1440 minutes → 780 on average; 2 of 3 breached → 66.66 %.
+        assert_eq!(rows(&t), vec![("2026-03".into(), "li".into(), vec![3, 2, 780, 1, 2, 6_666])]);
+        d.visits = vec![
+            VisitFact {
+                id: vec![1],
+                customer: Some(vec![1]),
+                rep: "li".into(),
+                at: at("2026-01-10T00:00:00Z"),
+                kind: None,
+                satisfaction: None,
+            },
+            VisitFact {
+                id: vec![2],
+                customer: Some(vec![1]),
+                rep: "li".into(),
+                at: at("2026-01-11T00:00:00Z"),
+                kind: None,
+                satisfaction: None,
+            },
+            VisitFact {
+                id: vec![3],
+                customer: Some(vec![2]),
+                rep: "wang".into(),
+                at: at("2026-01-11T00:00:00Z"),
+                kind: None,
+                satisfaction: None,
+            },
+        ];
+        let t = compute(&query(Indicator::Visits, PeriodKind::Month, Dim::Total), &Scope::All, &d).unwrap();
+        assert_eq!(
+            rows(&t),
+            vec![
+                ("2026-01".into(), "".into(), vec![3, 2]),
+                ("2026-02".into(), "".into(), vec![0, 0]),
+                ("2026-03".into(), "".into(), vec![0, 0]),
+            ]
+        );
+        let change = |from: Option<&str>, to: &str, when: &str| crate::storage::analytics::ClassChangeFact {
+            from: from.map(String::from),
+            to: to.into(),
+            at: at(when),
+            by: "li".into(),
+        };
+        d.customers[0].class_changes =
+            vec![change(None, "C", "2026-01-05T00:00:00Z"), change(Some("C"), "A", "2026-02-05T00:00:00Z")];
+        d.customers[1].class_changes = vec![change(Some("A"), "B", "2026-02-06T00:00:00Z")];
+        let t = compute(&query(Indicator::Conversion, PeriodKind::Month, Dim::Total), &Scope::All, &d).unwrap();
+        assert_eq!(rows(&t)[1], ("2026-02".into(), "".into(), vec![1, 1, 0, 1, 1]));
+        let t = compute(&query(Indicator::NewCustomers, PeriodKind::Month, Dim::Territory), &Scope::All, &d).unwrap();
+        assert_eq!(
+            rows(&t),
+            vec![("2026-01".into(), "四川".into(), vec![1]), ("2026-01".into(), "贵州".into(), vec![1])]
+        );
+        let csv = to_csv(&t);
+        assert!(
+            csv.starts_with("period,territory,new_customers,new_customers_previous,new_customers_year_ago\n"),
+            "{csv}"
+        );
+    }
+}

@@ -34,18 +34,25 @@ fn problem(id: &[u8], kind: &str, reason: &str, detail: impl Into<String>) -> Pr
     Problem { doc_id: id.to_vec(), kind: kind.into(), reason: reason.into(), detail: detail.into() }
 }
 
-/// An order as the analysis counts it. `channel`: its customer's; `pricer`: its author's
-/// role; `versions`: the published policy versions; `territory`: the server's facts.
-pub fn order_fact(
-    order: &Order,
-    channel: Option<Channel>,
-    customer_known: bool,
-    pricer: Role,
-    versions: &[PublishedPolicy],
-    territory: Option<String>,
-    seq: i64,
-    now: i64,
-) -> (OrderFact, Vec<Problem>) {
+/// What an order is counted with besides itself.
+pub struct OrderContext<'a> {
+    /// Its customer's channel.
+    pub channel: Option<Channel>,
+    /// Whether its customer document exists.
+    pub customer_known: bool,
+    /// Its author's role (their discount authority).
+    pub pricer: Role,
+    /// The published policy versions.
+    pub versions: &'a [PublishedPolicy],
+    /// The server's access facts.
+    pub territory: Option<String>,
+    pub seq: i64,
+    pub now: i64,
+}
+
+/// An order as the analysis counts it.
+pub fn order_fact(order: &Order, cx: OrderContext<'_>) -> (OrderFact, Vec<Problem>) {
+    let OrderContext { channel, customer_known, pricer, versions, territory, seq, now } = cx;
     let id = order.id.as_bytes().to_vec();
     let checked = order_check::check(order, channel, pricer, versions, None, now);
     let (status, timeline, open) = match &checked {

@@ -28,6 +28,9 @@ use std::time::Duration;
 /// Documents projected per transaction.
 pub const BATCH_DOCS: usize = 500;
 
+/// What is uncountable about one document.
+type Problems = Vec<Problem>;
+
 enum Write {
     Order(OrderFact),
     Customer(CustomerFact),
@@ -131,7 +134,7 @@ impl Projector {
             };
             targets.insert((target.as_bytes().to_vec(), row.last_seq));
         }
-        let mut writes: Vec<(Vec<u8>, Option<Write>, Vec<Problem>)> = Vec::new();
+        let mut writes: Vec<(Vec<u8>, Option<Box<Write>>, Problems)> = Vec::new();
         let mut done: BTreeSet<Vec<u8>> = BTreeSet::new();
         for (id, seq) in &targets {
             if done.contains(id) {
@@ -153,7 +156,7 @@ impl Projector {
                 return Ok(false); // another projection (a rebuild) moved it meanwhile
             }
             for (id, w, problems) in &writes {
-                match w {
+                match w.as_deref() {
                     Some(Write::Order(o)) => self.store.put_order(o)?,
                     Some(Write::Customer(c)) => self.store.put_customer(c)?,
                     Some(Write::Visit(v)) => self.store.put_visit(v)?,
@@ -238,23 +241,31 @@ impl Projector {
                     let pricer = self.role_of(&o.created_by)?;
                     let versions = self.policy_versions()?;
                     let territory = stored.row.territory.clone();
-                    let (fact, problems) =
-                        project::order_fact(&o, channel, known, pricer, &versions, territory, seq, now);
-                    Projected::Row(Some(Write::Order(fact)), problems)
+                    let cx = project::OrderContext {
+                        channel,
+                        customer_known: known,
+                        pricer,
+                        versions: &versions,
+                        territory,
+                        seq,
+                        now,
+                    };
+                    let (fact, problems) = project::order_fact(&o, cx);
+                    Projected::Row(Some(Box::new(Write::Order(fact))), problems)
                 }
                 Err(e) => unreadable("order", e.to_string()),
             },
             DocKind::Customer => match customer::read(&doc, doc_id) {
                 Ok(c) => {
                     let (f, p) = project::customer_fact(&c);
-                    Projected::Row(Some(Write::Customer(f)), p)
+                    Projected::Row(Some(Box::new(Write::Customer(f))), p)
                 }
                 Err(e) => unreadable("customer", e.to_string()),
             },
             DocKind::Visit => match visit::read(&doc, doc_id) {
                 Ok(v) => {
                     let (f, p) = project::visit_fact(&v);
-                    Projected::Row(Some(Write::Visit(f)), p)
+                    Projected::Row(Some(Box::new(Write::Visit(f))), p)
                 }
                 Err(e) => unreadable("visit", e.to_string()),
             },
@@ -265,7 +276,7 @@ impl Projector {
                         None => None,
                     };
                     let (f, p) = project::complaint_fact(&c, track.as_ref());
-                    Projected::Row(Some(Write::Complaint(f)), p)
+                    Projected::Row(Some(Box::new(Write::Complaint(f))), p)
                 }
                 Err(e) => unreadable("complaint", e.to_string()),
             },
@@ -283,7 +294,7 @@ impl Projector {
 }
 
 enum Projected {
-    Row(Option<Write>, Vec<Problem>),
+    Row(Option<Box<Write>>, Vec<Problem>),
     Nothing,
     /// The stored document could not be read whole just now: read it again later.
     Incomplete,
