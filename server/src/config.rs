@@ -36,6 +36,9 @@ pub struct Config {
     pub login_threads: usize,
     /// Logins that may wait for a password check; one more is answered "busy" at once.
     pub login_queue: usize,
+    /// Run the analysis projection (`analytics.db`) next to the hub (default); off, the
+    /// read model stays where it is until `analytics catch-up` or a server that runs it.
+    pub analytics: bool,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             hello_timeout: Self::DEFAULT_HELLO_TIMEOUT,
             login_threads: Self::DEFAULT_LOGIN_THREADS,
             login_queue: Self::DEFAULT_LOGIN_QUEUE,
+            analytics: true,
         }
     }
 

@@ -60,6 +60,9 @@ enum Command {
         /// Logins that may wait for a password check; more are answered "busy" at once.
         #[arg(long, value_name = "N", default_value_t = Config::DEFAULT_LOGIN_QUEUE)]
         login_queue: usize,
+        /// Do not run the analysis projection here (another node or `analytics catch-up` does).
+        #[arg(long)]
+        no_analytics: bool,
     },
     /// Seed a demo company into an empty data directory: users for every role (passwords
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
@@ -367,6 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_connections_per_address,
             login_threads,
             login_queue,
+            no_analytics,
         } => {
             let config = Config {
                 listen,
@@ -378,6 +382,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections_per_address,
                 login_threads,
                 login_queue,
+                analytics: !no_analytics,
                 database_url: cli.database.clone(),
                 ..Config::new(cli.data)
             };

@@ -74,17 +74,22 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .map_err(ServerError::VerifierThreads)?,
     );
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
-    let (feed, dir) = (database.clone(), config.data_dir.clone());
-    let projector = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
-        Ok(Projector::new(feed.open()?, Box::new(SqliteAnalytics::open_in(&dir)?)))
-    })
-    .await
-    .map_err(|e| ServerError::Task(e.to_string()))??;
-    let projection = ProjectionThread::spawn(projector, PROJECTION_INTERVAL).map_err(ServerError::AnalyticsThread)?;
+    let projection = match config.analytics {
+        true => {
+            let (feed, dir) = (database.clone(), config.data_dir.clone());
+            let projector = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+                Ok(Projector::new(feed.open()?, Box::new(SqliteAnalytics::open_in(&dir)?)))
+            })
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))??;
+            Some(ProjectionThread::spawn(projector, PROJECTION_INTERVAL).map_err(ServerError::AnalyticsThread)?)
+        }
+        false => None,
+    };
     let analytics = crate::http::app_state::AnalyticsState {
         data_dir: config.data_dir.clone(),
         database: database.clone(),
-        projection: projection.stats.clone(),
+        projection: projection.as_ref().map_or_else(Default::default, |p| p.stats.clone()),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState::new(
@@ -109,13 +114,18 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
     };
     tracing::info!(%addr, data, "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, projection: Some(projection), verifier, stats, _lock: lock })
+    Ok(RunningServer { addr, shutdown, http, hub, projection, verifier, stats, _lock: lock })
 }
 
 impl RunningServer {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The analysis projection's counters (`None` when it does not run here).
+    pub fn projection(&self) -> Option<std::sync::Arc<crate::analytics::projector::ProjectionStats>> {
+        self.projection.as_ref().map(|p| p.stats.clone())
     }
 
     /// Counters shown by `/health`.

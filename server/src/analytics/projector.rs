@@ -52,6 +52,8 @@ pub struct Projector {
     /// The policy document's heads blob and its versions.
     policy: Option<(Vec<u8>, Arc<Vec<PublishedPolicy>>)>,
     roles: HashMap<String, Role>,
+    /// Customers' channels read in this batch (`None`: no such customer).
+    channels: HashMap<DocId, Option<Option<protocol::schema::Channel>>>,
 }
 
 fn load(stored: &crate::storage::StoredDoc) -> Option<AutoCommit> {
@@ -72,7 +74,7 @@ fn doc_id(bytes: &[u8]) -> Option<DocId> {
 
 impl Projector {
     pub fn new(feed: Box<dyn Storage>, store: Box<dyn AnalyticsStore>) -> Self {
-        Projector { feed, store, policy: None, roles: HashMap::new() }
+        Projector { feed, store, policy: None, roles: HashMap::new(), channels: HashMap::new() }
     }
 
     pub fn store(&self) -> &dyn AnalyticsStore {
@@ -117,6 +119,7 @@ impl Projector {
             return Ok(0);
         };
         self.roles.clear();
+        self.channels.clear();
         let now = crate::identity::accounts::now_ms();
         let mut targets: BTreeSet<(Vec<u8>, i64)> = BTreeSet::new();
         let mut reached = last;
@@ -232,8 +235,8 @@ impl Projector {
             DocKind::Order => match order::read(&doc, doc_id) {
                 Ok(o) => {
                     let (channel, known) = match o.customer {
-                        Some(c) => match self.customer(c)? {
-                            Some(c) => (c.channel, true),
+                        Some(c) => match self.channel(c)? {
+                            Some(channel) => (channel, true),
                             None => (None, false),
                         },
                         None => (None, false),
@@ -285,11 +288,17 @@ impl Projector {
         Ok(out)
     }
 
-    fn customer(&mut self, id: DocId) -> Result<Option<protocol::schema::customer::Customer>, DbError> {
-        let Some(stored) = self.feed.load_doc(id.as_bytes())? else {
-            return Ok(None);
+    /// A customer's channel (`None`: no such customer).
+    fn channel(&mut self, id: DocId) -> Result<Option<Option<protocol::schema::Channel>>, DbError> {
+        if let Some(c) = self.channels.get(&id) {
+            return Ok(*c);
+        }
+        let channel = match self.feed.load_doc(id.as_bytes())? {
+            Some(stored) => load(&stored).and_then(|d| customer::read(&d, id).ok()).map(|c| c.channel),
+            None => None,
         };
-        Ok(load(&stored).and_then(|d| customer::read(&d, id).ok()))
+        self.channels.insert(id, channel);
+        Ok(channel)
     }
 }
 
