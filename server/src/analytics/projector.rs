@@ -310,7 +310,8 @@ enum Projected {
 }
 
 /// The projection running on its own thread: it looks at the feed every `interval` and
-/// projects what is new. Stopping it (or dropping it) waits for the batch under way.
+/// projects what is new, resting after each batch as long as the batch took (so it takes
+/// at most half a core away from the sync hub). Stopping it (or dropping it) waits for the batch under way.
 pub struct ProjectionThread {
     stop: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -325,6 +326,7 @@ impl ProjectionThread {
         let handle = std::thread::Builder::new().name("analytics".into()).spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 let mut worked = false;
+                let batch = std::time::Instant::now();
                 match projector.feed_seq() {
                     Ok(max) => {
                         st.feed_seq.store(max, Ordering::Relaxed);
@@ -341,9 +343,10 @@ impl ProjectionThread {
                     }
                     Err(e) => tracing::warn!(error = %e, "analytics projection cannot read the feed"),
                 }
-                if !worked {
-                    std::thread::sleep(interval);
-                }
+                // Never more than half a core: after a batch, rest as long as it took (the
+                // hub and the connections come first; a burst is projected a little later).
+                let rest = if worked { batch.elapsed().min(Duration::from_millis(500)) } else { interval };
+                std::thread::sleep(rest);
             }
         })?;
         Ok(ProjectionThread { stop, handle: Some(handle), stats })
