@@ -25,6 +25,7 @@ import { viewWork } from './screens/work.js';
 import { viewNotifications } from './screens/notifications.js';
 import { viewInbox } from './screens/inbox.js';
 import { viewMe } from './screens/me.js';
+import { viewDashboard, DASHBOARD_ROLES } from './screens/dashboard.js';
 
 let current = null; // the view on screen: {node, refresh?, focus?, keep?, restore?, nav?}
 let db = null;
@@ -143,6 +144,7 @@ function renderChrome() {
       : [
           rep ? [customers, orders, work] : [work, orders, customers],
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
+          DASHBOARD_ROLES.includes(session.role) ? link('#/dashboard', 'dashboard') : null,
           link('#/notifications', 'notifications', null, h('span#notif-badge.badge', { hidden: true })),
           // Kinds without screens of their own, for the roles that may read them: on a
           // phone only the role's own work stays in the bar, the rest is under 我的.
@@ -237,6 +239,7 @@ function viewFor(parts, session) {
   if (a === 'work') return viewWork();
   if (a === 'notifications') return viewNotifications();
   if (a === 'me') return viewMe(session);
+  if (a === 'dashboard' && DASHBOARD_ROLES.includes(session.role)) return viewDashboard();
   return session.role === 'rep' || !session.role ? viewCustomers() : viewWork();
 }
 
