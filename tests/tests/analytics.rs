@@ -345,6 +345,7 @@ fn indicators_access_crash_and_rebuild() {
         "{problems}"
     );
     assert_eq!(c.get("li", "/api/analytics/problems").status, 403);
+    assert_eq!(c.get("zhang", "/api/analytics/problems").status, 403, "every territory's records");
 
     // The command line agrees with the endpoint.
     let cli = c.server.admin_ok(&[

@@ -111,8 +111,9 @@ struct ProblemOut {
 
 async fn problems(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ProblemOut>>, ApiError> {
     let s = session(&app, &headers).await?;
-    if !matches!(s.role, Role::Executive | Role::Finance | Role::Market | Role::Admin | Role::Manager) {
-        return Err(forbidden("the data-cleaning list is for managers, executives, finance and market"));
+    // Every territory's records: not for a manager (whose figures are their team's).
+    if !matches!(s.role, Role::Executive | Role::Finance | Role::Market | Role::Admin) {
+        return Err(forbidden("the data-cleaning list is for executives, finance, market and admins"));
     }
     let rows = with_store(&app, |s| s.problems().map_err(db_error)).await?;
     Ok(Json(
