@@ -236,3 +236,162 @@ impl AnalyticsStore for SqliteAnalytics {
 fn to_bool(v: i64) -> bool {
     v != 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempdir::Dir, SqliteAnalytics) {
+        let dir = tempdir::Dir::new();
+        let s = SqliteAnalytics::open_in(&dir.0).unwrap();
+        (dir, s)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                let p = std::env::temp_dir().join(format!("jiuloop-analytics-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    fn order(id: u8, at: i64) -> OrderFact {
+        OrderFact {
+            id: vec![id; 16],
+            customer: Some(vec![9; 16]),
+            rep: "li".into(),
+            territory: Some("贵州".into()),
+            status: "confirmed".into(),
+            counted: true,
+            ordered_at: at,
+            confirmed_at: Some(at + 1),
+            cancelled_after_confirmation: false,
+            exceptions: String::new(),
+            total_fen: 300,
+            seq: 7,
+            lines: vec![
+                LineFact {
+                    line_id: "a".into(),
+                    sku: "A".into(),
+                    series: Some("黔韵".into()),
+                    unit: "case".into(),
+                    qty: 1,
+                    bottles: 6,
+                    bottles_per_case: 6,
+                    amount_fen: 100,
+                },
+                LineFact {
+                    line_id: "b".into(),
+                    sku: "B".into(),
+                    series: None,
+                    unit: "bottle".into(),
+                    qty: 2,
+                    bottles: 2,
+                    bottles_per_case: 6,
+                    amount_fen: 200,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_and_replace() {
+        let (_d, s) = store();
+        let mut o = order(1, 1_000);
+        s.put_order(&o).unwrap();
+        s.put_order(&order(2, 5_000)).unwrap();
+        assert_eq!(s.orders_between(0, 2_000).unwrap(), vec![o.clone()]);
+        // Replacing an order replaces its lines.
+        o.lines.pop();
+        o.status = "cancelled".into();
+        s.put_order(&o).unwrap();
+        assert_eq!(s.orders_between(0, 2_000).unwrap(), vec![o]);
+        assert_eq!(s.counts().unwrap().lines, 3);
+        let c = CustomerFact {
+            id: vec![9; 16],
+            name: "川味楼".into(),
+            territory: Some("贵州".into()),
+            region: None,
+            channel: Some("restaurant".into()),
+            owner: Some("li".into()),
+            created_by: "li".into(),
+            created_at: 10,
+            class: Some("B".into()),
+            class_changes: vec![ClassChangeFact { from: Some("C".into()), to: "B".into(), at: 11, by: "li".into() }],
+        };
+        s.put_customer(&c).unwrap();
+        assert_eq!(s.customers().unwrap(), vec![c]);
+        let p = Problem { doc_id: vec![1; 16], kind: "order".into(), reason: "unknown_sku".into(), detail: "X".into() };
+        s.set_problems(&[1; 16], std::slice::from_ref(&p)).unwrap();
+        assert_eq!(s.problems().unwrap(), vec![p]);
+        s.set_problems(&[1; 16], &[]).unwrap();
+        assert!(s.problems().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_its_rows_and_its_cursor_or_nothing() {
+        let (_d, s) = store();
+        s.begin().unwrap();
+        s.put_order(&order(1, 1_000)).unwrap();
+        s.set_cursor(42).unwrap();
+        s.rollback();
+        assert_eq!(s.cursor().unwrap(), 0);
+        assert_eq!(s.counts().unwrap().orders, 0);
+        s.begin().unwrap();
+        s.put_order(&order(1, 1_000)).unwrap();
+        s.set_cursor(42).unwrap();
+        s.commit().unwrap();
+        // A new connection (a restart) sees both.
+        let again = SqliteAnalytics::open(s.path()).unwrap();
+        assert_eq!((again.cursor().unwrap(), again.counts().unwrap().orders), (42, 1));
+    }
+
+    #[test]
+    fn clearing_keeps_what_people_entered_and_locks_hold() {
+        let (_d, s) = store();
+        s.put_order(&order(1, 1_000)).unwrap();
+        s.set_cursor(5).unwrap();
+        s.set_cost("A", Some(60)).unwrap();
+        s.set_scheme("month", "{}", "zhao", 1).unwrap();
+        let q = QualitativeScore {
+            period: "2026-03".into(),
+            rep: "li".into(),
+            criterion: "attitude".into(),
+            score: 80,
+            by: "zhang".into(),
+            at: 1,
+        };
+        assert!(s.set_qualitative(&q).unwrap());
+        s.clear().unwrap();
+        assert_eq!((s.cursor().unwrap(), s.counts().unwrap().orders), (0, 0));
+        assert_eq!(s.costs().unwrap(), vec![("A".to_string(), 60)]);
+        assert_eq!(s.scheme("month").unwrap().as_deref(), Some("{}"));
+        assert_eq!(s.qualitative("2026-03").unwrap(), vec![q.clone()]);
+        assert!(s.lock_period("2026-03", "[]", "zhao", 2).unwrap());
+        assert!(!s.lock_period("2026-03", "[1]", "zhao", 3).unwrap(), "locked once");
+        assert_eq!(s.locked("2026-03").unwrap().as_deref(), Some("[]"));
+        assert!(!s.set_qualitative(&QualitativeScore { score: 10, ..q.clone() }).unwrap());
+        assert_eq!(s.qualitative("2026-03").unwrap()[0].score, 80);
+        let c = Correction {
+            period: "2026-03".into(),
+            rep: "li".into(),
+            item: "attitude".into(),
+            score: 90,
+            reason: "r".into(),
+            by: "zhao".into(),
+            at: 4,
+        };
+        s.add_correction(&c).unwrap();
+        assert_eq!(s.corrections("2026-03").unwrap(), vec![c]);
+        s.set_cost("A", None).unwrap();
+        assert!(s.costs().unwrap().is_empty());
+    }
+}
