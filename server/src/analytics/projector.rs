@@ -369,3 +369,207 @@ impl Drop for ProjectionThread {
         self.stop_now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteDb;
+    use crate::storage::analytics::{AnalyticsCounts, Correction, QualitativeScore, Sanction, SqliteAnalytics};
+    use protocol::schema::customer::NewCustomer;
+    use protocol::schema::order::NewLine;
+    use protocol::schema::{Channel, OrderSource};
+    use std::cell::Cell;
+
+    struct Dir(std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn dir() -> Dir {
+        let p = std::env::temp_dir().join(format!("jiuloop-projector-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+
+    fn store_doc(feed: &SqliteDb, id: DocId, kind: DocKind, doc: &mut AutoCommit) {
+        let heads: Vec<u8> = doc.get_heads().iter().flat_map(|h| h.0).collect();
+        feed.begin().unwrap();
+        feed.store_change(id.as_bytes(), kind.code(), &heads, &doc.save(), 0).unwrap();
+        feed.commit().unwrap();
+    }
+
+    /// A feed of `n` customers with drafts and submitted orders (no policy: they wait).
+    fn feed(path: &std::path::Path, n: usize) -> SqliteDb {
+        let feed = SqliteDb::open_in(path).unwrap();
+        for i in 0..n {
+            let cid = DocId::new_random();
+            let mut c = AutoCommit::new();
+            let new = NewCustomer {
+                name: format!("客户{i}"),
+                channel: Some(Channel::Restaurant),
+                territory: Some("贵州".into()),
+                ..Default::default()
+            };
+            customer::init(&mut c, &new, 1_000 + i as i64, "li").unwrap();
+            store_doc(&feed, cid, DocKind::Customer, &mut c);
+            let oid = DocId::new_random();
+            let mut o = AutoCommit::new();
+            order::init(&mut o, cid, OrderSource::Written, 2_000 + i as i64, "li").unwrap();
+            let line = NewLine {
+                id: "1".into(),
+                sku: "SC-52-500".into(),
+                spec: None,
+                qty: 1 + i as i64,
+                unit_price_fen: 53_900,
+            };
+            order::add_line(&mut o, &line).unwrap();
+            if i % 2 == 0 {
+                order::record_event(&mut o, "submitted", 3_000, "li").unwrap();
+            }
+            store_doc(&feed, oid, DocKind::Order, &mut o);
+        }
+        feed
+    }
+
+    /// A store that fails its `n`th order write (a crash in the middle of a batch).
+    struct Failing {
+        inner: SqliteAnalytics,
+        left: Cell<i64>,
+    }
+    impl AnalyticsStore for Failing {
+        fn begin(&self) -> Result<(), DbError> {
+            self.inner.begin()
+        }
+        fn commit(&self) -> Result<(), DbError> {
+            self.inner.commit()
+        }
+        fn rollback(&self) {
+            self.inner.rollback()
+        }
+        fn cursor(&self) -> Result<i64, DbError> {
+            self.inner.cursor()
+        }
+        fn set_cursor(&self, seq: i64) -> Result<(), DbError> {
+            self.inner.set_cursor(seq)
+        }
+        fn clear(&self) -> Result<(), DbError> {
+            self.inner.clear()
+        }
+        fn counts(&self) -> Result<AnalyticsCounts, DbError> {
+            self.inner.counts()
+        }
+        fn put_order(&self, o: &OrderFact) -> Result<(), DbError> {
+            self.left.set(self.left.get() - 1);
+            if self.left.get() == 0 {
+                return Err(DbError::Backend("disk gone".into()));
+            }
+            self.inner.put_order(o)
+        }
+        fn orders_between(&self, from: i64, to: i64) -> Result<Vec<OrderFact>, DbError> {
+            self.inner.orders_between(from, to)
+        }
+        fn put_customer(&self, c: &CustomerFact) -> Result<(), DbError> {
+            self.inner.put_customer(c)
+        }
+        fn customers(&self) -> Result<Vec<CustomerFact>, DbError> {
+            self.inner.customers()
+        }
+        fn put_visit(&self, v: &VisitFact) -> Result<(), DbError> {
+            self.inner.put_visit(v)
+        }
+        fn visits_between(&self, from: i64, to: i64) -> Result<Vec<VisitFact>, DbError> {
+            self.inner.visits_between(from, to)
+        }
+        fn put_complaint(&self, c: &ComplaintFact) -> Result<(), DbError> {
+            self.inner.put_complaint(c)
+        }
+        fn complaints_between(&self, from: i64, to: i64) -> Result<Vec<ComplaintFact>, DbError> {
+            self.inner.complaints_between(from, to)
+        }
+        fn set_problems(&self, doc: &[u8], p: &[Problem]) -> Result<(), DbError> {
+            self.inner.set_problems(doc, p)
+        }
+        fn problems(&self) -> Result<Vec<Problem>, DbError> {
+            self.inner.problems()
+        }
+        fn set_cost(&self, sku: &str, c: Option<i64>) -> Result<(), DbError> {
+            self.inner.set_cost(sku, c)
+        }
+        fn costs(&self) -> Result<Vec<(String, i64)>, DbError> {
+            self.inner.costs()
+        }
+        fn set_scheme(&self, k: &str, j: &str, by: &str, at: i64) -> Result<(), DbError> {
+            self.inner.set_scheme(k, j, by, at)
+        }
+        fn scheme(&self, k: &str) -> Result<Option<String>, DbError> {
+            self.inner.scheme(k)
+        }
+        fn set_qualitative(&self, q: &QualitativeScore) -> Result<bool, DbError> {
+            self.inner.set_qualitative(q)
+        }
+        fn qualitative(&self, p: &str) -> Result<Vec<QualitativeScore>, DbError> {
+            self.inner.qualitative(p)
+        }
+        fn lock_period(&self, p: &str, j: &str, by: &str, at: i64) -> Result<bool, DbError> {
+            self.inner.lock_period(p, j, by, at)
+        }
+        fn locked(&self, p: &str) -> Result<Option<String>, DbError> {
+            self.inner.locked(p)
+        }
+        fn add_correction(&self, c: &Correction) -> Result<(), DbError> {
+            self.inner.add_correction(c)
+        }
+        fn corrections(&self, p: &str) -> Result<Vec<Correction>, DbError> {
+            self.inner.corrections(p)
+        }
+        fn add_sanction(&self, s: &Sanction) -> Result<(), DbError> {
+            self.inner.add_sanction(s)
+        }
+        fn sanctions(&self, p: &str) -> Result<Vec<Sanction>, DbError> {
+            self.inner.sanctions(p)
+        }
+    }
+
+    fn rows(s: &dyn AnalyticsStore) -> (Vec<OrderFact>, Vec<CustomerFact>, AnalyticsCounts) {
+        (s.orders_between(i64::MIN, i64::MAX).unwrap(), s.customers().unwrap(), s.counts().unwrap())
+    }
+
+    #[test]
+    fn a_batch_cut_short_leaves_its_cursor_and_resumes_to_the_same_rows() {
+        let d = dir();
+        let f = feed(&d.0, 30);
+        let max = f.max_seq().unwrap();
+        // The reference: one projection from scratch.
+        let reference_dir = dir();
+        let mut reference = Projector::new(
+            Box::new(SqliteDb::open_in(&d.0).unwrap()),
+            Box::new(SqliteAnalytics::open_in(&reference_dir.0).unwrap()),
+        );
+        reference.catch_up().unwrap();
+        let want = rows(reference.store());
+        assert_eq!((want.2.cursor, want.2.orders, want.2.customers), (max, 30, 30));
+        assert!(want.0.iter().all(|o| !o.counted), "no policy: nothing confirmed");
+        assert_eq!(want.0.iter().filter(|o| o.status == "submitted").count(), 15);
+
+        // A projection whose store fails in the middle of its first batch of 25 documents.
+        let out = dir();
+        let failing = Failing { inner: SqliteAnalytics::open_in(&out.0).unwrap(), left: Cell::new(5) };
+        let mut p = Projector::new(Box::new(f), Box::new(failing));
+        assert!(p.step(25).is_err());
+        let after = SqliteAnalytics::open_in(&out.0).unwrap();
+        assert_eq!(after.counts().unwrap(), AnalyticsCounts::default(), "nothing of the batch, cursor 0");
+        // Restarted (a new projection on the same files): the same rows as the reference.
+        let mut again = Projector::new(
+            Box::new(SqliteDb::open_in(&d.0).unwrap()),
+            Box::new(SqliteAnalytics::open_in(&out.0).unwrap()),
+        );
+        again.catch_up().unwrap();
+        assert_eq!(rows(again.store()), want);
+        // And a rebuild of it too.
+        again.reset().unwrap();
+        assert_eq!(again.store().cursor().unwrap(), 0);
+        again.catch_up().unwrap();
+        assert_eq!(rows(again.store()), want);
+    }
+}
