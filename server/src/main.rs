@@ -131,6 +131,13 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Rep assessment scorecards of a period (2026-03, 2026-Q1, 2026), ranked in team.
+    Scorecards {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Who changed what, from which device, and when (times in Asia/Shanghai).
     Audit {
         /// A document's history.
@@ -457,6 +464,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Analytics(cmd) => analytics_command(&database, &cli.data, cmd),
+        Command::Scorecards { period, json } => {
+            let p = analytics::period::Period::parse(&period)
+                .filter(|p| {
+                    use analytics::period::PeriodKind as K;
+                    matches!(p.kind, K::Month | K::Quarter | K::Year)
+                })
+                .ok_or_else(|| anyhow::anyhow!("not an assessment period (2026-03, 2026-Q1, 2026): {period}"))?;
+            let store = SqliteAnalytics::open_in(&cli.data)?;
+            let reps = analytics::assessment::reps(&*database.open()?)?;
+            let cards = analytics::assessment::scorecards(&store, &reps, p, false)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cards)?);
+            } else {
+                let mut rows =
+                    vec![["TEAM", "RANK", "REP", "FINAL", "REWARD/PENALTY", "LOCKED"].map(String::from).to_vec()];
+                for c in &cards {
+                    let recorded: i64 = c.sanctions.iter().map(|s| s.amount_fen).sum();
+                    rows.push(vec![
+                        c.team.clone().unwrap_or_else(|| "-".into()),
+                        format!("{}/{}", c.rank, c.team_size),
+                        c.rep.clone(),
+                        show_value(c.final_x100, "bp").trim_end_matches('%').to_string(),
+                        if c.sanctions.is_empty() { "-".into() } else { protocol::schema::order::format_fen(recorded) },
+                        if c.locked { "yes" } else { "no" }.into(),
+                    ]);
+                }
+                print!("{}", table_of(&rows));
+            }
+            Ok(())
+        }
         Command::Report {
             indicator,
             period,

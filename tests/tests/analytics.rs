@@ -511,4 +511,12 @@ fn scorecards_scheme_scores_lock_correction_and_access() {
     assert_eq!(card(&q, "li")["parts"].as_array().map(Vec::len), Some(3));
     assert_eq!(card(&q, "li")["sanctions"][0]["amount_fen"], 50_000);
     assert_eq!(card(&q, "li")["sanctions"][0]["by"], "zhang");
+
+    // The command line gives the same scorecards (all of them).
+    let cli: Value =
+        serde_json::from_str(&c.server.admin_ok(&["scorecards", "--period", &month, "--json"])).expect("json");
+    assert_eq!(reps_of(&cli), ["li", "wang", "zhou"]);
+    assert_eq!(card(&cli, "li")["final_x100"].as_i64(), Some(corrected));
+    let table = c.server.admin_ok(&["scorecards", "--period", &quarter]);
+    assert!(table.lines().any(|l| l.contains("li") && l.contains("500.00")), "{table}");
 }
