@@ -30,6 +30,7 @@ import { viewContracts, viewContract } from './screens/contracts.js';
 import { viewToday } from './screens/today.js';
 import { viewField } from './screens/field.js';
 import './presales.js';
+import { viewDashboard, DASHBOARD_ROLES } from './screens/dashboard.js';
 
 let current = null; // the view on screen: {node, refresh?, focus?, keep?, restore?, nav?}
 let db = null;
@@ -161,6 +162,7 @@ function renderChrome() {
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
           kindSpec('expense-claim') ? link('#/expenses', 'expenses') : null,
           kindSpec('contract') ? link('#/contracts', 'contracts') : null,
+          DASHBOARD_ROLES.includes(session.role) ? link('#/dashboard', 'dashboard') : null,
           link('#/notifications', 'notifications', null, h('span#notif-badge.badge', { hidden: true })),
           // Kinds without screens of their own, for the roles that may read them: on a
           // phone only the role's own work stays in the bar, the rest is under 我的.
@@ -260,6 +262,7 @@ function viewFor(parts, session) {
   if (a === 'contract' && b) return viewContract(b);
   if (a === 'today') return viewToday();
   if (a === 'field') return viewField(b || '', c);
+  if (a === 'dashboard' && DASHBOARD_ROLES.includes(session.role)) return viewDashboard();
   return session.role === 'rep' || !session.role ? viewCustomers() : viewWork();
 }
 

@@ -4,6 +4,14 @@
 
 const TEXTS = {
   zh: {
+    dashboard: '经营看板', dash_all: '全部', dash_revenue: '销售额', dash_revenue_yuan: '销售额（元）', dash_orders: '订单数',
+    dash_bottles: '销量（瓶）', dash_cases: '销量（箱）', dash_new_customers: '新增客户', dash_visits: '拜访次数',
+    dash_breach_rate: '投诉超时率', dash_previous: '上期', dash_trend: '销售额趋势（按{period}）', dash_by: '按{by}的销售额',
+    dash_funnel: 'A/B/C 客户转化', dash_to_c: '进入C类', dash_to_b: '进入B类', dash_to_a: '进入A类', dash_customers: '客户数',
+    dash_forbidden: '无权查看这些数据', dash_period: '周期', dash_from: '开始日期', dash_to: '结束日期', dash_breakdown: '分组',
+    dash_territory: '片区', dash_channel: '渠道', dash_series: '系列', dash_rep: '业务员',
+    period_day: '日', period_week: '周', period_month: '月', period_quarter: '季度', period_year: '年',
+    by_rep: '业务员', by_territory: '片区', by_region: '区域', by_channel: '渠道', by_series: '系列', by_sku: '产品', by_total: '合计',
     app: 'jiuloop 销售',
     expenses: '费用', contracts: '合同', budgets: '预算', budget: '预算', new_claim: '报销', expense_item: '费用项目',
     expense_date: '日期', amount_yuan: '金额（元）', purpose: '事由', receipt: '票据（拍照或选择文件）', submit_claim: '提交报销',
@@ -97,6 +105,14 @@ const TEXTS = {
     visit_plan: '执行拜访计划', no_plan: '不属于拜访计划',
   },
   en: {
+    dashboard: 'Dashboard', dash_all: 'All', dash_revenue: 'Revenue', dash_revenue_yuan: 'Revenue (yuan)', dash_orders: 'Orders',
+    dash_bottles: 'Volume (bottles)', dash_cases: 'Volume (cases)', dash_new_customers: 'New customers', dash_visits: 'Visits',
+    dash_breach_rate: 'Complaint SLA breach rate', dash_previous: 'Previous period', dash_trend: 'Revenue by {period}', dash_by: 'Revenue by {by}',
+    dash_funnel: 'A/B/C conversion', dash_to_c: 'Became C', dash_to_b: 'Became B', dash_to_a: 'Became A', dash_customers: 'Customers',
+    dash_forbidden: 'You may not see these figures', dash_period: 'Period', dash_from: 'From', dash_to: 'To', dash_breakdown: 'Breakdown',
+    dash_territory: 'Territory', dash_channel: 'Channel', dash_series: 'Series', dash_rep: 'Rep',
+    period_day: 'day', period_week: 'week', period_month: 'month', period_quarter: 'quarter', period_year: 'year',
+    by_rep: 'rep', by_territory: 'territory', by_region: 'region', by_channel: 'channel', by_series: 'series', by_sku: 'product', by_total: 'total',
     app: 'jiuloop Sales',
     expenses: 'Expenses', contracts: 'Contracts', budgets: 'Budgets', budget: 'Budget', new_claim: 'Claim', expense_item: 'Item',
     expense_date: 'Date', amount_yuan: 'Amount (yuan)', purpose: 'Purpose', receipt: 'Receipt (photo or file)', submit_claim: 'Submit claim',

@@ -38,6 +38,9 @@ pub struct Config {
     pub login_queue: usize,
     /// The largest attachment accepted, in bytes.
     pub max_blob_bytes: u64,
+    /// Run the analysis projection (`analytics.db`) next to the hub (default); off, the
+    /// read model stays where it is until `analytics catch-up` or a server that runs it.
+    pub analytics: bool,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             login_threads: Self::DEFAULT_LOGIN_THREADS,
             login_queue: Self::DEFAULT_LOGIN_QUEUE,
             max_blob_bytes: protocol::blob::DEFAULT_MAX_BLOB_BYTES,
+            analytics: true,
         }
     }
 

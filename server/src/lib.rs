@@ -24,6 +24,7 @@
 
 pub(crate) mod access;
 pub mod admin;
+pub mod analytics;
 pub mod config;
 pub(crate) mod http;
 pub(crate) mod identity;

@@ -5,7 +5,9 @@ mod demo;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jiuloop_server::admin::AdminCommand;
+use jiuloop_server::analytics;
 use jiuloop_server::storage::Database;
+use jiuloop_server::storage::analytics::{AnalyticsStore, SqliteAnalytics};
 use jiuloop_server::{Accounts, Config, Role, UserSpec};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,6 +64,9 @@ enum Command {
         /// allowed (0.5).
         #[arg(long, value_name = "MB", default_value_t = 20.0)]
         max_blob_mb: f64,
+        /// Do not run the analysis projection here (another node or `analytics catch-up` does).
+        #[arg(long)]
+        no_analytics: bool,
     },
     /// Seed a demo company into an empty data directory: users for every role (passwords
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
@@ -131,6 +136,50 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The analysis read model: rebuild it from the change feed, its status, the records
+    /// it cannot count, SKU costs for gross profit.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+    /// An indicator's table from the read model (revenue, volume, profit, new_customers,
+    /// conversion, complaints, visits), by period, with the period before and a year before.
+    Report {
+        indicator: String,
+        /// day, week, month, quarter or year.
+        #[arg(long, default_value = "month")]
+        period: String,
+        /// First day (YYYY-MM-DD, Asia/Shanghai); default: 1 January this year.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (inclusive); default: 31 December this year.
+        #[arg(long)]
+        to: Option<String>,
+        /// Breakdown: total, territory, region, rep, channel, series, sku.
+        #[arg(long, default_value = "total")]
+        by: String,
+        #[arg(long)]
+        territory: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        rep: Option<String>,
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        series: Option<String>,
+        #[arg(long)]
+        sku: Option<String>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Rep assessment scorecards of a period (2026-03, 2026-Q1, 2026), ranked in team.
+    Scorecards {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Who changed what, from which device, and when (times in Asia/Shanghai).
     Audit {
         /// A document's history.
@@ -144,6 +193,33 @@ enum Command {
         limit: i64,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnalyticsCommand {
+    /// Drop every projected row and project the whole change feed again (a running
+    /// server's projection carries on from the rebuilt cursor).
+    Rebuild,
+    /// Bring the read model up to date now (what a running server does by itself).
+    CatchUp,
+    /// The projection's cursor against the feed, and the rows it holds.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records that cannot be counted, with the reason.
+    Problems {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a SKU's cost per unit in fen (for gross profit); `--remove` forgets it.
+    Cost {
+        sku: String,
+        #[arg(required_unless_present = "remove")]
+        fen: Option<i64>,
+        #[arg(long)]
+        remove: bool,
     },
 }
 
@@ -229,6 +305,97 @@ fn main() -> ExitCode {
     }
 }
 
+/// A figure as people read it: yuan for fen, cases with two decimals, percent for bp.
+fn show_value(v: i64, unit: &str) -> String {
+    match unit {
+        "fen" => protocol::schema::order::format_fen(v),
+        "cases_x100" => format!("{}.{:02}", v / 100, (v % 100).abs()),
+        "bp" => format!("{}.{:02}%", v / 100, (v % 100).abs()),
+        _ => v.to_string(),
+    }
+}
+
+fn analytics_command(database: &Database, data: &std::path::Path, cmd: AnalyticsCommand) -> anyhow::Result<()> {
+    use analytics::projector::Projector;
+    let store = SqliteAnalytics::open_in(data)?;
+    match cmd {
+        AnalyticsCommand::Rebuild | AnalyticsCommand::CatchUp => {
+            let rebuild = matches!(cmd, AnalyticsCommand::Rebuild);
+            let mut p = Projector::new(database.open()?, Box::new(store));
+            let started = std::time::Instant::now();
+            if rebuild {
+                p.reset()?;
+            }
+            let docs = p.catch_up()?;
+            let counts = p.store().counts()?;
+            println!(
+                "{} {docs} document(s) up to sequence number {} in {:.1} s: {} orders, {} customers, {} visits, {} complaints; {} uncountable",
+                if rebuild { "rebuilt from" } else { "projected" },
+                counts.cursor,
+                started.elapsed().as_secs_f64(),
+                counts.orders,
+                counts.customers,
+                counts.visits,
+                counts.complaints,
+                counts.problems
+            );
+            Ok(())
+        }
+        AnalyticsCommand::Status { json } => {
+            let counts = store.counts()?;
+            let feed = database.open()?.max_seq()?;
+            if json {
+                let v = serde_json::json!({"feed_seq": feed, "lag": (feed - counts.cursor).max(0), "counts": counts});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "cursor {} of {} ({} behind); {} orders ({} lines), {} customers, {} visits, {} complaints; {} uncountable",
+                    counts.cursor,
+                    feed,
+                    (feed - counts.cursor).max(0),
+                    counts.orders,
+                    counts.lines,
+                    counts.customers,
+                    counts.visits,
+                    counts.complaints,
+                    counts.problems
+                );
+            }
+            Ok(())
+        }
+        AnalyticsCommand::Problems { json } => {
+            let problems = store.problems()?;
+            let id = |b: &[u8]| uuid::Uuid::from_slice(b).map(|u| u.to_string()).unwrap_or_default();
+            if json {
+                let v: Vec<_> = problems
+                    .iter()
+                    .map(|p| serde_json::json!({"id": id(&p.doc_id), "kind": p.kind, "reason": p.reason, "detail": p.detail}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let mut rows = vec![["ID", "KIND", "REASON", "DETAIL"].map(String::from)];
+                for p in &problems {
+                    rows.push([id(&p.doc_id), p.kind.clone(), p.reason.clone(), p.detail.clone()]);
+                }
+                print!("{}", table(&rows));
+            }
+            Ok(())
+        }
+        AnalyticsCommand::Cost { sku, fen, remove } => {
+            let cost = if remove { None } else { fen };
+            if cost.is_some_and(|c| c < 0) {
+                anyhow::bail!("a cost cannot be negative");
+            }
+            store.set_cost(&sku, cost)?;
+            match cost {
+                Some(c) => println!("cost of {sku}: {} per unit", protocol::schema::order::format_fen(c)),
+                None => println!("cost of {sku} removed"),
+            }
+            Ok(())
+        }
+    }
+}
+
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -253,6 +420,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             login_threads,
             login_queue,
             max_blob_mb,
+            no_analytics,
         } => {
             if !(max_blob_mb > 0.0 && max_blob_mb <= 1024.0) {
                 anyhow::bail!("--max-blob-mb must be above 0 and at most 1024");
@@ -267,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections_per_address,
                 login_threads,
                 login_queue,
+                analytics: !no_analytics,
                 database_url: cli.database.clone(),
                 max_blob_bytes: (max_blob_mb * 1024.0 * 1024.0) as u64,
                 ..Config::new(cli.data)
@@ -431,6 +600,89 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("revoked device {device}; {closed}");
             Ok(())
         }
+        Command::Analytics(cmd) => analytics_command(&database, &cli.data, cmd),
+        Command::Scorecards { period, json } => {
+            let p = analytics::period::Period::parse(&period)
+                .filter(|p| {
+                    use analytics::period::PeriodKind as K;
+                    matches!(p.kind, K::Month | K::Quarter | K::Year)
+                })
+                .ok_or_else(|| anyhow::anyhow!("not an assessment period (2026-03, 2026-Q1, 2026): {period}"))?;
+            let store = SqliteAnalytics::open_in(&cli.data)?;
+            let reps = analytics::assessment::reps(&*database.open()?)?;
+            let cards = analytics::assessment::scorecards(&store, &reps, p, false)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cards)?);
+            } else {
+                let mut rows =
+                    vec![["TEAM", "RANK", "REP", "FINAL", "REWARD/PENALTY", "LOCKED"].map(String::from).to_vec()];
+                for c in &cards {
+                    let recorded: i64 = c.sanctions.iter().map(|s| s.amount_fen).sum();
+                    rows.push(vec![
+                        c.team.clone().unwrap_or_else(|| "-".into()),
+                        format!("{}/{}", c.rank, c.team_size),
+                        c.rep.clone(),
+                        show_value(c.final_x100, "bp").trim_end_matches('%').to_string(),
+                        if c.sanctions.is_empty() { "-".into() } else { protocol::schema::order::format_fen(recorded) },
+                        if c.locked { "yes" } else { "no" }.into(),
+                    ]);
+                }
+                print!("{}", table_of(&rows));
+            }
+            Ok(())
+        }
+        Command::Report {
+            indicator,
+            period,
+            from,
+            to,
+            by,
+            territory,
+            region,
+            rep,
+            channel,
+            series,
+            sku,
+            json,
+            csv,
+        } => {
+            let mut pairs = vec![("period".to_string(), period), ("by".to_string(), by)];
+            let opts = [
+                ("from", from),
+                ("to", to),
+                ("territory", territory),
+                ("region", region),
+                ("rep", rep),
+                ("channel", channel),
+                ("series", series),
+                ("sku", sku),
+            ];
+            pairs.extend(opts.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))));
+            let now = jiuloop_server::accounts::now_ms();
+            let q = analytics::parse_query(&indicator, &pairs, now).map_err(|e| anyhow::anyhow!(e))?;
+            let store = SqliteAnalytics::open_in(&cli.data)?;
+            let t = analytics::run(&store, &q, &analytics::indicators::Scope::All)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else if csv {
+                print!("{}", analytics::indicators::to_csv(&t));
+            } else {
+                let mut head = vec!["PERIOD".to_string(), t.by.to_uppercase()];
+                head.extend(t.columns.iter().map(|c| c.name.to_uppercase()));
+                head.extend(t.columns.iter().map(|c| format!("{}_PREV", c.name.to_uppercase())));
+                let mut rows = vec![head];
+                for r in &t.rows {
+                    let mut row = vec![r.period.clone(), if r.key.is_empty() { "all".into() } else { r.key.clone() }];
+                    row.extend(r.values.iter().zip(&t.columns).map(|(v, c)| show_value(*v, c.unit)));
+                    row.extend(
+                        r.previous.iter().zip(&t.columns).map(|(v, c)| v.map_or("-".into(), |v| show_value(v, c.unit))),
+                    );
+                    rows.push(row);
+                }
+                print!("{}", table_of(&rows));
+            }
+            Ok(())
+        }
         Command::Customer(CustomerCommand::Reassign { id, territory, owner }) => {
             let customer: protocol::DocId = id.parse().map_err(|_| anyhow::anyhow!("'{id}' is not a document id"))?;
             println!("{}", admin(&database, AdminCommand::Reassign { customer, territory, owner })?);
@@ -539,8 +791,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Rows as columns aligned by display width (a Chinese character takes two columns).
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    table_of(&rows)
+}
+
+/// Rows of any width, columns aligned by display width.
+fn table_of(rows: &[Vec<String>]) -> String {
     use unicode_width::UnicodeWidthStr;
-    let mut widths = [0usize; N];
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; n];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
@@ -551,7 +810,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             line.push_str(cell);
-            if i + 1 < N {
+            if i + 1 < row.len() {
                 line.push_str(&" ".repeat(widths[i] - cell.width() + 1));
             }
         }

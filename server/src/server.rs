@@ -1,5 +1,6 @@
 //! Starting a server in-process (the binary and the tests use the same path).
 
+use crate::analytics::projector::{ProjectionThread, Projector};
 use crate::config::Config;
 use crate::http::app_state::AppState;
 use crate::http::listener::{self, EdgeLimits};
@@ -8,6 +9,7 @@ use crate::identity::accounts::Accounts;
 use crate::identity::verifier_pool::VerifierPool;
 use crate::server_error::ServerError;
 use crate::server_stats::ServerStats;
+use crate::storage::analytics::SqliteAnalytics;
 use crate::sync::blob_service::BlobService;
 use crate::sync::hub::{Hub, HubSettings};
 use crate::sync::hub_runner::HubThread;
@@ -20,6 +22,9 @@ use tokio::task::JoinHandle;
 /// How long shutdown waits for open sync connections to close.
 const CONNECTIONS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often the analysis projection looks for new changes when it has nothing to do.
+const PROJECTION_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A server that is listening. Dropping it without [`RunningServer::shutdown`] leaves it
 /// running until the runtime stops.
 pub struct RunningServer {
@@ -27,6 +32,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     hub: HubThread,
+    /// The analysis projection, on its own thread and connections (outside the sync path).
+    projection: Option<ProjectionThread>,
     verifier: Arc<VerifierPool>,
     stats: Arc<ServerStats>,
     /// This node's row in `nodes`.
@@ -83,6 +90,23 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .map_err(|e| ServerError::Task(e.to_string()))?
             .map_err(ServerError::HubThread)?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
+    let projection = match config.analytics {
+        true => {
+            let (feed, dir) = (database.clone(), config.data_dir.clone());
+            let projector = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+                Ok(Projector::new(feed.open()?, Box::new(SqliteAnalytics::open_in(&dir)?)))
+            })
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))??;
+            Some(ProjectionThread::spawn(projector, PROJECTION_INTERVAL).map_err(ServerError::AnalyticsThread)?)
+        }
+        false => None,
+    };
+    let analytics = crate::http::app_state::AnalyticsState {
+        data_dir: config.data_dir.clone(),
+        database: database.clone(),
+        projection: projection.as_ref().map_or_else(Default::default, |p| p.stats.clone()),
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let state = AppState::new(
         Arc::new(accounts),
@@ -92,6 +116,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         shutdown_rx.clone(),
         config.hello_timeout,
         Arc::new(blobs),
+        analytics,
     );
     let app = crate::http::web_assets::with_web_app(router(state), config.web_dir.clone());
     let limits = EdgeLimits {
@@ -106,13 +131,18 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
     };
     tracing::info!(%addr, data, node = stats.node(), "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, verifier, stats, beat, _lock: lock })
+    Ok(RunningServer { addr, shutdown, http, hub, projection, verifier, stats, beat, _lock: lock })
 }
 
 impl RunningServer {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The analysis projection's counters (`None` when it does not run here).
+    pub fn projection(&self) -> Option<std::sync::Arc<crate::analytics::projector::ProjectionStats>> {
+        self.projection.as_ref().map(|p| p.stats.clone())
     }
 
     /// Counters shown by `/health`.
@@ -146,10 +176,13 @@ impl RunningServer {
         while self.stats.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
+        let (hub, verifier, beat, projection) = (self.hub, self.verifier, self.beat, self.projection);
         tokio::task::spawn_blocking(move || {
             verifier.stop();
             beat.stop();
+            if let Some(p) = projection {
+                p.stop();
+            }
             hub.stop()
         })
         .await
@@ -164,10 +197,11 @@ impl RunningServer {
 
     async fn stop_hub(self) {
         let _ = self.shutdown.send(true);
-        let (hub, verifier, beat) = (self.hub, self.verifier, self.beat);
+        let (hub, verifier, beat, projection) = (self.hub, self.verifier, self.beat, self.projection);
         let _ = tokio::task::spawn_blocking(move || {
             verifier.stop();
             beat.stop();
+            drop(projection);
             hub.stop()
         })
         .await;

@@ -10,6 +10,8 @@ pub enum ServerError {
     Bind { addr: String, error: std::io::Error },
     #[error("cannot start the sync hub thread: {0}")]
     HubThread(std::io::Error),
+    #[error("cannot start the analytics projection thread: {0}")]
+    AnalyticsThread(std::io::Error),
     #[error("cannot start the password check threads: {0}")]
     VerifierThreads(std::io::Error),
     #[error("HTTP server failed: {0}")]

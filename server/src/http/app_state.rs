@@ -25,9 +25,21 @@ pub struct AppState {
     pub hello_timeout: Duration,
     /// Attachments (handled on the connection tasks, not the hub).
     pub blobs: Arc<BlobService>,
+    /// The analysis read model: where its store lives and how far the projection is.
+    pub analytics: AnalyticsState,
+}
+
+/// What the analysis endpoints need: the data directory holding `analytics.db`, the
+/// sync database (users and teams), and the projection's counters.
+#[derive(Clone)]
+pub struct AnalyticsState {
+    pub data_dir: std::path::PathBuf,
+    pub database: crate::storage::Database,
+    pub projection: Arc<crate::analytics::projector::ProjectionStats>,
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)] // each is one part of the server the routes reach
     pub fn new(
         accounts: Arc<Accounts>,
         verifier: Arc<VerifierPool>,
@@ -36,6 +48,7 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
         hello_timeout: Duration,
         blobs: Arc<BlobService>,
+        analytics: AnalyticsState,
     ) -> Self {
         AppState {
             accounts,
@@ -46,6 +59,7 @@ impl AppState {
             shutdown,
             hello_timeout,
             blobs,
+            analytics,
         }
     }
 

@@ -1,6 +1,7 @@
 //! HTTP: the routes (health, login, logout, the sync WebSocket, the web app) and what
 //! they share.
 
+pub mod analytics_api;
 pub mod api_error;
 pub mod app_state;
 pub mod listener;

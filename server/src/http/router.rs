@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/sync", get(sync))
+        .merge(crate::http::analytics_api::routes())
         .with_state(state)
 }
 
@@ -195,12 +196,12 @@ fn clip(user: &str) -> &str {
     user.char_indices().nth(64).map_or(user, |(i, _)| &user[..i])
 }
 
-fn missing_token() -> ApiError {
+pub(crate) fn missing_token() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "missing bearer token")
 }
 
 /// The token of an `Authorization: Bearer T` header.
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -15,6 +15,7 @@
 //!   them (document, effect, key); `wakeups` the validators' timers.
 //! - Ids are raw 16-byte UUIDs; kinds `DocKind::code()`; heads concatenated 32-byte hashes.
 
+pub mod analytics;
 pub mod backup;
 pub mod blob;
 pub mod copy;

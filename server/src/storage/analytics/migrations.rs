@@ -1,0 +1,67 @@
+//! The analysis database's schema (version 1).
+
+use super::DbError;
+use rusqlite::Connection;
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS projection_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO projection_cursor (id, seq) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS order_facts (
+    order_id BLOB PRIMARY KEY, customer BLOB, rep TEXT NOT NULL, territory TEXT, status TEXT NOT NULL,
+    counted INTEGER NOT NULL, ordered_at INTEGER NOT NULL, confirmed_at INTEGER,
+    cancelled_after_confirmation INTEGER NOT NULL, exceptions TEXT NOT NULL, total_fen INTEGER NOT NULL,
+    seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS order_facts_date ON order_facts (ordered_at);
+CREATE TABLE IF NOT EXISTS order_lines (
+    order_id BLOB NOT NULL, n INTEGER NOT NULL, line_id TEXT NOT NULL, sku TEXT NOT NULL, series TEXT,
+    unit TEXT NOT NULL, qty INTEGER NOT NULL, bottles INTEGER NOT NULL, bottles_per_case INTEGER NOT NULL,
+    amount_fen INTEGER NOT NULL, PRIMARY KEY (order_id, n));
+CREATE TABLE IF NOT EXISTS customer_facts (
+    customer_id BLOB PRIMARY KEY, name TEXT NOT NULL, territory TEXT, region TEXT, channel TEXT, owner TEXT,
+    created_by TEXT NOT NULL, created_at INTEGER NOT NULL, class TEXT);
+CREATE TABLE IF NOT EXISTS class_changes (
+    customer_id BLOB NOT NULL, n INTEGER NOT NULL, from_class TEXT, to_class TEXT NOT NULL, at INTEGER NOT NULL,
+    by TEXT NOT NULL, PRIMARY KEY (customer_id, n));
+CREATE TABLE IF NOT EXISTS visit_facts (
+    visit_id BLOB PRIMARY KEY, customer BLOB, rep TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT,
+    satisfaction INTEGER);
+CREATE INDEX IF NOT EXISTS visit_facts_date ON visit_facts (at);
+CREATE TABLE IF NOT EXISTS complaint_facts (
+    complaint_id BLOB PRIMARY KEY, customer BLOB, filed_by TEXT NOT NULL, received_at INTEGER NOT NULL,
+    severity TEXT NOT NULL, status TEXT NOT NULL, resolved_at INTEGER, ack_breached INTEGER NOT NULL,
+    resolve_breached INTEGER NOT NULL, satisfaction INTEGER);
+CREATE INDEX IF NOT EXISTS complaint_facts_date ON complaint_facts (received_at);
+CREATE TABLE IF NOT EXISTS problems (
+    doc_id BLOB NOT NULL, n INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (doc_id, n));
+CREATE TABLE IF NOT EXISTS sku_costs (sku TEXT PRIMARY KEY, cost_fen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS schemes (period_kind TEXT PRIMARY KEY, json TEXT NOT NULL, by TEXT NOT NULL,
+    at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS qualitative_scores (
+    period TEXT NOT NULL, rep TEXT NOT NULL, criterion TEXT NOT NULL, score INTEGER NOT NULL, by TEXT NOT NULL,
+    at INTEGER NOT NULL, PRIMARY KEY (period, rep, criterion));
+CREATE TABLE IF NOT EXISTS locked_periods (period TEXT PRIMARY KEY, scorecards TEXT NOT NULL, by TEXT NOT NULL,
+    at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY, period TEXT NOT NULL, rep TEXT NOT NULL, item TEXT NOT NULL, score INTEGER NOT NULL,
+    reason TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sanctions (
+    id INTEGER PRIMARY KEY, period TEXT NOT NULL, rep TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+    reason TEXT NOT NULL, by TEXT NOT NULL, at INTEGER NOT NULL);
+";
+
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(DbError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
+    }
+    if version < 1 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(V1)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
