@@ -43,8 +43,12 @@ const APPROVERS = ['manager', 'executive', 'admin'];
 const PRIMARY_KINDS = {
   'after-sales': ['complaint'],
   quality: ['quality-issue'],
-  market: ['research-plan', 'market-report', 'trend-forecast', 'partner'],
+  market: ['research-plan', 'market-report'],
 };
+
+// The screens of a role's daily work kept in a phone's navigation bar; the other screens
+// (expenses, contracts, the dashboard) are buttons on the 我的 screen there.
+const PRIMARY_SCREENS = { rep: ['expenses'], finance: ['expenses'], legal: ['contracts'], executive: ['dashboard'] };
 
 // Roles that see the field reports (follow-ups, visit plans, planned against actual).
 const FIELD_ROLES = ['manager', 'market', 'executive', 'admin'];
@@ -146,6 +150,10 @@ function renderChrome() {
   const link = (href, key, label, badge) =>
     h('a', { href, dataset: { nav: key } }, h('span.nav-label', label || t(key)), badge || null);
   const rep = session.role === 'rep';
+  const secondary = (a, key) => {
+    if (!(PRIMARY_SCREENS[session.role] || []).includes(key)) a.classList.add('nav-extra');
+    return a;
+  };
   const customers = kindSpec('customer') ? link('#/customers', 'customers') : null;
   const orders = kindSpec('order') ? link('#/orders', 'orders') : null;
   const work = link('#/work', 'work', null, h('span#work-badge.badge', { hidden: true }));
@@ -160,9 +168,9 @@ function renderChrome() {
       : [
           rep ? [today, customers, orders, work] : [work, orders, customers, field],
           APPROVERS.includes(session.role) ? link('#/approvals', 'approvals') : null,
-          kindSpec('expense-claim') ? link('#/expenses', 'expenses') : null,
-          kindSpec('contract') ? link('#/contracts', 'contracts') : null,
-          DASHBOARD_ROLES.includes(session.role) ? link('#/dashboard', 'dashboard') : null,
+          kindSpec('expense-claim') ? secondary(link('#/expenses', 'expenses'), 'expenses') : null,
+          kindSpec('contract') ? secondary(link('#/contracts', 'contracts'), 'contracts') : null,
+          DASHBOARD_ROLES.includes(session.role) ? secondary(link('#/dashboard', 'dashboard'), 'dashboard') : null,
           link('#/notifications', 'notifications', null, h('span#notif-badge.badge', { hidden: true })),
           // Kinds without screens of their own, for the roles that may read them: on a
           // phone only the role's own work stays in the bar, the rest is under 我的.

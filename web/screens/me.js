@@ -3,7 +3,8 @@
 
 import { h, fill, confirmButton, toast } from '../ui.js';
 import { t } from '../i18n.js';
-import { app, genericKinds, listHref, navLabel } from '../kinds.js';
+import { app, genericKinds, listHref, navLabel, kindSpec } from '../kinds.js';
+import { DASHBOARD_ROLES } from './dashboard.js';
 import { version } from '../pkg/jiuloop_wasm.js';
 import { wipe } from './login.js';
 
@@ -19,6 +20,13 @@ export function viewMe(session) {
       genericKinds().length
         ? h('nav.more-kinds', { 'aria-label': t('more_kinds') }, genericKinds().map((k) => h('a.button', { href: listHref(k.name) }, navLabel(k))))
         : null,
+      // The screens a phone's bar leaves out.
+      h(
+        'nav.more-kinds#me-screens',
+        kindSpec('expense-claim') ? h('a.button', { href: '#/expenses' }, t('expenses')) : null,
+        kindSpec('contract') ? h('a.button', { href: '#/contracts' }, t('contracts')) : null,
+        DASHBOARD_ROLES.includes(session.role) ? h('a.button', { href: '#/dashboard' }, t('dashboard')) : null,
+      ),
       ['manager', 'market', 'executive', 'admin'].includes(session.role)
         ? h('nav.more-kinds#me-field', h('a.button', { href: '#/field' }, t('field_reports')))
         : null,
