@@ -5,7 +5,7 @@
 // connection status, navigation with the unread count).
 
 import init, { Client, version } from './pkg/jiuloop_wasm.js';
-import { h, fill, errorText } from './ui.js';
+import { h, fill, errorText, forgetOpenQuestions } from './ui.js';
 import { t, getLang, setLang } from './i18n.js';
 import { app, genericKinds, listHref, navLabel, kindSpec } from './kinds.js';
 import { currentDb, setCurrentDb } from './profile.js';
@@ -68,7 +68,10 @@ async function main() {
   app.go = go;
   app.switchProfile = switchProfile;
   app.render = render;
-  window.addEventListener('hashchange', () => render());
+  window.addEventListener('hashchange', () => {
+    forgetOpenQuestions();
+    render();
+  });
   window.addEventListener('online', () => app.client.syncNow());
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) app.client.syncNow();

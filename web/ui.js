@@ -224,17 +224,36 @@ export function confirmButton({ id, label, confirmLabel, cls = '', run, question
   const wrap = h('span.confirm-wrap');
   const button = h('button', { type: 'button', id, class: cls || null, on: { click: ask } }, label);
   function ask() {
+    if (id) openConfirms.add(id);
     fill(
       wrap,
       h(
         'span.confirm',
         { role: 'group' },
         question ? h('span.confirm-question', question) : null,
-        h('button.danger', { type: 'button', id: id ? `${id}-confirm` : null, on: { click: () => run() } }, confirmLabel || label),
-        h('button', { type: 'button', id: id ? `${id}-back` : null, on: { click: () => fill(wrap, button) } }, t('back')),
+        h('button.danger', { type: 'button', id: id ? `${id}-confirm` : null, on: { click: () => { openConfirms.delete(id); run(); } } }, confirmLabel || label),
+        h('button', { type: 'button', id: id ? `${id}-back` : null, on: { click: () => { openConfirms.delete(id); fill(wrap, button); } } }, t('back')),
       ),
     );
   }
-  fill(wrap, button);
+  // Asked already (a live update drew it again): still asking.
+  if (id && openConfirms.has(id)) ask();
+  else fill(wrap, button);
   return wrap;
+}
+
+/// Confirm buttons (by id) whose question is showing.
+const openConfirms = new Set();
+
+/// Another screen: no question stays asked, no refusal stays shown.
+export function forgetOpenQuestions() {
+  openConfirms.clear();
+  shownRefusals.clear();
+  for (const hook of forgetHooks) hook();
+}
+
+/// What other modules keep across redraws of one screen (cleared with the screen).
+const forgetHooks = [];
+export function onForget(hook) {
+  forgetHooks.push(hook);
 }

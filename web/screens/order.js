@@ -6,7 +6,7 @@
 // effect is not offered). A rejection needs a reason and a confirmation; a rejected order
 // can be revised and resubmitted.
 
-import { h, fill, redraw, toast, select, fieldBox, showRefusal, clearErrors, currentForm, confirmButton, statusChip, errorText } from '../ui.js';
+import { h, fill, redraw, toast, select, fieldBox, showRefusal, clearErrors, currentForm, confirmButton, statusChip, errorText, onForget } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 import { labelOf } from './customer.js';
@@ -178,24 +178,50 @@ export function decideBox(done, id = 'decide-comment') {
               done('rejected', { comment: '' }, box);
               return;
             }
-            fill(
-              confirmSlot,
-              h(
-                'span.confirm',
-                h('span.confirm-question', t('reject_question')),
-                h('button.danger.reject-confirm', { type: 'button', on: { click: () => done('rejected', { comment: comment.value }, box) } }, t('reject_confirm')),
-                h('button.reject-back', { type: 'button', on: { click: () => fill(confirmSlot) } }, t('back')),
-              ),
-            );
+            askToReject();
           },
         },
       }, t('reject')),
     ),
   );
   const confirmSlot = h('div.confirm-slot');
+  // The question stays asked when a live update draws the box again.
+  function askToReject() {
+    openRejects.add(id);
+    fill(
+      confirmSlot,
+      h(
+        'span.confirm',
+        h('span.confirm-question', t('reject_question')),
+        h('button.danger.reject-confirm', {
+          type: 'button',
+          on: {
+            click: () => {
+              openRejects.delete(id);
+              done('rejected', { comment: comment.value }, box);
+            },
+          },
+        }, t('reject_confirm')),
+        h('button.reject-back', {
+          type: 'button',
+          on: {
+            click: () => {
+              openRejects.delete(id);
+              fill(confirmSlot);
+            },
+          },
+        }, t('back')),
+      ),
+    );
+  }
   box.append(confirmSlot, h('p.form-error.error', { role: 'alert' }));
+  if (openRejects.has(id)) askToReject();
   return box;
 }
+
+/// The decide boxes (by their comment's id) whose rejection is waiting for its confirmation.
+const openRejects = new Set();
+onForget(() => openRejects.clear());
 
 /// The steps this user may take now, each with what it needs.
 function stepsBox(o, vocab, step) {
