@@ -103,3 +103,22 @@ fn another_programs_database_is_refused_at_start_and_left_untouched() {
         .unwrap();
     assert_eq!(tables, 1);
 }
+
+/// A raw client claiming a cursor past everything stored is told `cursor_ahead` and closed
+/// (it learns nothing it may not read, and the server's sequence does not move); an honest
+/// device beside it connects as always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_client_claiming_a_cursor_from_the_future_is_closed_and_the_honest_one_syncs() {
+    let server = TestServer::started(&["li", "wang"]);
+    let (mut honest, before) = jiuloop_tests::RawClient::caught_up(&server, "wang").await;
+    let mut liar = jiuloop_tests::RawClient::login(&server, "li").await;
+    liar.hello(u64::MAX / 2).await;
+    assert_eq!(liar.expect_error_close().await, protocol::ErrorCode::CursorAhead);
+    let mut doc = jiuloop_tests::LocalDoc::new_customer(&honest.actor, "诚实的客户");
+    match honest.push(vec![doc.chunk()]).await {
+        protocol::ServerMsg::Ack { docs } => assert_eq!(docs[0].seq, before.cursor + 1, "the sequence did not jump"),
+        other => panic!("expected an ack, got {other:?}"),
+    }
+    let (_, again) = jiuloop_tests::RawClient::caught_up(&server, "li").await;
+    assert_eq!(again.cursor, before.cursor + 1);
+}

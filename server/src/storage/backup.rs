@@ -111,7 +111,7 @@ pub fn restore(from: &Path, data_dir: &Path, now: i64) -> Result<String, DbError
 pub fn check_documents(db: &dyn Storage) -> Result<u64, DbError> {
     let mut n = 0;
     for row in db.docs_changed_since(-1)? {
-        let hex: String = row.id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::identity::token::hex(&row.id);
         let Some(stored) = db.load_doc(&row.id)? else {
             return Err(DbError::corrupt("docs", format!("document {hex} has a row but no data")));
         };

@@ -8,6 +8,7 @@
 use super::DbError;
 use super::postgres::PgStorage;
 use super::sqlite::SqliteDb;
+use crate::identity::token::hex;
 use postgres::types::ToSql;
 use rusqlite::types::Value;
 
@@ -114,10 +115,6 @@ fn verify(from: &SqliteDb, to: &PgStorage) -> Result<u64, DbError> {
         }
     }
     super::backup::check_documents(to)
-}
-
-fn hex(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One table: SQLite's columns by name (`user` is `user_name` in PostgreSQL), each value

@@ -493,7 +493,8 @@ impl Hub {
             );
         }
         // A cursor past everything stored: this database was restored from an older backup.
-        match self.db.max_seq() {
+        // (Another node may have stored more than this one knows: ask storage only then.)
+        match if hello.cursor > self.max_seq { self.db.max_seq() } else { Ok(0) } {
             Ok(stored) if hello.cursor > self.max_seq.max(u64_from_i64(stored)) => {
                 tracing::warn!(%conn, cursor = hello.cursor, stored, "a device is ahead of the database: restored?");
                 return self.fatal(conn, ErrorCode::CursorAhead, ErrorCode::CursorAhead.describe().into(), out);
@@ -588,23 +589,8 @@ impl Hub {
             // doc → (could read it at some point since the cursor, facts now)
             let mut seen: BTreeMap<DocId, (bool, DocFacts)> = BTreeMap::new();
             for m in self.db.moves_since(i64_from_u64(cursor))? {
-                let (Some(id), Some(kind)) = (DocId::from_slice(&m.doc_id), DocKind::from_code(m.kind)) else {
-                    return Err(DbError::corrupt("moves", format!("doc {:?} kind {}", m.doc_id, m.kind)));
-                };
-                let old = DocFacts {
-                    kind,
-                    territory: m.old_territory,
-                    author: m.author.clone(),
-                    assignee: m.assignee.clone(),
-                    frozen: false,
-                };
-                let now = DocFacts {
-                    kind,
-                    territory: m.current_territory,
-                    author: m.author,
-                    assignee: m.assignee,
-                    frozen: false,
-                };
+                let (id, old) = moved_facts(&m, m.old_territory.clone())?;
+                let (_, now) = moved_facts(&m, m.current_territory.clone())?;
                 let entry = seen.entry(id).or_insert((false, now));
                 entry.0 |= access::may_read(principal, &old);
                 moved.insert(id);
@@ -1354,6 +1340,18 @@ fn resolve_facts(
         None => writer.map(|w| w.user.clone()),
     };
     Ok(StoredFacts { kind, territory, parent: own.parent, author, assignee: own.assignee })
+}
+
+/// A moved document's id and its access facts with `territory` (a move row's author and
+/// assignee are the document's now).
+pub(super) fn moved_facts(
+    m: &crate::storage::MoveRow,
+    territory: Option<String>,
+) -> Result<(DocId, DocFacts), DbError> {
+    let (Some(id), Some(kind)) = (DocId::from_slice(&m.doc_id), DocKind::from_code(m.kind)) else {
+        return Err(DbError::corrupt("moves", format!("doc {:?} kind {}", m.doc_id, m.kind)));
+    };
+    Ok((id, DocFacts { kind, territory, author: m.author.clone(), assignee: m.assignee.clone(), frozen: false }))
 }
 
 /// A new document may not take an id the registry reserves: a kind's fixed id (the

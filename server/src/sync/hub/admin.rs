@@ -60,16 +60,31 @@ impl Hub {
         }
     }
 
-    fn admin_command(&mut self, cmd: &AdminCommand, now: i64, out: &mut Vec<Outgoing>) -> Result<String, String> {
+    /// Close this node's connections of a disabled user or a revoked device (`cmd`); how
+    /// many. Every node does it for the commands it sees (see `peers`); other commands
+    /// close nothing.
+    pub(super) fn close_revoked(&mut self, cmd: &AdminCommand, out: &mut Vec<Outgoing>) -> usize {
         match cmd {
             AdminCommand::CloseUser { user } => {
                 let message = format!("user {user} has been disabled");
-                let n = self.close_where(|s| &s.user == user, ErrorCode::Revoked, &message, out);
-                Ok(format!("closed {n} open connection(s) of {user}"))
+                self.close_where(|s| &s.user == user, ErrorCode::Revoked, &message, out)
             }
             AdminCommand::CloseDevice { device } => {
                 let message = format!("device {device} has been revoked");
-                let n = self.close_where(|s| &s.device_id == device, ErrorCode::Revoked, &message, out);
+                self.close_where(|s| &s.device_id == device, ErrorCode::Revoked, &message, out)
+            }
+            _ => 0,
+        }
+    }
+
+    fn admin_command(&mut self, cmd: &AdminCommand, now: i64, out: &mut Vec<Outgoing>) -> Result<String, String> {
+        match cmd {
+            AdminCommand::CloseUser { user } => {
+                let n = self.close_revoked(cmd, out);
+                Ok(format!("closed {n} open connection(s) of {user}"))
+            }
+            AdminCommand::CloseDevice { device } => {
+                let n = self.close_revoked(cmd, out);
                 Ok(format!("closed {n} open connection(s) of device {device}"))
             }
             AdminCommand::Reassign { customer, territory, owner } => {

@@ -19,9 +19,8 @@ use crate::admin::AdminCommand;
 use crate::storage::{DbError, i64_from_u64, u64_from_i64};
 use crate::sync::doc_state::DocMeta;
 use crate::sync::hub_event::Outgoing;
-use protocol::rules::DocFacts;
+use protocol::DocKind;
 use protocol::wire::DocChunk;
-use protocol::{DocId, DocKind, ErrorCode};
 
 impl Hub {
     /// Take the write lock and read what other nodes stored meanwhile. Every write of the
@@ -80,23 +79,10 @@ impl Hub {
         relays.sort_by_key(|r| r.seq);
         let mut moved = Vec::new();
         for m in self.db.moves_since(i64_from_u64(from))? {
-            let (Some(id), Some(kind)) = (DocId::from_slice(&m.doc_id), DocKind::from_code(m.kind)) else {
-                return Err(DbError::corrupt("moves", format!("doc {:?} kind {}", m.doc_id, m.kind)));
-            };
+            let (id, old) = super::moved_facts(&m, m.old_territory.clone())?;
+            let (_, new) = super::moved_facts(&m, m.new_territory.clone())?;
             self.cache.remove(&id);
-            let facts = |territory: Option<String>| DocFacts {
-                kind,
-                territory,
-                author: m.author.clone(),
-                assignee: m.assignee.clone(),
-                frozen: false,
-            };
-            moved.push(Moved {
-                id,
-                old: facts(m.old_territory.clone()),
-                new: facts(m.new_territory.clone()),
-                seq: u64_from_i64(m.seq),
-            });
+            moved.push(Moved { id, old, new, seq: u64_from_i64(m.seq) });
         }
         if relays.iter().any(|r| r.chunk.kind == DocKind::Policy) {
             self.policy_cache = None;
@@ -119,16 +105,8 @@ impl Hub {
         };
         for row in rows {
             self.admin_seen = self.admin_seen.max(row.id);
-            match serde_json::from_str::<AdminCommand>(&row.command) {
-                Ok(AdminCommand::CloseUser { user }) => {
-                    let message = format!("user {user} has been disabled");
-                    self.close_where(|s| s.user == user, ErrorCode::Revoked, &message, out);
-                }
-                Ok(AdminCommand::CloseDevice { device }) => {
-                    let message = format!("device {device} has been revoked");
-                    self.close_where(|s| s.device_id == device, ErrorCode::Revoked, &message, out);
-                }
-                _ => {}
+            if let Ok(cmd) = serde_json::from_str::<AdminCommand>(&row.command) {
+                self.close_revoked(&cmd, out);
             }
         }
     }
