@@ -529,6 +529,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let target = jiuloop_server::storage::PgStorage::connect(&to)?;
             let report = jiuloop_server::storage::copy::sqlite_to_postgres(&source, &target)?;
             println!("{report}");
+            if from.join("blobs").is_dir() {
+                use jiuloop_server::storage::blob;
+                let files = blob::FsBlobStore::open(&from.join("blobs"))?;
+                let (n, bytes) =
+                    blob::copy_all(&files, &jiuloop_server::storage::postgres::PgBlobStore::connect(&to)?)?;
+                println!("copied {n} attachments ({bytes} bytes), each verified by its hash");
+            }
             println!("now start the nodes with --database {}", jiuloop_server::storage::postgres::redact(&to));
             Ok(())
         }

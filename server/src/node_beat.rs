@@ -1,8 +1,11 @@
 //! This server's row in the `nodes` table: registered at start, a heartbeat every
 //! [`BEAT`] while the database is shared with other nodes, marked stopped at shutdown. On
-//! its own thread and connection: the hub never waits for it.
+//! its own thread and connection: the hub never waits for it. Each beat also re-reads how
+//! many documents the database holds, so `/health` counts those other nodes stored too.
 
+use crate::server_stats::ServerStats;
 use crate::storage::Database;
+use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,7 +20,7 @@ pub struct NodeBeat {
 impl NodeBeat {
     /// Register node `id` listening on `address` (before this returns: `nodes` lists it as
     /// soon as the server answers) and keep it beating. Blocks: call off the async threads.
-    pub fn start(database: Database, id: String, address: String) -> std::io::Result<Self> {
+    pub fn start(database: Database, id: String, address: String, stats: Arc<ServerStats>) -> std::io::Result<Self> {
         let now = crate::identity::accounts::now_ms;
         let db = match database.open() {
             Ok(db) => Some(db),
@@ -40,6 +43,10 @@ impl NodeBeat {
                     Err(mpsc::RecvTimeoutError::Timeout) if shared => {
                         if let Err(e) = db.node_heartbeat(&id, now()) {
                             tracing::warn!(error = %e, "node heartbeat failed");
+                        }
+                        match db.doc_count() {
+                            Ok(n) => stats.set_documents(crate::storage::u64_from_i64(n)),
+                            Err(e) => tracing::warn!(error = %e, "cannot count the documents"),
                         }
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -58,11 +58,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             hub_stats,
         )?;
         let accounts = Accounts::new(db.open()?, cfg.token_ttl);
-        // Attachments' bytes beside the database (on this node's disk); their rows through
-        // a connection of their own.
-        let store = crate::storage::blob::FsBlobStore::open(&cfg.data_dir.join("blobs"))
-            .map_err(|e| ServerError::Blobs(e.to_string()))?;
-        let blobs = BlobService::new(Box::new(store), db.open()?, cfg.max_blob_bytes);
+        // Attachments' bytes beside the SQLite file (this node's disk), or in the shared
+        // PostgreSQL database where every node reads them; their rows through a
+        // connection of their own.
+        let store: Box<dyn crate::storage::blob::BlobStore> = match &db {
+            crate::storage::Database::Sqlite(_) => Box::new(
+                crate::storage::blob::FsBlobStore::open(&cfg.data_dir.join("blobs"))
+                    .map_err(|e| ServerError::Blobs(e.to_string()))?,
+            ),
+            crate::storage::Database::Postgres(url) => Box::new(crate::storage::postgres::PgBlobStore::connect(url)?),
+        };
+        let blobs = BlobService::new(store, db.open()?, cfg.max_blob_bytes);
         Ok((hub, accounts, blobs))
     })
     .await
@@ -83,12 +89,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     );
     let node_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     stats.set_node(node_id.clone());
-    let beat_db = database.clone();
-    let beat =
-        tokio::task::spawn_blocking(move || crate::node_beat::NodeBeat::start(beat_db, node_id, addr.to_string()))
-            .await
-            .map_err(|e| ServerError::Task(e.to_string()))?
-            .map_err(ServerError::HubThread)?;
+    let (beat_db, beat_stats) = (database.clone(), stats.clone());
+    let beat = tokio::task::spawn_blocking(move || {
+        crate::node_beat::NodeBeat::start(beat_db, node_id, addr.to_string(), beat_stats)
+    })
+    .await
+    .map_err(|e| ServerError::Task(e.to_string()))?
+    .map_err(ServerError::HubThread)?;
     let hub = HubThread::spawn(hub).map_err(ServerError::HubThread)?;
     let projection = match config.analytics {
         true => {

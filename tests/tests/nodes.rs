@@ -87,6 +87,20 @@ async fn a_change_pushed_to_one_node_reaches_a_device_on_the_other_within_a_seco
     let names: Vec<String> =
         cli.customers().as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, vec!["跨节点酒行".to_string()]);
+
+    // Both nodes' /health count the one document, whichever node stored it (within a
+    // heartbeat).
+    let deadline = Instant::now() + Duration::from_secs(6);
+    for node in [&a, &b] {
+        loop {
+            let health: serde_json::Value = serde_json::from_slice(&node.health().body).unwrap();
+            if health["documents"] == 1 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "/health still counts {} documents", health["documents"]);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,6 +120,35 @@ async fn disabling_a_user_closes_their_connections_on_every_node() {
     // The honest control on the same node keeps working.
     let mut doc = LocalDoc::new_customer(&control.actor, "照常营业");
     assert!(matches!(control.push(vec![doc.chunk()]).await, ServerMsg::Ack { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_on_one_node_closes_that_login_on_every_node() {
+    use jiuloop_tests::Auth;
+    let (a, b) = two_nodes();
+    // One login (one token) connected through both nodes, and a second login of the same
+    // rep beside it: only the ended login's connections close.
+    let device = uuid::Uuid::new_v4();
+    let token = a.token("wang", device);
+    let mut on_a = RawClient::connect(a.addr(), Auth::Bearer(&token), device).await;
+    let mut on_b = RawClient::connect(b.addr(), Auth::Bearer(&token), device).await;
+    for c in [&mut on_a, &mut on_b] {
+        c.hello(0).await;
+        c.catch_up().await;
+    }
+    let (mut control, _) = RawClient::caught_up(&b, "wang").await;
+    let said = a.logout(&token);
+    assert_eq!(said.status, 204, "{said:?}");
+    for c in [&mut on_a, &mut on_b] {
+        let code = tokio::time::timeout(Duration::from_secs(3), c.expect_error_close())
+            .await
+            .expect("closed within 3 s on either node");
+        assert_eq!(code, ErrorCode::Unauthorized);
+    }
+    let mut doc = LocalDoc::new_customer(&control.actor, "另一个登录照常");
+    assert!(matches!(control.push(vec![doc.chunk()]).await, ServerMsg::Ack { .. }));
+    // The ended token opens nothing on the other node either.
+    assert!(RawClient::try_connect(b.addr(), Auth::Bearer(&token)).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,4 +357,59 @@ fn every_node_registers_itself_and_a_stopped_one_says_so() {
     let mut after = vec![(id_a, "stopped".to_string()), (id_b, "live".to_string())];
     after.sort();
     assert_eq!(list(&b), after);
+}
+
+/// A receipt uploaded through node A is downloaded through node B: attachments live in the
+/// shared database, not on the disk of the node that took the upload; a rep of another
+/// territory gets nothing through either node.
+#[test]
+fn an_attachment_uploaded_through_one_node_downloads_through_the_other() {
+    let url = TestCluster::shared().fresh_database();
+    let mut a = TestServer::on_database(&url);
+    a.add_user("zhang", "manager", Some("贵州"));
+    a.add_user_with("li", "rep", Some("贵州"), Some("zhang"));
+    a.add_user("wang", "rep", Some("四川"));
+    a.add_user("zhao", "executive", None);
+    a.start();
+    let mut b = TestServer::on_database(&url);
+    b.start();
+    let (li, zhao) = (Device::logged_in(&a, "li"), Device::logged_in(&a, "zhao"));
+    let (zhang, wang) = (Device::logged_in(&b, "zhang"), Device::logged_in(&b, "wang"));
+    let budget = zhang.ok(&["budget", "new", "--team", "贵州", "--year", "2026", "--title", "贵州 2026"]);
+    zhang.ok(&["budget", "line", &budget, "--item", "travel", "--month", "11", "--amount", "1000"]);
+    zhang.ok(&["budget", "submit", &budget]);
+    zhang.sync();
+    zhao.sync();
+    zhao.ok(&["budget", "approve", &budget, "--version", "1"]);
+    zhao.sync();
+    li.sync();
+    let claim = li.ok(&[
+        "expense",
+        "claim",
+        "--budget",
+        &budget,
+        "--item",
+        "travel",
+        "--purpose",
+        "出差",
+        "--date",
+        "2026-11-03",
+    ]);
+    let dir = jiuloop_tests::TempDir::new("node-blobs");
+    let mut receipt = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    receipt.extend((0..400_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let file = dir.path().join("hotel.jpg");
+    std::fs::write(&file, &receipt).unwrap();
+    let hash = li.ok(&["expense", "receipt", &claim, "--file", file.to_str().unwrap(), "--amount", "300"]);
+    li.ok(&["expense", "submit", &claim]);
+    li.sync();
+
+    zhang.sync();
+    let got = dir.path().join("got.jpg");
+    zhang.ok(&["attach", "get", &hash, "--out", got.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&got).unwrap(), receipt, "node B serves the file node A took");
+    wang.sync();
+    let why = wang.fail(&["attach", "get", &hash, "--out", dir.path().join("no.jpg").to_str().unwrap()]);
+    assert!(why.contains("no such attachment"), "{why}");
+    assert!(!a.data_dir().join("blobs").exists(), "nothing on node A's disk");
 }

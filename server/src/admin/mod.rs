@@ -34,6 +34,9 @@ pub enum AdminCommand {
     /// Publish a price policy version (`policy import`): numbered the file's version or one
     /// above the latest, whichever is higher.
     PublishPolicy { policy: Box<protocol::pricing::Policy> },
+    /// A login was ended (`POST /api/logout` on some node of a shared database): every
+    /// node closes the connections opened with the token (its SHA-256, never the token).
+    CloseToken { token_hash: String },
 }
 
 /// What became of a command.
@@ -49,6 +52,19 @@ pub enum AdminError {
     Db(#[from] DbError),
     #[error("the server has not carried out command {0} within {1:?}; it will when it can")]
     Timeout(i64, Duration),
+}
+
+/// Tell every node of a shared database that a login ended, so each closes the
+/// connections opened with it (the node that took the logout closes its own at once). On a
+/// data directory there is one node and nothing to tell.
+pub fn announce_logout(db: &dyn crate::storage::Storage, token_hash: &str) -> Result<(), DbError> {
+    if !db.is_shared() {
+        return Ok(());
+    }
+    let json = serde_json::to_string(&AdminCommand::CloseToken { token_hash: token_hash.to_string() })
+        .map_err(|e| DbError::corrupt("admin_commands", e.to_string()))?;
+    db.enqueue_admin_command(&json, crate::identity::accounts::now_ms())?;
+    Ok(())
 }
 
 /// Queue `command` for the server running on `database` and wait for its outcome; when no

@@ -158,8 +158,16 @@ impl Accounts {
     }
 
     /// Revoke a token. Unknown tokens are `Unauthorized`.
+    /// On a shared database the other nodes are told too (they close the token's
+    /// connections within a tick).
     pub fn logout(&self, token: &str) -> Result<(), AccountError> {
-        if self.db().revoke_token(&token::hash(token))? { Ok(()) } else { Err(AccountError::Unauthorized) }
+        let hash = token::hash(token);
+        let db = self.db();
+        if !db.revoke_token(&hash)? {
+            return Err(AccountError::Unauthorized);
+        }
+        crate::admin::announce_logout(&**db, &hash)?;
+        Ok(())
     }
 
     /// Who a bearer token belongs to, if it may be used now.

@@ -409,12 +409,7 @@ impl Hub {
             }
             HubEvent::Tick { now } => self.tick(now, out),
             HubEvent::TokenRevoked { token_hash } => {
-                let closed = self.close_where(
-                    |s| !token_hash.is_empty() && s.token_hash == token_hash,
-                    ErrorCode::Unauthorized,
-                    "logged out: this login's token was revoked",
-                    out,
-                );
+                let closed = self.close_token(&token_hash, out);
                 tracing::debug!(closed, "token revoked");
             }
             HubEvent::Message { conn, msg } => {
@@ -434,6 +429,17 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Close the connections opened with the token whose hash is `token_hash` (logout);
+    /// how many.
+    pub(super) fn close_token(&mut self, token_hash: &str, out: &mut Vec<Outgoing>) -> usize {
+        self.close_where(
+            |s| !token_hash.is_empty() && s.token_hash == token_hash,
+            ErrorCode::Unauthorized,
+            "logged out: this login's token was revoked",
+            out,
+        )
     }
 
     /// Send `Error` to a connection and forget it (its task closes the socket).

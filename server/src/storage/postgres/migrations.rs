@@ -8,7 +8,7 @@ use super::DbError;
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Versions 1–5 of the SQLite engine at once (a PostgreSQL database starts at 5).
 const V5: &str = "
@@ -179,6 +179,28 @@ CREATE TABLE nodes (
 );
 ";
 
+/// Version 7: attachments in the database (`blob_store`), shared by every node.
+const V7: &str = "
+CREATE TABLE blob_parts (
+    uploader   TEXT NOT NULL,
+    hash       BYTEA NOT NULL,
+    offset_at  BIGINT NOT NULL,
+    bytes      BYTEA NOT NULL,
+    touched_at BIGINT NOT NULL,
+    PRIMARY KEY (uploader, hash, offset_at)
+);
+CREATE TABLE blobs (
+    hash BYTEA PRIMARY KEY,
+    size BIGINT NOT NULL
+);
+CREATE TABLE blob_chunks (
+    hash      BYTEA NOT NULL REFERENCES blobs(hash),
+    offset_at BIGINT NOT NULL,
+    bytes     BYTEA NOT NULL,
+    PRIMARY KEY (hash, offset_at)
+);
+";
+
 /// Bring the schema up to [`SCHEMA_VERSION`]. Safe when several nodes start at once: the
 /// check and the migration run in one transaction under the write lock.
 pub fn migrate(client: &mut Client) -> Result<(), DbError> {
@@ -200,6 +222,9 @@ pub fn migrate(client: &mut Client) -> Result<(), DbError> {
     }
     if found < 6 {
         tx.batch_execute(V6)?;
+    }
+    if found < 7 {
+        tx.batch_execute(V7)?;
     }
     if found < SCHEMA_VERSION {
         tx.execute("UPDATE jiuloop_schema SET version = $1", &[&SCHEMA_VERSION])?;

@@ -24,6 +24,7 @@
 mod actor_registration;
 mod admin_row;
 mod audit_row;
+mod blob_store;
 mod device_row;
 mod doc_row;
 mod effects_row;
@@ -35,6 +36,7 @@ pub mod test_cluster;
 mod token_row;
 mod user_row;
 
+pub use blob_store::PgBlobStore;
 pub use migrations::SCHEMA_VERSION;
 
 use super::DbError;

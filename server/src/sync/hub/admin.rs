@@ -73,6 +73,7 @@ impl Hub {
                 let message = format!("device {device} has been revoked");
                 self.close_where(|s| &s.device_id == device, ErrorCode::Revoked, &message, out)
             }
+            AdminCommand::CloseToken { token_hash } => self.close_token(token_hash, out),
             _ => 0,
         }
     }
@@ -86,6 +87,10 @@ impl Hub {
             AdminCommand::CloseDevice { device } => {
                 let n = self.close_revoked(cmd, out);
                 Ok(format!("closed {n} open connection(s) of device {device}"))
+            }
+            AdminCommand::CloseToken { .. } => {
+                let n = self.close_revoked(cmd, out);
+                Ok(format!("closed {n} open connection(s) of the ended login"))
             }
             AdminCommand::Reassign { customer, territory, owner } => {
                 // Under the write lock from the start: the customer is read as stored now.
