@@ -87,6 +87,15 @@ pub struct LoadArgs {
     /// `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072`.
     #[arg(long, value_name = "KEY=VALUE")]
     pub server_env: Vec<String>,
+    /// Server nodes (processes) sharing one PostgreSQL database; devices are spread over
+    /// them round-robin. More than one needs `--postgres` or
+    /// `--server-env JIULOOP_DATABASE_URL=…`.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// Start a throw-away PostgreSQL cluster (Debian's `postgresql`, `fsync` on) and run
+    /// every node on a fresh database in it.
+    #[arg(long)]
+    pub postgres: bool,
     /// Concurrent logins (each costs the server one Argon2 verification).
     #[arg(long, default_value_t = 4)]
     pub login_parallel: usize,

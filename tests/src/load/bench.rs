@@ -450,7 +450,7 @@ async fn rss(bin: &std::path::Path, args: &BenchArgs) -> Result<u64> {
         rest_devices: devices,
         rest_cold: !args.no_cold,
     };
-    let mut run = Run::setup(bin, sizes, 3, 4, &[], &[]).await?;
+    let mut run = Run::setup(bin, sizes, 3, 4, &[], &[], 1).await?;
     run.rest().await?;
     Ok(run.total_errors)
 }

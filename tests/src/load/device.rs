@@ -324,7 +324,8 @@ pub const IN_SYNC: u8 = 2;
 
 /// State shared by a set of live devices and the orchestrator.
 pub struct LiveCtx {
-    pub addr: SocketAddr,
+    /// The nodes: device `i` connects to `addrs[i % len]`.
+    pub addrs: Vec<SocketAddr>,
     pub traffic: Traffic,
     pub errors: Errors,
     pub tracker: std::sync::Mutex<Tracker>,
@@ -337,9 +338,9 @@ pub struct LiveCtx {
 }
 
 impl LiveCtx {
-    pub fn new(addr: SocketAddr, devices: usize, tracker: Tracker) -> Self {
+    pub fn new(addrs: Vec<SocketAddr>, devices: usize, tracker: Tracker) -> Self {
         LiveCtx {
-            addr,
+            addrs,
             traffic: Traffic::default(),
             errors: Errors::default(),
             tracker: std::sync::Mutex::new(tracker),
@@ -418,7 +419,7 @@ async fn run_live(p: Prepared, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceive
         st.ctx.status[idx].store(OFFLINE, Relaxed);
         // Connect, taking commands meanwhile.
         let token = st.dev.token.clone();
-        let attempt = connect(st.ctx.addr, &token);
+        let attempt = connect(st.ctx.addrs[idx % st.ctx.addrs.len()], &token);
         tokio::pin!(attempt);
         let connected = loop {
             tokio::select! {

@@ -38,13 +38,17 @@ struct LiveSet {
 /// Start of a measured interval.
 pub struct Measure {
     t0: Instant,
-    mark: Mark,
+    /// One per node.
+    marks: Vec<Mark>,
     self_cpu: f64,
     traffic: TrafficSnapshot,
 }
 
 pub struct Run {
+    /// The first node: admin work, restarts and the `rest` phase go to it.
     pub server: ServerProc,
+    /// Further nodes on the same shared database (`--nodes`).
+    pub others: Vec<ServerProc>,
     pub sizes: Sizes,
     seed: u64,
     login_parallel: usize,
@@ -98,11 +102,18 @@ impl Run {
         login_parallel: usize,
         perf: &[String],
         server_env: &[String],
+        nodes: usize,
     ) -> Result<Self> {
         let t0 = Instant::now();
         let serve_args = vec!["--cache-docs".to_string(), sizes.cache_docs.to_string()];
         let mut server = ServerProc::new(bin, &serve_args);
         server.set_env(server_env)?;
+        let mut others = Vec::new();
+        for _ in 1..nodes.max(1) {
+            let mut node = ServerProc::new(bin, &serve_args);
+            node.set_env(server_env)?;
+            others.push(node);
+        }
         let users: Vec<(String, String)> =
             (0..sizes.reps).map(|i| (rep_name(i), territory_of(i, sizes.reps_per_territory))).collect();
         let users_for_add = users.clone();
@@ -110,9 +121,13 @@ impl Run {
         tokio::task::block_in_place(|| server_ref.add_users(&users_for_add, 2))?;
         let users_s = t0.elapsed().as_secs_f64();
         tokio::task::block_in_place(|| server.start())?;
+        for node in &mut others {
+            tokio::task::block_in_place(|| node.start())?;
+        }
         let url = server.url();
         let mut run = Run {
             server,
+            others,
             sizes,
             seed,
             login_parallel,
@@ -141,6 +156,7 @@ impl Run {
             .set("user_add_s", round3(users_s))
             .set("login_s", round3(t_login.elapsed().as_secs_f64()))
             .set("server", run.server.url().authority())
+            .set("nodes", 1 + run.others.len())
             .set("cache_docs", run.sizes.cache_docs);
         r.print();
         Ok(run)
@@ -188,7 +204,7 @@ impl Run {
         }
         Measure {
             t0: Instant::now(),
-            mark: self.server.mark(),
+            marks: self.nodes().map(ServerProc::mark).collect(),
             self_cpu: procfs::self_cpu_secs(),
             traffic: traffic.snapshot(),
         }
@@ -212,7 +228,12 @@ impl Run {
     ) -> PhaseReport {
         let mut r = PhaseReport::new(phase);
         r.wall_s = round3(m.t0.elapsed().as_secs_f64());
-        let (cpu, rss, peak) = self.server.since(m.mark);
+        // Summed over the nodes (each a process of its own).
+        let (mut cpu, mut rss, mut peak) = (0.0, 0.0, 0.0);
+        for (node, mark) in self.nodes().zip(&m.marks) {
+            let (c, r, p) = node.since(*mark);
+            (cpu, rss, peak) = (cpu + c, rss + r, peak + p);
+        }
         self.perf_stop();
         r.server_cpu_s = round3(cpu);
         r.server_rss_mb = round3(rss);
@@ -229,6 +250,16 @@ impl Run {
     pub fn emit(&mut self, r: &PhaseReport) {
         self.total_errors += r.errors;
         r.print();
+    }
+
+    /// Every node, the first one first.
+    fn nodes(&self) -> impl Iterator<Item = &ServerProc> {
+        std::iter::once(&self.server).chain(&self.others)
+    }
+
+    /// Every node's address: device `i` syncs through `addrs[i % len]`.
+    fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.nodes().map(ServerProc::addr).collect()
     }
 
     fn territory_count(&self, territory: &str, devices: &[Device]) -> u32 {
@@ -278,11 +309,12 @@ impl Run {
         traffic: &Arc<Traffic>,
         errors: &Errors,
     ) -> Vec<Option<SyncStats>> {
-        let addr = self.server.addr();
+        let addrs = self.addrs();
         let tasks: Vec<_> = std::mem::take(devs)
             .into_iter()
             .map(|mut d| {
                 let t = traffic.clone();
+                let addr = addrs[d.idx % addrs.len()];
                 tokio::spawn(async move {
                     let r = d.sync_once(addr, &t).await;
                     (d, r)
@@ -330,8 +362,10 @@ impl Run {
         self.sync_all(&mut reps, &traffic, &errors).await;
         self.reps = reps;
         let mut r = self.finish("upload", m, &traffic, self.reps.len(), &errors);
-        let stored = self.server.health_documents()? - before;
+        // (With several nodes the first one counts the others' documents at its next
+        // heartbeat: wait for the poll.)
         r.set("server_stored_all_s", poll.join().ok().flatten().map(round3));
+        let stored = self.server.health_documents()? - before;
         if stored != want {
             r.errors += 1;
             r.error_samples.push(format!("server stores {stored} new documents, {want} were uploaded"));
@@ -443,7 +477,7 @@ impl Run {
                 Prepared::new(d, &watch)
             })
             .collect();
-        let ctx = Arc::new(LiveCtx::new(self.server.addr(), prepared.len(), tracker));
+        let ctx = Arc::new(LiveCtx::new(self.addrs(), prepared.len(), tracker));
         let m = self.begin("catchup", &ctx.traffic);
         // Reconnect time is the start of every edit's clock.
         let started = Instant::now();
@@ -559,7 +593,7 @@ impl Run {
                 Prepared::new(d, &watch)
             })
             .collect();
-        let ctx = Arc::new(LiveCtx::new(self.server.addr(), c, Tracker::default()));
+        let ctx = Arc::new(LiveCtx::new(self.addrs(), c, Tracker::default()));
         let t_conn = Instant::now();
         let handles: Vec<LiveHandle> = prepared.into_iter().map(|d| live(d, ctx.clone())).collect();
         let ok = wait_until(Duration::from_secs(300), || ctx.all_in_sync()).await;
@@ -672,7 +706,9 @@ impl Run {
         let up_s = t_kill.elapsed().as_secs_f64();
         let after = self.drive_edits(rate, 0.5, None).await;
         let reconnected = wait_until(Duration::from_secs(300), || {
-            ctx.connects.iter().zip(&before).all(|(c, b)| c.load(Relaxed) > *b)
+            // The devices of the killed (first) node reconnect; the other nodes' stay on.
+            let nodes = ctx.addrs.len();
+            ctx.connects.iter().zip(&before).enumerate().all(|(i, (c, b))| i % nodes != 0 || c.load(Relaxed) > *b)
         })
         .await;
         let reconnect_s = t_kill.elapsed().as_secs_f64();
@@ -982,13 +1018,34 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
     let sizes = args.sizes();
     check_fd_limit(sizes.connected.max(sizes.reps) + 16);
     let bin = server_bin(&args.server_bin);
-    let mut run = Run::setup(&bin, sizes, args.seed, args.login_parallel, &args.perf, &args.server_env).await?;
+    if args.nodes > 1 && !args.postgres && !args.server_env.iter().any(|kv| kv.starts_with("JIULOOP_DATABASE_URL=")) {
+        anyhow::bail!(
+            "--nodes {} needs a shared database: --postgres, or --server-env JIULOOP_DATABASE_URL=…",
+            args.nodes
+        );
+    }
+    let mut server_env = args.server_env.clone();
+    // Kept until the run ends (its cluster stops when this process does).
+    let _cluster = match args.postgres {
+        true => {
+            let cluster = tokio::task::block_in_place(|| {
+                jiuloop_server::storage::postgres::test_cluster::TestCluster::start_with(true)
+            })
+            .map_err(|e| anyhow!("cannot start PostgreSQL: {e}"))?;
+            let url = tokio::task::block_in_place(|| cluster.fresh_database());
+            eprintln!("loadgen: PostgreSQL (fsync on) at {}", jiuloop_server::storage::postgres::redact(&url));
+            server_env.push(format!("JIULOOP_DATABASE_URL={url}"));
+            Some(cluster)
+        }
+        false => None,
+    };
+    let mut run = Run::setup(&bin, sizes, args.seed, args.login_parallel, &args.perf, &server_env, args.nodes).await?;
     let phases = args.phases();
     if let Err(e) = run.run_phases(&phases).await {
         eprintln!("loadgen: {e:#}\nlast server log lines:\n{}", run.server.log_tail(20));
         return Err(e);
     }
-    let panics = run.server.log_lines_with("panicked");
+    let panics: Vec<String> = run.nodes().flat_map(|n| n.log_lines_with("panicked")).collect();
     if !panics.is_empty() {
         eprintln!("loadgen: the server logged panics: {panics:?}");
         run.total_errors += panics.len() as u64;

@@ -84,8 +84,14 @@ impl TestCluster {
         CLUSTER.get_or_init(|| TestCluster::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}")))
     }
 
-    /// `initdb` + `pg_ctl start` in a new temporary directory.
+    /// `initdb` + `pg_ctl start` in a new temporary directory, without `fsync` (tests).
     pub fn start() -> Result<TestCluster, String> {
+        Self::start_with(false)
+    }
+
+    /// [`Self::start`], with `fsync` on when `durable` (benchmarks comparing engines: every
+    /// commit reaches the disk, as SQLite's `synchronous=FULL` does).
+    pub fn start_with(durable: bool) -> Result<TestCluster, String> {
         let bin = pg_bin()?;
         let dir = std::env::temp_dir().join(format!("jiuloop-pg-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -107,8 +113,9 @@ impl TestCluster {
         for _ in 0..5 {
             let port = free_port()?;
             let opts = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                dir.display()
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
+                dir.display(),
+                if durable { "on" } else { "off" }
             );
             let mut start = as_postgres(&bin.join("pg_ctl"));
             start.arg("-D").arg(&data).arg("-o").arg(&opts).arg("-l").arg(dir.join("server.log")).args(["-w", "start"]);
