@@ -413,3 +413,64 @@ fn an_attachment_uploaded_through_one_node_downloads_through_the_other() {
     assert!(why.contains("no such attachment"), "{why}");
     assert!(!a.data_dir().join("blobs").exists(), "nothing on node A's disk");
 }
+
+/// Three nodes: a change pushed through A reaches devices on B and C, each within a
+/// second of the ack; a user disabled through C is disconnected from A and B; a device of
+/// a killed node B finishes through C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_relay_to_each_other_close_everywhere_and_take_over() {
+    let (a, mut b, c) = std::thread::spawn(|| {
+        let (a, b) = two_nodes_now();
+        let url = a.database_url().expect("on PostgreSQL").to_string();
+        let mut c = TestServer::on_database(&url);
+        c.start();
+        (a, b, c)
+    })
+    .join()
+    .expect("starting three nodes");
+    let (mut on_b, _) = RawClient::caught_up(&b, "wang").await;
+    let (mut on_c, _) = RawClient::caught_up(&c, "wang").await;
+    let (mut pusher, _) = RawClient::caught_up(&a, "li").await;
+    let mut doc = LocalDoc::new_customer(&pusher.actor, "三节点酒行");
+    let id = doc.id;
+    assert!(matches!(pusher.push(vec![doc.chunk()]).await, ServerMsg::Ack { .. }));
+    let acked = Instant::now();
+    for listener in [&mut on_b, &mut on_c] {
+        let (arrived, chunk, _) = listener.wait_for_doc(id, Duration::from_secs(5)).await;
+        assert!(arrived <= acked + WITHIN, "relayed {:?} after the ack", arrived.saturating_duration_since(acked));
+        assert_eq!(
+            LocalDoc::from_chunks(id, DocKind::Customer, &listener.actor, &[&chunk]).customer().name,
+            "三节点酒行"
+        );
+    }
+
+    // Disabled through C: wang's connections on B and C close; li on A is untouched.
+    let said = c.admin_ok(&["user", "disable", "wang"]);
+    assert!(said.contains("disabled user wang"), "{said}");
+    for conn in [&mut on_b, &mut on_c] {
+        let code = tokio::time::timeout(Duration::from_secs(3), conn.expect_error_close())
+            .await
+            .expect("closed within 3 s on every node");
+        assert_eq!(code, ErrorCode::Revoked);
+    }
+    doc.set_customer("phone", "13900000077");
+    assert!(matches!(pusher.push(vec![doc.chunk()]).await, ServerMsg::Ack { .. }));
+
+    // B is killed: a device that synced through B continues through C from its cursor,
+    // and gets only what it lacks.
+    use jiuloop_tests::Auth;
+    let device = uuid::Uuid::new_v4();
+    let token = a.token("li", device);
+    let mut via_b = RawClient::connect(b.addr(), Auth::Bearer(&token), device).await;
+    via_b.hello(0).await;
+    let held = via_b.catch_up().await;
+    assert!(!held.chunks_of(id).is_empty());
+    b.kill9();
+    let mut later = LocalDoc::new_customer(&pusher.actor, "B 停机后新建");
+    assert!(matches!(pusher.push(vec![later.chunk()]).await, ServerMsg::Ack { .. }));
+    let mut via_c = RawClient::connect(c.addr(), Auth::Bearer(&token), device).await;
+    via_c.hello(held.cursor).await;
+    let rest = via_c.catch_up().await;
+    assert!(!rest.chunks_of(later.id).is_empty(), "what was stored meanwhile arrives through C");
+    assert!(rest.chunks_of(id).is_empty(), "what the device held is not sent again");
+}
