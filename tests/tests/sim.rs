@@ -4,7 +4,9 @@
 //! - `cargo test -p jiuloop-tests --test sim`: seeds 0..1000 (about a minute on two cores);
 //! - `SIM_SEEDS=100000`: a soak run of that many seeds (`SIM_FIRST=N` starts elsewhere);
 //! - `SIM_SEED=1234`: replay one seed, printing its whole log and plan when it fails
-//!   (`SIM_VERBOSE=1` prints them even when it passes).
+//!   (`SIM_VERBOSE=1` prints them even when it passes);
+//! - the same plans on two hubs (nodes) over one PostgreSQL database of a throw-away
+//!   cluster: seeds 0..40 (`SIM_NODE_SEEDS=N` for more, `SIM_NODE_SEED=1234` replays one).
 
 use jiuloop_tests::sim::{self, SimFailure, Stats};
 use std::sync::Mutex;
@@ -60,13 +62,7 @@ fn simulated_seeds_hold_every_invariant() {
         let list: Vec<String> = failures
             .iter()
             .map(|f| {
-                format!(
-                    "  seed {} (round {}): {}\n    replay: {}",
-                    f.seed,
-                    f.round,
-                    first_line(&f.message),
-                    sim::replay_command(f.seed)
-                )
+                format!("  seed {} (round {}): {}\n    replay: {}", f.seed, f.round, first_line(&f.message), f.replay)
             })
             .collect();
         panic!("{} seed(s) failed:\n{}", failures.len(), list.join("\n"));
@@ -98,4 +94,52 @@ fn a_seed_replays_exactly() {
         let b = sim::run_logged(seed);
         assert_eq!(a, b, "seed {seed} did not replay the same way");
     }
+}
+
+/// The plans on two nodes: two hubs over one PostgreSQL database, each connection landing
+/// on either; every invariant of one node holds (exactly-once effects, nothing acknowledged
+/// lost, every device holding what it may read, no refused write stored).
+#[test]
+fn simulated_seeds_on_two_nodes_hold_every_invariant() {
+    use jiuloop_server::storage::postgres::test_cluster::TestCluster;
+    let cluster = TestCluster::shared();
+    if let Some(seed) = env_u64("SIM_NODE_SEED") {
+        if let Err(f) = sim::run_two_nodes(seed, cluster.fresh_database()) {
+            panic!("{}", f.report(usize::MAX));
+        }
+        return;
+    }
+    let count = env_u64("SIM_NODE_SEEDS").unwrap_or(40);
+    let next = AtomicU64::new(0);
+    let failures: Mutex<Vec<SimFailure>> = Mutex::new(Vec::new());
+    let total = Mutex::new(Stats::default());
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut stats = Stats::default();
+                loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= count || failures.lock().unwrap().len() >= MAX_FAILURES {
+                        break;
+                    }
+                    match sim::run_two_nodes(seed, cluster.fresh_database()) {
+                        Ok(s) => stats += &s,
+                        Err(f) => {
+                            eprintln!("{}", f.report(80));
+                            failures.lock().unwrap().push(f);
+                        }
+                    }
+                }
+                *total.lock().unwrap() += &stats;
+            });
+        }
+    });
+    eprintln!("two-node seeds 0..{count} in {:.1?}: {:?}", started.elapsed(), total.into_inner().unwrap());
+    let failures = failures.into_inner().unwrap();
+    let list: Vec<String> = failures
+        .iter()
+        .map(|f| format!("  seed {} (round {}): {}\n    replay: {}", f.seed, f.round, first_line(&f.message), f.replay))
+        .collect();
+    assert!(failures.is_empty(), "{} two-node seed(s) failed:\n{}", failures.len(), list.join("\n"));
 }

@@ -1,8 +1,8 @@
 //! What must hold after every plan round, once everyone has settled: read straight from
-//! the server's SQLite file (with rusqlite, not through the hub) and from each device's
-//! store.
+//! the server's tables (the SQLite file with rusqlite, or the PostgreSQL database with its
+//! client — not through the hub) and from each device's store.
 
-use super::world::{Coverage, World, changes_in};
+use super::world::{Backing, Coverage, World, changes_in};
 use automerge::{AutoCommit, ChangeHash};
 use protocol::rules::{DocFacts, may_read};
 use protocol::schema::order_lifecycle;
@@ -10,9 +10,7 @@ use protocol::schema::policy_doc::{self, POLICY_DOC_ID};
 use protocol::schema::verdict::{self, verdict_id};
 use protocol::schema::{EventKind, OrderStatus, order};
 use protocol::{DocId, DocKind};
-use rusqlite::Connection;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 
 /// One document as the server stores it.
 pub struct ServerDoc {
@@ -23,51 +21,104 @@ pub struct ServerDoc {
     pub changes: HashSet<ChangeHash>,
 }
 
-/// A `docs` row: id, kind, heads, territory, author, assignee.
-type DocsRow = (Vec<u8>, i64, Vec<u8>, Option<String>, Option<String>, Option<String>);
+/// A `docs` row: id, kind, heads, territory, author, assignee, snapshot.
+type DocsRow = (Vec<u8>, i64, Vec<u8>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
 
 /// Everything the server has stored.
 pub struct ServerView {
     pub docs: BTreeMap<DocId, ServerDoc>,
     /// Every change of every document.
     pub all: HashSet<ChangeHash>,
-    conn: Connection,
+    tables: Tables,
 }
 
-fn sql(e: rusqlite::Error) -> String {
+/// What the invariants read of the server's tables, the same queries on either engine.
+struct Tables {
+    docs: Vec<DocsRow>,
+    /// (document, bytes) in sequence order.
+    changes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// (order, department, kind) with more than one notification.
+    dup_notes: i64,
+    /// Orders assigned more than once.
+    dup_assign: i64,
+    /// Each assignment with its count of `assigned` notifications to logistics and finance.
+    assignments: Vec<(Vec<u8>, i64)>,
+    moves: i64,
+}
+
+const DOCS: &str = "SELECT id, kind, heads, territory, author, assignee, snapshot FROM docs";
+const CHANGES: &str = "SELECT doc_id, bytes FROM changes ORDER BY seq";
+const DUP_NOTES: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM notifications GROUP BY order_id, department, kind HAVING count(*) > 1) AS d";
+const DUP_ASSIGN: &str = "SELECT count(*) FROM (SELECT 1 FROM assignments GROUP BY order_id HAVING count(*) > 1) AS d";
+const ASSIGNMENTS: &str = "SELECT a.order_id, (SELECT count(*) FROM notifications n WHERE n.order_id = a.order_id
+    AND n.kind = 'assigned' AND n.department IN ('logistics', 'finance')) FROM assignments a";
+const MOVES: &str = "SELECT count(*) FROM moves";
+
+fn sql(e: impl std::fmt::Display) -> String {
     format!("reading the server's database: {e}")
 }
 
+impl Tables {
+    fn read(backing: &Backing) -> Result<Tables, String> {
+        match backing {
+            Backing::Sqlite(path) => Self::sqlite(path),
+            Backing::Postgres { url, .. } => Self::postgres(url),
+        }
+    }
+
+    fn sqlite(path: &std::path::Path) -> Result<Tables, String> {
+        let c = rusqlite::Connection::open(path).map_err(sql)?;
+        let count = |q: &str| c.query_row(q, [], |r| r.get::<_, i64>(0)).map_err(sql);
+        let mut stmt = c.prepare(DOCS).map_err(sql)?;
+        let docs = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+            .map_err(sql)?
+            .collect::<Result<Vec<DocsRow>, _>>()
+            .map_err(sql)?;
+        let mut stmt = c.prepare(CHANGES).map_err(sql)?;
+        let changes =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+        let mut stmt = c.prepare(ASSIGNMENTS).map_err(sql)?;
+        let assignments =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+        Ok(Tables {
+            docs,
+            changes,
+            dup_notes: count(DUP_NOTES)?,
+            dup_assign: count(DUP_ASSIGN)?,
+            assignments,
+            moves: count(MOVES)?,
+        })
+    }
+
+    fn postgres(url: &str) -> Result<Tables, String> {
+        let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(sql)?;
+        let mut count = |q: &str| c.query_one(q, &[]).map(|r| r.get::<_, i64>(0)).map_err(sql);
+        let (dup_notes, dup_assign, moves) = (count(DUP_NOTES)?, count(DUP_ASSIGN)?, count(MOVES)?);
+        let docs = c
+            .query(DOCS, &[])
+            .map_err(sql)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+            .collect();
+        let changes = c.query(CHANGES, &[]).map_err(sql)?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let assignments = c.query(ASSIGNMENTS, &[]).map_err(sql)?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(Tables { docs, changes, dup_notes, dup_assign, assignments, moves })
+    }
+}
+
 impl ServerView {
-    pub fn read(path: &Path) -> Result<ServerView, String> {
-        let conn = Connection::open(path).map_err(sql)?;
+    pub fn read(backing: &Backing) -> Result<ServerView, String> {
+        let tables = Tables::read(backing)?;
         let mut bytes: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut rows = Vec::new();
-        {
-            let mut stmt =
-                conn.prepare("SELECT id, kind, heads, territory, author, assignee, snapshot FROM docs").map_err(sql)?;
-            let mut q = stmt.query([]).map_err(sql)?;
-            while let Some(r) = q.next().map_err(sql)? {
-                let id: Vec<u8> = r.get(0).map_err(sql)?;
-                let snapshot: Option<Vec<u8>> = r.get(6).map_err(sql)?;
-                bytes.insert(id.clone(), snapshot.unwrap_or_default());
-                let row: DocsRow = (
-                    id,
-                    r.get(1).map_err(sql)?,
-                    r.get(2).map_err(sql)?,
-                    r.get(3).map_err(sql)?,
-                    r.get(4).map_err(sql)?,
-                    r.get(5).map_err(sql)?,
-                );
-                rows.push(row);
-            }
-            let mut stmt = conn.prepare("SELECT doc_id, bytes FROM changes ORDER BY seq").map_err(sql)?;
-            let mut q = stmt.query([]).map_err(sql)?;
-            while let Some(r) = q.next().map_err(sql)? {
-                let id: Vec<u8> = r.get(0).map_err(sql)?;
-                let b: Vec<u8> = r.get(1).map_err(sql)?;
-                bytes.entry(id).or_default().extend_from_slice(&b);
-            }
+        for (id, kind, heads, territory, author, assignee, snapshot) in &tables.docs {
+            bytes.insert(id.clone(), snapshot.clone().unwrap_or_default());
+            rows.push((id.clone(), *kind, heads.clone(), territory.clone(), author.clone(), assignee.clone()));
+        }
+        for (id, b) in &tables.changes {
+            bytes.entry(id.clone()).or_default().extend_from_slice(b);
         }
         let mut docs = BTreeMap::new();
         let mut all = HashSet::new();
@@ -88,7 +139,7 @@ impl ServerView {
             let facts = DocFacts { kind, territory, author, assignee, frozen: false };
             docs.insert(doc_id, ServerDoc { kind, heads, facts, doc, changes });
         }
-        Ok(ServerView { docs, all, conn })
+        Ok(ServerView { docs, all, tables })
     }
 }
 
@@ -101,7 +152,7 @@ struct HeldDoc {
 
 /// Check every invariant; the error lists what is violated (the first few).
 pub fn check(w: &mut World) -> Result<(), String> {
-    let server = ServerView::read(&w.db_path)?;
+    let server = ServerView::read(&w.backing)?;
     let mut bad: Vec<String> = Vec::new();
     let held: Vec<BTreeMap<DocId, HeldDoc>> = w.devices.iter_mut().map(held_docs).collect();
     docs_where_they_may_be_read(w, &held, &server, &mut bad);
@@ -273,38 +324,17 @@ fn nothing_authored_is_lost(w: &World, server: &ServerView, bad: &mut Vec<String
 /// department, kind); an assignment has its two notifications; the verdict says when it
 /// was assigned; an order the server's rules confirm is assigned.
 fn effects_once(server: &ServerView, bad: &mut Vec<String>) -> Result<(), String> {
-    let c = &server.conn;
-    let dup_notes: i64 = c
-        .query_row(
-            "SELECT count(*) FROM (SELECT 1 FROM notifications GROUP BY order_id, department, kind HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(sql)?;
-    if dup_notes > 0 {
-        bad.push(format!("{dup_notes} (order, department, kind) have more than one notification"));
+    let t = &server.tables;
+    if t.dup_notes > 0 {
+        bad.push(format!("{} (order, department, kind) have more than one notification", t.dup_notes));
     }
-    let dup_assign: i64 = c
-        .query_row("SELECT count(*) FROM (SELECT 1 FROM assignments GROUP BY order_id HAVING count(*) > 1)", [], |r| {
-            r.get(0)
-        })
-        .map_err(sql)?;
-    if dup_assign > 0 {
-        bad.push(format!("{dup_assign} orders are assigned more than once"));
+    if t.dup_assign > 0 {
+        bad.push(format!("{} orders are assigned more than once", t.dup_assign));
     }
     let mut assigned = HashSet::new();
-    let mut stmt = c
-        .prepare(
-            "SELECT a.order_id, (SELECT count(*) FROM notifications n WHERE n.order_id = a.order_id
-                AND n.kind = 'assigned' AND n.department IN ('logistics', 'finance')) FROM assignments a",
-        )
-        .map_err(sql)?;
-    let mut q = stmt.query([]).map_err(sql)?;
-    while let Some(r) = q.next().map_err(sql)? {
-        let id: Vec<u8> = r.get(0).map_err(sql)?;
-        let notes: i64 = r.get(1).map_err(sql)?;
-        let id = DocId::from_slice(&id).ok_or("an assignment of a bad id")?;
-        if notes != 2 {
+    for (id, notes) in &t.assignments {
+        let id = DocId::from_slice(id).ok_or("an assignment of a bad id")?;
+        if *notes != 2 {
             bad.push(format!("order {id} is assigned with {notes} notifications, not 2"));
         }
         assigned.insert(id);
@@ -393,8 +423,7 @@ fn coverage(w: &World, server: &ServerView) -> Result<Coverage, String> {
             _ => {}
         }
     }
-    let moves: i64 = server.conn.query_row("SELECT count(*) FROM moves", [], |r| r.get(0)).map_err(sql)?;
-    c.moves = moves as u64;
+    c.moves = server.tables.moves as u64;
     c.inbox_items = w.devices.iter().map(|d| d.replica.inbox().len() as u64).sum();
     Ok(c)
 }

@@ -9,6 +9,9 @@
 //! reconnects over a reliable network until quiescent, and the invariants are checked
 //! ([`invariants`]).
 //!
+//! The same plans also run on two hubs over one PostgreSQL database ([`run_two_nodes`]):
+//! each connection lands on either node, and every invariant must hold as on one.
+//!
 //! Everything a run does follows from its seed: the plan is data drawn from it, device ids,
 //! actors and document ids are seeded, the clock is simulated. A failing seed replays with
 //! `SIM_SEED=<seed> cargo test -p jiuloop-tests --test sim`.
@@ -19,12 +22,20 @@ pub mod plan;
 pub mod world;
 
 pub use plan::Plan;
-pub use world::{Stats, World};
+pub use world::{Backing, Stats, World};
 
 use std::path::PathBuf;
 
 /// How a failure is replayed.
 pub fn replay_command(seed: u64) -> String {
+    replay_command_of(seed, false)
+}
+
+/// How a failure is replayed, on one node or on two.
+pub fn replay_command_of(seed: u64, two_nodes: bool) -> String {
+    if two_nodes {
+        return format!("SIM_NODE_SEED={seed} cargo test -p jiuloop-tests --test sim two_nodes");
+    }
     format!("SIM_SEED={seed} cargo test -p jiuloop-tests --test sim")
 }
 
@@ -37,6 +48,8 @@ pub struct SimFailure {
     /// The run's log (what happened, in order) and its plan.
     pub log: Vec<String>,
     pub plan: String,
+    /// The command that replays it.
+    pub replay: String,
 }
 
 impl SimFailure {
@@ -48,7 +61,7 @@ impl SimFailure {
             self.seed,
             self.round,
             self.message,
-            replay_command(self.seed),
+            self.replay,
             if skip > 0 { format!(" (last {tail} of {} lines)", self.log.len()) } else { String::new() },
             self.log[skip..].join("\n"),
             self.plan,
@@ -78,31 +91,47 @@ impl Drop for RunDir {
 
 /// Run the plan of `seed`: each round, then settle, then check.
 pub fn run(seed: u64) -> Result<Stats, SimFailure> {
-    let (result, stats, log, plan) = execute(seed);
+    finish(seed, false, execute(seed, None))
+}
+
+/// Run the plan of `seed` on two hubs (nodes) over the fresh PostgreSQL database `url`.
+pub fn run_two_nodes(seed: u64, url: String) -> Result<Stats, SimFailure> {
+    finish(seed, true, execute(seed, Some(Backing::Postgres { url, hubs: 2 })))
+}
+
+fn finish(
+    seed: u64,
+    two_nodes: bool,
+    (result, stats, log, plan): (Outcome, Stats, Vec<String>, String),
+) -> Result<Stats, SimFailure> {
     match result {
         Ok(()) => Ok(stats),
-        Err((round, message)) => Err(SimFailure { seed, round, message, log, plan }),
+        Err((round, message)) => {
+            Err(SimFailure { seed, round, message, log, plan, replay: replay_command_of(seed, two_nodes) })
+        }
     }
 }
 
 /// Run the plan of `seed` and return its log, whatever the outcome (to compare two runs).
 pub fn run_logged(seed: u64) -> Vec<String> {
-    let (result, _, mut log, _) = execute(seed);
+    let (result, _, mut log, _) = execute(seed, None);
     log.push(format!("outcome: {result:?}"));
     log
 }
 
 type Outcome = Result<(), (usize, String)>;
 
-fn execute(seed: u64) -> (Outcome, Stats, Vec<String>, String) {
+/// `backing`: `None` for a SQLite file in a directory of the run's own.
+fn execute(seed: u64, backing: Option<Backing>) -> (Outcome, Stats, Vec<String>, String) {
     let plan = Plan::generate(seed);
     let described = plan.describe();
     let dir = RunDir::new(seed);
+    let backing = backing.unwrap_or_else(|| Backing::Sqlite(dir.0.join("jiuloop.db")));
     let rounds = plan.rounds.clone();
     let mut round = 0;
     let mut world: Option<World> = None;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), String> {
-        let w = world.insert(World::new(plan, &dir.0));
+        let w = world.insert(World::new(plan, backing));
         for (r, steps) in rounds.iter().enumerate() {
             round = r;
             for (i, s) in steps.iter().enumerate() {

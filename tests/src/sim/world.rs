@@ -1,4 +1,5 @@
-//! The simulated system: the real [`Hub`] over a SQLite file, real devices
+//! The simulated system: the real [`Hub`] over a SQLite file (or two hubs over one
+//! PostgreSQL database, as two nodes), real devices
 //! ([`Replica`] + [`SyncEngine`] + [`MemStore`]), the [`Net`] between them, and what the run
 //! has observed that the invariants need (acknowledgements, refusals, authored changes).
 
@@ -7,6 +8,7 @@ use super::plan::{Action, AdminStep, LineSpec, Plan, SimUser, Step, TERRITORIES,
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use client_core::{LocalStore, MemStore, Replica, StoreOp, SyncEngine, SyncError};
 use jiuloop_server::SqliteDb;
+use jiuloop_server::storage::{PgStorage, Storage};
 use jiuloop_server::{ConnId, Hub, HubEvent, HubSettings, Outgoing, ServerStats, Session};
 use protocol::pricing::Policy;
 use protocol::schema::customer::NewCustomer;
@@ -16,7 +18,7 @@ use protocol::schema::{Channel, CustomerClass, ExceptionKind, OrderSource, Visit
 use protocol::wire::{self, ClientMsg, DocChunk, Hash, ServerMsg};
 use protocol::{DocId, DocKind, Role};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
@@ -78,13 +80,55 @@ pub fn example_policy() -> &'static Policy {
     })
 }
 
-/// The only place the hub is built: over the SQLite file at `path` (its constructor may
-/// soon take a storage trait object instead of a [`Db`]; change it here).
-pub fn open_hub(path: &Path, plan: &Plan) -> Hub {
+/// Where the server's data lives: a SQLite file (one hub), or a PostgreSQL database shared
+/// by several hubs (nodes).
+#[derive(Clone, Debug)]
+pub enum Backing {
+    Sqlite(PathBuf),
+    Postgres { url: String, hubs: usize },
+}
+
+impl Backing {
+    /// A new connection to it.
+    pub fn open(&self) -> Box<dyn Storage> {
+        match self {
+            Backing::Sqlite(path) => {
+                Box::new(SqliteDb::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display())))
+            }
+            Backing::Postgres { url, .. } => {
+                Box::new(PgStorage::connect(url).unwrap_or_else(|e| panic!("connect to {url}: {e}")))
+            }
+        }
+    }
+
+    /// How many hubs serve the devices.
+    pub fn hubs(&self) -> usize {
+        match self {
+            Backing::Sqlite(_) => 1,
+            Backing::Postgres { hubs, .. } => (*hubs).max(1),
+        }
+    }
+}
+
+/// The only place a hub is built.
+pub fn open_hub(backing: &Backing, plan: &Plan) -> Hub {
     hub_errors::capture();
-    let db = SqliteDb::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let settings = HubSettings { cache_docs: plan.cache_docs, compact_after: plan.compact_after };
-    Hub::new(Box::new(db), settings, Arc::new(ServerStats::default())).expect("the hub opens")
+    Hub::new(backing.open(), settings, Arc::new(ServerStats::default())).expect("the hub opens")
+}
+
+fn insert_users(db: &dyn Storage) {
+    for u in &USERS {
+        db.insert_user(&jiuloop_server::storage::NewUser {
+            name: u.name.into(),
+            password_hash: "not used: sessions are made directly".into(),
+            role: u.role.as_str().into(),
+            territory: u.territory.map(String::from),
+            manager: u.manager.map(String::from),
+            created_at: START,
+        })
+        .expect("insert user");
+    }
 }
 
 /// A database with the schema and every user, made once per process (migrating a fresh
@@ -97,17 +141,7 @@ fn template_db() -> &'static [u8] {
         let path = dir.join("jiuloop.db");
         {
             let db = SqliteDb::open(&path).expect("create the template database");
-            for u in &USERS {
-                db.insert_user(&jiuloop_server::storage::NewUser {
-                    name: u.name.into(),
-                    password_hash: "not used: sessions are made directly".into(),
-                    role: u.role.as_str().into(),
-                    territory: u.territory.map(String::from),
-                    manager: u.manager.map(String::from),
-                    created_at: START,
-                })
-                .expect("insert user");
-            }
+            insert_users(&db);
         } // closed: the write-ahead log is folded into the file
         let bytes = std::fs::read(&path).expect("read the template database");
         let _ = std::fs::remove_dir_all(&dir);
@@ -116,9 +150,18 @@ fn template_db() -> &'static [u8] {
 }
 
 /// The users and devices a login would have registered, in a new database at `path`.
-fn register(path: &Path, devices: &[SimDevice]) {
-    std::fs::write(path, template_db()).expect("write the database");
-    let db = SqliteDb::open(path).expect("open the database");
+fn register(backing: &Backing, devices: &[SimDevice]) {
+    let db = match backing {
+        Backing::Sqlite(path) => {
+            std::fs::write(path, template_db()).expect("write the database");
+            backing.open()
+        }
+        Backing::Postgres { .. } => {
+            let db = backing.open();
+            insert_users(&*db);
+            db
+        }
+    };
     db.begin().expect("begin");
     for d in devices {
         db.upsert_device(d.device_id, d.user.name, &d.name, START).expect("insert device");
@@ -346,8 +389,11 @@ impl std::ops::AddAssign<&Stats> for Stats {
 
 pub struct World {
     pub plan: Plan,
-    pub db_path: PathBuf,
-    hub: Option<Hub>,
+    pub backing: Backing,
+    /// One hub, or several nodes over one shared database (`None` while restarting).
+    hubs: Vec<Option<Hub>>,
+    /// Which hub each connection reached (a device lands on any node at each connect).
+    hub_of: HashMap<ConnId, usize>,
     next_conn: u64,
     pub devices: Vec<SimDevice>,
     pub net: Net,
@@ -362,8 +408,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(plan: Plan, dir: &Path) -> World {
-        let db_path = dir.join("jiuloop.db");
+    pub fn new(plan: Plan, backing: Backing) -> World {
         let mut rng = crate::Rng::new(plan.seed ^ 0xDE_71_CE);
         let mut devices = Vec::new();
         for (i, spec) in plan.devices.iter().enumerate() {
@@ -391,12 +436,13 @@ impl World {
             d.boot();
             devices.push(d);
         }
-        register(&db_path, &devices);
-        let hub = open_hub(&db_path, &plan);
+        register(&backing, &devices);
+        let hubs = (0..backing.hubs()).map(|_| Some(open_hub(&backing, &plan))).collect();
         World {
             plan,
-            db_path,
-            hub: Some(hub),
+            backing,
+            hubs,
+            hub_of: HashMap::new(),
             next_conn: 1,
             devices,
             net: Net::default(),
@@ -414,8 +460,10 @@ impl World {
         self.log.push(format!("[t+{t:>5}s] {line}"));
     }
 
-    fn hub(&mut self) -> &mut Hub {
-        self.hub.as_mut().expect("the hub runs between steps")
+    /// The hub connection `conn` reached.
+    fn hub(&mut self, conn: ConnId) -> &mut Hub {
+        let i = self.hub_of.get(&conn).copied().unwrap_or(0);
+        self.hubs[i].as_mut().expect("the hubs run between steps")
     }
 
     /// Carry out one step of the plan.
@@ -478,6 +526,10 @@ impl World {
                 }
                 moved = true;
             }
+            // Several nodes: each hears of the others' writes on its tick.
+            if self.hubs.len() > 1 && self.tick_all()? {
+                moved = true;
+            }
             self.net.gc();
             if !moved {
                 break;
@@ -507,6 +559,7 @@ impl World {
         }
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
+        self.hub_of.insert(conn, (conn.0 % self.hubs.len() as u64) as usize);
         let d = &mut self.devices[dev];
         d.conn = Some(conn);
         self.net.open(conn, dev, d.session.clone());
@@ -554,7 +607,9 @@ impl World {
     }
 
     fn restart_hub(&mut self) {
-        self.hub = None;
+        for h in &mut self.hubs {
+            *h = None;
+        }
         for dev in self.net.kill_all() {
             self.devices[dev].engine.disconnected();
         }
@@ -563,7 +618,9 @@ impl World {
         }
         self.stats.hub_restarts += 1;
         self.note("the server restarts: every connection and everything in flight is lost".into());
-        self.hub = Some(open_hub(&self.db_path, &self.plan));
+        for i in 0..self.hubs.len() {
+            self.hubs[i] = Some(open_hub(&self.backing, &self.plan));
+        }
     }
 
     // ---- the hub's side --------------------------------------------------------
@@ -585,7 +642,7 @@ impl World {
 
     /// The hub reads up to n frames from each of these connections, as one batch.
     fn hub_read(&mut self, reads: &[(ConnId, usize)], dup: bool) -> Result<(), Failure> {
-        let mut events = Vec::new();
+        let mut events: Vec<(ConnId, HubEvent)> = Vec::new();
         let mut pushes: Vec<(ConnId, DocChunk)> = Vec::new();
         let mut desc = Vec::new();
         let mut resent = Vec::new();
@@ -596,11 +653,11 @@ impl World {
                 match up {
                     Up::Connected(session) => {
                         desc.push(format!("{conn} connected"));
-                        events.push(HubEvent::Connected { conn, session: *session });
+                        events.push((conn, HubEvent::Connected { conn, session: *session }));
                     }
                     Up::Disconnected => {
                         desc.push(format!("{conn} disconnected"));
-                        events.push(HubEvent::Disconnected { conn });
+                        events.push((conn, HubEvent::Disconnected { conn }));
                     }
                     Up::Frame(bytes) => {
                         let msg: ClientMsg =
@@ -612,7 +669,7 @@ impl World {
                                 resent.push((conn, msg.clone(), docs.clone()));
                             }
                         }
-                        events.push(HubEvent::Message { conn, msg });
+                        events.push((conn, HubEvent::Message { conn, msg }));
                     }
                 }
             }
@@ -622,14 +679,24 @@ impl World {
         }
         self.note(format!("hub reads: {}", desc.join("; ")));
         let now = self.now;
-        let out = self.hub().handle_batch(events, now);
-        self.hub_output(out, &pushes, None)?;
+        // Each hub reads its own connections' frames, as one batch.
+        let mut per_hub: Vec<Vec<HubEvent>> = vec![Vec::new(); self.hubs.len()];
+        for (c, e) in events {
+            per_hub[self.hub_of.get(&c).copied().unwrap_or(0)].push(e);
+        }
+        for (h, mine) in per_hub.into_iter().enumerate() {
+            if mine.is_empty() {
+                continue;
+            }
+            let out = self.hubs[h].as_mut().expect("the hubs run between steps").handle_batch(mine, now);
+            self.hub_output(out, &pushes, None)?;
+        }
         // A push the hub reads twice (a retransmission, or the same push on the device's
         // next connection after the first answer was lost): the device gets one answer
         // per push, so the copy's answer is lost on the way.
         for (conn, msg, docs) in resent {
             self.note(format!("hub reads {conn}'s push again; its answer is lost"));
-            let out = self.hub().handle(HubEvent::Message { conn, msg }, now);
+            let out = self.hub(conn).handle(HubEvent::Message { conn, msg }, now);
             let pushes: Vec<(ConnId, DocChunk)> = docs.into_iter().map(|c| (conn, c)).collect();
             self.hub_output(out, &pushes, Some(conn))?;
         }
@@ -637,12 +704,22 @@ impl World {
     }
 
     fn tick(&mut self) -> Result<(), Failure> {
+        self.tick_all().map(|_| ())
+    }
+
+    /// Every hub's tick; whether any said something.
+    fn tick_all(&mut self) -> Result<bool, Failure> {
         let now = self.now;
-        let out = self.hub().handle(HubEvent::Tick { now }, now);
-        if !out.is_empty() {
-            self.note(format!("tick: {} message(s)", out.len()));
+        let mut said = false;
+        for h in 0..self.hubs.len() {
+            let out = self.hubs[h].as_mut().expect("the hubs run between steps").handle(HubEvent::Tick { now }, now);
+            if !out.is_empty() {
+                said = true;
+                self.note(format!("tick of hub {h}: {} message(s)", out.len()));
+            }
+            self.hub_output(out, &[], None)?;
         }
-        self.hub_output(out, &[], None)
+        Ok(said)
     }
 
     /// Record what the hub answered (acks, refusals), and queue it for the devices (except
@@ -804,7 +881,7 @@ impl World {
             }
         };
         let json = serde_json::to_string(&command).expect("admin commands serialize");
-        let db = SqliteDb::open(&self.db_path).map_err(|e| format!("open the database for an admin command: {e}"))?;
+        let db = self.backing.open();
         db.enqueue_admin_command(&json, self.now).map_err(|e| format!("queue an admin command: {e}"))?;
         self.note(format!("admin queues {a:?}"));
         Ok(())
