@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod period;
 pub mod project;
 pub mod projector;
+pub mod report;
 pub mod scorecard;
 
 #[cfg(test)]
