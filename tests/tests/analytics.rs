@@ -366,6 +366,8 @@ fn indicators_access_crash_and_rebuild() {
     assert_eq!(html.status, 200);
     assert!(html.text().contains("<h2>结论</h2>") && html.text().contains("<h2>建议</h2>"), "{}", html.text());
     assert_eq!(c.get("sun", &format!("/api/reports/{month}")).status, 403);
+    let cli_csv = c.server.admin_ok(&["period-report", &month, "--lang", "en"]);
+    assert_eq!(cli_csv, csv.text().trim(), "the command line's report is the endpoint's");
     assert_eq!(c.get("zhao", "/api/reports/2026-13").status, 400);
 
     let problems = c.table("zhao", "/api/analytics/problems");
