@@ -173,6 +173,19 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// The periodic analysis report of a month, quarter or year (2026-03, 2026-Q1, 2026):
+    /// every table, as CSV (default), JSON or a printable HTML page.
+    #[command(name = "period-report")]
+    PeriodReport {
+        period: String,
+        #[arg(long, conflicts_with = "html")]
+        json: bool,
+        #[arg(long)]
+        html: bool,
+        /// zh (default) or en.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+    },
     /// Rep assessment scorecards of a period (2026-03, 2026-Q1, 2026), ranked in team.
     Scorecards {
         #[arg(long)]
@@ -635,6 +648,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ]);
                 }
                 print!("{}", table_of(&rows));
+            }
+            Ok(())
+        }
+        Command::PeriodReport { period, json, html, lang } => {
+            use analytics::period::{Period, PeriodKind};
+            let p = Period::parse(&period)
+                .filter(|p| matches!(p.kind, PeriodKind::Month | PeriodKind::Quarter | PeriodKind::Year))
+                .ok_or_else(|| anyhow::anyhow!("not a report period (2026-03, 2026-Q1, 2026): {period}"))?;
+            let lang: protocol::schema::Lang = lang.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let store = SqliteAnalytics::open_in(&cli.data)?;
+            let r = analytics::report::build(&store, p, Role::Admin, "admin", &[])?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if html {
+                print!("{}", analytics::report::to_html(&r, lang));
+            } else {
+                print!("{}", analytics::report::to_report_csv(&r, lang));
             }
             Ok(())
         }

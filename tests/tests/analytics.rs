@@ -335,6 +335,41 @@ fn indicators_access_crash_and_rebuild() {
     let csv = c.get("zhao", &format!("/api/analytics/revenue?{range}&by=rep&format=csv"));
     assert_eq!(csv.status, 200);
     assert!(csv.text().starts_with("period,rep,revenue_fen,orders,"), "{}", csv.text());
+    // The month's analysis report over HTTP: the same figures as the indicator, as each
+    // reader may see them, every table in CSV, a printable page with room for conclusions.
+    let month = month_label(now);
+    let month_total: i64 = by_month.iter().filter(|((p, _), _)| *p == month).map(|(_, v)| v.0).sum();
+    let li_total: i64 = by_month.iter().filter(|((p, k), _)| *p == month && k == "li").map(|(_, v)| v.0).sum();
+    let report = c.table("zhao", &format!("/api/reports/{month}"));
+    let sections = report["sections"].as_array().expect("sections");
+    assert_eq!(sections[0]["table"]["rows"][0]["values"][0].as_i64(), Some(month_total), "{report}");
+    assert!(sections.iter().any(|s| s["table"]["by"] == "rep"));
+    let li_report = c.table("li", &format!("/api/reports/{month}"));
+    let li_sections = li_report["sections"].as_array().expect("sections");
+    assert_eq!(li_sections[0]["table"]["rows"][0]["values"][0].as_i64(), Some(li_total), "{li_report}");
+    assert!(li_sections.iter().all(|s| s["table"]["by"] != "rep" && s["table"]["by"] != "territory"));
+    let zhang_report = c.table("zhang", &format!("/api/reports/{month}"));
+    for s in zhang_report["sections"].as_array().expect("sections") {
+        if s["table"]["by"] == "rep" {
+            assert!(s["table"]["rows"].as_array().expect("rows").iter().all(|r| r["key"] == "li"), "{s}");
+        }
+    }
+    let csv = c.get("zhao", &format!("/api/reports/{month}?format=csv&lang=en"));
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text().contains(&format!("# {month} Revenue by rep\nperiod,rep,revenue_fen,orders,")),
+        "{}",
+        csv.text()
+    );
+    assert_eq!(csv.text().matches(&format!("# {month} ")).count(), sections.len());
+    let html = c.get("zhao", &format!("/api/reports/{month}?format=html"));
+    assert_eq!(html.status, 200);
+    assert!(html.text().contains("<h2>结论</h2>") && html.text().contains("<h2>建议</h2>"), "{}", html.text());
+    assert_eq!(c.get("sun", &format!("/api/reports/{month}")).status, 403);
+    let cli_csv = c.server.admin_ok(&["period-report", &month, "--lang", "en"]);
+    assert_eq!(cli_csv, csv.text().trim(), "the command line's report is the endpoint's");
+    assert_eq!(c.get("zhao", "/api/reports/2026-13").status, 400);
+
     let problems = c.table("zhao", "/api/analytics/problems");
     assert!(
         problems

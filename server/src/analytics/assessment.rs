@@ -3,10 +3,10 @@
 //! scores, locks, corrections and sanctions people recorded, and the reps and their
 //! managers from the users table. Who sees which scorecards: [`visible`].
 
-use super::indicators::{self, Dim, Filters, Query, Scope};
+use super::QueryError;
+use super::indicators::{Dim, Filters, Query, Scope};
 use super::period::{Period, PeriodKind};
 use super::scorecard::{self, Inputs, Item, Scheme, Scorecard};
-use super::{QueryError, load_data};
 use crate::storage::analytics::AnalyticsStore;
 use crate::storage::{DbError, Storage};
 use protocol::Role;
@@ -64,9 +64,7 @@ pub fn scorecards(
                 by: Dim::Rep,
                 filters: Filters::default(),
             };
-            let table = load_data(store, &q)
-                .map_err(QueryError::from)
-                .and_then(|d| indicators::compute(&q, &Scope::All, &d).map_err(QueryError::Bad));
+            let table = super::run(store, &q, &Scope::All);
             let rows = match table {
                 Ok(t) => t.rows.into_iter().filter(|r| r.period == p.label()).map(|r| (r.key, r.values)).collect(),
                 Err(e) => {

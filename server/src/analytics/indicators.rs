@@ -13,8 +13,10 @@
 //! 100 ÷ bottles per case, rounded down per line); `minutes` whole minutes (rounded down);
 //! `bp` basis points (1/10 000, rounded down).
 
-use super::period::{Period, PeriodKind, local_midnight};
-use crate::storage::analytics::{ComplaintFact, CustomerFact, OrderFact, VisitFact};
+use super::period::{Period, PeriodKind, local_date, local_midnight};
+use crate::storage::analytics::{
+    ComplaintFact, CustomerFact, OrderCount, OrderFact, SalesBucket, SalesDim, SalesQuery, VisitFact, day_number,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -280,7 +282,7 @@ impl<'a> Attrs<'a> {
             Dim::Series => self.series,
             Dim::Sku => self.sku,
         };
-        v.unwrap_or("-").to_string()
+        v.filter(|v| !v.is_empty()).unwrap_or("-").to_string()
     }
 }
 
@@ -334,7 +336,7 @@ pub fn compute(q: &Query, scope: &Scope, data: &Data) -> Result<Table, String> {
             for o in data.orders.iter().filter(|o| o.counted) {
                 let c = o.customer.as_deref().and_then(|id| customers.get(id).copied());
                 let mut base = Attrs::of_customer(c, Some(o.rep.as_str()));
-                if base.territory.is_none() {
+                if base.territory.is_none_or(str::is_empty) {
                     base.territory = o.territory.as_deref();
                 }
                 for l in &o.lines {
@@ -430,12 +432,21 @@ pub fn compute(q: &Query, scope: &Scope, data: &Data) -> Result<Table, String> {
             }
         }
     }
+    let sums = acc.into_iter().map(|(k, a)| (k, a.sums)).collect();
+    Ok(table(q, sums))
+}
+
+/// The table of the periods `q` shows from the figures per (period, key) — the shown
+/// periods' and those before them.
+fn table(q: &Query, acc: HashMap<(Period, String), Vec<i64>>) -> Table {
+    let ind = q.indicator;
+    let ncol = ind.columns().len();
     let periods = q.periods();
     let shown: BTreeSet<Period> = periods.iter().copied().collect();
     let mut rows: BTreeMap<(Period, String), Vec<i64>> = BTreeMap::new();
     for ((p, k), a) in &acc {
         if shown.contains(p) {
-            rows.insert((*p, k.clone()), a.sums.clone());
+            rows.insert((*p, k.clone()), a.clone());
         }
     }
     // The total always has a row per period (zeros when nothing happened).
@@ -446,11 +457,11 @@ pub fn compute(q: &Query, scope: &Scope, data: &Data) -> Result<Table, String> {
     }
     let lookup = |p: Period, k: &str| -> Vec<Option<i64>> {
         match acc.get(&(p, k.to_string())) {
-            Some(a) => a.sums.iter().map(|v| Some(*v)).collect(),
+            Some(a) => a.iter().map(|v| Some(*v)).collect(),
             None => vec![None; ncol],
         }
     };
-    Ok(Table {
+    Table {
         indicator: ind.as_str(),
         period: q.period.as_str(),
         by: q.by.as_str(),
@@ -465,7 +476,95 @@ pub fn compute(q: &Query, scope: &Scope, data: &Data) -> Result<Table, String> {
                 values,
             })
             .collect(),
+    }
+}
+
+/// Whether an indicator is read from the per-day sales rollup (revenue, volume, profit).
+pub fn from_rollup(ind: Indicator) -> bool {
+    ind.by_product()
+}
+
+/// The rollup question for an order indicator's query and a reader's scope (`None`: the
+/// scope and the filters exclude each other — nothing to count).
+pub fn sales_query(q: &Query, scope: &Scope) -> Option<SalesQuery> {
+    let (from, to) = q.data_range();
+    let f = &q.filters;
+    let mut rep = f.rep.clone();
+    let mut territories = None;
+    match scope {
+        Scope::All => {}
+        Scope::Territories(t) => territories = Some(t.clone()),
+        Scope::Own(u) => {
+            if rep.as_ref().is_some_and(|r| r != u) {
+                return None;
+            }
+            rep = Some(u.clone());
+        }
+    }
+    let product_grain = |d: Dim| q.by == d;
+    let orders = if product_grain(Dim::Sku) || f.sku.is_some() {
+        OrderCount::Cell
+    } else if product_grain(Dim::Series) || f.series.is_some() {
+        OrderCount::Series
+    } else {
+        OrderCount::All
+    };
+    Some(SalesQuery {
+        from_day: day_number(local_date(from)),
+        to_day: day_number(local_date(to)),
+        by_month: matches!(q.period, PeriodKind::Month | PeriodKind::Quarter | PeriodKind::Year),
+        by: match q.by {
+            Dim::Total => SalesDim::Total,
+            Dim::Territory => SalesDim::Territory,
+            Dim::Region => SalesDim::Region,
+            Dim::Rep => SalesDim::Rep,
+            Dim::Channel => SalesDim::Channel,
+            Dim::Series => SalesDim::Series,
+            Dim::Sku => SalesDim::Sku,
+        },
+        orders,
+        costs: q.indicator == Indicator::Profit,
+        territory: f.territory.clone(),
+        region: f.region.clone(),
+        rep,
+        channel: f.channel.clone(),
+        series: f.series.clone(),
+        sku: f.sku.clone(),
+        territories,
     })
+}
+
+/// An order indicator's table from the rollup's buckets (what [`compute`] gives from the
+/// orders themselves, to the fen: `analytics::tests` compares them on random data).
+pub fn compute_from_sales(q: &Query, buckets: &[SalesBucket]) -> Result<Table, String> {
+    let ind = q.indicator;
+    if !from_rollup(ind) {
+        return Err(format!("{} is not a sales indicator", ind.as_str()));
+    }
+    let mut acc: HashMap<(Period, String), Vec<i64>> = HashMap::new();
+    for b in buckets {
+        let date = if matches!(q.period, PeriodKind::Month | PeriodKind::Quarter | PeriodKind::Year) {
+            NaiveDate::from_ymd_opt((b.bucket / 100) as i32, (b.bucket % 100) as u32, 1)
+        } else {
+            NaiveDate::from_ymd_opt((b.bucket / 10_000) as i32, (b.bucket / 100 % 100) as u32, (b.bucket % 100) as u32)
+        };
+        let Some(date) = date else { continue };
+        let key = match q.by {
+            Dim::Total => String::new(),
+            _ if b.key.is_empty() => "-".to_string(),
+            _ => b.key.clone(),
+        };
+        let add: [i64; 4] = match ind {
+            Indicator::Revenue => [b.amount_fen, b.orders, 0, 0],
+            Indicator::Volume => [b.bottles, b.cases_x100, 0, 0],
+            _ => [b.costed_fen, b.cost_fen, b.costed_fen - b.cost_fen, b.lines_without_cost],
+        };
+        let e = acc.entry((Period::containing(q.period, date), key)).or_insert_with(|| vec![0; ind.columns().len()]);
+        for (v, a) in e.iter_mut().zip(add) {
+            *v += a;
+        }
+    }
+    Ok(table(q, acc))
 }
 
 /// The table as CSV: `period,key,<columns>,<columns>_previous,<columns>_year_ago`.

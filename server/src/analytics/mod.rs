@@ -9,7 +9,11 @@ pub mod indicators;
 pub mod period;
 pub mod project;
 pub mod projector;
+pub mod report;
 pub mod scorecard;
+
+#[cfg(test)]
+mod rollup_check;
 
 use crate::storage::DbError;
 use crate::storage::analytics::AnalyticsStore;
@@ -75,7 +79,21 @@ pub enum QueryError {
     Bad(String),
 }
 
+/// An indicator's table for a reader's scope: revenue, volume and profit from the per-day
+/// sales rollup, the others from the facts.
 pub fn run(store: &dyn AnalyticsStore, q: &Query, scope: &Scope) -> Result<Table, QueryError> {
+    if indicators::from_rollup(q.indicator) {
+        let buckets = match indicators::sales_query(q, scope) {
+            Some(sq) => store.sales(&sq)?,
+            None => Vec::new(),
+        };
+        return indicators::compute_from_sales(q, &buckets).map_err(QueryError::Bad);
+    }
+    run_on_facts(store, q, scope)
+}
+
+/// An indicator's table computed from the facts themselves (the rollup's reference).
+pub fn run_on_facts(store: &dyn AnalyticsStore, q: &Query, scope: &Scope) -> Result<Table, QueryError> {
     let data = load_data(store, q)?;
     indicators::compute(q, scope, &data).map_err(QueryError::Bad)
 }

@@ -388,7 +388,9 @@ impl Drop for ProjectionThread {
 mod tests {
     use super::*;
     use crate::storage::SqliteDb;
-    use crate::storage::analytics::{AnalyticsCounts, Correction, QualitativeScore, Sanction, SqliteAnalytics};
+    use crate::storage::analytics::{
+        AnalyticsCounts, Correction, QualitativeScore, SalesBucket, SalesQuery, Sanction, SqliteAnalytics,
+    };
     use protocol::schema::customer::NewCustomer;
     use protocol::schema::order::NewLine;
     use protocol::schema::{Channel, OrderSource};
@@ -488,6 +490,9 @@ mod tests {
         }
         fn customers(&self) -> Result<Vec<CustomerFact>, DbError> {
             self.inner.customers()
+        }
+        fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesBucket>, DbError> {
+            self.inner.sales(q)
         }
         fn put_visit(&self, v: &VisitFact) -> Result<(), DbError> {
             self.inner.put_visit(v)

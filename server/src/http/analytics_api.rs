@@ -5,6 +5,9 @@
 //! - `GET /api/analytics/problems`: records that cannot be counted, with the reason.
 //! - `GET /api/analytics/{indicator}?period=month&from=YYYY-MM-DD&to=…&by=rep&territory=…`
 //!   (`&format=csv` for CSV): one indicator's table.
+//! - `GET /api/reports/{period}` (`2026-03`, `2026-Q1`, `2026`; `?format=csv` every table,
+//!   `?format=html` a printable page; `&lang=en`): the periodic analysis report as the
+//!   reader may see it (`analytics::report`).
 //! - `GET /api/scorecards?period=2026-03` (or `2026-Q1`, `2026`): the rep assessment
 //!   scorecards the reader may see (a rep their own, a manager their team's, executives
 //!   all); `POST /api/scorecards/scheme` (executives), `…/qualitative` (the rep's manager),
@@ -32,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/analytics/status", get(status))
         .route("/api/analytics/problems", get(problems))
         .route("/api/analytics/{indicator}", get(indicator))
+        .route("/api/reports/{period}", get(report))
         .route("/api/scorecards", get(scorecards))
         .route("/api/scorecards/scheme", post(set_scheme))
         .route("/api/scorecards/qualitative", post(qualitative))
@@ -150,6 +154,36 @@ async fn indicator(
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
     }
     Ok(Json(table).into_response())
+}
+
+async fn report(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(label): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    use protocol::schema::Lang;
+    let s = session(&app, &headers).await?;
+    let period = period_of(&label)?;
+    let get = |k: &str| pairs.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let lang = if get("lang") == Some("en") { Lang::En } else { Lang::Zh };
+    let format = get("format").unwrap_or("json").to_string();
+    let (role, user, territories) = (s.role, s.user.clone(), s.territories.clone());
+    let r = with_store(&app, move |store| {
+        analytics::report::build(store, period, role, &user, &territories).map_err(query_error)
+    })
+    .await?;
+    if r.sections.is_empty() {
+        return Err(forbidden(format!("the {} role has no sales figures", s.role.as_str())));
+    }
+    Ok(match format.as_str() {
+        "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], analytics::report::to_report_csv(&r, lang))
+            .into_response(),
+        "html" => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], analytics::report::to_html(&r, lang)).into_response()
+        }
+        _ => Json(r).into_response(),
+    })
 }
 
 fn conflict(message: impl Into<String>) -> ApiError {

@@ -9,7 +9,9 @@
 //!    up) and its live throughput.
 //! 2. A rebuild of the read model from the same feed: throughput in changes/s.
 //! 3. Dashboard query times over a year of synthetic rows: R reps (default 500) × 20 orders
-//!    a week × 52 weeks, two lines each, written straight into a fresh read model.
+//!    a week × 52 weeks, two lines each, written straight into a fresh read model (the
+//!    per-day rollup maintained as they are written): each query computed from the orders
+//!    (as before the rollup) and from the rollup, checked equal. `--queries-only`: only this.
 
 use clap::Parser;
 use jiuloop_server::analytics::indicators::Scope;
@@ -35,6 +37,9 @@ struct Args {
     /// Reps in the synthetic year.
     #[arg(long, default_value_t = 500)]
     reps: usize,
+    /// Only the dashboard queries (part 3).
+    #[arg(long)]
+    queries_only: bool,
 }
 
 const PASSWORD: &str = "analytics-bench-password";
@@ -253,15 +258,11 @@ fn synthetic_year(store: &SqliteAnalytics, reps: usize) -> (usize, Duration) {
     (orders, started.elapsed())
 }
 
-fn main() {
-    let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    println!("analytics bench: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
-
+fn bursts(runtime: &tokio::runtime::Runtime, args: &Args) {
     println!("1. a burst of {} accepted changes, {} documents a frame, one connection", args.changes, args.frame);
-    let off = runtime.block_on(burst(&args, false));
+    let off = runtime.block_on(burst(args, false));
     print_acks("projection off:", &off);
-    let on = runtime.block_on(burst(&args, true));
+    let on = runtime.block_on(burst(args, true));
     print_acks("projection on:", &on);
     if let Some((t, behind)) = on.lag {
         println!("  lag after the burst: {behind} sequence numbers behind at the last ack, caught up {} later", ms(t));
@@ -291,12 +292,23 @@ fn main() {
         e.as_secs_f64(),
         counts.cursor as f64 / e.as_secs_f64()
     );
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    println!("analytics bench: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+
+    if !args.queries_only {
+        bursts(&runtime, &args);
+    }
 
     println!("3. dashboard queries over a year of {} reps × 20 orders a week", args.reps);
     let dir = TempDir::new("analytics-year");
     let store = SqliteAnalytics::open_in(dir.path()).expect("store");
     let (orders, took) = synthetic_year(&store, args.reps);
-    println!("  wrote {orders} orders (2 lines each) in {:.1} s", took.as_secs_f64());
+    let cells = store.counts().expect("counts").sales_days;
+    println!("  wrote {orders} orders (2 lines each; {cells} rollup cells) in {:.1} s", took.as_secs_f64());
     let queries: [(&str, &str, Scope); 6] = [
         ("revenue", "period=month", Scope::All),
         ("revenue", "period=month&by=rep", Scope::All),
@@ -311,8 +323,21 @@ fn main() {
         pairs.push(("from".into(), "2026-01-01".into()));
         pairs.push(("to".into(), "2026-12-31".into()));
         let query = parse_query(indicator, &pairs, now_ms()).expect("query");
+        // The same question from the orders themselves (the query before the rollup) and
+        // from the per-day rollup.
+        let t = Instant::now();
+        let facts = analytics::run_on_facts(&store, &query, &scope).expect("run on facts");
+        let on_facts = t.elapsed();
         let t = Instant::now();
         let table = analytics::run(&store, &query, &scope).expect("run");
-        println!("  {indicator:<8} {q:<30} {:?}: {} rows in {}", scope, table.rows.len(), ms(t.elapsed()));
+        let on_rollup = t.elapsed();
+        assert_eq!(table, facts, "the rollup's figures are the facts'");
+        println!(
+            "  {indicator:<8} {q:<30} {:?}: {} rows: from the orders {}, from the rollup {}",
+            scope,
+            table.rows.len(),
+            ms(on_facts),
+            ms(on_rollup)
+        );
     }
 }

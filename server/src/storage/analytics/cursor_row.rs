@@ -17,7 +17,7 @@ impl SqliteAnalytics {
         self.conn.execute_batch(
             "DELETE FROM order_facts; DELETE FROM order_lines; DELETE FROM customer_facts;
              DELETE FROM class_changes; DELETE FROM visit_facts; DELETE FROM complaint_facts;
-             DELETE FROM problems; UPDATE projection_cursor SET seq = 0 WHERE id = 1;",
+             DELETE FROM problems; DELETE FROM sales_days; DELETE FROM sales_months; UPDATE projection_cursor SET seq = 0 WHERE id = 1;",
         )?;
         Ok(())
     }
@@ -34,6 +34,7 @@ impl SqliteAnalytics {
             visits: count("visit_facts")?,
             complaints: count("complaint_facts")?,
             problems: count("problems")?,
+            sales_days: count("sales_days")?,
         })
     }
 }

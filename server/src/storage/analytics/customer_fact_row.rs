@@ -1,11 +1,20 @@
 //! `customer_facts` and `class_changes`: customers with their A/B/C class history.
 
-use super::{ClassChangeFact, CustomerFact, DbError, SqliteAnalytics};
+use super::{ClassChangeFact, CustomerAttrs, CustomerFact, DbError, SqliteAnalytics};
 use rusqlite::params;
 use std::collections::HashMap;
 
 impl SqliteAnalytics {
     pub(super) fn put_customer_impl(&self, c: &CustomerFact) -> Result<(), DbError> {
+        // The rollup attributes orders by their customer's territory, region and channel:
+        // when those change (or the customer arrives after its orders) its orders move.
+        let was = self.customer_attrs(Some(&c.id))?;
+        let now =
+            CustomerAttrs { territory: c.territory.clone(), region: c.region.clone(), channel: c.channel.clone() };
+        let moved = if was == now { Vec::new() } else { self.counted_orders("customer", &c.id)? };
+        for o in &moved {
+            self.roll(o, &was, -1)?;
+        }
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO customer_facts (customer_id, name, territory, region, channel, owner,
@@ -28,6 +37,9 @@ impl SqliteAnalytics {
         )?;
         for (n, ch) in c.class_changes.iter().enumerate() {
             insert.execute(params![c.id, n as i64, ch.from, ch.to, ch.at, ch.by])?;
+        }
+        for o in &moved {
+            self.roll(o, &now, 1)?;
         }
         Ok(())
     }

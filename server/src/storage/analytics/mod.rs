@@ -21,6 +21,7 @@ mod migrations;
 mod order_fact_row;
 mod problem_row;
 pub mod rows;
+mod sales_day_row;
 mod visit_fact_row;
 
 pub use rows::*;
@@ -43,6 +44,8 @@ pub struct AnalyticsCounts {
     pub visits: i64,
     pub complaints: i64,
     pub problems: i64,
+    /// Cells of the per-day sales rollup.
+    pub sales_days: i64,
 }
 
 /// What the projection and the indicator queries need of a store.
@@ -58,12 +61,16 @@ pub trait AnalyticsStore: Send {
     fn clear(&self) -> Result<(), DbError>;
     fn counts(&self) -> Result<AnalyticsCounts, DbError>;
 
-    /// Insert or replace an order with its lines.
+    /// Insert or replace an order with its lines (and its cells of the sales rollup).
     fn put_order(&self, o: &OrderFact) -> Result<(), DbError>;
     /// Orders dated in `[from, to)`, with their lines, oldest first.
     fn orders_between(&self, from: i64, to: i64) -> Result<Vec<OrderFact>, DbError>;
 
+    /// Insert or replace a customer (a new territory, region or channel moves its orders'
+    /// cells of the sales rollup).
     fn put_customer(&self, c: &CustomerFact) -> Result<(), DbError>;
+    /// The per-day sales rollup's sums for a question (revenue, volume, profit).
+    fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesBucket>, DbError>;
     /// Every customer with its class history.
     fn customers(&self) -> Result<Vec<CustomerFact>, DbError>;
 
@@ -176,6 +183,9 @@ impl AnalyticsStore for SqliteAnalytics {
     }
     fn customers(&self) -> Result<Vec<CustomerFact>, DbError> {
         self.customers_impl()
+    }
+    fn sales(&self, q: &SalesQuery) -> Result<Vec<SalesBucket>, DbError> {
+        self.sales_impl(q)
     }
     fn put_visit(&self, v: &VisitFact) -> Result<(), DbError> {
         self.put_visit_impl(v)

@@ -1,4 +1,5 @@
-//! `order_facts` and `order_lines`: each order as the analysis counts it.
+//! `order_facts` and `order_lines`: each order as the analysis counts it (its cells of
+//! the sales rollup follow it: `sales_day_row.rs`).
 
 use super::{DbError, LineFact, OrderFact, SqliteAnalytics, to_bool};
 use rusqlite::params;
@@ -6,6 +7,13 @@ use std::collections::HashMap;
 
 impl SqliteAnalytics {
     pub(super) fn put_order_impl(&self, o: &OrderFact) -> Result<(), DbError> {
+        // The rollup: the order's old cells out, its new ones in (its customer as it is now).
+        let customer = self.customer_attrs(o.customer.as_deref())?;
+        for old in self.counted_orders("order_id", &o.id)? {
+            let was = self.customer_attrs(old.customer.as_deref())?;
+            self.roll(&old, &was, -1)?;
+        }
+        self.roll(o, &customer, 1)?;
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO order_facts (order_id, customer, rep, territory, status, counted, ordered_at,

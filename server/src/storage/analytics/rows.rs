@@ -146,3 +146,175 @@ pub struct Sanction {
     pub by: String,
     pub at: i64,
 }
+
+/// What an order's attribution takes from its customer (as the customer reads now).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerAttrs {
+    pub territory: Option<String>,
+    pub region: Option<String>,
+    pub channel: Option<String>,
+}
+
+/// One cell of the per-day sales rollup (`sales_days`): a Shanghai day × territory ×
+/// region × rep × channel × series × SKU. Unknown values are `""` (an empty text counts as
+/// unknown, as in the indicators).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SalesKey {
+    /// `YYYYMMDD` of the Shanghai date of the order.
+    pub day: i64,
+    pub territory: String,
+    pub region: String,
+    pub rep: String,
+    pub channel: String,
+    pub series: String,
+    pub sku: String,
+}
+
+/// What the counted orders' lines of one cell add up to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SalesSums {
+    pub amount_fen: i64,
+    pub bottles: i64,
+    /// Each line's bottles × 100 ÷ bottles per case, rounded down per line.
+    pub cases_x100: i64,
+    /// Units ordered (the unit each SKU is costed in).
+    pub qty: i64,
+    pub lines: i64,
+    /// Orders with a line in this cell.
+    pub orders: i64,
+    /// Orders for which this is the first cell (by SKU) of its series: summed over a
+    /// series, the distinct orders with a line of it.
+    pub orders_series: i64,
+    /// Orders for which this is their first cell: summed over anything coarser than a
+    /// series, the distinct orders.
+    pub orders_all: i64,
+}
+
+impl SalesSums {
+    pub fn add(&mut self, o: &SalesSums, sign: i64) {
+        self.amount_fen += sign * o.amount_fen;
+        self.bottles += sign * o.bottles;
+        self.cases_x100 += sign * o.cases_x100;
+        self.qty += sign * o.qty;
+        self.lines += sign * o.lines;
+        self.orders += sign * o.orders;
+        self.orders_series += sign * o.orders_series;
+        self.orders_all += sign * o.orders_all;
+    }
+}
+
+fn text(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// The `YYYYMMDD` number of a Shanghai date.
+pub fn day_number(d: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
+}
+
+/// The rollup cells a counted order adds (none for an order that does not count). The
+/// attribution is the indicators': the rep who wrote it; its customer's territory (else
+/// the order's own), region and channel.
+pub fn sales_cells(o: &OrderFact, customer: &CustomerAttrs) -> Vec<(SalesKey, SalesSums)> {
+    if !o.counted {
+        return Vec::new();
+    }
+    const SHANGHAI_MS: i64 = 8 * 3_600_000;
+    let days = (o.ordered_at + SHANGHAI_MS).div_euclid(86_400_000);
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or(chrono::NaiveDate::MIN);
+    let territory = match customer.territory.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => t.to_string(),
+        None => text(&o.territory),
+    };
+    let mut cells: std::collections::BTreeMap<SalesKey, SalesSums> = std::collections::BTreeMap::new();
+    for l in &o.lines {
+        let key = SalesKey {
+            day: day_number(date),
+            territory: territory.clone(),
+            region: text(&customer.region),
+            rep: o.rep.clone(),
+            channel: text(&customer.channel),
+            series: text(&l.series),
+            sku: l.sku.clone(),
+        };
+        let s = cells.entry(key).or_default();
+        s.amount_fen += l.amount_fen;
+        s.bottles += l.bottles;
+        s.cases_x100 += l.bottles * 100 / l.bottles_per_case.max(1);
+        s.qty += l.qty;
+        s.lines += 1;
+        s.orders = 1;
+    }
+    let mut out: Vec<(SalesKey, SalesSums)> = cells.into_iter().collect();
+    let mut last_series: Option<String> = None;
+    for (i, (k, s)) in out.iter_mut().enumerate() {
+        s.orders_all = i64::from(i == 0);
+        if last_series.as_deref() != Some(k.series.as_str()) {
+            s.orders_series = 1;
+            last_series = Some(k.series.clone());
+        }
+    }
+    out
+}
+
+/// A breakdown of the rollup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SalesDim {
+    Total,
+    Territory,
+    Region,
+    Rep,
+    Channel,
+    Series,
+    Sku,
+}
+
+/// Which of a cell's order counts add up to distinct orders for a question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderCount {
+    /// By or filtered by SKU.
+    Cell,
+    /// By or filtered by series.
+    Series,
+    All,
+}
+
+/// A question to the rollup: the sums by bucket and breakdown key, over the days
+/// `[from_day, to_day)` (`YYYYMMDD`), with the filters and the reader's scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SalesQuery {
+    pub from_day: i64,
+    pub to_day: i64,
+    /// Buckets are months (`YYYYMM`) rather than days (`YYYYMMDD`).
+    pub by_month: bool,
+    pub by: SalesDim,
+    pub orders: OrderCount,
+    /// Join the SKU costs (gross profit).
+    pub costs: bool,
+    pub territory: Option<String>,
+    pub region: Option<String>,
+    pub rep: Option<String>,
+    pub channel: Option<String>,
+    pub series: Option<String>,
+    pub sku: Option<String>,
+    /// Only these territories (a manager's).
+    pub territories: Option<Vec<String>>,
+}
+
+/// The rollup's sums of one bucket and key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SalesBucket {
+    /// `YYYYMMDD` or `YYYYMM`.
+    pub bucket: i64,
+    /// The breakdown's value (`""`: unknown, or the total).
+    pub key: String,
+    pub amount_fen: i64,
+    pub bottles: i64,
+    pub cases_x100: i64,
+    pub orders: i64,
+    /// With `costs`: the amount of the lines with a cost, their cost, the lines without.
+    pub costed_fen: i64,
+    pub cost_fen: i64,
+    pub lines_without_cost: i64,
+}
