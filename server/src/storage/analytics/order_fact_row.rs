@@ -62,25 +62,7 @@ impl SqliteAnalytics {
              cancelled_after_confirmation, exceptions, total_fen, seq
              FROM order_facts WHERE ordered_at >= ?1 AND ordered_at < ?2 ORDER BY ordered_at, order_id",
         )?;
-        let mut orders: Vec<OrderFact> = stmt
-            .query_map(params![from, to], |r| {
-                Ok(OrderFact {
-                    id: r.get(0)?,
-                    customer: r.get(1)?,
-                    rep: r.get(2)?,
-                    territory: r.get(3)?,
-                    status: r.get(4)?,
-                    counted: to_bool(r.get(5)?),
-                    ordered_at: r.get(6)?,
-                    confirmed_at: r.get(7)?,
-                    cancelled_after_confirmation: to_bool(r.get(8)?),
-                    exceptions: r.get(9)?,
-                    total_fen: r.get(10)?,
-                    seq: r.get(11)?,
-                    lines: Vec::new(),
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut orders: Vec<OrderFact> = stmt.query_map(params![from, to], order_fact)?.collect::<Result<_, _>>()?;
         let index: HashMap<Vec<u8>, usize> = orders.iter().enumerate().map(|(i, o)| (o.id.clone(), i)).collect();
         let mut lines = self.conn.prepare_cached(
             "SELECT l.order_id, l.line_id, l.sku, l.series, l.unit, l.qty, l.bottles, l.bottles_per_case, l.amount_fen
@@ -106,4 +88,25 @@ impl SqliteAnalytics {
         }
         Ok(orders)
     }
+}
+
+/// An `order_facts` row read in the column order `order_id, customer, rep, territory,
+/// status, counted, ordered_at, confirmed_at, cancelled_after_confirmation, exceptions,
+/// total_fen, seq` (its lines are read apart).
+pub(super) fn order_fact(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderFact> {
+    Ok(OrderFact {
+        id: r.get(0)?,
+        customer: r.get(1)?,
+        rep: r.get(2)?,
+        territory: r.get(3)?,
+        status: r.get(4)?,
+        counted: to_bool(r.get(5)?),
+        ordered_at: r.get(6)?,
+        confirmed_at: r.get(7)?,
+        cancelled_after_confirmation: to_bool(r.get(8)?),
+        exceptions: r.get(9)?,
+        total_fen: r.get(10)?,
+        seq: r.get(11)?,
+        lines: Vec::new(),
+    })
 }

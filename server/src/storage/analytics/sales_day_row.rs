@@ -9,7 +9,7 @@
 
 use super::{
     CustomerAttrs, DbError, LineFact, OrderCount, OrderFact, SalesBucket, SalesDim, SalesQuery, SalesSums,
-    SqliteAnalytics, sales_cells, to_bool,
+    SqliteAnalytics, sales_cells,
 };
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -92,23 +92,7 @@ impl SqliteAnalytics {
         let mut orders: Vec<OrderFact> = self
             .conn
             .prepare_cached(&sql)?
-            .query_map([id], |r| {
-                Ok(OrderFact {
-                    id: r.get(0)?,
-                    customer: r.get(1)?,
-                    rep: r.get(2)?,
-                    territory: r.get(3)?,
-                    status: r.get(4)?,
-                    counted: to_bool(r.get(5)?),
-                    ordered_at: r.get(6)?,
-                    confirmed_at: r.get(7)?,
-                    cancelled_after_confirmation: to_bool(r.get(8)?),
-                    exceptions: r.get(9)?,
-                    total_fen: r.get(10)?,
-                    seq: r.get(11)?,
-                    lines: Vec::new(),
-                })
-            })?
+            .query_map([id], super::order_fact_row::order_fact)?
             .collect::<Result<_, _>>()?;
         let mut lines = self.conn.prepare_cached(
             "SELECT sku, series, qty, bottles, bottles_per_case, amount_fen, line_id, unit FROM order_lines
