@@ -131,6 +131,22 @@ async fn a_claim_with_a_receipt_photo_filed_offline_on_a_phone_is_synced_approve
     zhang.sync();
     zhang.ok(&["expense", "approve", &claim]);
     zhang.sync();
+
+    // Finance's queue in the browser: the receipt viewer shows the very photo, fetched
+    // from the server.
+    let fin_browser = Browser::launch().await;
+    let fin = fin_browser.page("qian-laptop", &server.url()).await;
+    login(&fin, "qian").await;
+    fin.eval("location.hash = '#/expenses'").await;
+    fin.wait_for(&format!("!!document.querySelector('#x-view-{claim}-1')"), LONG).await;
+    fin.click(&format!("#x-view-{claim}-1")).await;
+    fin.wait_for(&format!("document.querySelector('#rv-{claim}-1').dataset.bytes === '300004'"), LONG).await;
+    fin.wait_for(
+        &format!("(() => {{ const i = document.querySelector('#rv-{claim}-1 img.receipt-image'); return !!i && i.complete; }})()"),
+        LONG,
+    )
+    .await;
+    shot(&fin, "62b-receipt-viewer").await;
     qian.sync();
     let shown = qian.json(&["expense", "show", &claim]);
     let hash = shown["receipts"][0]["hash"].as_str().expect("a receipt").to_string();
@@ -204,7 +220,8 @@ async fn an_over_budget_request_waits_in_the_browser_for_its_supplement() {
     wait_synced(&rep).await;
 
     // The manager's queue marks it; the approval is refused there, with the reason.
-    let mgr = browser.page("zhang-laptop", &server.url()).await;
+    let mgr_browser = Browser::launch().await;
+    let mgr = mgr_browser.page("zhang-laptop", &server.url()).await;
     login(&mgr, "zhang").await;
     mgr.eval("location.hash = '#/expenses'").await;
     let row = format!("#expense-approvals [data-id={}]", js_str(&id));
@@ -370,7 +387,8 @@ async fn a_budget_is_drafted_by_month_and_approved_by_the_executive_in_the_brows
     wait_synced(&mgr).await;
     shot(&mgr, "68-budget-draft").await;
 
-    let exec = browser.page("zhao-laptop", &server.url()).await;
+    let exec_browser = Browser::launch().await;
+    let exec = exec_browser.page("zhao-laptop", &server.url()).await;
     login(&exec, "zhao").await;
     exec.eval("location.hash = '#/expenses'").await;
     exec.wait_for(&format!("!!document.querySelector('#b-approve-{id}-1')"), LONG).await;

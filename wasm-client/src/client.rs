@@ -1584,6 +1584,20 @@ impl Client {
         })
     }
 
+    /// An attachment's bytes as this device holds them, or `null` when it holds none (ask
+    /// for it with [`Client::want_blob`]): the receipt viewer's image.
+    #[wasm_bindgen(js_name = blobBytes)]
+    pub fn blob_bytes(&self, hash: String) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let h = protocol::blob::parse_hex(&hash).ok_or_else(|| refuse_text(format!("{hash}: not a SHA-256")))?;
+            Ok(match shared.store.load_blob(&h).await? {
+                Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                None => JsValue::NULL,
+            })
+        })
+    }
+
     /// Fetch an attachment (on the next sync if it is not here): its state,
     /// `{state, reason}`.
     #[wasm_bindgen(js_name = wantBlob)]

@@ -34,6 +34,41 @@ function expenseRow(x, actions) {
   );
 }
 
+// The receipt viewer: the attachment's image (or a link to the PDF) from the bytes held on
+// this device, fetched from the server first when it is not here. What was opened stays
+// shown when a live update draws the queue again.
+const viewed = new Map();
+
+function receiptViewer(r, n, claimId) {
+  const id = `rv-${claimId}-${n}`;
+  const render = (box) => {
+    const v = viewed.get(r.hash);
+    if (!v) return;
+    if (!v.url) return fill(box, v.text);
+    box.dataset.bytes = String(v.bytes);
+    fill(box, (r.mime || '').startsWith('image/')
+      ? h('img.receipt-image', { src: v.url, alt: r.name })
+      : h('a', { href: v.url, download: r.name, target: '_blank' }, r.name));
+  };
+  const box = h('div.receipt-view', { id });
+  render(box);
+  const now = () => render(document.getElementById(id) || box);
+  const show = async () => {
+    let state = JSON.parse(app.client.wantBlob(r.hash));
+    for (let i = 0; i < 120 && !['held', 'pending', 'refused'].includes(state.state); i += 1) {
+      viewed.set(r.hash, { text: t('receipt_fetching') });
+      now();
+      await new Promise((ok) => setTimeout(ok, 500));
+      state = JSON.parse(app.client.wantBlob(r.hash));
+    }
+    const bytes = state.state === 'refused' ? null : await app.client.blobBytes(r.hash);
+    if (!bytes) viewed.set(r.hash, { text: `${t('receipt_unavailable')}${state.reason ? `：${state.reason}` : ''}` });
+    else viewed.set(r.hash, { url: URL.createObjectURL(new Blob([bytes], { type: r.mime || 'application/octet-stream' })), bytes: bytes.length });
+    now();
+  };
+  return h('div.receipt', h('button', { type: 'button', id: `x-view-${claimId}-${n}`, on: { click: show } }, t('view_receipt')), box);
+}
+
 function stepButton(id, step, label, input, box) {
   return h('button', {
     type: 'button',
@@ -324,7 +359,7 @@ export function viewExpenses() {
                         },
                       },
                     }, t('check_receipt'));
-                    return h('div.check', `${n}. `, sanctioned, check);
+                    return h('div.check', `${n}. `, sanctioned, check, receiptViewer(r, n, x.id));
                   });
                   return h('div.actions', checks, stepButton(x.id, 'reimburse', t('reimburse'), null, box));
                 })))
