@@ -353,6 +353,32 @@ async fn a_contract_is_drafted_from_a_template_co_edited_diffed_and_signed_in_th
     rep.click("#lang").await;
     rep.wait_text("#contract-fulfilment", "Unfulfilled").await;
     rep.wait_text("#contract-locked", "Signed and locked").await;
+
+    // Its signed scan attached and archived, legal's inventory in the browser lists it,
+    // flagged until checked; checked present, the flag goes and who checked it shows.
+    li_cli.sync();
+    let dir = TempDir::new("browser-contract");
+    let scan = dir.path().join("signed.pdf");
+    std::fs::write(&scan, b"%PDF-1.7 signed by both parties").unwrap();
+    li_cli.ok(&["contract", "scan", &c, "--file", scan.to_str().unwrap(), "--signed"]);
+    li_cli.sync();
+    lv.sync();
+    lv.ok(&["contract", "step", &c, "--kind", "archived"]);
+    lv.sync();
+    let legal_browser = Browser::launch().await;
+    let legal = legal_browser.page("lv-laptop", &server.url()).await;
+    login(&legal, "lv").await;
+    legal.eval("location.hash = '#/contracts'").await;
+    legal.wait_for("!!document.querySelector('#inventory-form')", LONG).await;
+    legal.fill("#inventory-period", "2026-Q4").await;
+    legal.click("#inventory-start").await;
+    let row = format!("#inventory-rows tr[data-contract={}]", js_str(&c));
+    legal.wait_for(&format!("document.querySelector('{row}')?.dataset.flagged === 'true'"), LONG).await;
+    legal.wait_text(&row, "已存档").await;
+    legal.click(&format!("#inv-present-{c}")).await;
+    legal.wait_for(&format!("document.querySelector('{row}')?.dataset.flagged === 'false'"), LONG).await;
+    legal.wait_text(&row, "扫描件齐全 · lv").await;
+    shot(&legal, "70-contract-inventory").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
