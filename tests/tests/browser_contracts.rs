@@ -2,20 +2,23 @@
 //! phone-sized screen, with the server down, photographs a hotel invoice (the file input
 //! of the claim form), sees what is left of the travel budget before submitting, and
 //! files the claim; it waits, marked pending, and goes — receipt file included — when the
-//! server is back. The manager approves it, finance checks the receipt (fetching the very
+//! server is back. The manager approves it; finance's queue in the browser shows the
+//! receipt photo (fetched from the server); finance checks the receipt (fetching the very
 //! bytes the phone took) and reimburses; the phone shows it reimbursed, in English too.
 //! Screenshots in `target/screenshots/` (`60-…`).
 //!
 //! An expense request over what is left: the rep's form says so before it is submitted;
 //! the manager's approvals queue marks it and the approval is refused there; the rep asks
-//! for the supplement from its own form (the excess filled in), the executive approves it,
-//! and the manager's approval goes through — zh and en.
+//! for the supplement from its own form (the excess filled in), the executive approves it
+//! from the approvals queue in the browser, and the manager's approval goes through — zh
+//! and en.
 //!
 //! A contract drafted in the browser from an order, its clauses from legal's template;
 //! the rep's textarea edit and legal's concurrent edit both kept (the save merges from the
 //! text the edit started from); legal asks for changes, the revision shows what changed
 //! against the first version; signed, the lock shows and the clauses are read-only; the
-//! fulfilment shows — zh and en.
+//! fulfilment shows — zh and en. Its scan attached and archived, legal's inventory (盘点)
+//! flags it until it is checked.
 //!
 //! A budget drafted in the browser by the manager (items × months), submitted, approved by
 //! the executive in the browser, then shown read-only as the version in force with what is
@@ -237,19 +240,24 @@ async fn an_over_budget_request_waits_in_the_browser_for_its_supplement() {
     rep.click("#sup-submit").await;
     rep.wait_for("document.querySelectorAll('#my-expenses .expense-row').length === 2", LONG).await;
     wait_synced(&rep).await;
-    zhao.sync();
-    let sups: serde_json::Value = zhao.json(&["expense", "approvals"]);
-    let sup = sups
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] != id.as_str())
-        .unwrap_or_else(|| panic!("the supplement waits for the executive: {sups:#}"))["id"]
+    let sup = rep
+        .eval(&format!(
+            "[...document.querySelectorAll('#my-expenses .expense-row')].map((e) => e.dataset.id).find((i) => i !== {})",
+            js_str(&id)
+        ))
+        .await
         .as_str()
-        .unwrap()
+        .expect("the supplement's id")
         .to_string();
-    zhao.ok(&["expense", "approve", &sup]);
-    zhao.sync();
+    // The executive approves it from the approvals queue in the browser (the manager may
+    // not: a supplement is the executive's).
+    let exec_browser = Browser::launch().await;
+    let exec = exec_browser.page("zhao-laptop", &server.url()).await;
+    login(&exec, "zhao").await;
+    exec.eval("location.hash = '#/expenses'").await;
+    exec.wait_text(&format!("#expense-approvals [data-id={}]", js_str(&sup)), "糖酒会期间房价上涨").await;
+    exec.click(&format!("#x-approve-{sup}")).await;
+    wait_synced(&exec).await;
 
     // Now the manager's approval goes through, and the rep sees the request approved.
     mgr.wait_for(&format!("!document.querySelector('{row} .over-budget')"), LONG).await;
