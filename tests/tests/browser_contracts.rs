@@ -15,7 +15,8 @@
 //!
 //! A contract drafted in the browser from an order, its clauses from legal's template;
 //! the rep's textarea edit and legal's concurrent edit both kept (the save merges from the
-//! text the edit started from); legal asks for changes, the revision shows what changed
+//! text the edit started from); legal asks for changes, the rep revises and inserts another
+//! of legal's templates at the cursor, the revision shows what changed
 //! against the first version; signed, the lock shows and the clauses are read-only; the
 //! fulfilment shows — zh and en. Its scan attached and archived, legal's inventory (盘点)
 //! flags it until it is checked.
@@ -288,6 +289,8 @@ async fn a_contract_is_drafted_from_a_template_co_edited_diffed_and_signed_in_th
     lv.sync();
     let body = "第一条 供货范围：以订单所列产品为准。\n第二条 付款：货到30日内付款。";
     let template = lv.ok(&["new", "clause-template", "name=标准供货条款", &format!("body={body}")]);
+    let disputes = "第四条 争议解决：协商不成的，提交遵义仲裁委员会仲裁。";
+    let template2 = lv.ok(&["new", "clause-template", "name=争议解决条款", &format!("body={disputes}")]);
     lv.sync();
     let customer = li_cli.add_customer("赤水河酒楼", &["--channel", "restaurant"]);
     let order = li_cli.ok(&["order", "new", "--customer", &customer]);
@@ -339,7 +342,21 @@ async fn a_contract_is_drafted_from_a_template_co_edited_diffed_and_signed_in_th
     rep.wait_for("document.querySelector('#contract-status').dataset.status === 'changes-requested'", LONG).await;
     let revised = both.replace("货到15日内付款。", "货到15日内付款，节假日顺延。");
     rep.fill("#contract-clauses", &revised).await;
+    // And inserts legal's dispute clause at the end, from the template list.
+    rep.eval("(() => { const ta = document.querySelector('#contract-clauses'); ta.selectionStart = ta.selectionEnd = ta.value.length; return true; })()")
+        .await;
+    rep.fill("#clause-template", &template2).await;
+    let revised = format!("{revised}\n{disputes}");
+    rep.wait_for(&format!("document.querySelector('#contract-clauses').value === {}", js_str(&revised)), LONG).await;
     rep.click("#c-clauses").await;
+    rep.wait_for(
+        &format!(
+            "JSON.parse(jiuloop.client.contractDetail(location.hash.split('/').pop(), 'zh')).clauses === {}",
+            js_str(&revised)
+        ),
+        LONG,
+    )
+    .await;
     rep.wait_for(&format!("document.querySelector('#contract-clauses').value === {}", js_str(&revised)), LONG).await;
     rep.click("#c-submit").await;
     rep.wait_for("document.querySelector('#contract-status').dataset.status === 'revised'", LONG).await;
