@@ -25,6 +25,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("status", "状态", "Status"),
     ("title", "标题", "Title"),
     ("locked", "已签署锁定", "signed and locked"),
+    ("fulfilment", "履行状态", "Fulfilment"),
     ("comments", "未解决意见", "Open comments"),
     ("item", "项目", "Item"),
     ("amount", "金额", "Amount"),
@@ -314,6 +315,7 @@ fn show_contract(v: &ContractView, out: &Out) {
     if v.locked {
         println!("  {}", t(out, "locked"));
     }
+    println!("  {}: {}", t(out, "fulfilment"), v.fulfilment.label(lang));
     println!("  {}: {}", t(out, "comments"), v.lifecycle.open_comments);
     for (i, c) in v.lifecycle.comments.iter().enumerate() {
         let mark = if c.resolved_by.is_some() { "✓" } else { "•" };
@@ -336,12 +338,14 @@ fn list_contracts(all: &[ContractView], json: bool, out: &Out) {
         println!("{}", t(out, "no-contracts"));
         return;
     }
-    let mut table = Table::with_header(["id", t(out, "title"), t(out, "status"), t(out, "comments")]);
+    let mut table =
+        Table::with_header(["id", t(out, "title"), t(out, "status"), t(out, "fulfilment"), t(out, "comments")]);
     for v in all {
         table.row([
             v.contract.id.to_string()[..8].to_string(),
             v.contract.title.clone(),
             v.lifecycle.status.label(out.lang()).to_string(),
+            v.fulfilment.label(out.lang()).to_string(),
             v.lifecycle.open_comments.to_string(),
         ]);
     }

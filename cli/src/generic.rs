@@ -363,6 +363,7 @@ fn not_allowed(p: &Profile, kind: DocKind, field: &str, rule: &str, message: &st
         ("territory", true) => "refused-territory-create",
         ("territory", false) => "refused-territory-field",
         ("create-only", _) => "refused-create-only",
+        (protocol::schema::expense::NEEDS_SUPPLEMENT, _) => "refused-needs-supplement",
         _ => "refused-other",
     };
     out.t(key)

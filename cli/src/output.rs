@@ -194,6 +194,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "{field}只能在创建时填写（规则 {rule}）",
         "{field} is set when the record is created (rule {rule})",
     ),
+    (
+        "refused-needs-supplement",
+        "超出该项目本月的预算剩余，不能批准：须先由总经理批准一份覆盖超出部分的费用追加申请（规则 {rule}）",
+        "{message} (rule {rule})",
+    ),
     ("refused-other", "不允许：{message}（规则 {rule}）", "not allowed: {message} (rule {rule})"),
     ("field", "字段", "Field"),
     ("label", "名称", "Label"),

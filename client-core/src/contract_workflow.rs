@@ -103,8 +103,20 @@ impl Replica {
     }
 
     /// Draft a contract for an order: its customer, lines and delivery; the clauses from a
-    /// template (legal's) when given. One change, or nothing.
+    /// template (legal's) when given. All or nothing: when a step fails (an order line the
+    /// contract cannot carry, a write the rules refuse) no contract is left behind, half
+    /// built, to be synced.
     pub fn draft_contract(
+        &mut self,
+        order: DocId,
+        title: &str,
+        template: Option<DocId>,
+        now: i64,
+    ) -> Result<DocId, CoreError> {
+        self.all_or_nothing(|r| r.draft_contract_steps(order, title, template, now))
+    }
+
+    fn draft_contract_steps(
         &mut self,
         order: DocId,
         title: &str,
@@ -149,8 +161,12 @@ impl Replica {
 
     /// Draft an amendment (补充协议) of a signed contract: a new contract that `amends` it,
     /// of the same customer and orders, starting from its clauses — the signed one stays
-    /// as it was signed.
+    /// as it was signed. All or nothing, like [`Self::draft_contract`].
     pub fn draft_amendment(&mut self, of: DocId, title: &str, now: i64) -> Result<DocId, CoreError> {
+        self.all_or_nothing(|r| r.draft_amendment_steps(of, title, now))
+    }
+
+    fn draft_amendment_steps(&mut self, of: DocId, title: &str, now: i64) -> Result<DocId, CoreError> {
         let c = self.contract(of)?;
         if !self.contract_locked(of) {
             return Err(CoreError::NotAllowed {
@@ -460,4 +476,78 @@ fn push_log(
     values: &std::collections::BTreeMap<String, Scalar>,
 ) -> Result<(), protocol::schema::SchemaError> {
     protocol::schema::record::push_log_entry(doc, log, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT, ReadDoc};
+    use protocol::rules::Principal;
+    use protocol::schema::OrderSource;
+    use protocol::schema::customer::NewCustomer;
+    use protocol::schema::order::NewLine;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn rep() -> Replica {
+        let mut r = Replica::load(ActorId::from(&[9u8; 16][..]), "li", vec![], 0, vec![]).unwrap();
+        r.set_principal(Principal { user: "li".into(), role: protocol::Role::Rep, territories: vec!["贵州".into()] });
+        r
+    }
+
+    fn order_with_lines(r: &mut Replica, lines: usize) -> DocId {
+        let new = NewCustomer { name: "遵义酒行".into(), territory: Some("贵州".into()), ..Default::default() };
+        let customer = r.create_customer(&new, T0).unwrap();
+        let lines: Vec<NewLine> = (0..lines)
+            .map(|n| NewLine {
+                id: format!("l{n}"),
+                sku: "SC-52-500".into(),
+                spec: None,
+                qty: 10 + n as i64,
+                unit_price_fen: 56_900,
+            })
+            .collect();
+        r.create_order_with(customer, OrderSource::Written, &lines, &[], T0).unwrap()
+    }
+
+    #[test]
+    fn a_contract_drafted_from_an_order_is_whole_or_not_there() {
+        let mut r = rep();
+        let order = order_with_lines(&mut r, 3);
+        let c = r.draft_contract(order, "遵义酒行年度供货合同", None, T0 + 1).unwrap();
+        let got = r.contract(c).unwrap();
+        assert_eq!((got.lines.len(), got.orders.as_slice()), (3, &[order][..]));
+        r.take_store_ops();
+
+        // The order's last line, as another device wrote it, is one the contract cannot
+        // carry (no quantity): the third step fails, and nothing of the draft remains —
+        // neither the document nor a store operation that would persist or push it.
+        let order = order_with_lines(&mut r, 3);
+        let held = r.take_store_ops();
+        assert!(!held.is_empty());
+        {
+            let doc = &mut r.doc_mut(order).unwrap().doc;
+            let (_, lines) = doc.get(ROOT, "lines").unwrap().unwrap();
+            let (_, last) = doc.get(&lines, 2usize).unwrap().unwrap();
+            doc.put(&last, "qty", 0i64).unwrap();
+            doc.commit();
+        }
+        let before = r.contracts().len();
+        let err = r.draft_contract(order, "半成品", None, T0 + 2).unwrap_err();
+        assert!(matches!(err, CoreError::Schema(_)), "{err:?}");
+        assert_eq!(r.contracts().len(), before, "no half contract is held");
+        assert!(r.take_store_ops().is_empty(), "nothing of it is stored or sent");
+        // Mended, the same draft goes through whole.
+        {
+            let doc = &mut r.doc_mut(order).unwrap().doc;
+            let (_, lines) = doc.get(ROOT, "lines").unwrap().unwrap();
+            let (_, last) = doc.get(&lines, 2usize).unwrap().unwrap();
+            doc.put(&last, "qty", 12i64).unwrap();
+            doc.commit();
+        }
+        let c = r.draft_contract(order, "遵义酒行补货合同", None, T0 + 3).unwrap();
+        assert_eq!(r.contract(c).unwrap().lines.len(), 3);
+        assert_eq!(r.contracts().len(), before + 1);
+    }
 }

@@ -39,8 +39,11 @@ pub struct ExpenseView {
     pub lifecycle: ExpenseLifecycle,
     /// What the item and month have left in the budget in force (before this one counts).
     pub remaining_fen: Option<i64>,
-    /// It is more than what is left: it needs an approved supplementary request.
+    /// It is more than what is left: it needs an approved supplementary request (a
+    /// request's approval is refused until one covers the excess).
     pub over_budget: bool,
+    /// What a supplementary request must add for it to fit, when over budget.
+    pub excess_fen: Option<i64>,
     /// The server's verdict on a claim (against the budget in force), if checked.
     pub verdict: Option<ClaimVerdict>,
     pub verdict_current: bool,
@@ -228,17 +231,23 @@ impl Replica {
         let x = self.expense(id)?;
         let lifecycle = expense::fold(&x, &required(&self.approval_policy(), &x));
         let month = x.charged().map(|(_, m)| m);
-        let remaining_fen = match (x.budget, x.item, month) {
+        let mut remaining_fen = match (x.budget, x.item, month) {
             (Some(b), Some(item), Some(m)) => self.remaining(b, item, m),
             _ => None,
         };
         // What this one already takes from the count (approved or spent) is not "before it".
         let counted = matches!(lifecycle.status, ExpenseStatus::Approved | ExpenseStatus::Reimbursed);
-        let over_budget = x.kind != DocKind::ExpenseSupplement
+        let mut over_budget = x.kind != DocKind::ExpenseSupplement
             && remaining_fen.is_some_and(|r| if counted { r < 0 } else { x.amount_fen > r });
+        // A request is held to what the server will hold its approval to.
+        if let Some(h) = self.request_headroom(&x) {
+            remaining_fen = Some(h);
+            over_budget = x.amount_fen > h;
+        }
+        let excess_fen = over_budget.then(|| x.amount_fen - remaining_fen.unwrap_or(0).max(0));
         let verdict = if x.kind == DocKind::ExpenseClaim { self.claim_verdict(id) } else { None };
         let verdict_current = verdict.as_ref().is_some_and(|v| v.content_hash == x.content_hash());
-        Ok(ExpenseView { expense: x, lifecycle, remaining_fen, over_budget, verdict, verdict_current })
+        Ok(ExpenseView { expense: x, lifecycle, remaining_fen, over_budget, excess_fen, verdict, verdict_current })
     }
 
     /// Every request, supplement and claim held, newest first (`kind`: one kind only).
@@ -390,9 +399,41 @@ impl Replica {
         self.expense_step(id, e, now)
     }
 
-    /// Approve or reject the content as it is now, in this user's role.
+    /// What an expense request's item and month have left before it counts, as the server
+    /// will count it when it is approved ([`expense::check_request_approval`]): the budget's
+    /// count (the server's when current, else the documents held here) without this
+    /// request's own share. `None` for other kinds, or a request without item or date.
+    pub fn request_headroom(&self, x: &Expense) -> Option<i64> {
+        if x.kind != DocKind::ExpenseRequest {
+            return None;
+        }
+        let (year, month) = x.charged()?;
+        let item = x.item?;
+        let v = self.budget_view(x.budget?).ok()?;
+        if v.budget.year != year {
+            return Some(0);
+        }
+        let life = expense::fold(x, &required(&self.approval_policy(), x));
+        let own = if life.status == ExpenseStatus::Approved { x.amount_fen } else { 0 };
+        Some(v.usage.cell(item, month).map_or(0, Cell::remaining_fen).saturating_add(own))
+    }
+
+    /// Approve or reject the content as it is now, in this user's role. An expense request
+    /// over what its budget has left is not approved: a supplementary request covering the
+    /// excess must be approved by the executive first (the server refuses it too).
     pub fn decide_expense(&mut self, id: DocId, approve: bool, comment: &str, now: i64) -> Result<(), CoreError> {
         let x = self.expense(id)?;
+        if approve
+            && let Some(remaining_fen) = self.request_headroom(&x)
+            && x.amount_fen > remaining_fen
+        {
+            let over = expense::OverBudget { remaining_fen, amount_fen: x.amount_fen };
+            return Err(CoreError::NotAllowed {
+                field: "events".into(),
+                rule: expense::NEEDS_SUPPLEMENT.into(),
+                message: over.message(),
+            });
+        }
         let e = ExpenseEvent {
             role: Some(self.my_role().as_str().into()),
             hash: Some(x.content_hash()),

@@ -759,6 +759,29 @@ impl Replica {
         Ok(())
     }
 
+    /// Build new documents in several steps as one edit: when `build` fails, every document
+    /// it created and every store operation it produced are dropped, as if it had not run.
+    /// Sound because nothing of them can have been persisted or sent yet — drivers take the
+    /// store operations and push only after a call returns. `build` must create, and edit
+    /// only what it creates (an edit to a document held before would be dropped with them).
+    pub(crate) fn all_or_nothing<T>(
+        &mut self,
+        build: impl FnOnce(&mut Self) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let ops = self.outbox.len();
+        let held: BTreeSet<DocId> = self.docs.keys().copied().collect();
+        let result = build(self);
+        if result.is_err() {
+            self.outbox.truncate(ops);
+            let created: Vec<DocId> = self.docs.keys().filter(|id| !held.contains(id)).copied().collect();
+            for id in created {
+                self.docs.remove(&id);
+                self.maybe_unsent.remove(&id);
+            }
+        }
+        result
+    }
+
     pub(crate) fn doc_mut(&mut self, id: DocId) -> Option<&mut LocalDoc> {
         self.docs.get_mut(&id)
     }

@@ -9,10 +9,17 @@
 //! - an expense: rep (offline) → manager → executive → finance: an over-budget claim gets
 //!   the server's verdict until a supplementary request is approved, a receipt claimed
 //!   twice is flagged, a colleague's SQLite file holds none of it;
+//! - an expense request over what its budget has left: the device shows it before
+//!   submitting, the approval is refused (by the honest device; by the server for a stale
+//!   device, into its inbox, and for a raw client, beside an honest raw control) until a
+//!   supplementary request covering the excess is approved by the executive;
 //! - a contract: rep → legal → rep → legal → sign → finance and logistics: legal cannot
 //!   approve over an unresolved comment, an edit after signing is refused by the server
 //!   (raw client too) and lands in the author's inbox, the order above the threshold stays
-//!   unconfirmed until its contract is signed.
+//!   unconfirmed until its contract is signed;
+//! - clause templates are legal's (a rep's device and a rep's raw client are refused) and a
+//!   rep's draft starts from one; a contract's fulfilment (未履行 / 部分履行 / 已履行)
+//!   follows the order it covers as logistics ships and delivers it, on the command line.
 
 use jiuloop_tests::{Device, LocalDoc, RawClient, TempDir, TestServer};
 use protocol::blob::{BLOB_CHUNK_BYTES, digest, hex};
@@ -118,11 +125,13 @@ fn company(args: &[&str]) -> TestServer {
     s
 }
 
-/// A budget for 贵州 2026: travel in November 1000 yuan, drafted by zhang, approved by zhao.
+/// A budget for 贵州 2026: travel in November 1000 yuan, entertainment 5000 in November and
+/// 6000 in December, drafted by zhang, approved by zhao.
 fn approved_budget(manager: &Device, executive: &Device) -> String {
     let b = manager.ok(&["budget", "new", "--team", GZ, "--year", "2026", "--title", "贵州 2026 销售费用"]);
     manager.ok(&["budget", "line", &b, "--item", "travel", "--month", "11", "--amount", "1000"]);
     manager.ok(&["budget", "line", &b, "--item", "entertainment", "--month", "11", "--amount", "5000"]);
+    manager.ok(&["budget", "line", &b, "--item", "entertainment", "--month", "12", "--amount", "6000"]);
     assert_eq!(manager.ok(&["budget", "submit", &b]), "1");
     manager.sync();
     executive.sync();
@@ -767,4 +776,232 @@ fn a_large_request_needs_the_manager_then_the_executive_and_its_claim_counts_aga
     let v = expense(&li, &bad);
     assert_eq!(v["verdict"]["verdict"], "invalid", "{v:#}");
     assert!(v["verdict"]["reasons"].as_array().unwrap().iter().any(|r| r == "request-not-approved"), "{v:#}");
+}
+
+fn request(d: &Device, budget: &str, item: &str, yuan: &str, purpose: &str, date: &str) -> String {
+    d.ok(&[
+        "expense",
+        "request",
+        "--budget",
+        budget,
+        "--item",
+        item,
+        "--amount",
+        yuan,
+        "--purpose",
+        purpose,
+        "--date",
+        date,
+    ])
+}
+
+/// A raw client's approval of expense request `id` as `user` in `role`, bound to the
+/// content as the server holds it.
+fn raw_approval(server: &TestServer, raw: &RawClient, id: &str, user: &str, role: &str) -> protocol::wire::DocChunk {
+    use protocol::schema::expense::{self, ExpenseEvent};
+    let id = DocId(uuid::Uuid::parse_str(id).unwrap());
+    let mut doc = LocalDoc::from_server(server, id, &raw.actor).expect("the server holds the request");
+    let x = expense::read_expense(&doc.doc, id, protocol::DocKind::ExpenseRequest).expect("a request");
+    let e = ExpenseEvent {
+        kind: "approved".into(),
+        at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+        by: user.into(),
+        role: Some(role.into()),
+        hash: Some(x.content_hash()),
+        ..Default::default()
+    };
+    protocol::schema::record::push_log_entry(&mut doc.doc, "events", &expense::entry_of(&e).values).unwrap();
+    doc.doc.commit();
+    doc.chunk()
+}
+
+#[test]
+fn an_expense_request_over_what_is_left_is_approved_only_after_its_supplement() {
+    let server = company(&[]);
+    let li = Device::logged_in(&server, "li");
+    let zhang = Device::logged_in(&server, "zhang");
+    let zhao = Device::logged_in(&server, "zhao");
+    let budget = approved_budget(&zhang, &zhao);
+    li.sync();
+
+    // Two trips in November, 700 and 600 yuan, against 1000 yuan of travel: each fits
+    // alone, not both. The device says so before anything is submitted.
+    let first = request(&li, &budget, "travel", "700", "贵阳经销商大会", "2026-11-03");
+    let second = request(&li, &budget, "travel", "600", "遵义市场走访", "2026-11-18");
+    let preview = expense(&li, &second);
+    assert_eq!(
+        (preview["remaining_fen"].clone(), preview["over_budget"].clone()),
+        (100_000.into(), false.into()),
+        "{preview:#}"
+    );
+    for r in [&first, &second] {
+        li.ok(&["expense", "submit", r]);
+    }
+    li.sync();
+    zhang.sync();
+    zhao.sync();
+
+    // The manager approves the second offline, on a view where 1000 yuan are left; the
+    // executive approves the first and syncs before.
+    zhang.ok(&["expense", "approve", &second]);
+    zhao.ok(&["expense", "approve", &first]);
+    zhao.sync();
+    // The server refuses the stale approval: it lands in the manager's inbox.
+    zhang.sync();
+    let inbox = zhang.inbox();
+    assert!(inbox.to_string().contains("needs-supplement"), "{inbox:#}");
+    li.sync();
+    assert_eq!(expense(&li, &first)["lifecycle"]["status"], "approved");
+    let waiting = expense(&li, &second);
+    assert_eq!(waiting["lifecycle"]["status"], "submitted", "{waiting:#}");
+    assert_eq!(
+        (waiting["remaining_fen"].clone(), waiting["over_budget"].clone()),
+        (30_000.into(), true.into()),
+        "{waiting:#}"
+    );
+    assert_eq!(waiting["excess_fen"], 30_000, "{waiting:#}");
+
+    // Synced, the manager's device refuses it before writing anything.
+    let err = zhang.fail(&["expense", "approve", &second]);
+    assert!(err.contains("supplement") || err.contains("追加"), "{err}");
+
+    // A raw client of the manager writes the approval anyway: refused, nothing stored;
+    // beside it an honest raw approval of a request within budget is stored.
+    let dinner = request(&li, &budget, "entertainment", "300", "客户晚餐", "2026-11-05");
+    li.ok(&["expense", "submit", &dinner]);
+    li.sync();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (mut raw, _) = RawClient::caught_up(&server, "zhang").await;
+        let before = server.counts();
+        match raw.push(vec![raw_approval(&server, &raw, &second, "zhang", "manager")]).await {
+            ServerMsg::Refused { refusals } => {
+                assert_eq!(refusals.len(), 1, "{refusals:?}");
+                let r = &refusals[0];
+                assert_eq!(
+                    (r.code, r.rule.as_str(), r.path.as_str()),
+                    (ErrorCode::Forbidden, "needs-supplement", "events")
+                );
+                assert!(r.message.contains("300.00"), "{}", r.message);
+            }
+            other => panic!("an over-budget approval was not refused: {other:?}"),
+        }
+        assert_eq!(server.counts(), before, "nothing of the refused approval is stored");
+        match raw.push(vec![raw_approval(&server, &raw, &dinner, "zhang", "manager")]).await {
+            ServerMsg::Ack { docs } => assert!(docs.iter().all(|a| a.seq > 0), "{docs:?}"),
+            other => panic!("the honest control was not stored: {other:?}"),
+        }
+        assert!(server.counts().changes > before.changes);
+    });
+    li.sync();
+    assert_eq!(expense(&li, &dinner)["lifecycle"]["status"], "approved");
+    assert_eq!(expense(&li, &second)["lifecycle"]["status"], "submitted");
+
+    // The supplementary request of 300 yuan, for that request; the manager may not approve
+    // it, the executive does.
+    let sup = li.ok(&[
+        "expense",
+        "supplement",
+        "--budget",
+        &budget,
+        "--item",
+        "travel",
+        "--month",
+        "11",
+        "--amount",
+        "300",
+        "--reason",
+        "大会期间房价上涨",
+        "--request",
+        &second,
+    ]);
+    li.ok(&["expense", "submit", &sup]);
+    li.sync();
+    zhang.sync();
+    assert!(!zhang.run(&["expense", "approve", &sup]).status.success(), "only the executive approves a supplement");
+    zhao.sync();
+    zhao.ok(&["expense", "approve", &sup]);
+    zhao.sync();
+
+    // Now the request fits and the manager's approval goes through.
+    zhang.sync();
+    let now = expense(&zhang, &second);
+    assert_eq!((now["remaining_fen"].clone(), now["over_budget"].clone()), (60_000.into(), false.into()), "{now:#}");
+    zhang.ok(&["expense", "approve", &second]);
+    zhang.sync();
+    li.sync();
+    assert_eq!(expense(&li, &second)["lifecycle"]["status"], "approved");
+    let b = li.json(&["budget", "show", &budget]);
+    let travel = b["items"].as_array().unwrap().iter().find(|c| c["item"] == "travel").cloned().unwrap();
+    assert_eq!(
+        (travel["budget_fen"].clone(), travel["supplement_fen"].clone(), travel["committed_fen"].clone()),
+        (100_000.into(), 30_000.into(), 130_000.into()),
+        "{b:#}"
+    );
+}
+
+#[test]
+fn clause_templates_are_legals_and_a_contracts_fulfilment_follows_its_order() {
+    let server = company(&[]);
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy.csv");
+    server.admin_ok(&["policy", "import", policy.to_str().unwrap()]);
+    let li = Device::logged_in(&server, "li");
+    let lv = Device::logged_in(&server, "lv");
+    let qian = Device::logged_in(&server, "qian");
+    let sun = Device::logged_in(&server, "sun");
+
+    // Legal writes the standard clauses; a rep may not, on the device nor over the wire.
+    let body = "第一条 供货范围：以订单所列产品为准。\n第二条 付款：货到30日内付款。\n第三条 质量：符合GB/T 10781.1。";
+    lv.sync();
+    let template = lv.ok(&["new", "clause-template", "name=标准供货条款", &format!("body={body}")]);
+    lv.sync();
+    let err = li.fail(&["new", "clause-template", "name=自拟条款", "body=第一条 随便写"]);
+    assert!(!err.is_empty());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (mut raw, _) = RawClient::caught_up(&server, "li").await;
+        let before = server.counts();
+        let mut forged = LocalDoc::new_record(
+            &raw.actor,
+            protocol::DocKind::ClauseTemplate,
+            &[("name", "自拟"), ("body", "x")],
+            "li",
+        );
+        match raw.push(vec![forged.chunk()]).await {
+            ServerMsg::Refused { refusals } => assert_eq!(refusals[0].code, ErrorCode::Forbidden, "{refusals:?}"),
+            other => panic!("a rep's clause template was not refused: {other:?}"),
+        }
+        assert_eq!(server.counts(), before);
+    });
+
+    // The rep drafts the contract of an order from it.
+    li.sync();
+    let customer = li.add_customer("赤水河酒楼", &["--channel", "restaurant"]);
+    let order = li.ok(&["order", "new", "--customer", &customer]);
+    li.ok(&["order", "add-line", &order, "--sku", "SC-52-500", "--qty", "6", "--unit-price", "53900"]);
+    li.ok(&["order", "submit", &order]);
+    let c = li.ok(&["contract", "draft", "--order", &order, "--title", "赤水河酒楼供货合同", "--template", &template]);
+    let drafted = contract(&li, &c);
+    assert_eq!(drafted["clauses"], body, "{drafted:#}");
+    assert_eq!(drafted["fulfilment"], "unfulfilled", "{drafted:#}");
+    li.sync();
+    assert_eq!(order_status(&li, &order), "confirmed", "{:#}", li.order(&order));
+    assert!(li.ok(&["contract", "show", &c]).contains("履行状态: 未履行"));
+
+    // Shipped: partly fulfilled; delivered: fulfilled — on the rep's device, as synced.
+    qian.sync();
+    qian.ok(&["order", "pay-confirm", &order]);
+    qian.sync();
+    sun.sync();
+    sun.ok(&["order", "ship", &order, "--carrier", "顺丰速运", "--tracking", "SF1"]);
+    sun.sync();
+    li.sync();
+    assert_eq!(contract(&li, &c)["fulfilment"], "partial");
+    assert!(li.ok(&["contract", "show", &c]).contains("履行状态: 部分履行"));
+    sun.ok(&["order", "deliver", &order, "--feedback", "客户已签收"]);
+    sun.sync();
+    li.sync();
+    assert_eq!(contract(&li, &c)["fulfilment"], "fulfilled");
+    let listed = li.ok(&["contract", "list"]);
+    assert!(listed.contains("已履行"), "{listed}");
 }

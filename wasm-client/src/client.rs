@@ -1542,6 +1542,62 @@ impl Client {
         })
     }
 
+    /// A budget's step: `new` (`{team, year, title}` → the new budget's id; `id` unused),
+    /// `line` (`{item, month, amount}`, amount in yuan: set the draft's cell), `submit`
+    /// (the draft as the next version → its number), `approve` / `reject` (`{version,
+    /// comment}`, the executive's). Every refusal as [`Client::create_record`]'s.
+    #[wasm_bindgen(js_name = budgetStep)]
+    pub fn budget_step(&self, id: String, step: String, input: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        self.edit_raw(self.require_user(), move |core| {
+            let v: HashMap<String, String> = if input.trim().is_empty() {
+                HashMap::new()
+            } else {
+                serde_json::from_str(&input).map_err(refuse_text)?
+            };
+            let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+            let now = now as i64;
+            let r = &mut core.replica;
+            let refuse = |e: CoreError| refuse(&e, Some(DocKind::ExpenseBudget), lang);
+            let number = |k: &str| get(k).parse::<u32>().map_err(|_| refuse_text(format!("{k}: a number")));
+            let out = match step.as_str() {
+                "new" => {
+                    let year = get("year").parse::<i32>().map_err(|_| refuse_text("year: a number"))?;
+                    r.create_budget(&get("team"), year, &get("title"), now).map_err(refuse)?.to_string()
+                }
+                "line" => {
+                    let id = parse_id(&id)?;
+                    let (item, month, amount) = (expense_item(&get("item"))?, number("month")?, yuan(&get("amount"))?);
+                    r.set_budget_line(id, item, month, amount, now).map_err(refuse)?;
+                    String::new()
+                }
+                "submit" => r.submit_budget(parse_id(&id)?, now).map_err(refuse)?.to_string(),
+                "approve" | "reject" => {
+                    let version = number("version")?;
+                    r.decide_budget(parse_id(&id)?, version, step == "approve", &get("comment"), now)
+                        .map_err(refuse)?;
+                    String::new()
+                }
+                other => return Err(refuse_text(format!("unknown step {other}"))),
+            };
+            Ok(JsValue::from_str(&out))
+        })
+    }
+
+    /// An attachment's bytes as this device holds them, or `null` when it holds none (ask
+    /// for it with [`Client::want_blob`]): the receipt viewer's image.
+    #[wasm_bindgen(js_name = blobBytes)]
+    pub fn blob_bytes(&self, hash: String) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let h = protocol::blob::parse_hex(&hash).ok_or_else(|| refuse_text(format!("{hash}: not a SHA-256")))?;
+            Ok(match shared.store.load_blob(&h).await? {
+                Some(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
+                None => JsValue::NULL,
+            })
+        })
+    }
+
     /// Fetch an attachment (on the next sync if it is not here): its state,
     /// `{state, reason}`.
     #[wasm_bindgen(js_name = wantBlob)]
@@ -1572,10 +1628,25 @@ impl Client {
                     "open_comments": v.lifecycle.open_comments,
                     "locked": v.locked,
                     "in_queue": queue.contains(&v.contract.id),
+                    "fulfilment": v.fulfilment.as_str(),
+                    "fulfilment_label": v.fulfilment.label(lang),
                 })
             })
             .collect();
-        json!({ "contracts": all }).to_string()
+        // What a draft can start from: the orders held and legal's clause templates.
+        let may_draft =
+            r.principal().is_some_and(|p| DocKind::Contract.spec().create.iter().any(|(role, _)| *role == p.role));
+        let pick = |kind: DocKind| -> Vec<Value> {
+            if !may_draft {
+                return Vec::new();
+            }
+            r.records(kind)
+                .iter()
+                .map(|x| json!({"id": x.id.to_string(), "title": kind_views::record_title(r, x, lang)}))
+                .collect()
+        };
+        json!({ "contracts": all, "orders": pick(DocKind::Order), "templates": pick(DocKind::ClauseTemplate) })
+            .to_string()
     }
 
     /// One contract: its view (clauses, comments, versions, lock) with labels.
@@ -1584,10 +1655,114 @@ impl Client {
         let lang = parse_lang(&lang);
         let id = parse_id(&id)?;
         let core = self.shared.core.borrow();
-        let v = core.replica.contract_view(id).map_err(|e| refuse(&e, Some(DocKind::Contract), lang))?;
+        let r = &core.replica;
+        let v = r.contract_view(id).map_err(|e| refuse(&e, Some(DocKind::Contract), lang))?;
         let mut j = serde_json::to_value(&v).unwrap_or_default();
         j["status_label"] = json!(v.lifecycle.status.label(lang));
+        j["fulfilment_label"] = json!(v.fulfilment.label(lang));
+        // What the last version submitted changed against the one before (or, with one
+        // version, what the clauses changed since it).
+        let versions = &v.lifecycle.versions;
+        let (from, to, label) = match versions.as_slice() {
+            [.., a, b] => (a.text.as_str(), b.text.as_str(), format!("v{} → v{}", a.number, b.number)),
+            [a] if a.text != v.contract.clauses => {
+                (a.text.as_str(), v.contract.clauses.as_str(), format!("v{} → *", a.number))
+            }
+            _ => ("", "", String::new()),
+        };
+        if !label.is_empty() {
+            let lines: Vec<Value> = protocol::schema::contract::diff(from, to)
+                .into_iter()
+                .map(|(c, l)| json!([c.to_string(), l]))
+                .collect();
+            j["diff"] = json!({ "label": label, "lines": lines });
+        }
+        // Legal's clause templates, to insert into a draft.
+        if v.may_edit {
+            let templates: Vec<Value> = r
+                .records(DocKind::ClauseTemplate)
+                .iter()
+                .map(|t| json!({"id": t.id.to_string(), "name": t.str("name"), "body": t.str("body")}))
+                .collect();
+            j["templates"] = json!(templates);
+        }
         Ok(j.to_string())
+    }
+
+    /// The contract inventory (盘点): `{inventories: [{id, title}], rows: [InventoryRow +
+    /// checked_label, checked_at] | null}` — `id` (an inventory, or empty for the newest):
+    /// every archived contract with its scan on file or not and what this inventory found.
+    #[wasm_bindgen(js_name = contractInventory)]
+    pub fn contract_inventory(&self, id: String, lang: String) -> Result<String, JsValue> {
+        let lang = parse_lang(&lang);
+        let core = self.shared.core.borrow();
+        let r = &core.replica;
+        let mut all = r.records(DocKind::ContractInventory);
+        all.sort_by_key(|x| std::cmp::Reverse(x.int("created_at").unwrap_or(0)));
+        let list: Vec<Value> = all
+            .iter()
+            .map(|x| json!({"id": x.id.to_string(), "title": kind_views::record_title(r, x, lang)}))
+            .collect();
+        let chosen = if id.trim().is_empty() { all.first().map(|x| x.id) } else { Some(parse_id(&id)?) };
+        let rows = match chosen {
+            Some(inv) => {
+                let rows = r.inventory_view(inv).map_err(|e| refuse(&e, Some(DocKind::ContractInventory), lang))?;
+                json!(
+                    rows.iter()
+                        .map(|row| {
+                            let mut j = serde_json::to_value(row).unwrap_or_default();
+                            j["checked_label"] =
+                                json!(row.checked.as_ref().map(|(s, by, _)| format!("{} · {by}", s.label(lang))));
+                            j["checked_at"] =
+                                json!(row.checked.as_ref().map(|(_, _, at)| protocol::time::display_local(*at)));
+                            j
+                        })
+                        .collect::<Vec<_>>()
+                )
+            }
+            None => Value::Null,
+        };
+        Ok(json!({"inventories": list, "inventory": chosen.map(|c| c.to_string()), "rows": rows}).to_string())
+    }
+
+    /// An inventory's step: `start` (`{period}` → its id), `check` (`{inventory, contract,
+    /// scan: present|missing, note}`).
+    #[wasm_bindgen(js_name = inventoryStep)]
+    pub fn inventory_step(&self, step: String, input: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        self.edit_raw(self.require_user(), move |core| {
+            let v: HashMap<String, String> = serde_json::from_str(&input).map_err(refuse_text)?;
+            let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+            let r = &mut core.replica;
+            let refuse = |e: CoreError| refuse(&e, Some(DocKind::ContractInventory), lang);
+            let out = match step.as_str() {
+                "start" => r.start_inventory(&get("period"), now as i64).map_err(refuse)?.to_string(),
+                "check" => {
+                    let scan: protocol::schema::ScanCheck = get("scan").parse().map_err(refuse_text)?;
+                    let (inv, contract) = (parse_id(&get("inventory"))?, parse_id(&get("contract"))?);
+                    r.check_inventory(inv, contract, scan, &get("note"), now as i64).map_err(refuse)?;
+                    String::new()
+                }
+                other => return Err(refuse_text(format!("unknown step {other}"))),
+            };
+            Ok(JsValue::from_str(&out))
+        })
+    }
+
+    /// Draft a contract for an order (its customer, lines and delivery; the clauses from
+    /// legal's template `template` when not empty) → the contract's id. All or nothing.
+    #[wasm_bindgen(js_name = draftContract)]
+    pub fn draft_contract(&self, order: String, title: String, template: String, now: f64, lang: String) -> Promise {
+        let lang = parse_lang(&lang);
+        self.edit_raw(self.require_user(), move |core| {
+            let order = parse_id(&order)?;
+            let template = if template.trim().is_empty() { None } else { Some(parse_id(&template)?) };
+            let id = core
+                .replica
+                .draft_contract(order, title.trim(), template, now as i64)
+                .map_err(|e| refuse(&e, Some(DocKind::Contract), lang))?;
+            Ok(id.to_string())
+        })
     }
 
     /// A step of a contract: `submit`, `review`, `comment` (`{clause, text}`), `resolve`

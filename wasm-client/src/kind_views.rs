@@ -163,6 +163,11 @@ fn title(rec: &Record, lang: Lang) -> String {
     title_in(rec, None, lang)
 }
 
+/// A record's title as lists show it, references looked up in `replica`.
+pub fn record_title(replica: &Replica, rec: &Record, lang: Lang) -> String {
+    title_in(rec, Some(replica), lang)
+}
+
 /// Titles of referenced records, looked up once per id.
 struct Titles<'a> {
     replica: &'a Replica,
@@ -445,6 +450,9 @@ fn not_allowed_text(kind: Option<DocKind>, field: &str, rule: &str, english: &st
             }
         }
         "create-only" => protocol::kinds::FieldErrorKind::CreateOnly.text(lang),
+        protocol::schema::expense::NEEDS_SUPPLEMENT if zh => {
+            "超出预算剩余：须先由总经理批准费用追加申请，才能批准此申请".into()
+        }
         _ => english.to_string(),
     }
 }

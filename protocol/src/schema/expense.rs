@@ -724,6 +724,63 @@ fn counts(budget: &Budget, c: &Charge) -> bool {
     (1..=12).contains(&c.month) && (c.year == budget.year || c.kind == DocKind::ExpenseSupplement)
 }
 
+/// An expense request asks for more than its item and month have left: its approval waits
+/// for a supplementary request (费用追加申请) the executive approves first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverBudget {
+    /// What the item and month have left before this request counts (budget in force plus
+    /// approved supplements, less what every other charge commits or spends).
+    pub remaining_fen: i64,
+    pub amount_fen: i64,
+}
+
+impl OverBudget {
+    /// What a supplement must add for the request to fit.
+    pub fn excess_fen(&self) -> i64 {
+        self.amount_fen.saturating_sub(self.remaining_fen.max(0))
+    }
+
+    pub fn message(&self) -> String {
+        format!(
+            "the request asks for ¥{} but its item and month have ¥{} left: a supplementary request of at least ¥{} must be approved by the executive first",
+            super::order::format_fen(self.amount_fen),
+            super::order::format_fen(self.remaining_fen),
+            super::order::format_fen(self.excess_fen())
+        )
+    }
+}
+
+/// The rule name of the refusal of an over-budget request's approval.
+pub const NEEDS_SUPPLEMENT: &str = "needs-supplement";
+
+/// What `request`'s item and month have left before it counts: `usage` of `budget` by every
+/// charge but the request itself (`None`: the request names no item or date yet). A request
+/// dated outside the budget's year has nothing left.
+pub fn headroom(request: &Expense, budget: Option<&Budget>, charges: &[Charge]) -> Option<i64> {
+    let (year, month) = request.charged()?;
+    let item = request.item?;
+    let Some(b) = budget.filter(|b| b.year == year) else { return Some(0) };
+    let others: Vec<Charge> = charges.iter().filter(|c| c.id != request.id).cloned().collect();
+    Some(usage(b, &others).cell(item, month).map_or(0, Cell::remaining_fen))
+}
+
+/// May `request` be approved now? Not when it asks for more than [`headroom`] — the server
+/// refuses such an approval, and honest devices do not write it.
+pub fn check_request_approval(
+    request: &Expense,
+    budget: Option<&Budget>,
+    charges: &[Charge],
+) -> Result<(), OverBudget> {
+    if request.kind != DocKind::ExpenseRequest {
+        return Ok(());
+    }
+    let remaining_fen = headroom(request, budget, charges).unwrap_or(0);
+    if request.amount_fen > remaining_fen {
+        return Err(OverBudget { remaining_fen, amount_fen: request.amount_fen });
+    }
+    Ok(())
+}
+
 /// The server's verdict on a claim against the budget in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClaimVerdict {
@@ -1257,6 +1314,61 @@ mod tests {
         let v = check_claim(&x, &life(&x), Some(&b), &[], vec![("r1".into(), "other".into())]);
         assert_eq!(v.verdict, "within_budget");
         assert!(v.reasons.contains(&"receipt-claimed-before".to_string()));
+    }
+
+    #[test]
+    fn a_request_over_what_is_left_waits_for_an_approved_supplement() {
+        let b = budget(&[(1, "approved", &[(Travel, 3, 100_000)])]);
+        let request = |fen: i64, date: &str| Expense {
+            id: id(70),
+            kind: REQ,
+            receipts: vec![],
+            amount_fen: fen,
+            date: Some(date.into()),
+            ..claim(fen, vec![])
+        };
+        let earlier = charge(10, REQ, Travel, 3, 50_000, S::Approved);
+        let supp = |status| charge(20, SUPP, Travel, 3, 20_000, status);
+        // (name, request, charges) → Ok, or what is left
+        type Case = (&'static str, Expense, Vec<Charge>, Result<(), i64>);
+        let cases: Vec<Case> = vec![
+            ("within what is left", request(50_000, "2026-03-02"), vec![earlier.clone()], Ok(())),
+            ("over it", request(60_000, "2026-03-02"), vec![earlier.clone()], Err(50_000)),
+            (
+                "a submitted supplement does not count",
+                request(60_000, "2026-03-02"),
+                vec![earlier.clone(), supp(S::Submitted)],
+                Err(50_000),
+            ),
+            (
+                "an approved supplement covers it",
+                request(60_000, "2026-03-02"),
+                vec![earlier.clone(), supp(S::Approved)],
+                Ok(()),
+            ),
+            (
+                "a supplement too small does not",
+                request(80_000, "2026-03-02"),
+                vec![earlier.clone(), supp(S::Approved)],
+                Err(70_000),
+            ),
+            ("another month has its own budget", request(10_000, "2026-04-02"), vec![], Err(0)),
+            ("outside the budget's year", request(10_000, "2025-03-02"), vec![], Err(0)),
+            (
+                "its own earlier approval is not counted against it",
+                request(100_000, "2026-03-02"),
+                vec![Charge { id: id(70), ..charge(70, REQ, Travel, 3, 100_000, S::Approved) }],
+                Ok(()),
+            ),
+        ];
+        for (name, x, charges, want) in cases {
+            let got = check_request_approval(&x, Some(&b), &charges).map_err(|o| o.remaining_fen);
+            assert_eq!(got, want, "{name}");
+        }
+        let over = check_request_approval(&request(60_000, "2026-03-02"), Some(&b), &[earlier]).unwrap_err();
+        assert_eq!(over.excess_fen(), 10_000);
+        // Claims and supplements are not held to it here (the claim's verdict is).
+        assert!(check_request_approval(&claim(9_999_999, vec![]), Some(&b), &[]).is_ok());
     }
 
     #[test]

@@ -890,6 +890,14 @@ impl Hub {
         if hidden {
             return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
         }
+        // An expense request is approved only within what its budget has left.
+        if kind == DocKind::ExpenseRequest
+            && new_entries.iter().any(|(f, es)| *f == "events" && es.iter().any(|e| e.str("kind") == Some("approved")))
+            && let Some(r) =
+                crate::validation::expenses::over_budget_refusal(&*self.db, id, &authorized.scratch, &state.heads)?
+        {
+            return Ok(ChunkOutcome::Refused(r));
+        }
         // The server records when it received each new log entry (and a new document), as
         // its own change beside the pushed ones: entries are ordered by arrival everywhere.
         let echo = stamp_arrivals(&mut authorized, id, kind, &new_entries, self.now);

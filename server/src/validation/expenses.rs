@@ -6,16 +6,25 @@
 //! its own, never by rewriting the claim. A receipt whose file another claim claimed first
 //! is flagged (the first claim of each file is recorded once, as an effect). A reimbursed
 //! claim's content is locked ([`Effect::Reimbursed`]).
+//!
+//! One write rule lives beside it ([`over_budget_refusal`], asked by the hub before a push
+//! is stored): an approval of an expense request that asks for more than its item and
+//! month have left is refused until a supplementary request covering the excess is
+//! approved by the executive — the spend is authorised before it happens, not flagged
+//! after.
 
 use super::{Changed, ValidationCx, Validator};
-use crate::storage::DbError;
+use crate::storage::{DbError, Storage};
+use crate::sync::doc_state::DocState;
+use automerge::AutoCommit;
 use protocol::kinds::Effect;
 use protocol::schema::expense::required_roles as required;
 use protocol::schema::expense::{
     self, APPROVAL_POLICY_ID, ApprovalPolicy, CHARGE_KINDS, Charge, Expense, ExpenseLifecycle,
 };
 use protocol::schema::{ExpenseStatus, record};
-use protocol::{DocId, DocKind};
+use protocol::wire::{Hash, Refusal};
+use protocol::{DocId, DocKind, ErrorCode};
 
 pub struct Expenses;
 
@@ -110,4 +119,51 @@ impl Validator for Expenses {
         }
         Ok(())
     }
+}
+
+/// The refusal of a push that approves expense request `id` (`after`: the request with the
+/// push applied) while it asks for more than its item and month have left
+/// ([`expense::check_request_approval`], counted over every charge on its budget as the
+/// server stores them — within the open transaction, so what this batch stored counts).
+pub fn over_budget_refusal(
+    db: &dyn Storage,
+    id: DocId,
+    after: &AutoCommit,
+    server_heads: &[Hash],
+) -> Result<Option<Refusal>, DbError> {
+    let Ok(x) = expense::read_expense(after, id, DocKind::ExpenseRequest) else { return Ok(None) };
+    let Some(budget_id) = x.budget else { return Ok(None) };
+    let load = |doc: DocId| -> Result<Option<DocState>, DbError> {
+        match db.load_doc(doc.as_bytes())? {
+            Some(stored) => Ok(Some(DocState::load(stored)?.1)),
+            None => Ok(None),
+        }
+    };
+    let policy = match load(APPROVAL_POLICY_ID)? {
+        Some(s) if s.kind == DocKind::ApprovalPolicy => ApprovalPolicy::read(&s.doc),
+        _ => ApprovalPolicy::default(),
+    };
+    let budget = match load(budget_id)? {
+        Some(s) if s.kind == DocKind::ExpenseBudget => expense::read_budget(&s.doc, budget_id).ok(),
+        _ => None,
+    };
+    let mut charges = Vec::new();
+    for row in db.children_of(budget_id.as_bytes())? {
+        let (Some(cid), Some(kind)) = (DocId::from_slice(&row.id), DocKind::from_code(row.kind)) else { continue };
+        if cid == id || !CHARGE_KINDS.contains(&kind) {
+            continue;
+        }
+        let Some(state) = load(cid)? else { continue };
+        let Ok(c) = expense::read_expense(&state.doc, cid, kind) else { continue };
+        charges.extend(Charge::of(&c, &expense::fold(&c, &required(&policy, &c))));
+    }
+    Ok(expense::check_request_approval(&x, budget.as_ref(), &charges).err().map(|over| Refusal {
+        id,
+        kind: DocKind::ExpenseRequest,
+        code: ErrorCode::Forbidden,
+        path: "events".into(),
+        rule: expense::NEEDS_SUPPLEMENT.into(),
+        message: over.message(),
+        server_heads: server_heads.to_vec(),
+    }))
 }

@@ -10,7 +10,7 @@
 mod contracts;
 pub mod distribution;
 mod expansion;
-mod expenses;
+pub(crate) mod expenses;
 mod loop_closing;
 pub mod notifications;
 pub mod order_check;
