@@ -388,7 +388,10 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Login { server, user } => login(&mut p, &server, &user, out),
         Command::Logout => logout(&mut p, out),
         Command::Sync { json } => {
-            let report = runtime()?.block_on(jiuloop_cli::sync(&mut p))?;
+            let report = match runtime()?.block_on(jiuloop_cli::sync(&mut p)) {
+                Err(e) if e.code() == Some(protocol::ErrorCode::StorageFull) => bail!("{}", out.t("storage-full")),
+                other => other?,
+            };
             if json {
                 out.json(&report)
             } else {

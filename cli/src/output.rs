@@ -105,6 +105,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "logged out on this device; the server could not be told",
     ),
     (
+        "storage-full",
+        "服务器磁盘已满：本次修改未保存到服务器（仍保存在本机），请稍后再同步（storage_full）",
+        "the server's disk is full: your changes were not stored there (they are kept on this device); sync again later (storage_full)",
+    ),
+    (
         "synced",
         "同步完成：发送 {pushed} 个文档，收到 {received} 个文档",
         "synced: sent {pushed} documents, received {received}",
