@@ -285,7 +285,10 @@ async fn serve(
             let _ = cut_tx.send(true);
         }
         _ = cut_rx2.wait_for(|c| *c) => {}
-        _ = async { let _ = tokio::join!(upward, downward); } => { return; }
+        _ = async { let _ = tokio::join!(upward, downward); } => {}
+    }
+    if !*cut_tx.borrow() {
+        return;
     }
     // Cut: both halves stop at once; dropping the sockets closes them.
     shared.counters.cuts.fetch_add(1, Ordering::Relaxed);

@@ -44,6 +44,7 @@ fn main() {
             break;
         }
         resumes += 1;
+        eprintln!("attempt {resumes} ended: {}", String::from_utf8_lossy(&out.stderr).trim());
         assert!(resumes < 500, "no progress: {}", String::from_utf8_lossy(&out.stderr));
     }
     let took = started.elapsed();
