@@ -230,7 +230,7 @@ fn weeks_offline_then_a_sync_through_the_slow_link() {
     for id in ids.iter().take(20) {
         b.ok(&["visit", "add", "--customer", id, "--kind", "follow-up", "--notes", "山区回访"]);
     }
-    // Meanwhile the office edits some of the same customers once they reach it.
+    // Then one sync through the slow link, cut at random.
     let slow = Link::slow(20_000, Duration::from_millis(500));
     proxy.set(Faults { up: slow, down: slow, cut_after_bytes: Some((8_000, 50_000)), ..Faults::default() });
     let resumes = sync_until_done(&b, 60);
