@@ -379,7 +379,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, out: &Out) -> Result<()> {
-    let mut p = Profile::open(&cli.profile).with_context(|| format!("profile {}", cli.profile.display()))?;
+    let mut p = match Profile::open(&cli.profile) {
+        Err(jiuloop_cli::ProfileError::Store(e)) if e.is_refused_file() => {
+            bail!("{} ({e})", out.t("profile-refused").replace("{path}", &cli.profile.display().to_string()))
+        }
+        other => other.with_context(|| format!("profile {}", cli.profile.display()))?,
+    };
     // JIULOOP_NOW (RFC 3339): what this device's clock says, for records dated by a device
     // whose clock is elsewhere (tests of period edges; the server holds stated times to
     // its window around their arrival either way).
@@ -388,7 +393,10 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Login { server, user } => login(&mut p, &server, &user, out),
         Command::Logout => logout(&mut p, out),
         Command::Sync { json } => {
-            let report = runtime()?.block_on(jiuloop_cli::sync(&mut p))?;
+            let report = match runtime()?.block_on(jiuloop_cli::sync(&mut p)) {
+                Err(e) if e.code() == Some(protocol::ErrorCode::StorageFull) => bail!("{}", out.t("storage-full")),
+                other => other?,
+            };
             if json {
                 out.json(&report)
             } else {

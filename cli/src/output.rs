@@ -105,6 +105,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "logged out on this device; the server could not be told",
     ),
     (
+        "profile-refused",
+        "配置目录 {path} 中的本地数据库已损坏或属于其他程序，未作任何改动；请移走该文件或换用其他 --profile",
+        "the local database in profile {path} is damaged or belongs to another program; it was left untouched — move it away or use another --profile",
+    ),
+    (
+        "storage-full",
+        "服务器磁盘已满：本次修改未保存到服务器（仍保存在本机），请稍后再同步（storage_full）",
+        "the server's disk is full: your changes were not stored there (they are kept on this device); sync again later (storage_full)",
+    ),
+    (
         "synced",
         "同步完成：发送 {pushed} 个文档，收到 {received} 个文档",
         "synced: sent {pushed} documents, received {received}",

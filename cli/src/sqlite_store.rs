@@ -21,7 +21,23 @@ pub enum StoreError {
     Corrupt(String),
     #[error("injected failure after {0} op(s) of the batch")]
     Injected(usize),
+    /// The file is not a database (damaged, or not SQLite at all): left as it is.
+    #[error("{0} is not a readable jiuloop profile (damaged or not a database); it was left untouched")]
+    Damaged(String),
+    /// The file is another program's database: left as it is.
+    #[error("{0} is another program's database, not a jiuloop profile; it was left untouched")]
+    Foreign(String),
 }
+
+impl StoreError {
+    /// The profile's file was refused as it is (damaged or foreign), never written to.
+    pub fn is_refused_file(&self) -> bool {
+        matches!(self, StoreError::Damaged(_) | StoreError::Foreign(_))
+    }
+}
+
+/// The tables of a profile: a file holding tables and not these is another program's.
+const OUR_TABLES: [&str; 4] = ["meta", "docs", "chunks", "inbox"];
 
 const SCHEMA_VERSION: i64 = 2;
 
@@ -44,6 +60,25 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Before anything writes to it (even the journal mode is written to the header):
+        // a damaged or foreign file is refused and left as it is.
+        let shown = path.display().to_string();
+        let tables: Vec<String> = match conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        {
+            Ok(t) => t,
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) =>
+            {
+                return Err(StoreError::Damaged(shown));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ours = |name: &str| tables.iter().any(|t| t == name);
+        if !tables.is_empty() && !OUR_TABLES.iter().all(|t| ours(t)) {
+            return Err(StoreError::Foreign(shown));
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -46,6 +46,8 @@ pub struct SyncStats {
     pub blobs_uploaded: u64,
     pub blobs_downloaded: u64,
     pub blobs_refused: u64,
+    /// Catch-up marks stored as the cursor (a cut catch-up resumes from the last one).
+    pub catch_up_marks: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +76,11 @@ pub struct SyncEngine {
     downloads: BTreeSet<BlobHash>,
     /// During a catch-up from cursor 0: the documents it has sent so far.
     first_catch_up: Option<BTreeSet<DocId>>,
+    /// During a catch-up from cursor 0: documents held from the server before it (from an
+    /// earlier catch-up cut short) that it has not sent again yet. Its marks are stored
+    /// only once there are none left: such a document the server leaves out is forgotten
+    /// at `CaughtUp`, which a resumed catch-up (from a mark) could no longer tell.
+    unconfirmed: BTreeSet<DocId>,
     pub stats: SyncStats,
 }
 
@@ -89,6 +96,7 @@ impl SyncEngine {
             uploads: BTreeMap::new(),
             downloads: BTreeSet::new(),
             first_catch_up: None,
+            unconfirmed: BTreeSet::new(),
             stats: SyncStats::default(),
         }
     }
@@ -119,6 +127,11 @@ impl SyncEngine {
         self.downloads.clear();
         replica.forget_refusals();
         self.first_catch_up = (replica.cursor() == 0).then(BTreeSet::new);
+        self.unconfirmed = if replica.cursor() == 0 {
+            replica.server_docs_not_in(&BTreeSet::new()).into_iter().collect()
+        } else {
+            BTreeSet::new()
+        };
         let own = replica.actor().to_bytes().to_vec();
         let others = self.other_actors.iter().filter(|a| **a != own).cloned();
         let hello = ClientMsg::Hello(Hello {
@@ -140,6 +153,7 @@ impl SyncEngine {
     pub fn disconnected(&mut self) {
         self.phase = Phase::Offline;
         self.first_catch_up = None;
+        self.unconfirmed.clear();
         self.in_flight.clear();
         self.resync.clear();
         self.uploads.clear();
@@ -187,8 +201,17 @@ impl SyncEngine {
                     replica.set_cursor(c);
                 }
             }
+            ServerMsg::CatchUpMark { cursor } => {
+                // Everything up to `cursor` has arrived (the frames before this one): a cut
+                // from here on resumes from it.
+                if self.phase == Phase::CatchingUp && self.unconfirmed.is_empty() && cursor > replica.cursor() {
+                    self.stats.catch_up_marks += 1;
+                    replica.set_cursor(cursor);
+                }
+            }
             ServerMsg::CaughtUp { cursor, .. } => {
                 self.phase = Phase::Live;
+                self.unconfirmed.clear();
                 // A catch-up from cursor 0 holds every document this user may read. One the
                 // server gave this device before — in a catch-up cut short before its
                 // `CaughtUp`, so the cursor stayed 0 — and leaves out now has moved out of
@@ -208,6 +231,7 @@ impl SyncEngine {
                     if let Some(sent) = &mut self.first_catch_up {
                         sent.insert(ack.id);
                     }
+                    self.unconfirmed.remove(&ack.id);
                     let Some(local) = replica.doc_mut(ack.id) else { continue };
                     let op = local.set_server_heads(&ack.heads);
                     if local.lacks_server_changes() {
@@ -246,6 +270,7 @@ impl SyncEngine {
                 for id in &docs {
                     self.in_flight.remove(id);
                     self.resync.remove(id);
+                    self.unconfirmed.remove(id);
                 }
                 replica.forget(&docs, &reason, now);
             }
@@ -344,6 +369,7 @@ impl SyncEngine {
         self.stats.change_bytes_received += chunk.changes.len() as u64;
         if let (Some(sent), Phase::CatchingUp) = (&mut self.first_catch_up, self.phase) {
             sent.insert(chunk.id);
+            self.unconfirmed.remove(&chunk.id);
         }
         let local = replica.doc_or_new(chunk.id, chunk.kind);
         if local.kind != chunk.kind {
@@ -379,7 +405,7 @@ impl SyncEngine {
         // (or with) the order, so the server never holds the order without its customer.
         chunks.sort_by_key(|c| c.kind.depth());
         let mut frames = Vec::new();
-        for batch in wire::batch_by_size(chunks) {
+        for batch in wire::batch_by_budget(chunks, wire::PUSH_BUDGET_BYTES) {
             let id = batch[0].id;
             frames.push(self.encode(&ClientMsg::Push { docs: batch }).map_err(|_| SyncError::TooLarge(id))?);
         }

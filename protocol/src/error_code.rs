@@ -61,10 +61,13 @@ pub enum ErrorCode {
     /// No attachment with this hash that the user may read (unknown, or referenced by no
     /// document the user may read: the two are answered alike).
     BlobUnavailable,
+    /// The server's disk is full: the push was not stored (nothing acknowledged before is
+    /// lost). The device keeps its changes and sends them again on a later sync.
+    StorageFull,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::TooLarge,
@@ -90,6 +93,7 @@ impl ErrorCode {
         ErrorCode::BlobType,
         ErrorCode::BlobMismatch,
         ErrorCode::BlobUnavailable,
+        ErrorCode::StorageFull,
     ];
 
     /// Stable machine name, used in JSON bodies and logs.
@@ -119,6 +123,7 @@ impl ErrorCode {
             ErrorCode::BlobType => "blob_type",
             ErrorCode::BlobMismatch => "blob_mismatch",
             ErrorCode::BlobUnavailable => "blob_unavailable",
+            ErrorCode::StorageFull => "storage_full",
         }
     }
 
@@ -164,6 +169,9 @@ impl ErrorCode {
             ErrorCode::BlobType => "only JPEG, PNG or WebP images and PDF files can be attached",
             ErrorCode::BlobMismatch => "the uploaded attachment does not match its hash or size; upload it again",
             ErrorCode::BlobUnavailable => "no such attachment that you may read",
+            ErrorCode::StorageFull => {
+                "the server's disk is full: your changes were not stored (they are kept on this device); sync again later"
+            }
         }
     }
 }
@@ -188,6 +196,7 @@ mod tests {
         assert_eq!(ErrorCode::Timeout.close_code(), 4017);
         assert_eq!(ErrorCode::CursorAhead.close_code(), 4019);
         assert_eq!(ErrorCode::BlobUnavailable.close_code(), 4023);
+        assert_eq!(ErrorCode::StorageFull.close_code(), 4024);
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));

@@ -29,7 +29,10 @@
 //!                          ◀──────────────  BlobData{…} / BlobRefused{blob_unavailable}
 //! ```
 //!
-//! The blob messages were appended to both enums: frames of the earlier messages are
+//! A catch-up in several pieces carries `CatchUpMark{cursor}` after each piece but the last:
+//! a connection cut during a long catch-up resumes from the last mark, not from the start.
+//!
+//! The blob messages (and `CatchUpMark`) were appended to both enums: frames of the earlier messages are
 //! unchanged, so the protocol version stays 1 (a server without them answers
 //! `malformed`).
 
@@ -128,6 +131,12 @@ pub enum ServerMsg {
     /// An upload or download that cannot proceed (too large, wrong type, mismatch,
     /// unavailable). The connection stays open.
     BlobRefused { hash: crate::blob::BlobHash, code: ErrorCode, message: String },
+    /// Sent during a catch-up after a piece of it: the device now holds every change up to
+    /// `cursor` it may read (all the documents with a change in between have been sent
+    /// before this frame), so it may store it as its cursor and, if the connection is cut,
+    /// resume from there instead of from the hello's cursor. Never above the `CaughtUp`
+    /// cursor that follows; a catch-up of one piece has none.
+    CatchUpMark { cursor: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,15 +308,25 @@ impl DocChunk {
     }
 }
 
+/// A device's push frames stay under this many bytes (a document larger than it travels
+/// alone): each frame is acknowledged on its own once stored, so a slow link cut every
+/// few seconds still gets its pushes through piece by piece.
+pub const PUSH_BUDGET_BYTES: usize = 16 * 1024;
+
 /// Split chunks into batches whose frames stay under [`BATCH_BUDGET_BYTES`] (a chunk
 /// larger than the budget travels alone).
 pub fn batch_by_size(chunks: Vec<DocChunk>) -> Vec<Vec<DocChunk>> {
+    batch_by_budget(chunks, BATCH_BUDGET_BYTES)
+}
+
+/// Split chunks into batches of at most `budget` bytes each (a larger chunk alone).
+pub fn batch_by_budget(chunks: Vec<DocChunk>, budget: usize) -> Vec<Vec<DocChunk>> {
     let mut batches = Vec::new();
     let mut current = Vec::new();
     let mut size = 0;
     for c in chunks {
         let s = c.wire_size();
-        if !current.is_empty() && size + s > BATCH_BUDGET_BYTES {
+        if !current.is_empty() && size + s > budget {
             batches.push(std::mem::take(&mut current));
             size = 0;
         }
@@ -373,6 +392,7 @@ mod tests {
             ServerMsg::BlobStored { hash: [3; 32], size: 1_000, mime: "image/jpeg".into() },
             ServerMsg::BlobData { hash: [3; 32], size: 1_000, mime: "image/png".into(), offset: 0, bytes: vec![9] },
             ServerMsg::BlobRefused { hash: [3; 32], code: ErrorCode::BlobType, message: "x".into() },
+            ServerMsg::CatchUpMark { cursor: 77 },
         ];
         (client, server)
     }

@@ -11,12 +11,15 @@
 //! - [`RawClient`] speaks the wire protocol directly (no client-core), [`RawTcp`] speaks
 //!   bytes below WebSocket, and [`LocalDoc`] builds Automerge changes by hand;
 //! - [`http`] is a minimal HTTP/1.1 client for `/api/login` and `/health`;
+//! - [`fault_proxy::FaultProxy`] sits between clients and the server and injects latency,
+//!   bandwidth caps, cuts mid-frame, stalls and duplicated connections;
 //! - [`Rng`] is a small seeded generator for replayable random plans;
 //! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests).
 
 pub mod bins;
 pub mod browser;
 pub mod device;
+pub mod fault_proxy;
 pub mod http;
 pub mod load;
 pub mod process;
@@ -28,6 +31,7 @@ pub mod tmp;
 
 pub use bins::bins;
 pub use device::{Device, StoredDoc, SyncStats, sort_by_id};
+pub use fault_proxy::{ConnRecord, FaultProxy, Faults, Link};
 pub use raw::{Auth, CatchUp, Incoming, LocalDoc, RawClient, RawTcp, Rejection};
 pub use rng::Rng;
 pub use server::{DocFactsRow, StoreCounts, TestServer};

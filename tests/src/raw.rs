@@ -68,6 +68,8 @@ pub struct CatchUp {
     pub docs_sent: u32,
     /// `Changes` frames received before `CaughtUp`.
     pub frames: usize,
+    /// The `CatchUpMark` cursors received meanwhile, in order.
+    pub marks: Vec<u64>,
 }
 
 impl CatchUp {
@@ -224,14 +226,16 @@ impl RawClient {
     pub async fn catch_up(&mut self) -> CatchUp {
         let mut chunks = Vec::new();
         let mut frames = 0;
+        let mut marks = Vec::new();
         loop {
             match self.recv().await {
                 ServerMsg::Changes { docs, cursor: None } => {
                     frames += 1;
                     chunks.extend(docs);
                 }
+                ServerMsg::CatchUpMark { cursor } => marks.push(cursor),
                 ServerMsg::CaughtUp { cursor, docs_sent } => {
-                    return CatchUp { chunks, cursor, docs_sent, frames };
+                    return CatchUp { chunks, cursor, docs_sent, frames, marks };
                 }
                 other => panic!("unexpected message during catch-up: {other:?}"),
             }

@@ -184,3 +184,37 @@ fn customer_import_with_bad_rows_reports_every_line_and_imports_nothing() {
     );
     assert_eq!(d.sync().pushed_docs, 3);
 }
+
+#[test]
+fn a_damaged_or_foreign_profile_file_is_refused_clearly_and_never_overwritten() {
+    // Random bytes (a damaged file), and another program's SQLite database.
+    let damaged = Device::new("damaged");
+    let garbage: Vec<u8> = (0u32..8192).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(damaged.profile().join("jiuloop.db"), &garbage).unwrap();
+    let foreign = Device::new("foreign");
+    {
+        let db = rusqlite::Connection::open(foreign.profile().join("jiuloop.db")).unwrap();
+        db.execute_batch(
+            "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total INTEGER); INSERT INTO invoices VALUES (1, 100);",
+        )
+        .unwrap();
+    }
+    let foreign_bytes = std::fs::read(foreign.profile().join("jiuloop.db")).unwrap();
+    for (device, before) in [(&damaged, &garbage), (&foreign, &foreign_bytes)] {
+        for args in [
+            &["status"][..],
+            &["customer", "add", "--name", "新客户"],
+            &["login", "--server", "http://127.0.0.1:9", "--user", "li"],
+        ] {
+            let zh = device.fail(args);
+            assert!(zh.contains("已损坏或属于其他程序") && zh.contains("未作任何改动"), "[{}] {zh}", device.name);
+            let mut en_args = vec!["--lang", "en"];
+            en_args.extend_from_slice(args);
+            let en = device.fail(&en_args);
+            assert!(en.contains("damaged or belongs to another program") && en.contains("left untouched"), "{en}");
+        }
+        let path = device.profile().join("jiuloop.db");
+        assert_eq!(&std::fs::read(&path).unwrap(), before, "[{}] the file is unchanged", device.name);
+        assert!(!device.profile().join("jiuloop.db-wal").exists(), "[{}] nothing written beside it", device.name);
+    }
+}

@@ -131,6 +131,9 @@ storage_api! {
     /// Documents changed (or moved) after `cursor` that `filter` lets through, oldest
     /// change first — filtered by the engine, so a reader never reads others' rows.
     fn readable_docs_changed_since(&self, cursor: i64, filter: &ReadFilter) -> Result<Vec<DocSummary>, DbError>;
+    /// For every document with a chunk stored after `cursor`: the lowest such sequence
+    /// number (a catch-up resumed from a lower cursor covers the document).
+    fn first_seqs_since(&self, cursor: i64) -> Result<Vec<(Vec<u8>, i64)>, DbError>;
     /// Ids of documents whose access facts were never computed.
     fn docs_without_facts(&self) -> Result<Vec<Vec<u8>>, DbError>;
     /// Replace a document's chunks up to `snapshot_seq` by `snapshot`.

@@ -64,12 +64,35 @@ struct CatchUpJob {
     cursor: u64,
     /// Moved since the cursor: sent whole.
     moved: HashSet<DocId>,
-    pending: std::collections::VecDeque<DocId>,
+    /// The documents to send, each with the lowest sequence number above the cursor it
+    /// has something at (a chunk, a move; the cursor + 1 when compacted since), lowest
+    /// first: once every document below `k` is sent, the device holds everything up to
+    /// `k - 1` (see [`CatchUpJob::mark`]).
+    pending: std::collections::VecDeque<(DocId, u64)>,
     sent: u32,
+    /// The server's sequence when the plan was made: marks never pass it (what is
+    /// stored later reaches the device as live relays, not as part of this plan).
+    planned_at: u64,
+    /// The last cursor told to the device (`CatchUpMark`), the hello's at first.
+    marked: u64,
 }
 
-/// Bytes of document changes one catch-up piece carries (one `Changes` frame or so).
-const CATCH_UP_PIECE_BYTES: usize = protocol::wire::BATCH_BUDGET_BYTES;
+impl CatchUpJob {
+    /// The cursor the device may store now: everything below the next document's first
+    /// sequence number has been sent (documents are sent in that order), capped at the
+    /// plan's sequence.
+    fn mark(&self) -> u64 {
+        match self.pending.front() {
+            Some((_, first)) => first.saturating_sub(1).min(self.planned_at),
+            None => self.planned_at,
+        }
+    }
+}
+
+/// Bytes of document changes one catch-up piece carries. Small, so that a slow link (a
+/// 2G phone at 20 kbit/s takes 7 s for 16 KiB) loses little when it is cut: every piece
+/// is followed by a `CatchUpMark` the device stores, and a reconnect resumes from there.
+const CATCH_UP_PIECE_BYTES: usize = 16 * 1024;
 
 /// Push frames group-committed at most together (a larger run is committed in pieces, so
 /// the first pusher's `Ack` does not wait for hundreds of others).
@@ -298,7 +321,7 @@ impl Hub {
         let mut chunks = Vec::new();
         let mut bytes = 0;
         while bytes < CATCH_UP_PIECE_BYTES {
-            let Some(id) = job.pending.pop_front() else { break };
+            let Some((id, _)) = job.pending.pop_front() else { break };
             let Some(row) = self.db.doc(id.as_bytes())? else { continue };
             let meta = DocMeta::try_from(row)?;
             if !access::may_read(&job.principal, &meta.facts.rules_facts()) {
@@ -315,6 +338,11 @@ impl Hub {
             out.push(Outgoing { to: vec![job.conn], msg: ServerMsg::Changes { docs, cursor: None } });
         }
         if !job.pending.is_empty() {
+            let mark = job.mark();
+            if mark > job.marked {
+                job.marked = mark;
+                out.push(Outgoing { to: vec![job.conn], msg: ServerMsg::CatchUpMark { cursor: mark } });
+            }
             return Ok(true);
         }
         tracing::debug!(conn = %job.conn, docs_sent = job.sent, cursor = self.max_seq, "caught up");
@@ -349,7 +377,8 @@ impl Hub {
                     if batch.is_none() {
                         if let Err(e) = self.begin_write(&mut out) {
                             tracing::error!(error = %e, "cannot start a transaction");
-                            self.fatal(conn, ErrorCode::Internal, internal_message(), &mut out);
+                            let (code, message) = storage_failure(&e);
+                            self.fatal(conn, code, message, &mut out);
                             continue;
                         }
                         batch = Some(PushBatch::default());
@@ -524,7 +553,8 @@ impl Hub {
             }
             Err(e) => {
                 tracing::error!(%conn, error = %e, "cannot register actors");
-                return self.fatal(conn, ErrorCode::Internal, internal_message(), out);
+                let (code, message) = storage_failure(&e);
+                return self.fatal(conn, code, message, out);
             }
         };
         // One connection per device, the newest (connection ids grow in the order they are
@@ -575,7 +605,16 @@ impl Hub {
         // From here on the connection gets live relays; the catch-up follows in pieces
         // (`pump_catchups`), each document read as it then is. Its `CaughtUp` cursor is the
         // server's at the end: everything up to it was either in the catch-up or relayed.
-        let job = CatchUpJob { conn, principal, cursor: hello.cursor, moved, pending: pending.into(), sent: 0 };
+        let job = CatchUpJob {
+            conn,
+            principal,
+            cursor: hello.cursor,
+            moved,
+            pending: pending.into(),
+            sent: 0,
+            planned_at: self.max_seq,
+            marked: hello.cursor,
+        };
         self.catchups.push(job);
     }
 
@@ -583,14 +622,18 @@ impl Hub {
     /// documents that moved out of its reach since, then every readable document changed
     /// (or moved in) since — found in storage, filtered there — then `CaughtUp`. Returns
     /// the documents to forget, those to send (ids only) and those moved since.
+    /// Those to send come in the order of the first sequence number above the cursor each
+    /// has something at, with that number (so the catch-up can mark its progress).
     #[allow(clippy::type_complexity)]
     fn catch_up_plan(
         &self,
         principal: &Principal,
         cursor: u64,
-    ) -> Result<(Vec<DocId>, Vec<DocId>, HashSet<DocId>), DbError> {
+    ) -> Result<(Vec<DocId>, Vec<(DocId, u64)>, HashSet<DocId>), DbError> {
         let mut forget = Vec::new();
         let mut moved = HashSet::new();
+        // doc → the first move after the cursor
+        let mut first_move: HashMap<DocId, u64> = HashMap::new();
         if cursor > 0 {
             // doc → (could read it at some point since the cursor, facts now)
             let mut seen: BTreeMap<DocId, (bool, DocFacts)> = BTreeMap::new();
@@ -600,6 +643,7 @@ impl Hub {
                 let entry = seen.entry(id).or_insert((false, now));
                 entry.0 |= access::may_read(principal, &old);
                 moved.insert(id);
+                first_move.entry(id).or_insert(u64_from_i64(m.seq));
             }
             forget = seen
                 .into_iter()
@@ -608,13 +652,38 @@ impl Hub {
                 .collect();
         }
         let filter = access::read_filter(principal);
-        let mut pending = Vec::new();
+        let mut readable = Vec::new();
         for row in self.db.readable_docs_changed_since(i64_from_u64(cursor), &filter)? {
             let meta = DocMeta::try_from(row)?;
             if access::may_read(principal, &meta.facts.rules_facts()) {
-                pending.push(meta.id);
+                readable.push(meta);
             }
         }
+        if readable.is_empty() {
+            return Ok((forget, Vec::new(), moved));
+        }
+        let first_chunk: HashMap<Vec<u8>, i64> = self.db.first_seqs_since(i64_from_u64(cursor))?.into_iter().collect();
+        let mut pending: Vec<(DocId, u64)> = readable
+            .into_iter()
+            .map(|meta| {
+                let id = meta.id;
+                // Compacted since the cursor: the snapshot holds changes after it whose
+                // numbers are gone, so the document counts as changed right after it.
+                let first = if cursor < meta.snapshot_seq {
+                    cursor + 1
+                } else {
+                    let chunk = first_chunk.get(id.as_bytes().as_slice()).map(|s| u64_from_i64(*s));
+                    match (chunk, first_move.get(&id).copied()) {
+                        (Some(c), Some(m)) => c.min(m),
+                        (Some(c), None) => c,
+                        (None, Some(m)) => m,
+                        (None, None) => cursor + 1,
+                    }
+                };
+                (id, first.max(cursor + 1))
+            })
+            .collect();
+        pending.sort_by_key(|(_, first)| *first);
         Ok((forget, pending, moved))
     }
 
@@ -1266,14 +1335,17 @@ impl Hub {
     }
 
     /// The batch could not be stored: roll back, leave the cache as it was, tell every
-    /// pusher of the batch (their connections are closed; the others are unaffected).
+    /// pusher of the batch (their connections are closed; the others are unaffected). A
+    /// full disk is answered `storage_full`: the devices keep their changes and send them
+    /// again later; the next batch tries again, so pushes succeed once space returns.
     fn abort_batch(&mut self, batch: PushBatch, error: &DbError, out: &mut Vec<Outgoing>) {
         self.db.rollback();
         tracing::error!(error = %error, pushers = batch.pushers.len(), "storing pushes failed; rolled back");
         out.extend(batch.outputs.into_iter().filter(|o| matches!(o.msg, ServerMsg::Error { .. })));
+        let (code, message) = storage_failure(error);
         for conn in batch.pushers {
             if self.conns.contains_key(&conn) {
-                self.fatal(conn, ErrorCode::Internal, internal_message(), out);
+                self.fatal(conn, code, message.clone(), out);
             }
         }
     }
@@ -1467,6 +1539,15 @@ fn scalar_changes(
             (old != new).then(|| (f.clone(), old, new))
         })
         .collect()
+}
+
+/// What a device is told when storage failed under its request: `storage_full` for a full
+/// disk (retry later), `internal` otherwise.
+fn storage_failure(e: &DbError) -> (ErrorCode, String) {
+    match e {
+        DbError::Full(_) => (ErrorCode::StorageFull, ErrorCode::StorageFull.describe().to_string()),
+        _ => (ErrorCode::Internal, internal_message()),
+    }
 }
 
 fn internal_message() -> String {

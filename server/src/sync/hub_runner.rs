@@ -388,14 +388,19 @@ mod tests {
         assert!(queued.load(Ordering::Relaxed) <= CATCH_UP_LOW_WATER + 2 * protocol::wire::BATCH_BUDGET_BYTES);
         assert!(kill.try_recv().is_err(), "the slow reader is not dropped");
         let mut docs = 0;
+        let mut marks = Vec::new();
         loop {
             let item = tokio::time::timeout(std::time::Duration::from_secs(30), frames.recv()).await.unwrap().unwrap();
             item.written(&queued);
             let Outbound::Frame(frame) = item else { panic!("closed: {item:?}") };
             match protocol::wire::decode::<ServerMsg>(&frame).unwrap() {
                 ServerMsg::Changes { docs: d, .. } => docs += d.len(),
-                ServerMsg::CaughtUp { docs_sent, .. } => {
+                // Pieces of the download, each marked: a cut resumes from the last mark.
+                ServerMsg::CatchUpMark { cursor } => marks.push(cursor),
+                ServerMsg::CaughtUp { docs_sent, cursor } => {
                     assert_eq!(docs_sent as usize, DOCS);
+                    assert!(!marks.is_empty() && marks.windows(2).all(|w| w[0] < w[1]), "{marks:?}");
+                    assert!(marks.iter().all(|m| *m < cursor), "{marks:?} {cursor}");
                     break;
                 }
                 other => panic!("{other:?}"),

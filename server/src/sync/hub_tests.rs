@@ -272,6 +272,62 @@ fn catch_up_sends_only_what_the_cursor_lacks() {
     assert_eq!(c4.join(&mut hub, 3), vec![ServerMsg::CaughtUp { cursor: 3, docs_sent: 0 }]);
 }
 
+/// A catch-up of several pieces marks its progress; a device cut after any mark and
+/// resuming from it ends up with every document whole, and the resumed catch-up leaves
+/// out what the marked part sent.
+#[test]
+fn a_catch_up_in_pieces_marks_progress_and_resumes_from_any_mark() {
+    let path = temp_db();
+    let mut hub = open_hub(&path, 1_000, 64);
+    let a = Device::new(1);
+    a.join(&mut hub, 0);
+    let big: String = (0..3_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let mut docs: Vec<(DocId, AutoCommit)> = (0..40).map(|_| (DocId::new_random(), a.doc())).collect();
+    // Interleaved: a document's chunks are spread over the sequence.
+    for round in 0..3 {
+        for (i, (id, doc)) in docs.iter_mut().enumerate() {
+            if round == 0 || i % (round + 1) == 0 {
+                let c = edit(doc, "notes", &format!("{round}{big}"));
+                hub.step(a.push(vec![chunk(*id, DocKind::Customer, doc, c)]));
+            }
+        }
+    }
+    let b = Device::new(2);
+    let msgs = b.join(&mut hub, 0);
+    let (end, sent) = caught_up(&msgs);
+    assert_eq!(sent, 40);
+    let marks: Vec<u64> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::CatchUpMark { cursor } => Some(*cursor),
+            _ => None,
+        })
+        .collect();
+    assert!(marks.len() >= 3, "several pieces, each marked: {marks:?}");
+    assert!(marks.windows(2).all(|w| w[0] < w[1]) && *marks.last().unwrap() < end, "{marks:?}");
+    for (n, &mark) in marks.iter().enumerate() {
+        // What arrived before the mark, then a catch-up from it on a new connection.
+        let at = msgs.iter().position(|m| *m == ServerMsg::CatchUpMark { cursor: mark }).unwrap();
+        let mut replicas = Default::default();
+        let before = changes(&msgs[..at]);
+        apply(&mut replicas, &before);
+        let dev = Device::new(10 + n as u64);
+        let resumed = dev.join(&mut hub, mark);
+        assert_eq!(caught_up(&resumed).0, end);
+        let rest = changes(&resumed);
+        for c in &rest {
+            let doc = replicas.entry(c.id).or_default();
+            doc.load_incremental(&c.changes).unwrap();
+        }
+        for (id, doc) in &mut docs {
+            let held = replicas.get_mut(id).unwrap_or_else(|| panic!("mark {mark}: {id} missing"));
+            assert!(held.get_missing_deps(&[]).is_empty(), "mark {mark}: {id} incomplete");
+            assert_eq!(held.get_heads(), doc.get_heads(), "mark {mark}: {id}");
+        }
+        assert!(rest.len() < 40, "mark {mark}: the resumed catch-up leaves out documents already sent");
+    }
+}
+
 #[test]
 fn catch_up_is_correct_after_compaction() {
     let path = temp_db();
@@ -637,7 +693,7 @@ fn failed_storage_closes_the_pusher_and_keeps_the_rest() {
     let big: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     let c = edit(&mut doc, "notes", &big);
     let out = hub.step(a.push(vec![chunk(id, DocKind::Customer, &mut doc, c)]));
-    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::Internal));
+    assert_eq!(error_code(&msgs_for(&out, a.conn)), Some(ErrorCode::StorageFull));
     assert!(msgs_for(&out, b.conn).is_empty());
     assert_eq!(hub.max_seq(), 1);
     assert_eq!(hub.connections(), 1);

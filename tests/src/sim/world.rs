@@ -1178,5 +1178,6 @@ fn describe_server(m: &ServerMsg) -> String {
             format!("blob-data {} @{offset} +{}", protocol::blob::hex(hash), bytes.len())
         }
         ServerMsg::BlobRefused { hash, code, .. } => format!("blob-refused {} {code}", protocol::blob::hex(hash)),
+        ServerMsg::CatchUpMark { cursor } => format!("catch-up-mark {cursor}"),
     }
 }

@@ -185,6 +185,11 @@ impl PgStorage {
         Ok(rows.iter().map(DocRow::from_pg).collect())
     }
 
+    pub fn first_seqs_since(&self, cursor: i64) -> Result<Vec<(Vec<u8>, i64)>, DbError> {
+        let rows = self.rows("SELECT doc_id, min(seq) FROM changes WHERE seq > $1 GROUP BY doc_id", &[&cursor])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub fn docs_without_facts(&self) -> Result<Vec<Vec<u8>>, DbError> {
         Ok(self.rows("SELECT id FROM docs WHERE NOT facts_known", &[])?.iter().map(|r| r.get(0)).collect())
     }

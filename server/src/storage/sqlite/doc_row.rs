@@ -196,6 +196,15 @@ impl SqliteDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// For every document with a chunk stored after `cursor`, the lowest such `seq` (by the
+    /// primary key: only the chunks after the cursor are read).
+    pub fn first_seqs_since(&self, cursor: i64) -> Result<Vec<(Vec<u8>, i64)>, DbError> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT doc_id, min(seq) FROM changes WHERE seq > ?1 GROUP BY doc_id")?;
+        let rows = stmt.query_map([cursor], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Ids of documents whose access facts were never computed (stored before version 2).
     pub fn docs_without_facts(&self) -> Result<Vec<Vec<u8>>, DbError> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM docs WHERE facts_known = 0")?;
