@@ -67,6 +67,13 @@ enum Command {
         /// Do not run the analysis projection here (another node or `analytics catch-up` does).
         #[arg(long)]
         no_analytics: bool,
+        /// Terminate TLS here (https://, wss://) with this PEM certificate chain; reloaded
+        /// with the key on SIGHUP.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed a demo company into an empty data directory: users for every role (passwords
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
@@ -421,6 +428,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             login_queue,
             max_blob_mb,
             no_analytics,
+            tls_cert,
+            tls_key,
         } => {
             if !(max_blob_mb > 0.0 && max_blob_mb <= 1024.0) {
                 anyhow::bail!("--max-blob-mb must be above 0 and at most 1024");
@@ -438,6 +447,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 analytics: !no_analytics,
                 database_url: cli.database.clone(),
                 max_blob_bytes: (max_blob_mb * 1024.0 * 1024.0) as u64,
+                tls: tls_cert.zip(tls_key).map(|(cert, key)| jiuloop_server::TlsFiles { cert, key }),
                 ..Config::new(cli.data)
             };
             serve(config)
@@ -841,7 +851,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         });
         let server = jiuloop_server::start(config).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "jiuloop-server listening on http://{}", server.local_addr())?;
+        writeln!(out, "jiuloop-server listening on {}://{}", server.scheme(), server.local_addr())?;
         if no_users.await.unwrap_or(false) {
             writeln!(
                 out,
@@ -852,9 +862,31 @@ fn serve(config: Config) -> anyhow::Result<()> {
         }
         out.flush()?;
         drop(out);
+        if let Some(tls) = server.tls() {
+            reload_on_hangup(tls)?;
+        }
         server.run_until(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Read the TLS certificate and key again on each SIGHUP (new connections get them).
+fn reload_on_hangup(tls: std::sync::Arc<jiuloop_server::ServerTls>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let tls = tls.clone();
+                // Reading files stays off the async threads.
+                let _ = tokio::task::spawn_blocking(move || tls.reload_logged()).await;
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
+    Ok(())
 }
 
 async fn shutdown_signal() {

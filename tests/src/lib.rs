@@ -13,6 +13,7 @@
 //! - [`http`] is a minimal HTTP/1.1 client for `/api/login` and `/health`;
 //! - [`Rng`] is a small seeded generator for replayable random plans;
 //! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests).
+//! - [`tls`] reads the certificate a server serves and GETs over https (tests/tls.rs).
 
 pub mod bins;
 pub mod browser;
@@ -24,6 +25,7 @@ pub mod raw;
 pub mod rng;
 pub mod server;
 pub mod sim;
+pub mod tls;
 pub mod tmp;
 
 pub use bins::bins;
