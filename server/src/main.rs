@@ -24,8 +24,17 @@ struct Cli {
     /// (postgres://user:password@host:port/database); default: the SQLite file in --data.
     #[arg(long, global = true, value_name = "URL", env = "JIULOOP_DATABASE_URL")]
     database: Option<String>,
+    /// Log lines on stderr as text (default) or as one JSON object each (for a log shipper).
+    #[arg(long, global = true, value_name = "FORMAT", env = "JIULOOP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -302,7 +311,7 @@ const ADMIN_WAIT: Duration = Duration::from_secs(15);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Seeding a demo company talks to its own server: show only what goes wrong.
-    init_tracing(if matches!(cli.command, Command::Demo) { "warn,automerge=off" } else { "info" });
+    init_tracing(if matches!(cli.command, Command::Demo) { "warn,automerge=off" } else { "info" }, cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -403,14 +412,15 @@ fn analytics_command(database: &Database, data: &std::path::Path, cmd: Analytics
     }
 }
 
-fn init_tracing(default: &str) {
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // {"timestamp", "level", "fields": {"message", …}, "target"}, one object a line.
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -392,3 +392,31 @@ async fn the_web_app_logs_in_and_syncs_over_https_and_wss_in_chromium() {
     page.wait_for("typeof window.jiuloopReady === 'number'", LONG).await;
     page.wait_for("document.querySelector('#status').dataset.state === 'offline'", LONG).await;
 }
+
+/// `--log-format json`: every line the server logs is one JSON object; the TLS start is
+/// one of them, with the fingerprint of the certificate served.
+#[test]
+fn json_logs_are_one_object_a_line_and_name_the_certificate_served() {
+    let ca = TestCa::new();
+    let cert = ca.issue("server", &["localhost", "127.0.0.1"], 1);
+    let (c, k) = (cert.cert.display().to_string(), cert.key.display().to_string());
+    let mut server = TestServer::started_with(&["--tls-cert", &c, "--tls-key", &k, "--log-format", "json"], &["wang"]);
+    let d = Device::new("wang");
+    login_with_ca(&d, &server, "wang", &ca);
+    d.sync();
+    server.stop();
+    let log = server.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let loaded = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "TLS certificate loaded")
+        .unwrap_or_else(|| panic!("no 'TLS certificate loaded' line in {log}"));
+    assert_eq!(loaded["fields"]["sha256"], cert.fingerprint.as_str());
+    assert_eq!(loaded["level"], "INFO");
+    assert!(loaded["timestamp"].is_string(), "{loaded}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "jiuloop-server stopped"), "{log}");
+}
