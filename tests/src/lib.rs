@@ -12,7 +12,7 @@
 //!   bytes below WebSocket, and [`LocalDoc`] builds Automerge changes by hand;
 //! - [`http`] is a minimal HTTP/1.1 client for `/api/login` and `/health`;
 //! - [`Rng`] is a small seeded generator for replayable random plans;
-//! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests).
+//! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests);
 //! - [`tls`] reads the certificate a server serves and GETs over https (tests/tls.rs).
 
 pub mod bins;
