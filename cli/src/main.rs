@@ -37,10 +37,14 @@ struct Cli {
 enum Command {
     /// Log in to the sync server (password from JIULOOP_PASSWORD).
     Login {
+        /// https://host[:port] (or http://host:port without TLS).
         #[arg(long)]
         server: String,
         #[arg(long)]
         user: String,
+        /// Trust this company CA (PEM) besides the system's; remembered in the profile.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Log out: the server forgets the token; local data stays.
     Logout,
@@ -372,7 +376,7 @@ fn main() -> ExitCode {
     match run(cli, &out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}: {:#}", out.t("error"), e);
+            eprintln!("{}: {}", out.t("error"), tls_text(&e, &out).unwrap_or_else(|| format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -390,7 +394,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
     // its window around their arrival either way).
     let now = std::env::var("JIULOOP_NOW").ok().and_then(|t| protocol::time::parse_rfc3339(&t)).unwrap_or_else(now_ms);
     match cli.command {
-        Command::Login { server, user } => login(&mut p, &server, &user, out),
+        Command::Login { server, user, ca } => login(&mut p, &server, &user, ca.as_deref(), out),
         Command::Logout => logout(&mut p, out),
         Command::Sync { json } => {
             let report = match runtime()?.block_on(jiuloop_cli::sync(&mut p)) {
@@ -525,19 +529,47 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
     }
 }
 
+/// A failed TLS handshake, told in the user's language (rustls's words in brackets).
+fn tls_text(e: &anyhow::Error, out: &Out) -> Option<String> {
+    let failure = e
+        .downcast_ref::<http::HttpError>()
+        .and_then(http::HttpError::tls)
+        .or_else(|| e.downcast_ref::<jiuloop_cli::SyncFailure>().and_then(jiuloop_cli::SyncFailure::tls))?;
+    Some(format!(
+        "{}: {} ({})",
+        out.t("tls-failed").replace("{server}", &failure.server),
+        out.t(failure.problem.key()),
+        failure.detail
+    ))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-fn login(p: &mut Profile, server: &str, user: &str, out: &Out) -> Result<()> {
+fn login(p: &mut Profile, server: &str, user: &str, ca: Option<&std::path::Path>, out: &Out) -> Result<()> {
     let password = std::env::var("JIULOOP_PASSWORD").map_err(|_| anyhow!("set the password in JIULOOP_PASSWORD"))?;
     let url = ServerUrl::parse(server)?;
+    // A company CA given now is remembered only once the login succeeded; without one, the
+    // CA remembered from an earlier login still counts.
+    let ca_pem = match ca {
+        Some(file) => {
+            let pem = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            jiuloop_cli::tls::parse_ca(&pem).with_context(|| file.display().to_string())?;
+            Some(pem)
+        }
+        None => None,
+    };
+    let tls = match &ca_pem {
+        Some(pem) => jiuloop_cli::tls::client_config(Some(pem))?,
+        None => p.tls_config()?,
+    };
     let body = serde_json::json!({
         "user": user, "password": password,
         "device_id": p.device_id().to_string(),
         "device_name": format!("jiuloop-cli {}", p.dir().display()),
     });
-    let resp = runtime()?.block_on(http::post_json(&url, "/api/login", None, &body))?;
+    let resp = runtime()?.block_on(http::post_json_with(&tls, &url, "/api/login", None, &body))?;
     if resp.status != 200 {
         return Err(match resp.error_code() {
             Some(code) => anyhow!("login refused: {} ({code})", code.describe()),
@@ -552,6 +584,9 @@ fn login(p: &mut Profile, server: &str, user: &str, out: &Out) -> Result<()> {
         bail!("this profile belongs to {previous}; use another --profile for {user}");
     }
     p.save_login(server.trim_end_matches('/'), user, token, expires)?;
+    if ca_pem.is_some() {
+        p.set_ca(ca_pem.as_deref())?;
+    }
     p.set_meta("role", v["role"].as_str().unwrap_or_default())?;
     p.set_meta("territory", v["territory"].as_str().unwrap_or_default())?;
     if let Some(list) = v.get("territories").filter(|t| t.is_array()) {
@@ -565,7 +600,9 @@ fn logout(p: &mut Profile, out: &Out) -> Result<()> {
     let (server, token) = p.login()?;
     let url = ServerUrl::parse(&server)?;
     // Forget the token locally even if the server cannot be told now.
-    let told = runtime()?.block_on(http::post_json(&url, "/api/logout", Some(&token), &serde_json::json!({})));
+    let tls = p.tls_config()?;
+    let told =
+        runtime()?.block_on(http::post_json_with(&tls, &url, "/api/logout", Some(&token), &serde_json::json!({})));
     p.forget_token()?;
     match told {
         Ok(r) if r.status < 300 || r.status == 401 => println!("{}", out.t("logged-out")),

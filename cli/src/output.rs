@@ -98,6 +98,28 @@ pub struct Out {
 const TEXTS: &[(&str, &str, &str)] = &[
     ("error", "错误", "error"),
     ("logged-in", "已登录：{user}", "logged in as {user}"),
+    ("tls-failed", "无法与 {server} 建立安全连接", "cannot connect securely to {server}"),
+    (
+        "tls-unknown-ca",
+        "服务器证书不是本机信任的机构签发的（公司自己的 CA 请用 login --ca 文件 指定）",
+        "the server's certificate is not signed by a CA this device trusts (a company CA: login --ca FILE)",
+    ),
+    (
+        "tls-wrong-host",
+        "服务器证书上的主机名与地址中的不符",
+        "the server's certificate is for another host name than the one in the URL",
+    ),
+    (
+        "tls-expired",
+        "服务器证书已过期或尚未生效（请检查本机时间）",
+        "the server's certificate has expired or is not valid yet (check this device's clock)",
+    ),
+    (
+        "tls-not-tls",
+        "该地址上的服务器不使用 TLS（试试 http:// 或其他端口）",
+        "the server at that address does not speak TLS (try http:// or another port)",
+    ),
+    ("tls-other", "TLS 握手失败", "the TLS handshake failed"),
     ("logged-out", "已退出登录", "logged out"),
     (
         "logged-out-locally",

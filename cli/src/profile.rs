@@ -16,7 +16,12 @@ pub enum ProfileError {
     Dir(PathBuf, std::io::Error),
     #[error("not logged in: run `jiuloop login --server URL --user NAME` first")]
     NotLoggedIn,
+    #[error("the company CA remembered in this profile: {0}")]
+    Ca(#[from] crate::tls::TlsSetupError),
 }
+
+/// The profile meta key holding the company CA's PEM text.
+const CA_KEY: &str = "server_ca_pem";
 
 pub struct Profile {
     dir: PathBuf,
@@ -89,6 +94,21 @@ impl Profile {
         match (self.store.meta("server")?, self.store.meta("token")?) {
             (Some(s), Some(t)) => Ok((s, t)),
             _ => Err(ProfileError::NotLoggedIn),
+        }
+    }
+
+    /// The TLS config for this profile's server: the system's roots and the company CA
+    /// given at login (`login --ca FILE`), if any.
+    pub fn tls_config(&self) -> Result<std::sync::Arc<rustls::ClientConfig>, ProfileError> {
+        let ca = self.store.meta(CA_KEY)?;
+        Ok(crate::tls::client_config(ca.as_deref())?)
+    }
+
+    /// Remember (or, `None`, forget) the company CA's PEM text.
+    pub fn set_ca(&self, pem: Option<&str>) -> Result<(), ProfileError> {
+        match pem {
+            Some(pem) => Ok(self.store.set_meta(CA_KEY, pem)?),
+            None => Ok(self.store.delete_meta(CA_KEY)?),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::http::{HttpError, ServerUrl};
 use crate::profile::{Profile, ProfileError};
+use crate::tls::TlsFailure;
 use client_core::{SyncEngine, SyncError, SyncStats};
 use futures_util::{SinkExt, StreamExt};
 use protocol::ErrorCode;
@@ -36,10 +37,21 @@ pub enum SyncFailure {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Url(#[from] HttpError),
+    #[error(transparent)]
+    Tls(#[from] TlsFailure),
 }
 
 impl SyncFailure {
     /// The error code the server gave, if it gave one.
+    /// The failed handshake, if that is what went wrong.
+    pub fn tls(&self) -> Option<&TlsFailure> {
+        match self {
+            SyncFailure::Tls(t) => Some(t),
+            SyncFailure::Url(e) => e.tls(),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             SyncFailure::Rejected { code } => Some(*code),
@@ -71,7 +83,18 @@ async fn sync_once(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
     let mut request = url.ws_url("/sync").into_client_request().map_err(|e| SyncFailure::Lost(e.to_string()))?;
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| SyncFailure::Lost(e.to_string()))?;
     request.headers_mut().insert("authorization", bearer);
-    let (mut ws, _) = match tokio_tungstenite::connect_async(request).await {
+    let connector = tokio_tungstenite::Connector::Rustls(profile.tls_config()?);
+    let connected = match crate::proxy::proxy_for(&url) {
+        None => tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector)).await,
+        Some(proxy) => match crate::proxy::tunnel(&proxy, &url.authority()).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                tokio_tungstenite::client_async_tls_with_config(request, stream, None, Some(connector)).await
+            }
+            Err(e) => Err(tungstenite::Error::Io(e)),
+        },
+    };
+    let (mut ws, _) = match connected {
         Ok(ok) => ok,
         Err(tungstenite::Error::Http(resp)) => {
             let body = resp.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().to_string();
@@ -89,7 +112,12 @@ async fn sync_once(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
                 None => SyncFailure::Http(resp.status().as_u16()),
             });
         }
-        Err(e) => return Err(SyncFailure::Unreachable(url.authority(), e.to_string())),
+        Err(e) => {
+            return Err(match url.tls_failure(&e) {
+                Some(t) => SyncFailure::Tls(t),
+                None => SyncFailure::Unreachable(url.authority(), crate::http::chain(&e)),
+            });
+        }
     };
 
     let mut engine = SyncEngine::new(profile.device_id(), concat!("jiuloop-cli/", env!("CARGO_PKG_VERSION")));

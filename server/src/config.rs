@@ -41,6 +41,9 @@ pub struct Config {
     /// Run the analysis projection (`analytics.db`) next to the hub (default); off, the
     /// read model stays where it is until `analytics catch-up` or a server that runs it.
     pub analytics: bool,
+    /// Terminate TLS here with this PEM certificate chain and key (reloaded on SIGHUP);
+    /// None: plain HTTP (IT's proxy in front terminates TLS, or none).
+    pub tls: Option<crate::http::tls::TlsFiles>,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             login_queue: Self::DEFAULT_LOGIN_QUEUE,
             max_blob_bytes: protocol::blob::DEFAULT_MAX_BLOB_BYTES,
             analytics: true,
+            tls: None,
         }
     }
 

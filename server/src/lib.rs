@@ -39,6 +39,7 @@ pub(crate) mod validation;
 
 pub use admin::audit;
 pub use config::Config;
+pub use http::tls::{ServerTls, TlsError, TlsFiles};
 pub use identity::account_error::AccountError;
 pub use identity::accounts::{self, Accounts, LoginGrant, UserSpec};
 pub use identity::session::Session;

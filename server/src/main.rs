@@ -24,8 +24,17 @@ struct Cli {
     /// (postgres://user:password@host:port/database); default: the SQLite file in --data.
     #[arg(long, global = true, value_name = "URL", env = "JIULOOP_DATABASE_URL")]
     database: Option<String>,
+    /// Log lines on stderr as text (default) or as one JSON object each (for a log shipper).
+    #[arg(long, global = true, value_name = "FORMAT", env = "JIULOOP_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +76,13 @@ enum Command {
         /// Do not run the analysis projection here (another node or `analytics catch-up` does).
         #[arg(long)]
         no_analytics: bool,
+        /// Terminate TLS here (https://, wss://) with this PEM certificate chain; reloaded
+        /// with the key on SIGHUP.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed a demo company into an empty data directory: users for every role (passwords
     /// printed; all of them JIULOOP_PASSWORD when set), two territories, the example price
@@ -308,7 +324,7 @@ const ADMIN_WAIT: Duration = Duration::from_secs(15);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Seeding a demo company talks to its own server: show only what goes wrong.
-    init_tracing(if matches!(cli.command, Command::Demo) { "warn,automerge=off" } else { "info" });
+    init_tracing(if matches!(cli.command, Command::Demo) { "warn,automerge=off" } else { "info" }, cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -409,14 +425,15 @@ fn analytics_command(database: &Database, data: &std::path::Path, cmd: Analytics
     }
 }
 
-fn init_tracing(default: &str) {
+fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // {"timestamp", "level", "fields": {"message", …}, "target"}, one object a line.
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -434,6 +451,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             login_queue,
             max_blob_mb,
             no_analytics,
+            tls_cert,
+            tls_key,
         } => {
             if !(max_blob_mb > 0.0 && max_blob_mb <= 1024.0) {
                 anyhow::bail!("--max-blob-mb must be above 0 and at most 1024");
@@ -451,6 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 analytics: !no_analytics,
                 database_url: cli.database.clone(),
                 max_blob_bytes: (max_blob_mb * 1024.0 * 1024.0) as u64,
+                tls: tls_cert.zip(tls_key).map(|(cert, key)| jiuloop_server::TlsFiles { cert, key }),
                 ..Config::new(cli.data)
             };
             serve(config)
@@ -878,7 +898,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         });
         let server = jiuloop_server::start(config).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "jiuloop-server listening on http://{}", server.local_addr())?;
+        writeln!(out, "jiuloop-server listening on {}://{}", server.scheme(), server.local_addr())?;
         if no_users.await.unwrap_or(false) {
             writeln!(
                 out,
@@ -889,9 +909,31 @@ fn serve(config: Config) -> anyhow::Result<()> {
         }
         out.flush()?;
         drop(out);
+        if let Some(tls) = server.tls() {
+            reload_on_hangup(tls)?;
+        }
         server.run_until(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Read the TLS certificate and key again on each SIGHUP (new connections get them).
+fn reload_on_hangup(tls: std::sync::Arc<jiuloop_server::ServerTls>) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let tls = tls.clone();
+                // Reading files stays off the async threads.
+                let _ = tokio::task::spawn_blocking(move || tls.reload_logged()).await;
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
+    Ok(())
 }
 
 async fn shutdown_signal() {

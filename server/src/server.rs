@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::http::app_state::AppState;
 use crate::http::listener::{self, EdgeLimits};
 use crate::http::router::router;
+use crate::http::tls::ServerTls;
 use crate::identity::accounts::Accounts;
 use crate::identity::verifier_pool::VerifierPool;
 use crate::server_error::ServerError;
@@ -36,6 +37,8 @@ pub struct RunningServer {
     projection: Option<ProjectionThread>,
     verifier: Arc<VerifierPool>,
     stats: Arc<ServerStats>,
+    /// The TLS certificate served, when this server terminates TLS.
+    tls: Option<Arc<ServerTls>>,
     /// This node's row in `nodes`.
     beat: crate::node_beat::NodeBeat,
     /// Tells admin commands in other processes that this server picks up their work.
@@ -44,6 +47,8 @@ pub struct RunningServer {
 
 /// Open the data directory, start the sync hub and listen on `config.listen`.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    // A bad certificate stops the start before anything is opened.
+    let tls = config.tls.clone().map(ServerTls::load).transpose()?.map(Arc::new);
     let stats = Arc::new(ServerStats::default());
     let cfg = config.clone();
     let hub_stats = stats.clone();
@@ -132,13 +137,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         header_read_timeout: config.header_read_timeout,
         request_timeout: config.request_timeout,
     };
-    let http = tokio::spawn(listener::serve(listener, app, limits, stats.clone(), shutdown_rx));
+    let http = tokio::spawn(listener::serve(listener, app, limits, stats.clone(), tls.clone(), shutdown_rx));
     let data = match &database {
         crate::storage::Database::Sqlite(dir) => dir.display().to_string(),
         crate::storage::Database::Postgres(url) => crate::storage::postgres::redact(url),
     };
-    tracing::info!(%addr, data, node = stats.node(), "jiuloop-server started");
-    Ok(RunningServer { addr, shutdown, http, hub, projection, verifier, stats, beat, _lock: lock })
+    tracing::info!(%addr, data, node = stats.node(), tls = tls.is_some(), "jiuloop-server started");
+    Ok(RunningServer { addr, shutdown, http, hub, projection, verifier, stats, tls, beat, _lock: lock })
 }
 
 impl RunningServer {
@@ -150,6 +155,16 @@ impl RunningServer {
     /// The analysis projection's counters (`None` when it does not run here).
     pub fn projection(&self) -> Option<std::sync::Arc<crate::analytics::projector::ProjectionStats>> {
         self.projection.as_ref().map(|p| p.stats.clone())
+    }
+
+    /// The TLS certificate served (to reload it), when this server terminates TLS.
+    pub fn tls(&self) -> Option<Arc<ServerTls>> {
+        self.tls.clone()
+    }
+
+    /// `https` when this server terminates TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// Counters shown by `/health`.

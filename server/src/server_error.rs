@@ -18,6 +18,8 @@ pub enum ServerError {
     Http(std::io::Error),
     #[error("a server task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Tls(#[from] crate::http::tls::TlsError),
     #[error("cannot open the attachment store: {0}")]
     Blobs(String),
 }

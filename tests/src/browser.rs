@@ -124,6 +124,11 @@ pub struct Browser {
 impl Browser {
     /// Start headless Chromium with an empty profile.
     pub async fn launch() -> Browser {
+        Self::launch_with(&[]).await
+    }
+
+    /// [`Browser::launch`] with extra command-line switches (e.g. a certificate to trust).
+    pub async fn launch_with(extra: &[String]) -> Browser {
         let chromium = chromium_path();
         let profile = TempDir::new("chromium");
         let mut cmd = Command::new(&chromium);
@@ -146,6 +151,7 @@ impl Browser {
             "--remote-debugging-port=0",
             "--window-size=1280,900",
         ])
+        .args(extra)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("about:blank")
         .stdin(Stdio::null())

@@ -14,7 +14,8 @@
 //! - [`fault_proxy::FaultProxy`] sits between clients and the server and injects latency,
 //!   bandwidth caps, cuts mid-frame, stalls and duplicated connections;
 //! - [`Rng`] is a small seeded generator for replayable random plans;
-//! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests).
+//! - [`browser`] drives headless Chromium over the DevTools protocol (the web app's tests);
+//! - [`tls`] reads the certificate a server serves and GETs over https (tests/tls.rs).
 
 pub mod bins;
 pub mod browser;
@@ -27,6 +28,7 @@ pub mod raw;
 pub mod rng;
 pub mod server;
 pub mod sim;
+pub mod tls;
 pub mod tmp;
 
 pub use bins::bins;

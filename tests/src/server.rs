@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-const LISTENING: &str = "jiuloop-server listening on http://";
+const LISTENING: &str = "jiuloop-server listening on ";
 
 /// Row counts of the server's storage: what "nothing stored" is checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct TestServer {
     starts: u32,
     /// A shared PostgreSQL database (`JIULOOP_DATABASE_URL`) instead of the SQLite file.
     database: Option<String>,
+    /// `https` when the server terminates TLS (`--tls-cert`), else `http`.
+    scheme: String,
 }
 
 impl Default for TestServer {
@@ -61,6 +63,7 @@ impl TestServer {
             addr: None,
             starts: 0,
             database: None,
+            scheme: "http".to_string(),
         }
     }
 
@@ -186,9 +189,10 @@ impl TestServer {
             Err(format!("{why}; server log:\n{log}"))
         };
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => match line.trim().strip_prefix(LISTENING) {
-                Some(addr) => match addr.trim_end_matches('/').parse() {
+            Ok(line) => match line.trim().strip_prefix(LISTENING).and_then(|url| url.split_once("://")) {
+                Some((scheme, addr)) => match addr.trim_end_matches('/').parse() {
                     Ok(addr) => {
+                        self.scheme = scheme.to_string();
                         self.child = Some(child);
                         Ok(addr)
                     }
@@ -251,9 +255,9 @@ impl TestServer {
         self.addr.expect("server was started")
     }
 
-    /// `http://127.0.0.1:PORT`, the URL devices log in to.
+    /// `http://127.0.0.1:PORT` (`https://` with `--tls-cert`), the URL devices log in to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr())
+        format!("{}://{}", self.scheme, self.addr())
     }
 
     /// The server's SQLite file, opened read-only.

@@ -10,12 +10,17 @@
 //! - a **request timeout**: a request whose body trickles in, or whose answer takes
 //!   longer, is answered `408` and the connection closed.
 //!
+//! With [`ServerTls`] every connection is TLS (`https://`, `wss://`): the handshake runs on
+//! the connection's own task, bounded by the header read timeout, with the acceptor in use
+//! when the connection arrived (a reload changes the next connections only).
+//!
 //! Connections are HTTP/1.1 with upgrades (the sync WebSocket); every request carries
 //! `ConnectInfo<SocketAddr>` as with axum's own server. A connection's slot is held by
 //! its socket, so an upgraded WebSocket keeps counting until it closes. On shutdown the
 //! loop stops accepting, asks every connection to finish its request and close, and waits
 //! for them up to a grace period.
 
+use crate::http::tls::ServerTls;
 use crate::server_stats::ServerStats;
 use axum::Router;
 use axum::body::Body;
@@ -80,6 +85,7 @@ pub async fn serve(
     app: Router,
     limits: EdgeLimits,
     stats: Arc<ServerStats>,
+    tls: Option<Arc<ServerTls>>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let slots = Arc::new(Slots::default());
@@ -124,28 +130,57 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(Counted { io: stream, _slot: slot });
+        let io = Counted { io: stream, _slot: slot };
         let service = service(app.clone(), peer, limits.request_timeout);
-        let conn = builder.serve_connection(io, service).with_upgrades();
-        let mut stop = stop.clone();
-        tasks.spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(peer = %peer, error = %e, "connection ended");
+        let (builder, stop) = (builder.clone(), stop.clone());
+        match &tls {
+            None => {
+                tasks.spawn(drive(builder, io, service, peer, stop));
             }
-        });
+            Some(tls) => {
+                let (acceptor, handshake_timeout) = (tls.acceptor(), limits.header_read_timeout);
+                tasks.spawn(async move {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await {
+                        Ok(Ok(io)) => drive(builder, io, service, peer, stop).await,
+                        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
     Ok(())
+}
+
+/// Serve HTTP/1.1 (with upgrades) on one connection until it ends or the server stops.
+async fn drive<I, S>(
+    builder: hyper::server::conn::http1::Builder,
+    io: I,
+    service: S,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Body>, Error = std::convert::Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(peer = %peer, error = %e, "connection ended");
+    }
 }
 
 /// Completes once the server shuts down.
@@ -328,7 +363,7 @@ mod tests {
         // Long enough that a loaded machine gets the other connections in before it ends.
         let timeout = Duration::from_millis(2000);
         let limits = EdgeLimits { header_read_timeout: timeout, ..limits(100, 2) };
-        let server = tokio::spawn(serve(listener, app, limits, stats.clone(), stop_rx));
+        let server = tokio::spawn(serve(listener, app, limits, stats.clone(), None, stop_rx));
         let local: IpAddr = "127.0.0.1".parse().unwrap();
 
         // Timed from before the connection exists: the server's clock starts at accept.
