@@ -2,6 +2,7 @@
 //! WebSocket transport and the HTTP login. The `jiuloop` binary (main.rs) is its command
 //! line; benchmarks and the whole-system tests use this library directly.
 
+pub mod doc_index;
 pub mod http;
 pub mod profile;
 pub mod sqlite_store;
