@@ -43,9 +43,9 @@ impl From<V> for FieldValue {
             V::T(t) => FieldValue::Time(t),
             V::F(b) => FieldValue::Flag(b),
             V::B(n) => FieldValue::Bytes(n),
-            V::R(rs) => {
-                FieldValue::Records(rs.into_iter().map(|r| r.into_iter().map(|(k, v)| (k, v.into())).collect()).collect())
-            }
+            V::R(rs) => FieldValue::Records(
+                rs.into_iter().map(|r| r.into_iter().map(|(k, v)| (k, v.into())).collect()).collect(),
+            ),
         }
     }
 }
@@ -53,8 +53,8 @@ impl From<V> for FieldValue {
 #[derive(Serialize, Deserialize)]
 struct Summary {
     record: Option<BTreeMap<String, V>>,
-    /// An order as `order list --json` prints it.
-    order: Option<serde_json::Value>,
+    /// An order as `order list --json` prints it (pretty JSON, fields in their order).
+    order: Option<String>,
 }
 
 /// One row as a list reads it back.
@@ -65,7 +65,8 @@ pub struct ListedRow {
     pub status: Option<String>,
     /// `None` while the document's first changes have not all arrived (lists skip it).
     pub record: Option<Record>,
-    pub order: Option<serde_json::Value>,
+    /// The order's pretty JSON ([`pretty_list`] prints a list of them).
+    pub order: Option<String>,
 }
 
 /// The `summary` column of a row.
@@ -75,7 +76,7 @@ pub fn encode(row: &IndexRow) -> Option<String> {
     }
     let summary = Summary {
         record: row.record.as_ref().map(|r| r.fields.iter().map(|(k, v)| (k.to_string(), V::from(v))).collect()),
-        order: row.order.as_ref().map(|o| serde_json::to_value(o).expect("orders serialize")),
+        order: row.order.as_ref().map(|o| serde_json::to_string_pretty(o).expect("orders serialize")),
     };
     Some(serde_json::to_string(&summary).expect("summaries serialize"))
 }
@@ -97,4 +98,14 @@ pub fn decode(id: DocId, kind: DocKind, status: Option<String>, summary: Option<
         None => None,
     };
     Ok(ListedRow { id, kind, status, record, order: s.order })
+}
+
+/// A list of values already printed as pretty JSON, printed as `serde_json` prints the
+/// list of them.
+pub fn pretty_list(items: &[&str]) -> String {
+    if items.is_empty() {
+        return "[]".to_string();
+    }
+    let inner: Vec<String> = items.iter().map(|i| format!("  {}", i.replace('\n', "\n  "))).collect();
+    format!("[\n{}\n]", inner.join(",\n"))
 }

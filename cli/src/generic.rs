@@ -155,10 +155,8 @@ pub fn list(p: &Profile, args: ListArgs, out: &Out) -> Result<()> {
     } else {
         p.listed(kind)?.into_iter().filter_map(|r| r.record).collect()
     };
-    let mut records: Vec<Record> = held
-        .into_iter()
-        .filter(|r| filters.iter().all(|(f, want)| matches(p, r, f, want)))
-        .collect();
+    let mut records: Vec<Record> =
+        held.into_iter().filter(|r| filters.iter().all(|(f, want)| matches(p, r, f, want))).collect();
     records.sort_by(|a, b| title(a).cmp(&title(b)).then(a.id.cmp(&b.id)));
     if args.json {
         out.json(&records);
@@ -325,7 +323,8 @@ fn every_error(p: &Profile, kind: DocKind, inputs: &[(&str, &str)], creating: bo
         if let (FieldType::Ref(target), Some(value)) = (f.ty, given.last())
             && !value.is_empty()
             && !has(&errors, f.name)
-            && value.parse::<DocId>().ok().and_then(|id| p.replica.kind_of(id).or_else(|| p.kind_of(id))) != Some(target)
+            && value.parse::<DocId>().ok().and_then(|id| p.replica.kind_of(id).or_else(|| p.kind_of(id)))
+                != Some(target)
         {
             let kind = FieldErrorKind::UnknownRef { kind: target.as_str().into(), value: value.to_string() };
             errors.push(FieldError::new(f.name, kind));

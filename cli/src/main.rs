@@ -419,11 +419,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             Ok(())
         }
         Command::Status { json } => {
-            let (documents, pending) = if eager {
-                (p.replica.doc_count() as u64, p.replica.unsent_docs().len() as u64)
-            } else {
-                p.counts()?
-            };
+            let (documents, pending) =
+                if eager { (p.replica.doc_count() as u64, p.replica.unsent_docs().len() as u64) } else { p.counts()? };
             let status = serde_json::json!({
                 "user": p.replica.user(),
                 "server": p.meta("server")?,
@@ -806,17 +803,22 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::WaiveContract { id, note } => step(p, &id, |r, id| r.waive_contract(id, &note, now))?,
         OrderCmd::List { json } if !p.all_loaded() => {
             // From the index: each order as `order show` has it, its status the view's.
-            let mut rows: Vec<serde_json::Value> = p.listed(DocKind::Order)?.into_iter().filter_map(|r| r.order).collect();
+            let mut rows: Vec<(serde_json::Value, String)> = p
+                .listed(DocKind::Order)?
+                .into_iter()
+                .filter_map(|r| r.order)
+                .map(|text| (serde_json::from_str(&text).unwrap_or_default(), text))
+                .collect();
             let created = |o: &serde_json::Value| {
                 o["created_at"].as_str().and_then(protocol::time::parse_rfc3339).unwrap_or_default()
             };
-            rows.sort_by(|a, b| {
-                created(b).cmp(&created(a)).then(a["id"].as_str().cmp(&b["id"].as_str()))
-            });
+            rows.sort_by(|(a, _), (b, _)| created(b).cmp(&created(a)).then(a["id"].as_str().cmp(&b["id"].as_str())));
             if json {
-                out.json(&rows)
+                let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+                println!("{}", jiuloop_cli::doc_index::pretty_list(&texts));
             } else {
-                let listed: Vec<output::OrderRow> = rows.iter().filter_map(output::OrderRow::from_json).collect();
+                let listed: Vec<output::OrderRow> =
+                    rows.iter().filter_map(|(o, _)| output::OrderRow::from_json(o)).collect();
                 out.order_rows(&listed)
             }
         }

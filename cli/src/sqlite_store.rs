@@ -228,7 +228,12 @@ impl SqliteStore {
             "SELECT id, kind, status, summary FROM doc_index WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR id = ?2)",
         )?;
         let rows = stmt.query_map(params![kind.map(|k| k.code()), id.map(|i| i.as_bytes().to_vec())], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })?;
         rows.map(|r| {
             let (id, kind, status, summary) = r?;
@@ -513,7 +518,8 @@ impl DocSource for SqliteSource {
     fn entries(&mut self) -> Result<Vec<SourceEntry>, String> {
         let read = || -> Result<Vec<SourceEntry>, StoreError> {
             let mut stmt = self.conn.prepare_cached("SELECT id, kind, length(server_heads) > 0 FROM docs")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?)))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?)))?;
             rows.map(|r| {
                 let (id, kind, has_server_heads) = r?;
                 let id = DocId::from_slice(&id).ok_or_else(|| StoreError::Corrupt("bad document id".into()))?;

@@ -156,7 +156,8 @@ impl Replica {
                 }
             }
             for k in DocKind::ALL {
-                if let (IdRule::Derived(derive), Placement::Parent { kind: parent, .. }) = (k.spec().id, k.spec().placement)
+                if let (IdRule::Derived(derive), Placement::Parent { kind: parent, .. }) =
+                    (k.spec().id, k.spec().placement)
                 {
                     if parent == kind {
                         self.fault_in(derive(id));

@@ -1,9 +1,9 @@
 //! The device's documents and the typed domain API over them.
 
+use crate::doc_source::DocSource;
 use crate::error::CoreError;
 use crate::inbox_item::InboxItem;
 use crate::local_doc::LocalDoc;
-use crate::doc_source::DocSource;
 use crate::store_op::{StoreOp, StoredDoc};
 use automerge::{ActorId, AutoCommit};
 use protocol::kinds::parse::ParseContext;
