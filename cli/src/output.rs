@@ -704,6 +704,28 @@ impl Out {
     }
 }
 
+/// What the orders table shows of an order.
+pub struct OrderRow {
+    pub id: String,
+    pub created_at: i64,
+    pub status: protocol::schema::OrderStatus,
+    pub total_fen: i64,
+    pub created_by: String,
+}
+
+impl OrderRow {
+    /// From an order's JSON (`order list --json`, the profile's index).
+    pub fn from_json(o: &serde_json::Value) -> Option<OrderRow> {
+        Some(OrderRow {
+            id: o["id"].as_str()?.to_string(),
+            created_at: protocol::time::parse_rfc3339(o["created_at"].as_str()?)?,
+            status: o["status"].as_str()?.parse().ok()?,
+            total_fen: o["total_fen"].as_i64()?,
+            created_by: o["created_by"].as_str()?.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Table;
@@ -731,27 +753,5 @@ mod tests {
         assert_eq!(col(&lines[0], "区域"), col(&lines[1], "贵州"));
         assert_eq!(col(&lines[1], "贵州"), col(&lines[2], "-"));
         assert!(Table::plain().render().is_empty());
-    }
-}
-
-/// What the orders table shows of an order.
-pub struct OrderRow {
-    pub id: String,
-    pub created_at: i64,
-    pub status: protocol::schema::OrderStatus,
-    pub total_fen: i64,
-    pub created_by: String,
-}
-
-impl OrderRow {
-    /// From an order's JSON (`order list --json`, the profile's index).
-    pub fn from_json(o: &serde_json::Value) -> Option<OrderRow> {
-        Some(OrderRow {
-            id: o["id"].as_str()?.to_string(),
-            created_at: protocol::time::parse_rfc3339(o["created_at"].as_str()?)?,
-            status: o["status"].as_str()?.parse().ok()?,
-            total_fen: o["total_fen"].as_i64()?,
-            created_by: o["created_by"].as_str()?.to_string(),
-        })
     }
 }

@@ -147,21 +147,18 @@ impl Replica {
             }
             // References: every root field naming a document.
             for f in kind.spec().fields {
-                if let Some(r) = root_string(doc, f.name).and_then(|s| s.parse::<DocId>().ok()) {
-                    if matches!(f.ty, protocol::kinds::FieldType::Ref(_))
-                        || matches!(kind.spec().placement, Placement::Parent { field, .. } if field == f.name)
-                    {
-                        todo.push(r);
-                    }
+                let named = matches!(f.ty, protocol::kinds::FieldType::Ref(_))
+                    || matches!(kind.spec().placement, Placement::Parent { field, .. } if field == f.name);
+                if named && let Some(r) = root_string(doc, f.name).and_then(|s| s.parse::<DocId>().ok()) {
+                    todo.push(r);
                 }
             }
             for k in DocKind::ALL {
                 if let (IdRule::Derived(derive), Placement::Parent { kind: parent, .. }) =
                     (k.spec().id, k.spec().placement)
+                    && parent == kind
                 {
-                    if parent == kind {
-                        self.fault_in(derive(id));
-                    }
+                    self.fault_in(derive(id));
                 }
             }
             if kind == DocKind::Order {

@@ -50,10 +50,13 @@ fn assert_lists_agree(d: &Device, kinds: &[&str]) {
     }
 }
 
-/// The profile's documents and its index rows, as (id, kind) pairs.
-fn docs_and_index(d: &Device) -> (BTreeSet<(Vec<u8>, i64)>, BTreeSet<(Vec<u8>, i64)>) {
+/// Documents as (id, kind) rows.
+type Rows = BTreeSet<(Vec<u8>, i64)>;
+
+/// The profile's documents and its index rows.
+fn docs_and_index(d: &Device) -> (Rows, Rows) {
     let db = d.local_db();
-    let read = |sql: &str| -> BTreeSet<(Vec<u8>, i64)> {
+    let read = |sql: &str| -> Rows {
         let mut stmt = db.prepare(sql).expect("prepare");
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
     };
