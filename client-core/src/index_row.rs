@@ -55,6 +55,8 @@ impl Replica {
     pub fn index_entries(&mut self, touched: &BTreeSet<DocId>) -> (Vec<IndexEntry>, bool) {
         let mut ids: BTreeSet<DocId> = touched.clone();
         let mut context_changed = false;
+        // The documents in memory by parent, built once when a customer is touched.
+        let mut by_parent: Option<std::collections::HashMap<DocId, Vec<DocId>>> = None;
         for &id in touched {
             self.fault_in(id);
             let Some(kind) = self.kind_of(id) else { continue };
@@ -63,7 +65,19 @@ impl Replica {
             }
             match kind {
                 DocKind::Verdict => ids.extend(self.parent_of(id)),
-                DocKind::Customer => ids.extend(self.children_of(id)),
+                DocKind::Customer => {
+                    let map = by_parent.get_or_insert_with(|| {
+                        let mut map: std::collections::HashMap<DocId, Vec<DocId>> = Default::default();
+                        for child in self.loaded_ids() {
+                            if let Some(p) = self.parent_of(child) {
+                                map.entry(p).or_default().push(child);
+                            }
+                        }
+                        map
+                    });
+                    ids.extend(map.get(&id).into_iter().flatten().copied());
+                    ids.extend(self.source_children(id));
+                }
                 _ => {}
             }
         }
@@ -122,14 +136,6 @@ impl Replica {
         }
     }
 
-    /// Documents naming `parent` as theirs: those in memory and those the source holds.
-    fn children_of(&mut self, parent: DocId) -> Vec<DocId> {
-        let mut ids: BTreeSet<DocId> =
-            self.loaded_ids().into_iter().filter(|&id| self.parent_of(id) == Some(parent)).collect();
-        ids.extend(self.source_children(parent));
-        ids.into_iter().collect()
-    }
-
     /// Load what a document's facts, checks and row read: its parents, the documents its
     /// fields reference, the server-written documents derived from it (a verdict, a
     /// track), and the documents every order reads. A replica without source holds them.
@@ -168,9 +174,12 @@ impl Replica {
     }
 
     /// Every document of the kinds each order's status reads ([`ORDER_CONTEXT_KINDS`]).
+    /// Once per replica: those arriving later stay in memory ([`Replica::evict_synced`]).
     pub fn load_order_context(&mut self) {
-        for id in self.source_ids_of(ORDER_CONTEXT_KINDS) {
-            self.fault_in(id);
+        if self.take_order_context_unloaded() {
+            for id in self.source_ids_of(ORDER_CONTEXT_KINDS) {
+                self.fault_in(id);
+            }
         }
     }
 }

@@ -38,6 +38,11 @@ pub struct Replica {
     source: Option<Box<dyn DocSource>>,
     /// The first failure of `source`, for the driver.
     source_error: Option<String>,
+    /// Documents deleted here (their deletion may not be stored yet): never loaded from
+    /// the source again, unless they come back.
+    forgotten: BTreeSet<DocId>,
+    /// The documents every order's status reads have been loaded from the source.
+    order_context_loaded: bool,
 }
 
 /// Fresh ids are random, unless a simulation asks for a seeded sequence.
@@ -80,6 +85,8 @@ impl Replica {
             ids: IdSource::Random,
             source: None,
             source_error: None,
+            forgotten: BTreeSet::new(),
+            order_context_loaded: false,
         })
     }
 
@@ -108,7 +115,7 @@ impl Replica {
 
     /// Load a document from the source if it is not in memory (nothing without a source).
     pub(crate) fn fault_in(&mut self, id: DocId) {
-        if self.docs.contains_key(&id) {
+        if self.docs.contains_key(&id) || self.forgotten.contains(&id) {
             return;
         }
         let Some(source) = self.source.as_mut() else { return };
@@ -142,6 +149,14 @@ impl Replica {
         for e in entries {
             self.fault_in(e.id);
         }
+    }
+
+    /// True the first time it is called on a replica with a source (then the caller
+    /// loads the documents every order reads).
+    pub(crate) fn take_order_context_unloaded(&mut self) -> bool {
+        let first = self.source.is_some() && !self.order_context_loaded;
+        self.order_context_loaded = true;
+        first
     }
 
     /// Ids of the documents in memory.
@@ -198,11 +213,13 @@ impl Replica {
             return 0;
         }
         let before = self.docs.len();
-        let maybe_unsent = &mut self.maybe_unsent;
+        let (maybe_unsent, forgotten) = (&mut self.maybe_unsent, &mut self.forgotten);
         self.docs.retain(|id, d| {
             let keep = crate::index_row::ORDER_CONTEXT_KINDS.contains(&d.kind) || !d.in_sync();
             if !keep {
                 maybe_unsent.remove(id);
+                // Held here, so stored again since any deletion: the source has it.
+                forgotten.remove(id);
             }
             keep
         });
@@ -900,6 +917,7 @@ impl Replica {
     /// Create an empty local document for one the server sends first.
     pub(crate) fn doc_or_new(&mut self, id: DocId, kind: DocKind) -> &mut LocalDoc {
         self.fault_in(id);
+        self.forgotten.remove(&id);
         let actor = self.actor.clone();
         self.docs.entry(id).or_insert_with(|| LocalDoc::new(id, kind, &actor))
     }
@@ -988,6 +1006,7 @@ impl Replica {
         for id in ids {
             self.fault_in(*id);
             let Some(mut local) = self.docs.remove(id) else { continue };
+            self.forgotten.insert(*id);
             if local.has_unsent() {
                 self.add_inbox(InboxItem {
                     doc: *id,
