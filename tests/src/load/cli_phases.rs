@@ -40,6 +40,17 @@ fn add_docs(dir: &std::path::Path, n: usize, from: usize) -> Result<()> {
     Ok(())
 }
 
+/// `jiuloop sync` of the writer, however long it takes (thousands of documents pushed).
+fn push(d: &Device) -> Result<()> {
+    let mut cmd = d.command(&["sync"]);
+    procfs::server_env_cleanup(&mut cmd);
+    let out = cmd.output().context("run jiuloop sync")?;
+    if !out.status.success() {
+        bail!("jiuloop sync: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
 /// Wall seconds of `jiuloop ARGS` on `d`'s profile (median of `runs`), eager or lazy.
 fn time_command(d: &Device, args: &[&str], eager: bool, runs: usize) -> Result<f64> {
     let mut times = Vec::with_capacity(runs);
@@ -91,7 +102,7 @@ fn measured_sync(server: &TestServer, eager: bool) -> Result<(f64, f64, u64)> {
 }
 
 /// Both CLI phases: `cli-startup` (a profile of `profile_docs`) then `cli-sync` (a fresh
-/// profile downloading `sync_docs`).
+/// profile downloading `sync_docs`); each report is printed when its phase ends.
 pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<PhaseReport>> {
     let mut server = TestServer::new();
     server.add_user_with("li", "rep", Some(GZ), None);
@@ -101,7 +112,7 @@ pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<Pha
     let writer = Device::logged_in(&server, "li");
     let t = Instant::now();
     add_docs(writer.profile(), profile_docs, 0)?;
-    writer.sync();
+    push(&writer)?;
     let setup_s = t.elapsed().as_secs_f64();
 
     let mut startup = PhaseReport::new("cli-startup");
@@ -138,7 +149,7 @@ pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<Pha
         engine.connected(replica)?;
         Ok(round3(t.elapsed().as_secs_f64() * 1000.0))
     };
-    writer.sync();
+    push(&writer)?;
     let whole_ms = {
         use client_core::LocalStore;
         let mut store = jiuloop_cli::sqlite_store::SqliteStore::open(&writer.profile().join("jiuloop.db"))?;
@@ -153,7 +164,7 @@ pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<Pha
 
     let t = Instant::now();
     add_docs(writer.profile(), sync_docs.saturating_sub(profile_docs), profile_docs)?;
-    writer.sync();
+    push(&writer)?;
     let mut sync = PhaseReport::new("cli-sync");
     sync.set("setup_s", round3(t.elapsed().as_secs_f64()));
     let (today_s, today_mb, today_docs) = measured_sync(&server, true)?;
@@ -170,6 +181,7 @@ pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<Pha
     );
     sync.set("wall_s", serde_json::json!({"today": round3(today_s), "now": round3(now_s)}));
     sync.set("note", "today = JIULOOP_EAGER=1 (every document held until the end); peak = VmHWM polled every 5 ms");
+    sync.print();
     server.stop();
     Ok(vec![startup, sync])
 }

@@ -988,10 +988,7 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
         );
         let runs = args.cli_runs.max(1);
         let reports = tokio::task::spawn_blocking(move || super::cli_phases::run(docs, sync_docs, runs)).await??;
-        for r in reports {
-            cli_errors += r.errors;
-            r.print();
-        }
+        cli_errors += reports.iter().map(|r| r.errors).sum::<u64>();
         phases.retain(|p| !p.is_cli());
         if phases.is_empty() {
             return Ok(cli_errors);
