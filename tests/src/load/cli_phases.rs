@@ -40,15 +40,21 @@ fn add_docs(dir: &std::path::Path, n: usize, from: usize) -> Result<()> {
     Ok(())
 }
 
-/// `jiuloop sync` of the writer, however long it takes (thousands of documents pushed).
+/// `jiuloop sync` of the writer, however long it takes (thousands of documents pushed),
+/// again while the server drops the connection (what it acknowledged stays acknowledged).
 fn push(d: &Device) -> Result<()> {
-    let mut cmd = d.command(&["sync"]);
-    procfs::server_env_cleanup(&mut cmd);
-    let out = cmd.output().context("run jiuloop sync")?;
-    if !out.status.success() {
-        bail!("jiuloop sync: {}", String::from_utf8_lossy(&out.stderr));
+    let mut last = String::new();
+    for _ in 0..20 {
+        let mut cmd = d.command(&["sync"]);
+        procfs::server_env_cleanup(&mut cmd);
+        let out = cmd.output().context("run jiuloop sync")?;
+        if out.status.success() {
+            return Ok(());
+        }
+        last = String::from_utf8_lossy(&out.stderr).to_string();
+        eprintln!("loadgen: the writer's sync failed, again: {}", last.trim());
     }
-    Ok(())
+    bail!("jiuloop sync: {last}")
 }
 
 /// Wall seconds of `jiuloop ARGS` on `d`'s profile (median of `runs`), eager or lazy.
