@@ -297,7 +297,10 @@ impl Profile {
             return Err(ProfileError::Store(StoreError::Corrupt(e)));
         }
         if self.syncing {
-            self.replica.evict_synced();
+            // Every document loaded (JIULOOP_EAGER=1) keeps them all, as before.
+            if !self.all_loaded {
+                self.replica.evict_synced();
+            }
         } else {
             self.refresh_stale_orders()?;
         }

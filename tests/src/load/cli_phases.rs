@@ -108,8 +108,9 @@ fn measured_sync(server: &TestServer, eager: bool) -> Result<(f64, f64, u64)> {
 }
 
 /// Both CLI phases: `cli-startup` (a profile of `profile_docs`) then `cli-sync` (a fresh
-/// profile downloading `sync_docs`); each report is printed when its phase ends.
-pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<PhaseReport>> {
+/// profile downloading `sync_docs`, unless `with_sync` is false); each report is printed
+/// when its phase ends.
+pub fn run(profile_docs: usize, sync_docs: usize, runs: usize, with_sync: bool) -> Result<Vec<PhaseReport>> {
     let mut server = TestServer::new();
     server.add_user_with("li", "rep", Some(GZ), None);
     server.start();
@@ -167,6 +168,11 @@ pub fn run(profile_docs: usize, sync_docs: usize, runs: usize) -> Result<Vec<Pha
     startup.set("documents", held).set("setup_s", round3(setup_s)).set("runs_per_command", runs);
     startup
         .set("note", "today = JIULOOP_EAGER=1 (every document loaded, as before the lazy profile); median of the runs");
+    startup.print();
+    if !with_sync {
+        server.stop();
+        return Ok(vec![startup]);
+    }
 
     let t = Instant::now();
     add_docs(writer.profile(), sync_docs.saturating_sub(profile_docs), profile_docs)?;

@@ -987,7 +987,9 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
             args.cli_sync_docs.unwrap_or(if args.quick { 1200 } else { 12_000 }),
         );
         let runs = args.cli_runs.max(1);
-        let reports = tokio::task::spawn_blocking(move || super::cli_phases::run(docs, sync_docs, runs)).await??;
+        let with_sync = phases.contains(&Phase::CliSync);
+        let reports =
+            tokio::task::spawn_blocking(move || super::cli_phases::run(docs, sync_docs, runs, with_sync)).await??;
         cli_errors += reports.iter().map(|r| r.errors).sum::<u64>();
         phases.retain(|p| !p.is_cli());
         if phases.is_empty() {
