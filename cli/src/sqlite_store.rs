@@ -224,9 +224,19 @@ impl SqliteStore {
 
     /// The index rows of `kind` (all kinds: `None`), or of one document.
     pub fn listed(&self, kind: Option<DocKind>, id: Option<DocId>) -> Result<Vec<ListedRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, status, summary FROM doc_index WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR id = ?2)",
-        )?;
+        // One statement per shape, so that each uses its index (by id: the primary key); each
+        // names both parameters.
+        let mut stmt = match (kind, id) {
+            (_, Some(_)) => self
+                .conn
+                .prepare_cached("SELECT id, kind, status, summary FROM doc_index WHERE id = ?2 AND ?1 IS ?1")?,
+            (Some(_), None) => self
+                .conn
+                .prepare_cached("SELECT id, kind, status, summary FROM doc_index WHERE kind = ?1 AND ?2 IS ?2")?,
+            (None, None) => self
+                .conn
+                .prepare_cached("SELECT id, kind, status, summary FROM doc_index WHERE ?1 IS NULL AND ?2 IS NULL")?,
+        };
         let rows = stmt.query_map(params![kind.map(|k| k.code()), id.map(|i| i.as_bytes().to_vec())], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
