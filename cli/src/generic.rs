@@ -102,6 +102,14 @@ pub fn set(p: &mut Profile, args: SetArgs, now: i64, out: &Out) -> Result<()> {
         bail!("{}", out.t("nothing-to-set"));
     }
     let inputs = assignments(p, kind, &args.fields, out)?;
+    // What the edit reads: the record, its parents and references, and the records the
+    // new values name.
+    p.load_doc(id)?;
+    for (_, value) in &inputs {
+        if let Ok(named) = value.trim().parse::<DocId>() {
+            p.load_doc(named)?;
+        }
+    }
     let refs: Vec<(&str, &str)> = inputs.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
     p.replica.edit(id, &refs, now).map_err(|e| refusal(p, kind, &every_error(p, kind, &refs, false, e), out))?;
     p.persist()?;
@@ -109,8 +117,9 @@ pub fn set(p: &mut Profile, args: SetArgs, now: i64, out: &Out) -> Result<()> {
 }
 
 /// `jiuloop show ID [--json]`.
-pub fn show(p: &Profile, args: ShowArgs, out: &Out) -> Result<()> {
+pub fn show(p: &mut Profile, args: ShowArgs, out: &Out) -> Result<()> {
     let (id, kind) = record_arg(p, &args.id, out)?;
+    p.load_doc(id)?;
     let rec = p.replica.record(id).map_err(|e| refusal(p, kind, &e, out))?;
     if args.json {
         out.json(&rec);
@@ -140,12 +149,14 @@ pub fn list(p: &Profile, args: ListArgs, out: &Out) -> Result<()> {
         bail!("{}", field_errors(kind, &errors, out.lang()));
     }
     let title = |r: &Record| spec.title.map(|t| r.display(t, out.lang())).unwrap_or_default();
-    let mut records: Vec<Record> = p
-        .replica
-        .records(kind)
-        .into_iter()
-        .filter(|r| filters.iter().all(|(f, want)| matches(p, r, f, want)))
-        .collect();
+    // From the index, unless every document is in memory anyway.
+    let held = if p.all_loaded() {
+        p.replica.records(kind)
+    } else {
+        p.listed(kind)?.into_iter().filter_map(|r| r.record).collect()
+    };
+    let mut records: Vec<Record> =
+        held.into_iter().filter(|r| filters.iter().all(|(f, want)| matches(p, r, f, want))).collect();
     records.sort_by(|a, b| title(a).cmp(&title(b)).then(a.id.cmp(&b.id)));
     if args.json {
         out.json(&records);
@@ -188,12 +199,12 @@ fn kind_arg(text: &str, out: &Out) -> Result<DocKind> {
 
 /// A record held here, by full id or unique prefix, and its kind.
 fn record_arg(p: &Profile, text: &str, out: &Out) -> Result<(DocId, DocKind)> {
-    let id = p.replica.resolve_any(text).map_err(|_| {
+    let id = p.resolve(text, None).map_err(|_| {
         let t = text.trim();
         let looks_like_id = t.len() >= 4 && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
         anyhow!("{}", out.t(if looks_like_id { "no-record" } else { "bad-id" }).replace("{id}", t))
     })?;
-    let kind = p.replica.kind_of(id).ok_or_else(|| anyhow!("{}", out.t("no-record").replace("{id}", text.trim())))?;
+    let kind = p.kind_of(id).ok_or_else(|| anyhow!("{}", out.t("no-record").replace("{id}", text.trim())))?;
     Ok((id, kind))
 }
 
@@ -223,7 +234,7 @@ fn assignments(p: &Profile, kind: DocKind, args: &[String], out: &Out) -> Result
 fn resolve_ref(p: &Profile, f: &FieldSpec, value: &str) -> String {
     match f.ty {
         FieldType::Ref(target) if value.trim().parse::<DocId>().is_err() => {
-            p.replica.resolve_id(value.trim(), target).map(|id| id.to_string()).unwrap_or_else(|_| value.to_string())
+            p.resolve(value.trim(), Some(target)).map(|id| id.to_string()).unwrap_or_else(|_| value.to_string())
         }
         _ => value.to_string(),
     }
@@ -231,7 +242,7 @@ fn resolve_ref(p: &Profile, f: &FieldSpec, value: &str) -> String {
 
 /// The title of a record held here (a referenced customer's name …).
 fn title_of(p: &Profile, id: DocId, lang: Lang) -> Option<String> {
-    let r = p.replica.record(id).ok()?;
+    let r = if p.all_loaded() { p.replica.record(id).ok()? } else { p.listed_one(id)?.record? };
     let t = r.display(r.kind.spec().title?, lang);
     (!t.is_empty()).then_some(t)
 }
@@ -312,7 +323,8 @@ fn every_error(p: &Profile, kind: DocKind, inputs: &[(&str, &str)], creating: bo
         if let (FieldType::Ref(target), Some(value)) = (f.ty, given.last())
             && !value.is_empty()
             && !has(&errors, f.name)
-            && value.parse::<DocId>().ok().and_then(|id| p.replica.kind_of(id)) != Some(target)
+            && value.parse::<DocId>().ok().and_then(|id| p.replica.kind_of(id).or_else(|| p.kind_of(id)))
+                != Some(target)
         {
             let kind = FieldErrorKind::UnknownRef { kind: target.as_str().into(), value: value.to_string() };
             errors.push(FieldError::new(f.name, kind));

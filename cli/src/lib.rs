@@ -3,6 +3,7 @@
 //! The `jiuloop` binary (main.rs) is its command line; benchmarks and the whole-system
 //! tests use this library directly.
 
+pub mod doc_index;
 pub mod http;
 pub mod profile;
 pub mod proxy;

@@ -393,6 +393,28 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
     // whose clock is elsewhere (tests of period edges; the server holds stated times to
     // its window around their arrival either way).
     let now = std::env::var("JIULOOP_NOW").ok().and_then(|t| protocol::time::parse_rfc3339(&t)).unwrap_or_else(now_ms);
+    // The commands that read the index or one document open the profile lazily; every
+    // other one reads across documents and loads them all. JIULOOP_EAGER=1 loads them all
+    // for every command (lists then read the documents, not the index: tests compare).
+    let eager = std::env::var("JIULOOP_EAGER").is_ok_and(|v| v == "1");
+    let lazy = !eager
+        && matches!(
+            cli.command,
+            Command::Login { .. }
+                | Command::Logout
+                | Command::Sync { .. }
+                | Command::Status { .. }
+                | Command::Inbox { .. }
+                | Command::Show(_)
+                | Command::Set(_)
+                | Command::List(_)
+                | Command::Kinds(_)
+                | Command::Order(OrderCmd::List { .. })
+                | Command::Customer(CustomerCmd::List { .. })
+        );
+    if !lazy {
+        p.load_all_docs()?;
+    }
     match cli.command {
         Command::Login { server, user, ca } => login(&mut p, &server, &user, ca.as_deref(), out),
         Command::Logout => logout(&mut p, out),
@@ -409,12 +431,13 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             Ok(())
         }
         Command::Status { json } => {
-            let pending = p.replica.unsent_docs().len();
+            let (documents, pending) =
+                if eager { (p.replica.doc_count() as u64, p.replica.unsent_docs().len() as u64) } else { p.counts()? };
             let status = serde_json::json!({
                 "user": p.replica.user(),
                 "server": p.meta("server")?,
                 "device_id": p.device_id().to_string(),
-                "documents": p.replica.doc_count(),
+                "documents": documents,
                 "pending_docs": pending,
                 "cursor": p.replica.cursor(),
                 "last_sync": p.meta("last_sync")?.and_then(|s| s.parse::<i64>().ok()).map(protocol::time::rfc3339),
@@ -510,7 +533,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Attach(c) => contracts::attach(&mut p, c, out),
         Command::New(a) => generic::new(&mut p, a, now, out),
         Command::Set(a) => generic::set(&mut p, a, now, out),
-        Command::Show(a) => generic::show(&p, a, out),
+        Command::Show(a) => generic::show(&mut p, a, out),
         Command::List(a) => generic::list(&p, a, out),
         Command::Kinds(a) => generic::kinds(a, out),
         Command::Today(a) => presales::today(&p, a, now, out),
@@ -588,6 +611,8 @@ fn login(p: &mut Profile, server: &str, user: &str, ca: Option<&std::path::Path>
         p.set_ca(ca_pem.as_deref())?;
     }
     p.set_meta("role", v["role"].as_str().unwrap_or_default())?;
+    // An order's status depends on who prices it: every order's index row is recomputed.
+    p.mark_orders_stale()?;
     p.set_meta("territory", v["territory"].as_str().unwrap_or_default())?;
     if let Some(list) = v.get("territories").filter(|t| t.is_array()) {
         p.set_meta("territories", &list.to_string())?;
@@ -649,6 +674,7 @@ fn customer(p: &mut Profile, cmd: CustomerCmd, now: i64, out: &Out) -> Result<()
             p.persist()?;
         }
         CustomerCmd::List { json } => {
+            p.load_kind(DocKind::Customer)?;
             let all = p.replica.customers();
             if json { out.json(&all) } else { out.customers(&all) }
         }
@@ -820,6 +846,27 @@ fn order(p: &mut Profile, cmd: OrderCmd, now: i64, out: &Out) -> Result<()> {
         OrderCmd::Cancel { id } => step(p, &id, |r, id| r.cancel_order(id, now))?,
         OrderCmd::Close { id } => step(p, &id, |r, id| r.close_order(id, now))?,
         OrderCmd::WaiveContract { id, note } => step(p, &id, |r, id| r.waive_contract(id, &note, now))?,
+        OrderCmd::List { json } if !p.all_loaded() => {
+            // From the index: each order as `order show` has it, its status the view's.
+            let mut rows: Vec<(serde_json::Value, String)> = p
+                .listed(DocKind::Order)?
+                .into_iter()
+                .filter_map(|r| r.order)
+                .map(|text| (serde_json::from_str(&text).unwrap_or_default(), text))
+                .collect();
+            let created = |o: &serde_json::Value| {
+                o["created_at"].as_str().and_then(protocol::time::parse_rfc3339).unwrap_or_default()
+            };
+            rows.sort_by(|(a, _), (b, _)| created(b).cmp(&created(a)).then(a["id"].as_str().cmp(&b["id"].as_str())));
+            if json {
+                let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+                println!("{}", jiuloop_cli::doc_index::pretty_list(&texts));
+            } else {
+                let listed: Vec<output::OrderRow> =
+                    rows.iter().filter_map(|(o, _)| output::OrderRow::from_json(o)).collect();
+                out.order_rows(&listed)
+            }
+        }
         OrderCmd::List { json } => {
             let all = orders_with_status(&p.replica);
             if json { out.json(&all) } else { out.orders(&all) }

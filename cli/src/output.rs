@@ -415,6 +415,21 @@ impl Out {
     }
 
     pub fn orders(&self, orders: &[Order]) {
+        let rows: Vec<OrderRow> = orders
+            .iter()
+            .map(|o| OrderRow {
+                id: o.id.to_string(),
+                created_at: o.created_at,
+                status: o.status,
+                total_fen: o.total_fen,
+                created_by: o.created_by.clone(),
+            })
+            .collect();
+        self.order_rows(&rows)
+    }
+
+    /// The orders table (`order list`, a customer's orders).
+    pub fn order_rows(&self, orders: &[OrderRow]) {
         if orders.is_empty() {
             println!("    {}", self.t("no-orders"));
             return;
@@ -430,7 +445,7 @@ impl Out {
         .indent(4);
         for o in orders {
             table.row([
-                o.id.to_string(),
+                o.id.clone(),
                 display_local(o.created_at),
                 o.status.label(self.lang).to_string(),
                 format!("¥{}", format_fen(o.total_fen)),
@@ -723,6 +738,28 @@ impl Out {
             }
             table.print();
         }
+    }
+}
+
+/// What the orders table shows of an order.
+pub struct OrderRow {
+    pub id: String,
+    pub created_at: i64,
+    pub status: protocol::schema::OrderStatus,
+    pub total_fen: i64,
+    pub created_by: String,
+}
+
+impl OrderRow {
+    /// From an order's JSON (`order list --json`, the profile's index).
+    pub fn from_json(o: &serde_json::Value) -> Option<OrderRow> {
+        Some(OrderRow {
+            id: o["id"].as_str()?.to_string(),
+            created_at: protocol::time::parse_rfc3339(o["created_at"].as_str()?)?,
+            status: o["status"].as_str()?.parse().ok()?,
+            total_fen: o["total_fen"].as_i64()?,
+            created_by: o["created_by"].as_str()?.to_string(),
+        })
     }
 }
 

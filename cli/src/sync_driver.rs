@@ -70,11 +70,16 @@ pub struct SyncReport {
 
 /// Connect, sync until quiescent, close. A server restored from a backup (`cursor_ahead`)
 /// is synced again at once: this device sends it everything it lacks.
+/// Documents stream through memory: each batch received is stored (with its index rows)
+/// and the documents now held exactly as the server holds them are dropped from memory.
 pub async fn sync(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {
-    match sync_once(profile).await {
+    profile.set_syncing(true)?;
+    let result = match sync_once(profile).await {
         Err(e) if e.code() == Some(ErrorCode::CursorAhead) => sync_once(profile).await,
         other => other,
-    }
+    };
+    profile.set_syncing(false)?;
+    result
 }
 
 async fn sync_once(profile: &mut Profile) -> Result<SyncReport, SyncFailure> {

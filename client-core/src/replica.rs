@@ -1,5 +1,6 @@
 //! The device's documents and the typed domain API over them.
 
+use crate::doc_source::DocSource;
 use crate::error::CoreError;
 use crate::inbox_item::InboxItem;
 use crate::local_doc::LocalDoc;
@@ -33,6 +34,15 @@ pub struct Replica {
     blobs: crate::blobs::Blobs,
     /// Where fresh ids (documents, contacts) come from.
     ids: IdSource,
+    /// Opened lazily: the store the documents not held in memory are loaded from.
+    source: Option<Box<dyn DocSource>>,
+    /// The first failure of `source`, for the driver.
+    source_error: Option<String>,
+    /// Documents deleted here (their deletion may not be stored yet): never loaded from
+    /// the source again, unless they come back.
+    forgotten: BTreeSet<DocId>,
+    /// The documents every order's status reads have been loaded from the source.
+    order_context_loaded: bool,
 }
 
 /// Fresh ids are random, unless a simulation asks for a seeded sequence.
@@ -73,7 +83,147 @@ impl Replica {
             principal: None,
             blobs: Default::default(),
             ids: IdSource::Random,
+            source: None,
+            source_error: None,
+            forgotten: BTreeSet::new(),
+            order_context_loaded: false,
         })
+    }
+
+    /// A replica that holds no document in memory yet: each is loaded from `source` when a
+    /// mutation of the sync engine needs it, and the driver loads what a command reads or
+    /// edits with [`Replica::load_more`] first. `maybe_unsent`: the documents the store
+    /// does not know to be in sync (the ones a connection looks at).
+    pub fn lazy(
+        actor: ActorId,
+        user: impl Into<String>,
+        cursor: u64,
+        inbox: Vec<InboxItem>,
+        source: Box<dyn DocSource>,
+        maybe_unsent: impl IntoIterator<Item = DocId>,
+    ) -> Self {
+        let mut r = Replica::load(actor, user, Vec::new(), cursor, inbox).expect("no documents to load");
+        r.source = Some(source);
+        r.maybe_unsent = maybe_unsent.into_iter().collect();
+        r
+    }
+
+    /// Is this document in memory?
+    pub fn is_loaded(&self, id: DocId) -> bool {
+        self.docs.contains_key(&id)
+    }
+
+    /// Load a document from the source if it is not in memory (nothing without a source).
+    pub(crate) fn fault_in(&mut self, id: DocId) {
+        if self.docs.contains_key(&id) || self.forgotten.contains(&id) {
+            return;
+        }
+        let Some(source) = self.source.as_mut() else { return };
+        match source.load(id) {
+            Ok(Some(stored)) => match LocalDoc::load(&stored, &self.actor) {
+                Ok(local) => {
+                    self.docs.insert(id, local);
+                }
+                Err(e) => {
+                    self.source_error.get_or_insert(e.to_string());
+                }
+            },
+            Ok(None) => {}
+            Err(e) => {
+                self.source_error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Every document the store holds loaded into memory (a lazy replica about to touch
+    /// them all: forget the server's state, wipe).
+    fn fault_in_all(&mut self) {
+        let entries = match self.source.as_mut().map(|s| s.entries()) {
+            Some(Ok(entries)) => entries,
+            Some(Err(e)) => {
+                self.source_error.get_or_insert(e);
+                return;
+            }
+            None => return,
+        };
+        for e in entries {
+            self.fault_in(e.id);
+        }
+    }
+
+    /// True the first time it is called on a replica with a source (then the caller
+    /// loads the documents every order reads).
+    pub(crate) fn take_order_context_unloaded(&mut self) -> bool {
+        let first = self.source.is_some() && !self.order_context_loaded;
+        self.order_context_loaded = true;
+        first
+    }
+
+    /// Ids of the documents in memory.
+    pub fn loaded_doc_ids(&self) -> Vec<DocId> {
+        self.loaded_ids()
+    }
+
+    /// Ids of the documents in memory.
+    pub(crate) fn loaded_ids(&self) -> Vec<DocId> {
+        self.docs.keys().copied().collect()
+    }
+
+    /// The documents the source holds whose parent is `parent` (none without a source).
+    pub(crate) fn source_children(&mut self, parent: DocId) -> Vec<DocId> {
+        match self.source.as_mut().map(|s| s.children(parent)) {
+            Some(Ok(ids)) => ids,
+            Some(Err(e)) => {
+                self.source_error.get_or_insert(e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The documents of these kinds the source holds and memory does not.
+    pub(crate) fn source_ids_of(&mut self, kinds: &[DocKind]) -> Vec<DocId> {
+        match self.source.as_mut().map(|s| s.entries()) {
+            Some(Ok(entries)) => entries
+                .into_iter()
+                .filter(|e| kinds.contains(&e.kind) && !self.docs.contains_key(&e.id))
+                .map(|e| e.id)
+                .collect(),
+            Some(Err(e)) => {
+                self.source_error.get_or_insert(e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The first failure to load a document from the source since the last call (a
+    /// driver stops: the replica went on without the document).
+    pub fn take_source_error(&mut self) -> Option<String> {
+        self.source_error.take()
+    }
+
+    /// Drop from memory every document the store holds exactly as the server does (no
+    /// unsent change, nothing lacking), except those every order's status reads
+    /// ([`crate::index_row::ORDER_CONTEXT_KINDS`]). Only a
+    /// lazy replica evicts (the others have nowhere to load them from again); the driver
+    /// calls it after persisting. Returns how many were dropped.
+    pub fn evict_synced(&mut self) -> usize {
+        if self.source.is_none() || !self.outbox.is_empty() {
+            return 0;
+        }
+        let before = self.docs.len();
+        let (maybe_unsent, forgotten) = (&mut self.maybe_unsent, &mut self.forgotten);
+        self.docs.retain(|id, d| {
+            let keep = crate::index_row::ORDER_CONTEXT_KINDS.contains(&d.kind) || !d.in_sync();
+            if !keep {
+                maybe_unsent.remove(id);
+                // Held here, so stored again since any deletion: the source has it.
+                forgotten.remove(id);
+            }
+            keep
+        });
+        before - self.docs.len()
     }
 
     /// Add more stored documents to a loaded replica (a driver may load the documents
@@ -783,11 +933,14 @@ impl Replica {
     }
 
     pub(crate) fn doc_mut(&mut self, id: DocId) -> Option<&mut LocalDoc> {
+        self.fault_in(id);
         self.docs.get_mut(&id)
     }
 
     /// Create an empty local document for one the server sends first.
     pub(crate) fn doc_or_new(&mut self, id: DocId, kind: DocKind) -> &mut LocalDoc {
+        self.fault_in(id);
+        self.forgotten.remove(&id);
         let actor = self.actor.clone();
         self.docs.entry(id).or_insert_with(|| LocalDoc::new(id, kind, &actor))
     }
@@ -802,6 +955,7 @@ impl Replica {
     pub(crate) fn forget_server_state(&mut self) {
         self.cursor = 0;
         self.outbox.push(StoreOp::SetCursor(0));
+        self.fault_in_all();
         let ids: Vec<DocId> = self.docs.keys().copied().collect();
         for id in ids {
             if let Some(local) = self.docs.get_mut(&id) {
@@ -833,6 +987,7 @@ impl Replica {
     /// top of them (`changes`: what was pushed) — and redo the edits of other fields that
     /// the rules still allow.
     pub(crate) fn restore_refused(&mut self, r: &Refusal, changes: Vec<u8>, now: i64) -> Result<(), CoreError> {
+        self.fault_in(r.id);
         let allowed: Vec<String> = match self.docs.get(&r.id) {
             // Refused whole (no field: out of reach, a creation where the user may not
             // create, a reserved id): there is nothing to redo. Redoing its fields would
@@ -872,7 +1027,9 @@ impl Replica {
     /// changes it never received go to the inbox first, so nothing disappears silently.
     pub(crate) fn forget(&mut self, ids: &[DocId], reason: &str, now: i64) {
         for id in ids {
+            self.fault_in(*id);
             let Some(mut local) = self.docs.remove(id) else { continue };
+            self.forgotten.insert(*id);
             if local.has_unsent() {
                 self.add_inbox(InboxItem {
                     doc: *id,
@@ -892,13 +1049,32 @@ impl Replica {
 
     /// Documents the server has sent or acknowledged (they have server heads) that are not
     /// in `listed`.
-    pub(crate) fn server_docs_not_in(&self, listed: &BTreeSet<DocId>) -> Vec<DocId> {
-        self.docs.values().filter(|d| !d.server_heads.is_empty() && !listed.contains(&d.id)).map(|d| d.id).collect()
+    pub(crate) fn server_docs_not_in(&mut self, listed: &BTreeSet<DocId>) -> Vec<DocId> {
+        let mut ids: BTreeSet<DocId> = self
+            .docs
+            .values()
+            .filter(|d| !d.server_heads.is_empty() && !listed.contains(&d.id))
+            .map(|d| d.id)
+            .collect();
+        match self.source.as_mut().map(|s| s.entries()) {
+            Some(Ok(entries)) => ids.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| e.has_server_heads && !listed.contains(&e.id) && !self.docs.contains_key(&e.id))
+                    .map(|e| e.id),
+            ),
+            Some(Err(e)) => {
+                self.source_error.get_or_insert(e);
+            }
+            None => {}
+        }
+        ids.into_iter().collect()
     }
 
     /// The user or device was revoked: delete every document (unsent edits go to the
     /// inbox first, as with [`Replica::forget`]).
     pub fn wipe(&mut self, reason: &str, now: i64) {
+        self.fault_in_all();
         let all: Vec<DocId> = self.docs.keys().copied().collect();
         self.forget(&all, reason, now);
         self.wipe_blobs();
@@ -989,7 +1165,13 @@ impl Replica {
     /// looked at: a connect with nothing changed costs nothing per document.
     pub(crate) fn lacking_docs(&mut self) -> Vec<DocId> {
         let candidates: Vec<DocId> = self.maybe_unsent.iter().copied().collect();
-        candidates.into_iter().filter(|id| self.docs.get_mut(id).is_some_and(|d| d.lacks_server_changes())).collect()
+        candidates
+            .into_iter()
+            .filter(|id| {
+                self.fault_in(*id);
+                self.docs.get_mut(id).is_some_and(|d| d.lacks_server_changes())
+            })
+            .collect()
     }
 
     /// Documents holding changes the server lacks (precise; drops the documents found in
@@ -998,6 +1180,7 @@ impl Replica {
         let candidates: Vec<DocId> = self.maybe_unsent.iter().copied().collect();
         let mut unsent = Vec::new();
         for id in candidates {
+            self.fault_in(id);
             let Some(d) = self.docs.get_mut(&id) else {
                 self.maybe_unsent.remove(&id);
                 continue;

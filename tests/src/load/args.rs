@@ -20,10 +20,32 @@ pub enum Phase {
     Restart,
     /// N documents stored; the server restarted; documents touched; RSS vs the cache.
     Rest,
+    /// `jiuloop status|show|set|list` on a profile of `--cli-docs` documents: wall time
+    /// today (every document loaded) and lazily (issue 14).
+    CliStartup,
+    /// `jiuloop sync` of a fresh profile downloading `--cli-sync-docs`: peak RSS today and
+    /// streamed (issue 14). Runs with `cli-startup` (its profile is the start).
+    CliSync,
 }
 
-pub const ALL_PHASES: &[Phase] =
-    &[Phase::Upload, Phase::Cold, Phase::Catchup, Phase::Noop, Phase::Fanout, Phase::Restart, Phase::Rest];
+pub const ALL_PHASES: &[Phase] = &[
+    Phase::Upload,
+    Phase::Cold,
+    Phase::Catchup,
+    Phase::Noop,
+    Phase::Fanout,
+    Phase::Restart,
+    Phase::Rest,
+    Phase::CliStartup,
+    Phase::CliSync,
+];
+
+impl Phase {
+    /// The CLI's phases run on a server of their own, apart from the simulated devices.
+    pub fn is_cli(self) -> bool {
+        matches!(self, Phase::CliStartup | Phase::CliSync)
+    }
+}
 
 /// Load generator for jiuloop-server: simulated reps (real client-core replicas and sync
 /// engines over real WebSockets) against a real server process on loopback. Prints one
@@ -103,6 +125,15 @@ pub struct LoadArgs {
     /// phase names as printed; files `$TMPDIR/jiuloop-perf-PHASE.data`).
     #[arg(long, value_delimiter = ',')]
     pub perf: Vec<String>,
+    /// Documents of the profile the `cli-startup` phase times commands on.
+    #[arg(long)]
+    pub cli_docs: Option<usize>,
+    /// Documents a fresh profile downloads in the `cli-sync` phase.
+    #[arg(long)]
+    pub cli_sync_docs: Option<usize>,
+    /// Runs per command in `cli-startup` (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub cli_runs: usize,
     /// Seed of the generated records.
     #[arg(long, default_value_t = 6)]
     pub seed: u64,

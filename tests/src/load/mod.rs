@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod cli_phases;
 pub mod device;
 pub mod metrics;
 pub mod procfs;

@@ -1015,6 +1015,23 @@ pub async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool
 
 /// The whole load generator: parse sizes, run the phases, return the error count.
 pub async fn main(args: LoadArgs) -> Result<u64> {
+    let mut phases = args.phases();
+    let mut cli_errors = 0;
+    if phases.iter().any(|p| p.is_cli()) {
+        let (docs, sync_docs) = (
+            args.cli_docs.unwrap_or(if args.quick { 1000 } else { 10_000 }),
+            args.cli_sync_docs.unwrap_or(if args.quick { 1200 } else { 12_000 }),
+        );
+        let runs = args.cli_runs.max(1);
+        let with_sync = phases.contains(&Phase::CliSync);
+        let reports =
+            tokio::task::spawn_blocking(move || super::cli_phases::run(docs, sync_docs, runs, with_sync)).await??;
+        cli_errors += reports.iter().map(|r| r.errors).sum::<u64>();
+        phases.retain(|p| !p.is_cli());
+        if phases.is_empty() {
+            return Ok(cli_errors);
+        }
+    }
     let sizes = args.sizes();
     check_fd_limit(sizes.connected.max(sizes.reps) + 16);
     let bin = server_bin(&args.server_bin);
@@ -1040,7 +1057,7 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
         false => None,
     };
     let mut run = Run::setup(&bin, sizes, args.seed, args.login_parallel, &args.perf, &server_env, args.nodes).await?;
-    let phases = args.phases();
+    run.total_errors += cli_errors;
     if let Err(e) = run.run_phases(&phases).await {
         eprintln!("loadgen: {e:#}\nlast server log lines:\n{}", run.server.log_tail(20));
         return Err(e);
