@@ -306,6 +306,20 @@ impl Replica {
         self.docs.len()
     }
 
+    /// How many documents this replica holds: those in memory and, for a lazy replica,
+    /// those only in its store.
+    pub fn held_count(&mut self) -> usize {
+        let stored = match self.source.as_mut().map(|s| s.entries()) {
+            Some(Ok(entries)) => entries,
+            Some(Err(e)) => {
+                self.source_error.get_or_insert(e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        self.docs.len() + stored.iter().filter(|e| !self.docs.contains_key(&e.id)).count()
+    }
+
     /// Writes to make durable, in order. The driver persists them (one transaction)
     /// before it reports an edit as done or sends anything that depends on them.
     pub fn take_store_ops(&mut self) -> Vec<StoreOp> {

@@ -390,7 +390,7 @@ impl Run {
             errors.push(format!("cold download: {e:#}"));
         }
         let mut r = self.finish("cold", m, &traffic, 1, &errors);
-        let held = dev.replica().doc_count();
+        let held = dev.replica().held_count();
         let own = self.sizes.docs;
         let territory = self.territory_count(&self.reps[0].territory, &self.reps) as usize * own;
         if held < own {
@@ -954,7 +954,7 @@ impl Run {
         }
         let mut r = self.finish("rest-cold", m, &traffic, 1, &errors);
         r.set("what", "a fresh device downloads everything it may read, right after the touches")
-            .set("docs_held", dev.replica().doc_count())
+            .set("docs_held", dev.replica().held_count())
             .set("cache_docs", cache);
         self.emit(&r);
         Ok(())
