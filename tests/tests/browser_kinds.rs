@@ -198,7 +198,8 @@ async fn a_rep_records_a_competitor_price_offline_and_the_market_department_rece
     market.sync();
     let dir = market.profile().to_path_buf();
     let seen = tokio::task::spawn_blocking(move || {
-        let p = jiuloop_cli::Profile::open(&dir).expect("market profile");
+        let mut p = jiuloop_cli::Profile::open(&dir).expect("market profile");
+        p.load_all_docs().expect("load the market profile");
         p.replica.records(DocKind::CompetitorObservation)
     })
     .await
