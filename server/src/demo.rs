@@ -259,7 +259,10 @@ async fn login(url: &str, dir: PathBuf, name: &'static str, password: &str) -> a
     }
     drop(profile);
     // Reopened: the replica now checks edits as this user's role.
-    Ok(Device { name, profile: Profile::open(&dir)? })
+    // Every document loaded: the demo's steps read across them (a lazy profile loads on demand).
+    let mut profile = Profile::open(&dir)?;
+    profile.load_all_docs()?;
+    Ok(Device { name, profile })
 }
 
 async fn sync(d: &mut Device) -> anyhow::Result<()> {
