@@ -376,6 +376,11 @@ fn refuse_fields(errors: Vec<FieldError>, kind: Option<DocKind>, lang: Lang) -> 
     refuse(&CoreError::Schema(SchemaError::Fields(errors)), kind, lang)
 }
 
+/// A step's inputs: a JSON object of strings (empty text: none).
+fn step_inputs(input: &str) -> Result<HashMap<String, String>, JsValue> {
+    if input.trim().is_empty() { Ok(HashMap::new()) } else { serde_json::from_str(input).map_err(refuse_text) }
+}
+
 fn refuse_text(message: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&kind_views::refusal_text(message.to_string()))
 }
@@ -1518,11 +1523,7 @@ impl Client {
         let lang = parse_lang(&lang);
         self.edit_raw(self.require_user(), move |core| {
             let id = parse_id(&id)?;
-            let v: HashMap<String, String> = if input.trim().is_empty() {
-                HashMap::new()
-            } else {
-                serde_json::from_str(&input).map_err(refuse_text)?
-            };
+            let v = step_inputs(&input)?;
             let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
             let now = now as i64;
             let r = &mut core.replica;
@@ -1550,11 +1551,7 @@ impl Client {
     pub fn budget_step(&self, id: String, step: String, input: String, now: f64, lang: String) -> Promise {
         let lang = parse_lang(&lang);
         self.edit_raw(self.require_user(), move |core| {
-            let v: HashMap<String, String> = if input.trim().is_empty() {
-                HashMap::new()
-            } else {
-                serde_json::from_str(&input).map_err(refuse_text)?
-            };
+            let v = step_inputs(&input)?;
             let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
             let now = now as i64;
             let r = &mut core.replica;
@@ -1773,11 +1770,7 @@ impl Client {
         let lang = parse_lang(&lang);
         self.edit_raw(self.require_user(), move |core| {
             let id = parse_id(&id)?;
-            let v: HashMap<String, String> = if input.trim().is_empty() {
-                HashMap::new()
-            } else {
-                serde_json::from_str(&input).map_err(refuse_text)?
-            };
+            let v = step_inputs(&input)?;
             let get = |k: &str| v.get(k).cloned().unwrap_or_default();
             let now = now as i64;
             let r = &mut core.replica;
