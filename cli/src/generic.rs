@@ -376,6 +376,7 @@ fn not_allowed(p: &Profile, kind: DocKind, field: &str, rule: &str, message: &st
         ("territory", false) => "refused-territory-field",
         ("create-only", _) => "refused-create-only",
         (protocol::schema::expense::NEEDS_SUPPLEMENT, _) => "refused-needs-supplement",
+        (protocol::schema::expense::CLAIM_NEEDS_SUPPLEMENT, _) => "refused-claim-needs-supplement",
         _ => "refused-other",
     };
     out.t(key)

@@ -231,6 +231,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "超出该项目本月的预算剩余，不能批准：须先由总经理批准一份覆盖超出部分的费用追加申请（规则 {rule}）",
         "{message} (rule {rule})",
     ),
+    (
+        "refused-claim-needs-supplement",
+        "报销金额超出该项目本月的预算剩余，不能报销：须先由总经理批准一份覆盖超出部分的费用追加申请（规则 {rule}）",
+        "{message} (rule {rule})",
+    ),
     ("refused-other", "不允许：{message}（规则 {rule}）", "not allowed: {message} (rule {rule})"),
     ("field", "字段", "Field"),
     ("label", "名称", "Label"),

@@ -485,7 +485,9 @@ impl Replica {
         self.expense_step(claim, e, now)
     }
 
-    /// Reimburse a claim whose every receipt finance checked.
+    /// Reimburse a claim whose every receipt finance checked — not while what it pays is
+    /// over what its budget has left, counted over the charges held here as the server
+    /// will count them ([`expense::check_reimbursement`]; the server refuses it too).
     pub fn reimburse(&mut self, claim: DocId, now: i64) -> Result<(), CoreError> {
         let v = self.expense_view(claim)?;
         if !v.lifecycle.all_checked(&v.expense.receipts) || v.lifecycle.status != ExpenseStatus::Approved {
@@ -494,6 +496,29 @@ impl Replica {
                 rule: "event-invalid".into(),
                 message: "only an approved claim whose every receipt is checked can be reimbursed".into(),
             });
+        }
+        if let Some(budget_id) = v.expense.budget
+            && let Ok(budget) = self.budget(budget_id)
+        {
+            let paid = ExpenseLifecycle {
+                status: ExpenseStatus::Reimbursed,
+                reimbursed_fen: Some(v.lifecycle.sanctioned_fen()),
+                ..v.lifecycle.clone()
+            };
+            let mut charges: Vec<Charge> = self
+                .charges_of(budget_id)
+                .iter()
+                .filter(|(x, _)| x.id != claim)
+                .filter_map(|(x, l)| Charge::of(x, l))
+                .collect();
+            charges.extend(Charge::of(&v.expense, &paid));
+            if let Err(over) = expense::check_reimbursement(&v.expense, &paid, Some(&budget), &charges) {
+                return Err(CoreError::NotAllowed {
+                    field: "events".into(),
+                    rule: expense::CLAIM_NEEDS_SUPPLEMENT.into(),
+                    message: over.reimbursement_message(),
+                });
+            }
         }
         let e = ExpenseEvent { hash: Some(v.expense.content_hash()), ..self.expense_event(E::Reimbursed, now) };
         self.expense_step(claim, e, now)

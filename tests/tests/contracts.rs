@@ -340,6 +340,31 @@ fn an_expense_goes_from_the_rep_offline_to_the_manager_the_executive_and_finance
     li.sync();
     assert_eq!(verdict(&li, &claim), "needs_supplement");
 
+    // Finance checks the receipt, but may not pay an over-budget claim: its device refuses,
+    // and the server refuses a raw client's reimbursement (nothing stored).
+    qian.sync();
+    qian.ok(&["expense", "check", &claim, "--receipt", "1", "--sanctioned", "1200", "--reason", "票据齐全"]);
+    let err = qian.fail(&["expense", "reimburse", &claim]);
+    assert!(err.contains("追加") || err.contains("supplement"), "{err}");
+    qian.sync();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let raw_reimbursement =
+        |raw: &RawClient| raw_step(&server, raw, &claim, protocol::DocKind::ExpenseClaim, "reimbursed", "qian", None);
+    rt.block_on(async {
+        let (mut raw, _) = RawClient::caught_up(&server, "qian").await;
+        let before = server.counts();
+        match raw.push(vec![raw_reimbursement(&raw)]).await {
+            ServerMsg::Refused { refusals } => {
+                let r = &refusals[0];
+                assert_eq!((r.code, r.rule.as_str()), (ErrorCode::Forbidden, "claim-needs-supplement"), "{r:?}");
+                assert!(r.message.contains("200.00"), "the excess is named: {}", r.message);
+            }
+            other => panic!("an over-budget reimbursement was not refused: {other:?}"),
+        }
+        assert_eq!(server.counts(), before, "nothing of the refused reimbursement is stored");
+    });
+    assert_eq!(expense(&qian, &claim)["lifecycle"]["status"], "approved");
+
     // A supplementary request of 300 yuan, approved by the executive: within budget.
     let sup = li.ok(&[
         "expense",
@@ -388,11 +413,11 @@ fn an_expense_goes_from_the_rep_offline_to_the_manager_the_executive_and_finance
     let first = expense(&li, &claim);
     assert!(first["verdict"]["duplicates"].as_array().unwrap().is_empty(), "the first claim is not: {first:#}");
 
-    // Finance checks the receipt and reimburses; the budget counts it as spent.
+    // With the supplement approved, finance reimburses (the same step refused before: the
+    // honest control); the budget counts it as spent.
     qian.sync();
     let fq = qian.json(&["expense", "finance"]);
     assert!(fq.as_array().unwrap().iter().any(|v| v["id"] == claim.as_str()), "{fq:#}");
-    qian.ok(&["expense", "check", &claim, "--receipt", "1", "--sanctioned", "1200", "--reason", "票据齐全"]);
     qian.ok(&["expense", "reimburse", &claim]);
     qian.sync();
     li.sync();
@@ -798,15 +823,29 @@ fn request(d: &Device, budget: &str, item: &str, yuan: &str, purpose: &str, date
 /// A raw client's approval of expense request `id` as `user` in `role`, bound to the
 /// content as the server holds it.
 fn raw_approval(server: &TestServer, raw: &RawClient, id: &str, user: &str, role: &str) -> protocol::wire::DocChunk {
+    raw_step(server, raw, id, protocol::DocKind::ExpenseRequest, "approved", user, Some(role))
+}
+
+/// A change appending `event` by `user` to expense document `id` as the server holds it,
+/// for the content it has now — what a hostile client writes without asking its core.
+fn raw_step(
+    server: &TestServer,
+    raw: &RawClient,
+    id: &str,
+    kind: protocol::DocKind,
+    event: &str,
+    user: &str,
+    role: Option<&str>,
+) -> protocol::wire::DocChunk {
     use protocol::schema::expense::{self, ExpenseEvent};
     let id = DocId(uuid::Uuid::parse_str(id).unwrap());
-    let mut doc = LocalDoc::from_server(server, id, &raw.actor).expect("the server holds the request");
-    let x = expense::read_expense(&doc.doc, id, protocol::DocKind::ExpenseRequest).expect("a request");
+    let mut doc = LocalDoc::from_server(server, id, &raw.actor).expect("the server holds the document");
+    let x = expense::read_expense(&doc.doc, id, kind).expect("an expense document");
     let e = ExpenseEvent {
-        kind: "approved".into(),
+        kind: event.into(),
         at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
         by: user.into(),
-        role: Some(role.into()),
+        role: role.map(Into::into),
         hash: Some(x.content_hash()),
         ..Default::default()
     };

@@ -741,8 +741,17 @@ impl OverBudget {
     }
 
     pub fn message(&self) -> String {
+        self.text("the request asks for")
+    }
+
+    /// The same, for a claim's reimbursement (`amount_fen`: what it would pay).
+    pub fn reimbursement_message(&self) -> String {
+        self.text("the claim would pay")
+    }
+
+    fn text(&self, what: &str) -> String {
         format!(
-            "the request asks for ¥{} but its item and month have ¥{} left: a supplementary request of at least ¥{} must be approved by the executive first",
+            "{what} ¥{} but its item and month have ¥{} left: a supplementary request of at least ¥{} must be approved by the executive first",
             super::order::format_fen(self.amount_fen),
             super::order::format_fen(self.remaining_fen),
             super::order::format_fen(self.excess_fen())
@@ -752,6 +761,9 @@ impl OverBudget {
 
 /// The rule name of the refusal of an over-budget request's approval.
 pub const NEEDS_SUPPLEMENT: &str = "needs-supplement";
+
+/// The rule name of the refusal of an over-budget claim's reimbursement.
+pub const CLAIM_NEEDS_SUPPLEMENT: &str = "claim-needs-supplement";
 
 /// What `request`'s item and month have left before it counts: `usage` of `budget` by every
 /// charge but the request itself (`None`: the request names no item or date yet). A request
@@ -881,6 +893,24 @@ pub fn check_claim(
         amount_fen: claim.amount_fen,
         content_hash: claim.content_hash(),
     }
+}
+
+/// May `claim` be paid? `life`: its fold with the reimbursement applied (what it pays is
+/// the sanctioned total). Not while [`check_claim`] says `needs_supplement`: a claim over
+/// what its item and month have left is paid only after a supplementary request covering
+/// the excess is approved — the server refuses such a reimbursement, honest devices do not
+/// write it.
+pub fn check_reimbursement(
+    claim: &Expense,
+    life: &ExpenseLifecycle,
+    budget: Option<&Budget>,
+    charges: &[Charge],
+) -> Result<(), OverBudget> {
+    let v = check_claim(claim, life, budget, charges, Vec::new());
+    if v.verdict != "needs_supplement" {
+        return Ok(());
+    }
+    Err(OverBudget { remaining_fen: v.available_fen, amount_fen: life.reimbursed_fen.unwrap_or(claim.amount_fen) })
 }
 
 /// The id of a budget's usage document, and of a claim's verdict (each its own inverse).
@@ -1314,6 +1344,26 @@ mod tests {
         let v = check_claim(&x, &life(&x), Some(&b), &[], vec![("r1".into(), "other".into())]);
         assert_eq!(v.verdict, "within_budget");
         assert!(v.reasons.contains(&"receipt-claimed-before".to_string()));
+    }
+
+    #[test]
+    fn an_over_budget_claim_is_paid_only_after_its_supplement() {
+        let b = budget(&[(1, "approved", &[(Travel, 3, 100_000)])]);
+        let x = claim(60_000, vec![]);
+        let earlier = charge(10, REQ, Travel, 3, 50_000, S::Approved);
+        // What it pays is the sanctioned total: finance cutting it to what is left fits.
+        let paying = |fen: i64| ExpenseLifecycle {
+            status: S::Reimbursed,
+            reimbursed_fen: Some(fen),
+            submitted_at: Some(100),
+            ..fold(&x, &[])
+        };
+        let over = check_reimbursement(&x, &paying(60_000), Some(&b), std::slice::from_ref(&earlier)).unwrap_err();
+        assert_eq!((over.remaining_fen, over.amount_fen, over.excess_fen()), (50_000, 60_000, 10_000));
+        assert!(over.reimbursement_message().contains("¥100.00"), "{}", over.reimbursement_message());
+        assert_eq!(check_reimbursement(&x, &paying(50_000), Some(&b), std::slice::from_ref(&earlier)), Ok(()));
+        let supp = charge(20, SUPP, Travel, 3, 10_000, S::Approved);
+        assert_eq!(check_reimbursement(&x, &paying(60_000), Some(&b), &[earlier, supp]), Ok(()));
     }
 
     #[test]

@@ -959,11 +959,17 @@ impl Hub {
         if hidden {
             return Ok(ChunkOutcome::Refused(authorize::out_of_reach(principal, id, chunk.kind)));
         }
-        // An expense request is approved only within what its budget has left.
-        if kind == DocKind::ExpenseRequest
-            && new_entries.iter().any(|(f, es)| *f == "events" && es.iter().any(|e| e.str("kind") == Some("approved")))
-            && let Some(r) =
-                crate::validation::expenses::over_budget_refusal(&*self.db, id, &authorized.scratch, &state.heads)?
+        // An expense request is approved, a claim reimbursed, only within what its budget
+        // has left.
+        if let Some(guarded) = crate::validation::expenses::guarded_entry(kind)
+            && new_entries.iter().any(|(f, es)| *f == "events" && es.iter().any(|e| e.str("kind") == Some(guarded)))
+            && let Some(r) = crate::validation::expenses::over_budget_refusal(
+                &*self.db,
+                id,
+                kind,
+                &authorized.scratch,
+                &state.heads,
+            )?
         {
             return Ok(ChunkOutcome::Refused(r));
         }

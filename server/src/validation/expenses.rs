@@ -9,9 +9,9 @@
 //!
 //! One write rule lives beside it ([`over_budget_refusal`], asked by the hub before a push
 //! is stored): an approval of an expense request that asks for more than its item and
-//! month have left is refused until a supplementary request covering the excess is
-//! approved by the executive — the spend is authorised before it happens, not flagged
-//! after.
+//! month have left, and the reimbursement of a claim over what is left, are refused until a
+//! supplementary request covering the excess is approved by the executive — the spend is
+//! authorised before it happens, not flagged after.
 
 use super::{Changed, ValidationCx, Validator};
 use crate::storage::{DbError, Storage};
@@ -121,17 +121,21 @@ impl Validator for Expenses {
     }
 }
 
-/// The refusal of a push that approves expense request `id` (`after`: the request with the
-/// push applied) while it asks for more than its item and month have left
-/// ([`expense::check_request_approval`], counted over every charge on its budget as the
-/// server stores them — within the open transaction, so what this batch stored counts).
+/// The refusal of a push to expense document `id` of `kind` (`after`: with the push
+/// applied) that spends beyond the budget, counted over every other charge on its budget as
+/// the server stores them — within the open transaction, so what this batch stored counts:
+/// an approval of a request asking for more than its item and month have left
+/// ([`expense::check_request_approval`]), or a claim's reimbursement while its verdict is
+/// `needs_supplement` ([`expense::check_reimbursement`]). The caller asks only when the push
+/// adds such an entry ([`guarded_entry`]).
 pub fn over_budget_refusal(
     db: &dyn Storage,
     id: DocId,
+    kind: DocKind,
     after: &AutoCommit,
     server_heads: &[Hash],
 ) -> Result<Option<Refusal>, DbError> {
-    let Ok(x) = expense::read_expense(after, id, DocKind::ExpenseRequest) else { return Ok(None) };
+    let Ok(x) = expense::read_expense(after, id, kind) else { return Ok(None) };
     let Some(budget_id) = x.budget else { return Ok(None) };
     let load = |doc: DocId| -> Result<Option<DocState>, DbError> {
         match db.load_doc(doc.as_bytes())? {
@@ -149,21 +153,48 @@ pub fn over_budget_refusal(
     };
     let mut charges = Vec::new();
     for row in db.children_of(budget_id.as_bytes())? {
-        let (Some(cid), Some(kind)) = (DocId::from_slice(&row.id), DocKind::from_code(row.kind)) else { continue };
-        if cid == id || !CHARGE_KINDS.contains(&kind) {
+        let (Some(cid), Some(k)) = (DocId::from_slice(&row.id), DocKind::from_code(row.kind)) else { continue };
+        if cid == id || !CHARGE_KINDS.contains(&k) {
             continue;
         }
         let Some(state) = load(cid)? else { continue };
-        let Ok(c) = expense::read_expense(&state.doc, cid, kind) else { continue };
+        let Ok(c) = expense::read_expense(&state.doc, cid, k) else { continue };
         charges.extend(Charge::of(&c, &expense::fold(&c, &required(&policy, &c))));
     }
-    Ok(expense::check_request_approval(&x, budget.as_ref(), &charges).err().map(|over| Refusal {
+    let (over, rule, message): (_, _, fn(&expense::OverBudget) -> String) = match kind {
+        DocKind::ExpenseRequest => (
+            expense::check_request_approval(&x, budget.as_ref(), &charges).err(),
+            expense::NEEDS_SUPPLEMENT,
+            expense::OverBudget::message,
+        ),
+        DocKind::ExpenseClaim => {
+            let life = expense::fold(&x, &required(&policy, &x));
+            charges.extend(Charge::of(&x, &life));
+            (
+                expense::check_reimbursement(&x, &life, budget.as_ref(), &charges).err(),
+                expense::CLAIM_NEEDS_SUPPLEMENT,
+                expense::OverBudget::reimbursement_message,
+            )
+        }
+        _ => (None, "", expense::OverBudget::message),
+    };
+    Ok(over.map(|over| Refusal {
         id,
-        kind: DocKind::ExpenseRequest,
+        kind,
         code: ErrorCode::Forbidden,
         path: "events".into(),
-        rule: expense::NEEDS_SUPPLEMENT.into(),
-        message: over.message(),
+        rule: rule.into(),
+        message: message(&over),
         server_heads: server_heads.to_vec(),
     }))
+}
+
+/// The log entry whose arrival [`over_budget_refusal`] guards, per kind: an approval of a
+/// request, a claim's reimbursement.
+pub fn guarded_entry(kind: DocKind) -> Option<&'static str> {
+    match kind {
+        DocKind::ExpenseRequest => Some("approved"),
+        DocKind::ExpenseClaim => Some("reimbursed"),
+        _ => None,
+    }
 }
