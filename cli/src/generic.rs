@@ -369,6 +369,7 @@ fn not_allowed(p: &Profile, kind: DocKind, field: &str, rule: &str, message: &st
         Some(f) => format!("{} ({})", f.label(lang), f.name),
         None => field.to_string(),
     };
+    let zh = if lang == Lang::Zh { protocol::schema::contract::refusal_zh(message) } else { None };
     let key = match (rule, field == protocol::schema::KIND_KEY) {
         ("role", true) => "refused-role-create",
         ("role", false) => "refused-role-field",
@@ -385,7 +386,7 @@ fn not_allowed(p: &Profile, kind: DocKind, field: &str, rule: &str, message: &st
         .replace("{name}", spec.name)
         .replace("{field}", &field_label)
         .replace("{rule}", rule)
-        .replace("{message}", message)
+        .replace("{message}", &zh.unwrap_or_else(|| message.to_string()))
 }
 
 fn grants_json(grants: Grants) -> serde_json::Value {

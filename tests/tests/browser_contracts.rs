@@ -365,10 +365,37 @@ async fn a_contract_is_drafted_from_a_template_co_edited_diffed_and_signed_in_th
     shot(&rep, "66-contract-diff").await;
     wait_synced(&rep).await;
 
-    // Legal approves; the rep signs; the lock shows and the clauses are read-only.
-    lv.sync();
-    lv.ok(&["contract", "approve", &c]);
-    lv.sync();
+    // Legal reviews in the browser: the contract waits in the review queue; a comment on a
+    // clause; approving is refused while it is open (in Chinese); resolved, legal approves.
+    let legal_browser = Browser::launch().await;
+    let legal = legal_browser.page("lv-laptop", &server.url()).await;
+    login(&legal, "lv").await;
+    legal.eval("location.hash = '#/contracts'").await;
+    legal.wait_for(&format!("!!document.querySelector('#review-queue [data-id={}]')", js_str(&c)), LONG).await;
+    legal.eval(&format!("location.hash = '#/contract/{c}'")).await;
+    legal.wait_for("document.querySelector('#contract-status')?.dataset.status === 'revised'", LONG).await;
+    legal.fill("#comment-clause", "第四条").await;
+    legal.fill("#comment-text", "仲裁委员会请写全称").await;
+    legal.click("#c-comment").await;
+    legal.wait_for("document.querySelectorAll('#contract-comments li[data-resolved=false]').length === 1", LONG).await;
+    legal.click("#c-approve").await;
+    legal.wait_text("#contract-error", "还有 1 条条款意见未解决").await;
+    assert_eq!(
+        legal.eval("document.querySelector('#contract-status').dataset.status").await,
+        "revised",
+        "nothing was approved"
+    );
+    legal.fill("#comment-text", "已改为遵义仲裁委员会").await;
+    legal.click("#c-resolve-1").await;
+    legal.wait_for("document.querySelector('#contract-comments li[data-resolved=true]') !== null", LONG).await;
+    legal.wait_text("#contract-comments", "已改为遵义仲裁委员会").await;
+    legal.click("#c-approve").await;
+    legal.wait_for("document.querySelector('#contract-status').dataset.status === 'approved'", LONG).await;
+    legal.wait_for("document.querySelector('#contract-error').textContent === ''", LONG).await;
+    shot(&legal, "69-contract-approved-by-legal").await;
+    wait_synced(&legal).await;
+
+    // The rep signs; the lock shows and the clauses are read-only.
     rep.wait_for("!!document.querySelector('#c-sign')", LONG).await;
     rep.click("#c-sign").await;
     rep.wait_for("!!document.querySelector('#contract-locked')", LONG).await;
@@ -390,9 +417,6 @@ async fn a_contract_is_drafted_from_a_template_co_edited_diffed_and_signed_in_th
     lv.sync();
     lv.ok(&["contract", "step", &c, "--kind", "archived"]);
     lv.sync();
-    let legal_browser = Browser::launch().await;
-    let legal = legal_browser.page("lv-laptop", &server.url()).await;
-    login(&legal, "lv").await;
     legal.eval("location.hash = '#/contracts'").await;
     legal.wait_for("!!document.querySelector('#inventory-form')", LONG).await;
     legal.fill("#inventory-period", "2026-Q4").await;

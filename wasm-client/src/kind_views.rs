@@ -456,6 +456,7 @@ fn not_allowed_text(kind: Option<DocKind>, field: &str, rule: &str, english: &st
         protocol::schema::expense::CLAIM_NEEDS_SUPPLEMENT if zh => {
             "报销金额超出该项目本月的预算剩余：须先由总经理批准费用追加申请，才能报销".into()
         }
+        _ if zh && let Some(text) = protocol::schema::contract::refusal_zh(english) => text,
         _ => english.to_string(),
     }
 }

@@ -5,13 +5,15 @@
 // comments anchored to clauses, the review steps, what the last version changed, the
 // fulfilment from the orders it covers, and the signed lock — refused edits once signed.
 
-import { h, fill, redraw, toast, showRefusal } from '../ui.js';
+import { h, fill, redraw, toast, showRefusal, clearErrors } from '../ui.js';
 import { t, getLang } from '../i18n.js';
 import { app } from '../kinds.js';
 
 async function step(id, name, input, box) {
   try {
     await app.client.contractStep(id, name, JSON.stringify(input || {}), Date.now(), getLang());
+    // A refusal shown before is answered (the box may have been drawn again meanwhile).
+    clearErrors(document.getElementById(box.id) || box);
     toast(t('saved'));
   } catch (e) {
     showRefusal(box, e);
@@ -163,7 +165,7 @@ export function viewContract(id) {
     const clause = h('input#comment-clause', { type: 'text', placeholder: t('clause') });
     const text = h('input#comment-text', { type: 'text' });
     const s = c.lifecycle.status;
-    const btn = (name, label, input) => h('button', { type: 'button', id: `c-${name}`, on: { click: () => step(id, name, input && input(), wrap) } }, label);
+    const btn = (name, label, input, key = name) => h('button', { type: 'button', id: `c-${key}`, on: { click: () => step(id, name, input && input(), wrap) } }, label);
     fill(
       wrap,
       h('h2#contract-title', c.title),
@@ -175,8 +177,13 @@ export function viewContract(id) {
       c.may_edit ? h('button', { type: 'button', id: 'c-clauses', on: { click: saveClauses } }, t('save')) : null,
       diff,
       h('h3', t('clause_comments')),
-      h('ol#contract-comments', c.lifecycle.comments.map((m) => h('li', { dataset: { resolved: m.resolved_by ? 'true' : 'false' } }, `[${m.clause}] ${m.text} — ${m.by}`, m.resolved_by ? ` ✓ ${m.resolution || ''}` : ''))),
+      // An open comment is resolved with the text box's words as the resolution.
+      h('ol#contract-comments', c.lifecycle.comments.map((m, i) => h('li', { dataset: { resolved: m.resolved_by ? 'true' : 'false' } },
+        `[${m.clause}] ${m.text} — ${m.by}`,
+        m.resolved_by ? ` ✓ ${m.resolution || ''}` : null,
+        m.resolved_by || c.locked ? null : btn('resolve', t('resolve_comment'), () => ({ comment: m.id, note: text.value }), `resolve-${i + 1}`)))),
       c.locked ? null : h('div.comment-box', clause, text, btn('comment', t('add_comment'), () => ({ clause: clause.value, text: text.value }))),
+      h('p.form-error#contract-error', { role: 'alert' }),
       h('div.actions',
         ['draft', 'changes-requested'].includes(s) && role !== 'legal' ? btn('submit', t('submit_to_legal')) : null,
         role === 'legal' && ['submitted', 'revised'].includes(s) ? btn('review', t('start_review')) : null,

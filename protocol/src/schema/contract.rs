@@ -415,6 +415,24 @@ pub fn check_entry(c: &LogCheck<'_>) -> Result<(), String> {
     }
 }
 
+/// A refusal of [`check_entry`] in Chinese (`None`: not one of its texts).
+pub fn refusal_zh(english: &str) -> Option<String> {
+    if let Some(n) = english.strip_suffix(" comment(s) on the clauses are unresolved: resolve them before approving") {
+        return Some(format!("还有 {n} 条条款意见未解决：请先解决，再批准"));
+    }
+    Some(
+        match english {
+            "the contract is signed and locked: change it with an amendment that references it" => {
+                "合同已签署锁定：如需修改，请签订引用它的补充协议"
+            }
+            "a comment needs a text" => "意见须有内容",
+            "a resolution must name a comment that is still open" => "须指明一条尚未解决的意见",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
 /// How far the contract is fulfilled, from the statuses of the orders it covers.
 pub fn fulfilment(status: S, orders: &[OrderStatus]) -> Fulfilment {
     let done = |s: &OrderStatus| matches!(s, OrderStatus::Delivered | OrderStatus::Closed);
@@ -582,6 +600,27 @@ mod tests {
             H,
         );
         assert_eq!(l.versions.iter().map(|v| v.text.as_str()).collect::<Vec<_>>(), ["第一条", "第一条\n第二条"]);
+    }
+
+    #[test]
+    fn every_refusal_of_the_log_check_has_its_chinese_text() {
+        let legal = crate::rules::Principal { user: "x".into(), role: crate::Role::Legal, territories: vec![] };
+        let refusal = |before: &[ContractEvent], new: ContractEvent| {
+            let before: Vec<Entry> = before.iter().map(entry_of).collect();
+            check_entry(&LogCheck { writer: &legal, entry: &entry_of(&new), before: &before, new_before: &[] })
+                .expect_err("refused")
+        };
+        let signed = [with_hash("approved", 1, H), with_hash("signed", 2, H)];
+        let cases = [
+            (refusal(&[comment(1)], with_hash("approved", 2, H)), "还有 1 条条款意见未解决：请先解决，再批准"),
+            (refusal(&signed, comment(3)), "合同已签署锁定：如需修改，请签订引用它的补充协议"),
+            (refusal(&[], ev("comment", 1)), "意见须有内容"),
+            (refusal(&[comment(1), resolve(2, 1)], resolve(3, 1)), "须指明一条尚未解决的意见"),
+        ];
+        for (english, zh) in cases {
+            assert_eq!(refusal_zh(&english).as_deref(), Some(zh), "{english}");
+        }
+        assert_eq!(refusal_zh("something else"), None);
     }
 
     #[test]
