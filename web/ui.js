@@ -38,8 +38,10 @@ export function redraw(root, draw) {
     const el = document.getElementById(id);
     if (el && v && root.contains(el) && el.value !== v) el.value = v;
   }
-  // A refusal shown in a form stays shown when the form is drawn again.
-  for (const [id, e] of shownRefusals) {
+  // A refusal shown in a form stays shown when the form is drawn again. Over a copy:
+  // showing one deletes and sets its entry again, which a live iteration would visit
+  // again, for ever (the page froze on the first live update after a refusal).
+  for (const [id, e] of [...shownRefusals]) {
     const form = document.getElementById(id);
     if (form && root.contains(form)) showRefusal(form, e, { focus: false });
     else if (!form) shownRefusals.delete(id);
