@@ -500,19 +500,9 @@ impl Replica {
         if let Some(budget_id) = v.expense.budget
             && let Ok(budget) = self.budget(budget_id)
         {
-            let paid = ExpenseLifecycle {
-                status: ExpenseStatus::Reimbursed,
-                reimbursed_fen: Some(v.lifecycle.sanctioned_fen()),
-                ..v.lifecycle.clone()
-            };
-            let mut charges: Vec<Charge> = self
-                .charges_of(budget_id)
-                .iter()
-                .filter(|(x, _)| x.id != claim)
-                .filter_map(|(x, l)| Charge::of(x, l))
-                .collect();
-            charges.extend(Charge::of(&v.expense, &paid));
-            if let Err(over) = expense::check_reimbursement(&v.expense, &paid, Some(&budget), &charges) {
+            let charges: Vec<Charge> =
+                self.charges_of(budget_id).iter().filter_map(|(x, l)| Charge::of(x, l)).collect();
+            if let Err(over) = expense::check_reimbursement(&v.expense, &v.lifecycle, Some(&budget), &charges) {
                 return Err(CoreError::NotAllowed {
                     field: "events".into(),
                     rule: expense::CLAIM_NEEDS_SUPPLEMENT.into(),

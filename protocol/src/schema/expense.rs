@@ -895,22 +895,24 @@ pub fn check_claim(
     }
 }
 
-/// May `claim` be paid? `life`: its fold with the reimbursement applied (what it pays is
-/// the sanctioned total). Not while [`check_claim`] says `needs_supplement`: a claim over
-/// what its item and month have left is paid only after a supplementary request covering
-/// the excess is approved — the server refuses such a reimbursement, honest devices do not
-/// write it.
+/// May `claim` be paid what finance sanctioned (`life`: its fold, before or with the
+/// reimbursement; `charges`: the budget's, with or without the claim — [`check_claim`]
+/// never counts a claim against itself)? Not while [`check_claim`] says
+/// `needs_supplement`: a claim over what its item and month have left is paid only after a
+/// supplementary request covering the excess is approved — the server refuses such a
+/// reimbursement, honest devices do not write it.
 pub fn check_reimbursement(
     claim: &Expense,
     life: &ExpenseLifecycle,
     budget: Option<&Budget>,
     charges: &[Charge],
 ) -> Result<(), OverBudget> {
-    let v = check_claim(claim, life, budget, charges, Vec::new());
+    let paying = ExpenseLifecycle { reimbursed_fen: Some(life.sanctioned_fen()), ..life.clone() };
+    let v = check_claim(claim, &paying, budget, charges, Vec::new());
     if v.verdict != "needs_supplement" {
         return Ok(());
     }
-    Err(OverBudget { remaining_fen: v.available_fen, amount_fen: life.reimbursed_fen.unwrap_or(claim.amount_fen) })
+    Err(OverBudget { remaining_fen: v.available_fen, amount_fen: life.sanctioned_fen() })
 }
 
 /// The id of a budget's usage document, and of a claim's verdict (each its own inverse).
@@ -1353,8 +1355,14 @@ mod tests {
         let earlier = charge(10, REQ, Travel, 3, 50_000, S::Approved);
         // What it pays is the sanctioned total: finance cutting it to what is left fits.
         let paying = |fen: i64| ExpenseLifecycle {
-            status: S::Reimbursed,
-            reimbursed_fen: Some(fen),
+            status: S::Approved,
+            checks: vec![ReceiptCheck {
+                receipt: x.receipts[0].id.clone(),
+                sanctioned_fen: fen,
+                reason: None,
+                by: "finance".into(),
+                at: 100,
+            }],
             submitted_at: Some(100),
             ..fold(&x, &[])
         };

@@ -167,15 +167,12 @@ pub fn over_budget_refusal(
             expense::NEEDS_SUPPLEMENT,
             expense::OverBudget::message,
         ),
-        DocKind::ExpenseClaim => {
-            let life = expense::fold(&x, &required(&policy, &x));
-            charges.extend(Charge::of(&x, &life));
-            (
-                expense::check_reimbursement(&x, &life, budget.as_ref(), &charges).err(),
-                expense::CLAIM_NEEDS_SUPPLEMENT,
-                expense::OverBudget::reimbursement_message,
-            )
-        }
+        DocKind::ExpenseClaim => (
+            expense::check_reimbursement(&x, &expense::fold(&x, &required(&policy, &x)), budget.as_ref(), &charges)
+                .err(),
+            expense::CLAIM_NEEDS_SUPPLEMENT,
+            expense::OverBudget::reimbursement_message,
+        ),
         _ => (None, "", expense::OverBudget::message),
     };
     Ok(over.map(|over| Refusal {
