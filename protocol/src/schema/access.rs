@@ -333,7 +333,7 @@ pub fn root_keys_written(doc: &mut AutoCommit, changes: &[automerge::Change]) ->
     use automerge::legacy::{Key, ObjectId};
     let mut keys = std::collections::BTreeSet::new();
     let mut tree = ObjectTree::default();
-    let mut targets = Vec::new();
+    let mut targets = std::collections::BTreeSet::new();
     for change in changes {
         let expanded = change.decode();
         tree.learn(&expanded);
@@ -345,7 +345,9 @@ pub fn root_keys_written(doc: &mut AutoCommit, changes: &[automerge::Change]) ->
                 (ObjectId::Root, Key::Seq(_)) => {
                     return Err(SchemaError::Automerge("a list operation on the root map".into()));
                 }
-                (ObjectId::Id(id), _) => targets.push(id.to_string()),
+                (ObjectId::Id(id), _) => {
+                    targets.insert(id.to_string());
+                }
             }
         }
     }
@@ -353,7 +355,7 @@ pub fn root_keys_written(doc: &mut AutoCommit, changes: &[automerge::Change]) ->
         return Ok(keys);
     }
     if targets.iter().any(|t| tree.root_key(t).is_none()) {
-        tree.learn_visible(doc);
+        tree.learn_visible(doc, &targets);
     }
     if targets.iter().any(|t| tree.root_key(t).is_none()) {
         // Objects no longer visible (deleted, or lost a conflict): find where the
@@ -394,7 +396,7 @@ pub(crate) fn appended_records(
     let list = list_before.as_ref().map(|l| l.to_string());
     let mut tree = ObjectTree::default();
     let mut created: HashSet<String> = HashSet::new();
-    let mut targets: Vec<String> = Vec::new();
+    let mut targets: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for change in changes {
         let expanded = change.decode();
         tree.learn(&expanded);
@@ -420,13 +422,13 @@ pub(crate) fn appended_records(
                 if created.contains(&obj) && matches!(op.action, OpType::Make(_)) {
                     return Ok(Err(format!("entries of '{key}' hold plain values, not nested objects")));
                 }
-                targets.push(obj);
+                targets.insert(obj);
             }
         }
     }
     if !targets.is_empty() {
-        tree.learn_visible(after);
-        if targets.iter().any(|t| !tree.parent.contains_key(t)) {
+        tree.learn_visible(after, &targets);
+        if targets.iter().any(|t| tree.root_key(t).is_none()) {
             for change in after.get_changes(&[]) {
                 tree.learn(&change.decode());
             }
@@ -482,36 +484,44 @@ impl ObjectTree {
         }
     }
 
-    /// Record every object reachable in the current document, conflicts included.
-    fn learn_visible(&mut self, doc: &AutoCommit) {
-        let mut stack: Vec<(ObjId, Parent)> = Vec::new();
+    /// Record the objects reachable in the current document, conflicts included, level by
+    /// level from the root, until every object of `wanted` is placed under a root key: a
+    /// write to a top-level list or Text reads the root's values, not the whole document
+    /// (a fan-out edit of an order with many lines stays cheap).
+    fn learn_visible(&mut self, doc: &AutoCommit, wanted: &std::collections::BTreeSet<String>) {
+        let mut level: Vec<ObjId> = Vec::new();
         for key in doc.keys(automerge::ROOT) {
             for (value, id) in doc.get_all(automerge::ROOT, key.as_str()).unwrap_or_default() {
                 if matches!(value, Value::Object(_)) {
-                    stack.push((id, Parent::RootKey(key.clone())));
+                    self.parent.insert(id.to_string(), Parent::RootKey(key.clone()));
+                    level.push(id);
                 }
             }
         }
-        while let Some((obj, parent)) = stack.pop() {
-            let name = obj.to_string();
-            let children: Vec<ObjId> = match doc.object_type(&obj) {
-                Ok(ObjType::Map | ObjType::Table) => doc
-                    .keys(&obj)
-                    .flat_map(|k| doc.get_all(&obj, k.as_str()).unwrap_or_default())
-                    .filter(|(v, _)| matches!(v, Value::Object(_)))
-                    .map(|(_, id)| id)
-                    .collect(),
-                Ok(ObjType::List) => (0..doc.length(&obj))
-                    .flat_map(|i| doc.get_all(&obj, i).unwrap_or_default())
-                    .filter(|(v, _)| matches!(v, Value::Object(_)))
-                    .map(|(_, id)| id)
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for child in children {
-                stack.push((child, Parent::Object(name.clone())));
+        while !level.is_empty() && wanted.iter().any(|t| self.root_key(t).is_none()) {
+            let mut next = Vec::new();
+            for obj in &level {
+                let name = obj.to_string();
+                let children: Vec<ObjId> = match doc.object_type(obj) {
+                    Ok(ObjType::Map | ObjType::Table) => doc
+                        .keys(obj)
+                        .flat_map(|k| doc.get_all(obj, k.as_str()).unwrap_or_default())
+                        .filter(|(v, _)| matches!(v, Value::Object(_)))
+                        .map(|(_, id)| id)
+                        .collect(),
+                    Ok(ObjType::List) => (0..doc.length(obj))
+                        .flat_map(|i| doc.get_all(obj, i).unwrap_or_default())
+                        .filter(|(v, _)| matches!(v, Value::Object(_)))
+                        .map(|(_, id)| id)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for child in children {
+                    self.parent.insert(child.to_string(), Parent::Object(name.clone()));
+                    next.push(child);
+                }
             }
-            self.parent.insert(name, parent);
+            level = next;
         }
     }
 

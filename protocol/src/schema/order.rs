@@ -291,6 +291,12 @@ pub fn read(doc: &AutoCommit, id: DocId) -> R<Order> {
     })
 }
 
+/// Has the order been submitted (it holds a `submitted` event)? Reads only the events'
+/// kinds, so a draft with many lines is told apart without decoding them.
+pub fn is_submitted_doc(doc: &AutoCommit) -> bool {
+    list_items(doc, &ROOT, "events").iter().any(|e| get_str(doc, e, "kind") == super::EventKind::Submitted.as_str())
+}
+
 fn read_event(doc: &AutoCommit, e: &automerge::ObjId) -> OrderEvent {
     OrderEvent {
         kind: get_str(doc, e, "kind"),
