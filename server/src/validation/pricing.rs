@@ -74,9 +74,6 @@ impl Validator for OrderPricing {
             },
             _ => return Ok(()),
         };
-        if !order_check::is_submitted(&order) {
-            return Ok(());
-        }
         // Its date as the server holds it (clamped to the window around its arrival): a new
         // policy version re-checks the orders it applies to by that date, not the stated one.
         cx.storage().record_order_check(id.as_bytes(), order.effective_created_at(), now)?;
