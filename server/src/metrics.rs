@@ -34,6 +34,7 @@ pub struct Metrics {
     pub hub_queue_depth: Gauge,
     pub hub_events: Counter,
     pub hub_batch_seconds: Histogram,
+    pub delivery_seconds: Histogram,
     pub push_frames: Counter,
     pub pushed_documents: Counter,
     pub acked_documents: Counter,
@@ -57,6 +58,7 @@ impl Default for Metrics {
             hub_queue_depth: Gauge::default(),
             hub_events: Counter::default(),
             hub_batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            delivery_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 18)),
             push_frames: Counter::default(),
             pushed_documents: Counter::default(),
             acked_documents: Counter::default(),
@@ -79,6 +81,11 @@ impl Default for Metrics {
             "hub_batch_seconds",
             "Time the hub took for one batch of events, commit included",
             m.hub_batch_seconds.clone(),
+        );
+        registry.register(
+            "delivery_seconds",
+            "From the hub queueing a frame (its part committed) to the frame written on the socket",
+            m.delivery_seconds.clone(),
         );
         registry.register("push_frames", "Push frames received", m.push_frames.clone());
         registry.register("pushed_documents", "Document chunks received in pushes", m.pushed_documents.clone());

@@ -42,4 +42,8 @@ async fn metrics_count_logins_pushes_acks_and_refusals() {
     assert_eq!(sample(&text, "jiuloop_connections"), Some(1.0), "{text}");
     assert!(sample(&text, "jiuloop_password_checks_total").is_some_and(|n| n >= 2.0), "{text}");
     assert!(text.contains("jiuloop_hub_batch_seconds_bucket"), "{text}");
+    // Every frame the server wrote was timed from commit to socket: at least the hello's
+    // catch-up, the ack and the refusal.
+    assert!(sample(&text, "jiuloop_delivery_seconds_count").is_some_and(|n| n >= 3.0), "{text}");
+    assert!(text.contains("jiuloop_delivery_seconds_bucket{le="), "{text}");
 }

@@ -1,9 +1,9 @@
 //! TLS end to end: `jiuloop-server serve --tls-cert/--tls-key` over real sockets, with
 //! certificates made at test time (a company CA and the server's certificates it signs).
 //! CLI devices log in with `--ca`, push and sync over wss; without the CA, for another
-//! host name or against a plain-http server they refuse with one clear line and change
-//! nothing; SIGHUP serves a new certificate to new connections and keeps the old one
-//! when the new file is bad; HTTPS_PROXY carries login and sync; headless Chromium runs the
+//! host name, with an expired certificate or against a plain-http server they refuse with
+//! one clear line and change nothing; SIGHUP serves a new certificate to new connections
+//! and keeps the old one when the new file is bad; HTTPS_PROXY carries login and sync; headless Chromium runs the
 //! web app over https and wss, service worker included.
 
 use jiuloop_tests::tls::{fingerprint, https_get, served_fingerprint};
@@ -48,10 +48,22 @@ impl TestCa {
     /// A certificate for `names` (DNS names or IP addresses) with `serial`, written as
     /// `NAME.pem` and `NAME.key`.
     fn issue(&self, file: &str, names: &[&str], serial: u64) -> ServerCert {
+        self.issue_with(file, names, serial, |_| {})
+    }
+
+    /// [`TestCa::issue`], with `adjust` applied to the parameters before signing (dates).
+    fn issue_with(
+        &self,
+        file: &str,
+        names: &[&str],
+        serial: u64,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> ServerCert {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("server params");
         params.serial_number = Some(SerialNumber::from(serial));
         params.distinguished_name.push(DnType::CommonName, names[0]);
+        adjust(&mut params);
         let key = KeyPair::generate().expect("server key");
         let cert = params.signed_by(&key, &self.issuer).expect("server certificate");
         let (cert_path, key_path) =
@@ -159,6 +171,18 @@ fn without_the_ca_another_host_or_a_plain_server_the_cli_refuses_in_one_line_and
     let wrong = tls_server(&other, &["wang"]);
     let e = d.fail(&["login", "--server", &wrong.url(), "--user", "wang", "--ca", &ca.ca_file()]);
     assert!(e.contains("主机名与地址中的不符"), "{e}");
+    assert_eq!(meta(&d), before);
+
+    // A certificate of the trusted CA, for this host, that expired years ago.
+    let old = ca.issue_with("expired", &["localhost", "127.0.0.1"], 3, |p| {
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    });
+    let expired = tls_server(&old, &["wang"]);
+    let e = d.fail(&["login", "--server", &expired.url(), "--user", "wang", "--ca", &ca.ca_file()]);
+    assert!(e.contains("服务器证书已过期或尚未生效"), "{e}");
+    let e = d.fail(&["--lang", "en", "login", "--server", &expired.url(), "--user", "wang", "--ca", &ca.ca_file()]);
+    assert!(e.contains("has expired or is not valid yet"), "{e}");
     assert_eq!(meta(&d), before);
 
     // A plain-http server behind an https:// URL.

@@ -63,12 +63,13 @@ pub async fn run(mut socket: WebSocket, app: AppState, conn: ConnId, session: Se
                     Err(_) => kill = None,
                 },
                 out = frames.recv() => match out {
-                    Some(item @ Outbound::Frame(_)) => {
+                    Some(item @ Outbound::Frame { .. }) => {
                         item.written(&queued);
-                        let Outbound::Frame(frame) = item else { unreachable!() };
+                        let Outbound::Frame { frame, queued_at } = item else { unreachable!() };
                         if !send(&mut socket, Message::Binary(frame)).await {
                             break End::Gone;
                         }
+                        app.stats.metrics.delivery_seconds.observe(queued_at.elapsed().as_secs_f64());
                     }
                     Some(Outbound::Fatal { code, frame }) => break End::Fatal { code, frame },
                     None => {

@@ -32,8 +32,9 @@ pub const TICK: std::time::Duration = std::time::Duration::from_millis(200);
 /// What the hub sends to a connection task.
 #[derive(Debug)]
 pub enum Outbound {
-    /// An encoded `ServerMsg`.
-    Frame(Bytes),
+    /// An encoded `ServerMsg`, and when the hub queued it (after its part was committed):
+    /// the connection task observes `delivery_seconds` once the frame is on the socket.
+    Frame { frame: Bytes, queued_at: std::time::Instant },
     /// An encoded `ServerMsg::Error`: send it, then close with `code`.
     Fatal { code: ErrorCode, frame: Bytes },
 }
@@ -64,8 +65,7 @@ impl Outbound {
     /// The frame was written (or dropped): it no longer counts against the budget.
     pub fn written(&self, queued: &AtomicUsize) {
         let n = match self {
-            Outbound::Frame(f) => f.len(),
-            Outbound::Fatal { frame, .. } => frame.len(),
+            Outbound::Frame { frame, .. } | Outbound::Fatal { frame, .. } => frame.len(),
         };
         queued.fetch_sub(n.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
     }
@@ -272,6 +272,7 @@ fn deliver(
     dropped: &mut Vec<ConnId>,
     stats: &ServerStats,
 ) {
+    let queued_at = std::time::Instant::now();
     for Outgoing { to, msg } in outgoing {
         stats.metrics.sent(&msg, to.len());
         let fatal = match &msg {
@@ -299,7 +300,7 @@ fn deliver(
             }
             let item = match fatal {
                 Some(code) => Outbound::Fatal { code, frame: frame.clone() },
-                None => Outbound::Frame(frame.clone()),
+                None => Outbound::Frame { frame: frame.clone(), queued_at },
             };
             outbox.queued.fetch_add(frame.len(), Ordering::Relaxed);
             match outbox.frames.try_send(item) {
@@ -392,7 +393,7 @@ mod tests {
         loop {
             let item = tokio::time::timeout(std::time::Duration::from_secs(30), frames.recv()).await.unwrap().unwrap();
             item.written(&queued);
-            let Outbound::Frame(frame) = item else { panic!("closed: {item:?}") };
+            let Outbound::Frame { frame, .. } = item else { panic!("closed: {item:?}") };
             match protocol::wire::decode::<ServerMsg>(&frame).unwrap() {
                 ServerMsg::Changes { docs: d, .. } => docs += d.len(),
                 // Pieces of the download, each marked: a cut resumes from the last mark.

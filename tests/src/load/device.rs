@@ -545,6 +545,9 @@ impl LiveState {
     }
 
     fn received(&mut self, engine: &mut SyncEngine, frame: &[u8]) -> Result<Vec<Vec<u8>>> {
+        // The frame's arrival: taken before the replica applies and stores it, so the
+        // latency is the server's and the network's, not this simulated device's work.
+        let now = Instant::now();
         // (doc, kind, tokens found in the change bytes, if they are plain changes)
         let docs: Vec<(DocId, DocKind, Option<Vec<String>>)> = match wire::decode::<ServerMsg>(frame) {
             Ok(ServerMsg::Changes { docs, .. }) => docs
@@ -555,7 +558,6 @@ impl LiveState {
                 })
                 .collect(),
             Ok(ServerMsg::Ack { docs }) => {
-                let now = Instant::now();
                 let mut lat = Vec::new();
                 for a in &docs {
                     if let Some(t0) = self.unacked.remove(&a.id) {
@@ -580,7 +582,6 @@ impl LiveState {
         let result = engine.receive(self.dev.replica(), frame, jiuloop_cli::now_ms());
         self.dev.persist()?;
         let frames = result?;
-        let now = Instant::now();
         // Documents the engine asks for whole: what arrived is not applied yet.
         let resync: HashSet<DocId> = frames
             .iter()

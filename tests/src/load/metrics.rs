@@ -215,3 +215,75 @@ pub fn latency_ms(samples: &mut [u64]) -> Value {
         "max": ms(100.0),
     })
 }
+
+/// A Prometheus histogram as scraped: cumulative counts by upper bound (`le`), in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Buckets(pub Vec<(f64, f64)>);
+
+impl Buckets {
+    /// The `<name>_bucket{le="…"} n` lines of one `/metrics` text.
+    pub fn parse(text: &str, name: &str) -> Buckets {
+        let prefix = format!("{name}_bucket{{le=\"");
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix(&prefix) else { continue };
+            let Some((le, n)) = rest.split_once("\"} ") else { continue };
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::NAN) };
+            if let Ok(n) = n.trim().parse::<f64>() {
+                out.push((le, n));
+            }
+        }
+        Buckets(out)
+    }
+
+    /// Bucket-wise sum (several nodes) or difference (after − before a phase).
+    pub fn combine(&self, other: &Buckets, sign: f64) -> Buckets {
+        if self.0.is_empty() {
+            return Buckets(other.0.iter().map(|(le, n)| (*le, sign * n)).collect());
+        }
+        Buckets(self.0.iter().zip(&other.0).map(|((le, a), (_, b))| (*le, a + sign * b)).collect())
+    }
+
+    /// Count and the upper bound (ms) of the bucket holding each percentile: the server's
+    /// own figure, read off its histogram (so no finer than its buckets).
+    pub fn summary_ms(&self) -> Value {
+        let total = self.0.last().map_or(0.0, |(_, n)| *n);
+        let at = |p: f64| {
+            let rank = (p / 100.0 * total).ceil().max(1.0);
+            self.0
+                .iter()
+                .find(|(_, n)| *n >= rank)
+                .map(|(le, _)| if le.is_finite() { round3(le * 1000.0) } else { f64::INFINITY })
+        };
+        let ms = |p: f64| {
+            if total > 0.0 {
+                at(p).map(|v| if v.is_finite() { Value::from(v) } else { Value::from("over") })
+            } else {
+                None
+            }
+        };
+        serde_json::json!({ "n": total, "p50_le": ms(50.0), "p90_le": ms(90.0), "p99_le": ms(99.0) })
+    }
+}
+
+#[cfg(test)]
+mod buckets_tests {
+    use super::Buckets;
+
+    #[test]
+    fn percentiles_come_from_the_bucket_that_holds_them() {
+        let text = "x_bucket{le=\"0.001\"} 50\nx_bucket{le=\"0.002\"} 98\nx_bucket{le=\"0.004\"} 100\nx_bucket{le=\"+Inf\"} 100\nx_count 100\n";
+        let before = Buckets::parse(
+            "x_bucket{le=\"0.001\"} 10\nx_bucket{le=\"0.002\"} 10\nx_bucket{le=\"0.004\"} 10\nx_bucket{le=\"+Inf\"} 10\n",
+            "x",
+        );
+        let after = Buckets::parse(text, "x");
+        assert_eq!(after.0.len(), 4);
+        let phase = after.combine(&before, -1.0);
+        let s = phase.summary_ms();
+        assert_eq!(s["n"], 90.0);
+        assert_eq!(s["p50_le"], 2.0, "{s}");
+        assert_eq!(s["p99_le"], 4.0, "{s}");
+        assert!(Buckets::default().summary_ms()["p50_le"].is_null());
+    }
+}

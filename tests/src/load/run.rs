@@ -2,7 +2,7 @@
 
 use super::args::{LoadArgs, Phase, Sizes};
 use super::device::{Cmd, Device, LiveCtx, LiveHandle, Prepared, live};
-use super::metrics::{Errors, PhaseReport, Traffic, TrafficSnapshot, latency_ms, round3};
+use super::metrics::{Buckets, Errors, PhaseReport, Traffic, TrafficSnapshot, latency_ms, round3};
 use super::procfs;
 use super::records;
 use super::server::{Login, Mark, ServerProc};
@@ -660,11 +660,13 @@ impl Run {
         ctx.tracker().reset_phase();
         ctx.unwatched.store(0, Relaxed);
         ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let served_before = tokio::task::block_in_place(|| delivery_histogram(&ctx.addrs));
         let m = self.begin("fanout", &ctx.traffic);
         let t0 = Instant::now();
         let edits = self.drive_edits(rate, secs, None).await;
         let edit_s = t0.elapsed().as_secs_f64();
         let done = wait_until(Duration::from_secs(120), || ctx.tracker().outstanding() == 0 && ctx.all_in_sync()).await;
+        let served = tokio::task::block_in_place(|| delivery_histogram(&ctx.addrs)).combine(&served_before, -1.0);
         let mut r = self.finish("fanout", m, &ctx.traffic, ctx.status.len(), &ctx.errors);
         if !done {
             r.errors += 1;
@@ -681,6 +683,7 @@ impl Run {
             .set("rate_achieved", round3(edits as f64 / edit_s.max(1e-9)))
             .set("deliveries", lat.len())
             .set("latency_ms", latency_ms(&mut lat))
+            .set("server_delivery_ms", served.summary_ms())
             .set("ack_ms", latency_ms(&mut std::mem::take(&mut *ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()))))
             .set("extra_deliveries", t.extra)
             .set("doc_chunks_unwatched", ctx.unwatched.swap(0, Relaxed));
@@ -1074,4 +1077,15 @@ pub async fn main(args: LoadArgs) -> Result<u64> {
         }
     }
     Ok(run.total_errors)
+}
+
+/// The servers' own commit → socket-write histogram (`jiuloop_delivery_seconds`), summed over
+/// the nodes: the fan-out figure of the server, apart from the simulated devices' work.
+fn delivery_histogram(addrs: &[std::net::SocketAddr]) -> Buckets {
+    addrs.iter().fold(Buckets::default(), |sum, addr| match crate::http::get(*addr, "/metrics") {
+        Ok(r) if r.status == 200 => {
+            sum.combine(&Buckets::parse(&String::from_utf8_lossy(&r.body), "jiuloop_delivery_seconds"), 1.0)
+        }
+        _ => sum,
+    })
 }
