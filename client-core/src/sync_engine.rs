@@ -389,10 +389,8 @@ impl SyncEngine {
 
     fn pushes(&mut self, replica: &mut Replica) -> Result<Vec<Vec<u8>>, SyncError> {
         let mut chunks = Vec::new();
-        for id in replica.unsent_docs() {
-            if self.in_flight.contains_key(&id) || self.resync.contains(&id) {
-                continue;
-            }
+        let busy = |id: &DocId| self.in_flight.contains_key(id) || self.resync.contains(id);
+        for id in replica.unsent_docs_besides(busy) {
             let local = replica.doc_mut(id).expect("unsent docs exist");
             let changes = local.unsent_changes();
             let chunk = DocChunk { id, kind: local.kind, heads: local.heads_wire(), changes };
