@@ -1,14 +1,9 @@
 //! `/metrics` for IT: Prometheus' text format, counting what the server really did — over a
 //! real server process, a CLI device and a raw client.
 
+use jiuloop_tests::load::metrics::sample;
 use jiuloop_tests::{LocalDoc, RawClient, TestServer};
 use protocol::ServerMsg;
-
-/// The value of the sample `name` (with its labels, as printed), if present.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_logins_pushes_acks_and_refusals() {

@@ -3,8 +3,8 @@
 //! CLI devices log in with `--ca`, push and sync over wss; without the CA, for another
 //! host name, with an expired certificate or against a plain-http server they refuse with
 //! one clear line and change nothing; SIGHUP serves a new certificate to new connections
-//! and keeps the old one when the new file is bad; HTTPS_PROXY carries login and sync; headless Chromium runs the
-//! web app over https and wss, service worker included.
+//! and keeps the old one when the new file is bad; HTTPS_PROXY carries login and sync;
+//! headless Chromium runs the web app over https and wss, service worker included.
 
 use jiuloop_tests::tls::{fingerprint, https_get, served_fingerprint};
 use jiuloop_tests::{Device, TempDir, TestServer};

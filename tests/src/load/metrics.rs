@@ -216,32 +216,45 @@ pub fn latency_ms(samples: &mut [u64]) -> Value {
     })
 }
 
+/// The `(name with its labels as printed, value)` of each sample line of a `/metrics` text.
+fn samples(text: &str) -> impl Iterator<Item = (&str, f64)> {
+    text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| {
+        let (key, value) = l.rsplit_once(' ')?;
+        Some((key, value.trim().parse().ok()?))
+    })
+}
+
+/// The value of the sample `name` (with its labels, as printed), if present.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    samples(text).find(|(key, _)| *key == name).map(|(_, v)| v)
+}
+
 /// A Prometheus histogram as scraped: cumulative counts by upper bound (`le`), in order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Buckets(pub Vec<(f64, f64)>);
 
 impl Buckets {
-    /// The `<name>_bucket{le="…"} n` lines of one `/metrics` text.
+    /// The `<name>_bucket{le="…"} n` samples of one `/metrics` text.
     pub fn parse(text: &str, name: &str) -> Buckets {
         let prefix = format!("{name}_bucket{{le=\"");
-        let mut out = Vec::new();
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix(&prefix) else { continue };
-            let Some((le, n)) = rest.split_once("\"} ") else { continue };
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::NAN) };
-            if let Ok(n) = n.trim().parse::<f64>() {
-                out.push((le, n));
-            }
-        }
-        Buckets(out)
+        let bound = |le: &str| if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::NAN) };
+        Buckets(
+            samples(text)
+                .filter_map(|(key, n)| Some((bound(key.strip_prefix(&prefix)?.strip_suffix("\"}")?), n)))
+                .collect(),
+        )
     }
 
-    /// Bucket-wise sum (several nodes) or difference (after − before a phase).
+    /// Bucket-wise sum (several nodes) or difference (after − before a phase); an empty
+    /// side (a node that did not answer) counts as zero.
     pub fn combine(&self, other: &Buckets, sign: f64) -> Buckets {
-        if self.0.is_empty() {
-            return Buckets(other.0.iter().map(|(le, n)| (*le, sign * n)).collect());
+        match (self.0.is_empty(), other.0.is_empty()) {
+            (_, true) => self.clone(),
+            (true, false) => Buckets(other.0.iter().map(|(le, n)| (*le, sign * n)).collect()),
+            (false, false) => {
+                Buckets(self.0.iter().zip(&other.0).map(|((le, a), (_, b))| (*le, a + sign * b)).collect())
+            }
         }
-        Buckets(self.0.iter().zip(&other.0).map(|((le, a), (_, b))| (*le, a + sign * b)).collect())
     }
 
     /// Count and the upper bound (ms) of the bucket holding each percentile: the server's
@@ -285,5 +298,9 @@ mod buckets_tests {
         assert_eq!(s["p50_le"], 2.0, "{s}");
         assert_eq!(s["p99_le"], 4.0, "{s}");
         assert!(Buckets::default().summary_ms()["p50_le"].is_null());
+        // A node that did not answer adds nothing and takes nothing away.
+        assert_eq!(phase.combine(&Buckets::default(), 1.0), phase);
+        assert_eq!(super::sample(text, "x_count"), Some(100.0));
+        assert_eq!(super::sample(text, "x_bucket{le=\"+Inf\"}"), Some(100.0));
     }
 }
