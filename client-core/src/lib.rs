@@ -15,6 +15,7 @@
 mod aftersales;
 mod blobs;
 mod contract_workflow;
+mod doc_map;
 mod doc_source;
 mod error;
 mod expense_workflow;
@@ -31,6 +32,7 @@ mod steps;
 pub mod store_contract;
 mod store_op;
 mod sync_engine;
+mod view_memo;
 
 pub use aftersales::{ComplaintView, QualityView};
 pub use blobs::{BlobState, DEFAULT_BLOB_CAP};

@@ -18,12 +18,14 @@ pub(crate) struct LocalDoc {
     /// Heads the server acknowledged or sent; everything below them is durable there.
     pub server_heads: Vec<ChangeHash>,
     chunks: usize,
+    /// Stamped by [`crate::doc_map::DocMap`] on every mutable access.
+    pub rev: u64,
 }
 
 impl LocalDoc {
     pub fn new(id: DocId, kind: DocKind, actor: &ActorId) -> Self {
         let doc = AutoCommit::new().with_actor(actor.clone());
-        LocalDoc { id, kind, doc, server_heads: Vec::new(), chunks: 0 }
+        LocalDoc { id, kind, doc, server_heads: Vec::new(), chunks: 0, rev: 0 }
     }
 
     pub fn load(stored: &StoredDoc, actor: &ActorId) -> Result<Self, CoreError> {
@@ -38,6 +40,7 @@ impl LocalDoc {
             doc,
             server_heads: hashes_from_wire(&stored.server_heads),
             chunks: stored.chunks.len(),
+            rev: 0,
         })
     }
 

@@ -49,7 +49,7 @@ impl Replica {
     /// [`STEPS`] order. Approving and rejecting are offered only while the order waits for
     /// an approval this user's role gives (and never on their own order).
     pub fn order_steps(&self, id: DocId, now: i64) -> Result<Vec<EventKind>, CoreError> {
-        let view = self.order_view(id)?;
+        let view = self.order_view_shared(id)?;
         let Some(p) = self.principal().cloned() else { return Ok(Vec::new()) };
         if !self.may_write(id, "events") {
             return Ok(Vec::new());

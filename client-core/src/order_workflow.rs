@@ -5,8 +5,10 @@
 
 use crate::error::CoreError;
 use crate::replica::Replica;
+use crate::view_memo::{OrderContext, OrderKey};
 use protocol::pricing::{CustomerFacts, LineFacts, Policy, PricedOrder, approvals_hash, price_order};
 use protocol::schema::Channel;
+use protocol::schema::order;
 use protocol::schema::order::{Order, OrderEvent};
 use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::policy_doc::{self, POLICY_DOC_ID, PublishedPolicy};
@@ -14,6 +16,7 @@ use protocol::schema::verdict::{self, ContractGate, OrderVerdict, verdict_id};
 use protocol::schema::{EventKind, ExceptionKind, OrderStatus};
 use protocol::{DocId, DocKind, Role};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Everything a person needs to see about an order.
 #[derive(Clone, Debug, Serialize)]
@@ -34,13 +37,16 @@ pub struct OrderView {
 
 impl Replica {
     /// Every published price-policy version this device holds, oldest first.
-    pub fn policy_versions(&self) -> Vec<PublishedPolicy> {
-        self.doc_ref(POLICY_DOC_ID, DocKind::Policy).map(policy_doc::read).unwrap_or_default()
+    /// (Read once per revision of the policy document: every order's view reads it.)
+    pub fn policy_versions(&self) -> Arc<Vec<PublishedPolicy>> {
+        let read = || self.doc_ref(POLICY_DOC_ID, DocKind::Policy).map(policy_doc::read).unwrap_or_default();
+        let memo = &self.memo().policy;
+        memo.get_or(POLICY_DOC_ID, self.rev(POLICY_DOC_ID), || Some(read())).expect("always computed")
     }
 
     /// The newest policy (what new orders are priced with).
     pub fn current_policy(&self) -> Option<PublishedPolicy> {
-        self.policy_versions().pop()
+        self.policy_versions().last().cloned()
     }
 
     fn pricer_role(&self) -> Role {
@@ -77,17 +83,75 @@ impl Replica {
     }
 
     pub fn order_view(&self, id: DocId) -> Result<OrderView, CoreError> {
-        let order = self.order(id)?;
-        Ok(self.view_of(order, &self.policy_versions(), &mut |c| self.channel_of(c)))
+        self.order_view_shared(id).map(|v| (*v).clone())
     }
 
-    /// Every order's view, newest first — each document read once, the policy once, each
-    /// customer's channel once (what lists of many orders need).
+    /// [`Replica::order_view`] without the copy.
+    pub fn order_view_shared(&self, id: DocId) -> Result<Arc<OrderView>, CoreError> {
+        self.memo().order_context(self.order_context());
+        let key = self.order_key(id);
+        if let Some(v) = self.memo().orders.get(id, &key) {
+            return Ok(v);
+        }
+        let order = self.order(id)?;
+        let view = self.view_of(order, &self.policy_versions(), &mut |c| self.channel_of(c));
+        Ok(self.memo().orders.put(id, key, view))
+    }
+
+    /// Every order's view, newest first; each order is read again only once it, its
+    /// verdict, its customer, a document every order reads or the user changed
+    /// ([`crate::view_memo`]).
     pub fn order_views(&self) -> Vec<OrderView> {
+        self.order_views_shared().iter().map(|v| (**v).clone()).collect()
+    }
+
+    /// [`Replica::order_views`] without the copies (lists of thousands of orders).
+    pub fn order_views_shared(&self) -> Vec<Arc<OrderView>> {
+        self.memo().order_context(self.order_context());
         let versions = self.policy_versions();
         let mut channels: std::collections::HashMap<DocId, Option<Channel>> = std::collections::HashMap::new();
         let mut channel = |c: DocId| *channels.entry(c).or_insert_with(|| self.channel_of(c));
-        self.orders().into_iter().map(|o| self.view_of(o, &versions, &mut channel)).collect()
+        let memo = &self.memo().orders;
+        let mut all: Vec<Arc<OrderView>> = self
+            .held_of_kind(DocKind::Order)
+            .filter_map(|(id, doc)| {
+                memo.get_or(id, self.order_key(id), || {
+                    order::read(doc, id).ok().map(|o| self.view_of(o, &versions, &mut channel))
+                })
+            })
+            .collect();
+        if memo.len() > all.len() {
+            memo.retain(|id| self.kind_of(*id) == Some(DocKind::Order));
+        }
+        all.sort_by(|a, b| b.order.created_at.cmp(&a.order.created_at).then(a.order.id.cmp(&b.order.id)));
+        all
+    }
+
+    /// Every order's view computed afresh, as [`Replica::order_views`] was before the
+    /// memo (the tests compare both).
+    #[cfg(test)]
+    pub(crate) fn order_views_fresh(&self) -> Vec<OrderView> {
+        let versions = self.doc_ref(POLICY_DOC_ID, DocKind::Policy).map(policy_doc::read).unwrap_or_default();
+        self.orders().into_iter().map(|o| self.view_of(o, &versions, &mut |c| self.channel_of(c))).collect()
+    }
+
+    /// What every order's view reads besides the order, its verdict and its customer.
+    fn order_context(&self) -> OrderContext {
+        OrderContext {
+            kinds: crate::ORDER_CONTEXT_KINDS.iter().map(|k| self.kind_rev(*k)).collect(),
+            user: self.user().to_string(),
+            principal: self.principal().cloned(),
+        }
+    }
+
+    /// The revisions of what one order's view reads of its own: the order, its verdict,
+    /// the customer it names.
+    fn order_key(&self, id: DocId) -> OrderKey {
+        let customer = self
+            .doc_and_kind(id)
+            .and_then(|(doc, _)| protocol::schema::root_string(doc, "customer"))
+            .and_then(|c| c.parse::<DocId>().ok());
+        [self.rev(id), self.rev(verdict_id(id)), customer.map_or(0, |c| self.rev(c))]
     }
 
     fn channel_of(&self, customer: DocId) -> Option<Channel> {

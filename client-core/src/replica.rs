@@ -1,10 +1,12 @@
 //! The device's documents and the typed domain API over them.
 
+use crate::doc_map::DocMap;
 use crate::doc_source::DocSource;
 use crate::error::CoreError;
 use crate::inbox_item::InboxItem;
 use crate::local_doc::LocalDoc;
 use crate::store_op::{StoreOp, StoredDoc};
+use crate::view_memo::ViewMemo;
 use automerge::{ActorId, AutoCommit};
 use protocol::kinds::parse::ParseContext;
 use protocol::kinds::{FieldErrorKind, FieldType, IdRule, Placement};
@@ -16,12 +18,14 @@ use protocol::schema::visit::{self, NewVisit, Visit};
 use protocol::schema::{KIND_KEY, OrderSource, SchemaError, root_string};
 use protocol::wire::Refusal;
 use protocol::{DocId, DocKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 pub struct Replica {
     actor: ActorId,
     user: String,
-    docs: BTreeMap<DocId, LocalDoc>,
+    docs: DocMap,
+    /// Views computed from the documents, reused while their revisions hold.
+    memo: ViewMemo,
     /// Docs that may hold changes the server lacks (checked precisely when pushing).
     maybe_unsent: BTreeSet<DocId>,
     cursor: u64,
@@ -62,7 +66,7 @@ impl Replica {
         cursor: u64,
         inbox: Vec<InboxItem>,
     ) -> Result<Self, CoreError> {
-        let mut docs = BTreeMap::new();
+        let mut docs = DocMap::default();
         let mut maybe_unsent = BTreeSet::new();
         for s in &stored {
             let mut local = LocalDoc::load(s, &actor)?;
@@ -76,6 +80,7 @@ impl Replica {
             actor,
             user: user.into(),
             docs,
+            memo: ViewMemo::default(),
             maybe_unsent,
             cursor,
             inbox,
@@ -407,12 +412,22 @@ impl Replica {
     }
 
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
-        Ok(customer::read(self.get(id, DocKind::Customer)?, id)?)
+        let doc = self.get(id, DocKind::Customer)?;
+        let rev = self.docs.rev(&id);
+        if let Some(c) = self.memo.customers.get(id, &rev) {
+            return Ok((*c).clone());
+        }
+        Ok((*self.memo.customers.put(id, rev, customer::read(doc, id)?)).clone())
     }
 
-    /// All customers, by name.
+    /// All customers, by name (each read once per revision).
     pub fn customers(&self) -> Vec<Customer> {
-        let mut all: Vec<Customer> = self.read_all(DocKind::Customer, customer::read);
+        let memo = &self.memo.customers;
+        let mut all: Vec<Customer> = self
+            .held_of_kind(DocKind::Customer)
+            .filter_map(|(id, doc)| memo.get_or(id, self.docs.rev(&id), || customer::read(doc, id).ok()))
+            .map(|c| (*c).clone())
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         all
     }
@@ -763,6 +778,25 @@ impl Replica {
         self.docs.get(&id).map(|d| d.kind)
     }
 
+    /// The documents of `kind` held here.
+    pub(crate) fn held_of_kind(&self, kind: DocKind) -> impl Iterator<Item = (DocId, &AutoCommit)> {
+        self.docs.values().filter(move |d| d.kind == kind).map(|d| (d.id, &d.doc))
+    }
+
+    /// A held document's revision (0: not held; see [`DocMap`]).
+    pub(crate) fn rev(&self, id: DocId) -> u64 {
+        self.docs.rev(&id)
+    }
+
+    /// The revision of the last change to the documents of `kind` held here.
+    pub(crate) fn kind_rev(&self, kind: DocKind) -> u64 {
+        self.docs.kind_rev(kind)
+    }
+
+    pub(crate) fn memo(&self) -> &ViewMemo {
+        &self.memo
+    }
+
     /// Resolve a full id, or a unique prefix of one, of a document of any kind.
     pub fn resolve_any(&self, text: &str) -> Result<DocId, CoreError> {
         if let Ok(id) = text.parse::<DocId>() {
@@ -956,7 +990,7 @@ impl Replica {
         self.fault_in(id);
         self.forgotten.remove(&id);
         let actor = self.actor.clone();
-        self.docs.entry(id).or_insert_with(|| LocalDoc::new(id, kind, &actor))
+        self.docs.get_or_insert_with(id, || LocalDoc::new(id, kind, &actor))
     }
 
     pub(crate) fn push_ops(&mut self, ops: impl IntoIterator<Item = StoreOp>) {

@@ -16,6 +16,7 @@ use protocol::schema::order_lifecycle::{self, Lifecycle};
 use protocol::schema::{Lang, OrderStatus};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Where the device stands with the server about an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,9 +79,9 @@ pub fn state(v: &OrderView, unsent: bool) -> OrderState {
 }
 
 /// Every order held here, newest first, with its view and state.
-pub fn all(replica: &Replica, unsent: &HashSet<DocId>) -> Vec<(OrderView, OrderState)> {
+pub fn all(replica: &Replica, unsent: &HashSet<DocId>) -> Vec<(Arc<OrderView>, OrderState)> {
     replica
-        .order_views()
+        .order_views_shared()
         .into_iter()
         .map(|v| {
             let s = state(&v, unsent.contains(&v.order.id));

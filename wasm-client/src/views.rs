@@ -20,6 +20,7 @@ use protocol::{DocId, DocKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// How many rows a list returns at most (the UI asks for more as the user scrolls).
 pub const DEFAULT_LIMIT: usize = 200;
@@ -214,7 +215,7 @@ pub fn orders(replica: &Replica, unsent: &HashSet<DocId>, status: &str, limit: O
     for (_, s) in &all {
         *counts.entry(s.status.as_str()).or_default() += 1;
     }
-    let hits: Vec<&(OrderView, OrderState)> =
+    let hits: Vec<&(Arc<OrderView>, OrderState)> =
         all.iter().filter(|(_, s)| status.is_empty() || s.status.as_str() == status).collect();
     let items: Vec<Value> =
         hits.iter().take(limit.unwrap_or(DEFAULT_LIMIT)).map(|(v, s)| order_state::row(v, s, &names, lang)).collect();

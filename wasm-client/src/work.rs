@@ -20,6 +20,7 @@ use protocol::time::display_local;
 use protocol::{DocId, DocKind};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The queues, in the order a screen shows them, with the step that empties each.
 const QUEUES: [(&str, Option<EventKind>); 8] = [
@@ -43,7 +44,7 @@ fn live(s: &OrderState) -> bool {
 }
 
 struct Work {
-    orders: Vec<(OrderView, OrderState)>,
+    orders: Vec<(Arc<OrderView>, OrderState)>,
     /// Per order (index into `orders`): the queues it is in.
     queued: Vec<Vec<&'static str>>,
     relevant: Vec<&'static str>,
