@@ -224,6 +224,8 @@ function renderStatus() {
     el.append(h('a#auth-needed.warn', { href: '#/login' }, t('not_logged_in')));
   }
   if (s.storage_error) el.append(h('span.warn', `${t('storage_error')}: ${s.storage_error}`));
+  // The server could not store the pushes (its disk is full): say so until they get through.
+  if (s.push_refused) el.append(h('span#push-refused.warn', { dataset: { code: s.push_refused } }, t(`push_refused:${s.push_refused}`)));
 }
 
 /// The unread count (and the number of orders waiting for this user) in the navigation,

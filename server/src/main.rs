@@ -428,7 +428,11 @@ fn analytics_command(database: &Database, data: &std::path::Path, cmd: Analytics
 fn init_tracing(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written (stderr on a full disk) is lost, nothing else: by
+    // default the subscriber would report it with `eprintln!`, which panics when stderr
+    // fails — in whichever thread logged, the sync hub's included.
+    let logs =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     match format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         // {"timestamp", "level", "fields": {"message", …}, "target"}, one object a line.

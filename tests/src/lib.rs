@@ -30,6 +30,7 @@ pub mod server;
 pub mod sim;
 pub mod tls;
 pub mod tmp;
+pub mod tmpfs;
 
 pub use bins::bins;
 pub use device::{Device, StoredDoc, SyncStats, sort_by_id};

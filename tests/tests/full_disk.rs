@@ -1,62 +1,14 @@
 //! A full disk under the server: its data directory is a small tmpfs the test mounts and
 //! fills. Pushes get a clear `storage_full` answer (the CLI says so in zh/en and keeps the
 //! changes), nothing acknowledged before is lost, other devices still catch up, and once
-//! space returns pushes succeed again without a restart.
-//!
-//! Mounting needs root (the tests run as root). Where it is not permitted the test says
-//! why and passes — unless `JIULOOP_REQUIRE_TMPFS=1`, where it fails.
+//! space returns pushes succeed again without a restart. The browser says so too, in the
+//! user's language, until its edits get through. (`jiuloop_tests::tmpfs`: where mounting
+//! is not permitted, the tests say why and pass unless `JIULOOP_REQUIRE_TMPFS=1`.)
 
-use jiuloop_tests::{Device, TempDir, TestServer};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// A tmpfs mounted on a directory, lazily unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Result<Self, String> {
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("mount -t tmpfs failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-        }
-        Ok(Tmpfs(at.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-/// Write zeros to `path` until the file system refuses (ENOSPC); returns the bytes written.
-fn fill(path: &Path) -> u64 {
-    let mut f = std::fs::File::create(path).expect("create the filler file");
-    let block = vec![0u8; 64 * 1024];
-    let mut written = 0u64;
-    loop {
-        match f.write(&block) {
-            Ok(0) => break,
-            Ok(n) => written += n as u64,
-            Err(e) => {
-                assert_eq!(e.raw_os_error(), Some(28), "filling stops at ENOSPC, not {e}");
-                break;
-            }
-        }
-    }
-    // The last partial block too.
-    for size in [4096usize, 512, 1] {
-        while f.write(&block[..size]).map(|n| n > 0).unwrap_or(false) {
-            written += size as u64;
-        }
-    }
-    written
-}
+use jiuloop_tests::browser::{Browser, web_app};
+use jiuloop_tests::tmpfs::{Tmpfs, fill};
+use jiuloop_tests::{Device, PASSWORD, TempDir, TestServer};
+use std::time::Duration;
 
 fn import(device: &Device, n: usize, tag: &str) {
     let dir = TempDir::new("csv");
@@ -72,18 +24,7 @@ fn import(device: &Device, n: usize, tag: &str) {
 #[test]
 fn a_full_disk_refuses_pushes_clearly_loses_nothing_keeps_serving_and_recovers_by_itself() {
     let mut server = TestServer::new();
-    let _tmpfs = match Tmpfs::mount(server.data_dir(), "16m") {
-        Ok(m) => m,
-        Err(why) => {
-            if std::env::var("JIULOOP_REQUIRE_TMPFS").as_deref() == Ok("1") {
-                panic!("JIULOOP_REQUIRE_TMPFS=1 but no tmpfs could be mounted: {why}");
-            }
-            eprintln!(
-                "skipped: cannot mount a tmpfs for the full-disk test ({why}); set JIULOOP_REQUIRE_TMPFS=1 to fail"
-            );
-            return;
-        }
-    };
+    let Some(_tmpfs) = Tmpfs::mount_or_skip(server.data_dir(), "16m") else { return };
     server.add_user("li", "rep", Some(TestServer::TERRITORY));
     server.add_user("wang", "rep", Some(TestServer::TERRITORY));
     server.start();
@@ -126,5 +67,80 @@ fn a_full_disk_refuses_pushes_clearly_loses_nothing_keeps_serving_and_recovers_b
     b.sync();
     assert_eq!(b.customers().as_array().unwrap().len(), 3050);
     assert_eq!(jiuloop_tests::sort_by_id(a.customers()), jiuloop_tests::sort_by_id(b.customers()));
+    server.stop();
+}
+
+const LONG: Duration = Duration::from_secs(90);
+
+/// The browser's status line, as the user reads it.
+async fn status_text(page: &jiuloop_tests::browser::Page) -> String {
+    page.eval("document.getElementById('status').textContent").await.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_says_the_servers_disk_is_full_keeps_its_edits_and_sends_them_once_there_is_room() {
+    let web = web_app().to_str().expect("utf-8 path").to_string();
+    let mut server = TestServer::with_args(&["--web", &web]);
+    let Some(_tmpfs) = Tmpfs::mount_or_skip(server.data_dir(), "16m") else { return };
+    server.add_user("li", "rep", Some(TestServer::TERRITORY));
+    server.add_user("wang", "rep", Some(TestServer::TERRITORY));
+    server.start();
+    let browser = Browser::launch().await;
+    let page = browser.page("full-disk", &format!("{}/", server.url())).await;
+    page.wait_for("!!document.querySelector('#login-form')", LONG).await;
+    page.fill("#login-user", "li").await;
+    page.fill("#login-password", PASSWORD).await;
+    page.click("#login-submit").await;
+    let synced = "(() => { const s = JSON.parse(jiuloop.client.status()); return s.online && s.pending === 0 && !!s.last_sync; })()";
+    page.wait_for(synced, LONG).await;
+    assert!(page.try_eval("document.getElementById('push-refused')").await.unwrap().is_null());
+
+    let filler = server.data_dir().join("filler");
+    fill(&filler);
+    // The rep keeps working; batches of customers until the server cannot store them.
+    let mut created = 0;
+    let refused = "!!JSON.parse(jiuloop.client.status()).push_refused";
+    while created < 6000 {
+        page.eval(&format!(
+            "(async () => {{ for (let i = {created}; i < {created} + 300; i++) {{
+                await jiuloop.client.createCustomer(JSON.stringify({{ name: `满盘客户${{i}}`, phone: `139${{String(i).padStart(8, '0')}}`,
+                    channel: 'distributor', class: 'B', region: '贵阳', fields: {{ address: `贵阳市南明区花果园${{i}}号` }} }}), Date.now());
+            }} return true; }})()"
+        ))
+        .await;
+        created += 300;
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(5) && page.eval(refused).await != true {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if page.eval(refused).await == true {
+            break;
+        }
+    }
+    page.wait_for("!!document.getElementById('push-refused')", LONG).await;
+    let zh = status_text(&page).await;
+    assert!(zh.contains("服务器磁盘已满") && zh.contains("保存在本机"), "{zh}");
+    let status = page.status().await;
+    assert_eq!(status["push_refused"], "storage_full", "{status}");
+    assert!(status["pending"].as_u64() > Some(0), "the edits wait on the device: {status}");
+    page.screenshot(&jiuloop_tests::browser::screenshot_dir().join("90-server-disk-full.png")).await;
+    page.click("#lang").await;
+    page.wait_for("document.getElementById('status').textContent.includes('disk is full')", LONG).await;
+    assert!(server.is_running(), "the server keeps running");
+
+    // Space returns: the browser sends what it kept, by itself, and the message goes.
+    std::fs::remove_file(&filler).unwrap();
+    page.wait_for(synced, LONG).await;
+    page.wait_for("!document.getElementById('push-refused')", LONG).await;
+    let wang = Device::logged_in(&server, "wang");
+    wang.sync();
+    let names = wang.customers();
+    let held = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("满盘客户")))
+        .count();
+    assert_eq!(held, created, "every customer the rep created reached the server");
     server.stop();
 }

@@ -28,7 +28,7 @@ use js_sys::{Function, Promise};
 use protocol::kinds::{FieldError, FieldErrorKind, FieldType};
 use protocol::schema::order::NewLine;
 use protocol::schema::{EventKind, ExceptionKind, Lang, OrderSource, SchemaError};
-use protocol::{DocId, DocKind};
+use protocol::{DocId, DocKind, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
@@ -51,6 +51,9 @@ pub struct NetStatus {
     pub auth_needed: bool,
     pub retry_at: Option<i64>,
     pub attempts: u32,
+    /// Why the server did not store this device's last pushes, when it is a condition
+    /// the user should know of until the pushes get through (`storage_full`).
+    pub push_refused: Option<ErrorCode>,
 }
 
 impl NetStatus {
@@ -63,6 +66,7 @@ impl NetStatus {
             "auth_needed": self.auth_needed,
             "retry_at": self.retry_at,
             "attempts": self.attempts,
+            "push_refused": self.push_refused.map(|c| c.as_str()),
         })
     }
 }
@@ -177,6 +181,7 @@ impl Shared {
             "error": net["error"],
             "auth_needed": net["auth_needed"].as_bool().unwrap_or(false) || core.session.expired(js::now_ms()),
             "retry_at": net["retry_at"],
+            "push_refused": net["push_refused"],
             "pending": pending,
             "inbox": core.replica.inbox().len(),
             "docs": core.replica.doc_count(),

@@ -297,6 +297,9 @@ async fn connect_and_sync(sh: &Rc<Shared>, url: &str, backoff: &mut Backoff) -> 
                         return Outcome::Auth(format!("{} ({code}): {message}", code.describe()));
                     }
                     Err(e) => {
+                        if let SyncError::Server { code: ErrorCode::StorageFull, .. } = e {
+                            sh.net.borrow_mut().push_refused = Some(ErrorCode::StorageFull);
+                        }
                         sh.notify("data");
                         return Outcome::Retry(e.to_string());
                     }
@@ -311,6 +314,10 @@ async fn connect_and_sync(sh: &Rc<Shared>, url: &str, backoff: &mut Backoff) -> 
             Ev::Closed(c, code) if c == conn => {
                 return match ErrorCode::from_close_code(code) {
                     Some(code) if auth_code(code) => Outcome::Auth(code.describe().to_string()),
+                    Some(ErrorCode::StorageFull) => {
+                        sh.net.borrow_mut().push_refused = Some(ErrorCode::StorageFull);
+                        Outcome::Retry(ErrorCode::StorageFull.describe().to_string())
+                    }
                     Some(code) => Outcome::Retry(code.describe().to_string()),
                     None => Outcome::Retry("connection lost".into()),
                 };
@@ -353,8 +360,12 @@ async fn after_progress(sh: &Rc<Shared>, engine: &mut SyncEngine, backoff: &mut 
         (engine.is_live(), engine.is_quiescent(&mut core.replica))
     };
     if live {
-        backoff.attempt = 0;
         let mut net = sh.net.borrow_mut();
+        // Back in touch — but a server that could not store the last pushes is not asked
+        // again at once: the backoff goes on growing until they get through.
+        if net.push_refused.is_none() {
+            backoff.attempt = 0;
+        }
         net.online = true;
         net.connecting = false;
         net.error = None;
@@ -363,7 +374,12 @@ async fn after_progress(sh: &Rc<Shared>, engine: &mut SyncEngine, backoff: &mut 
     }
     if quiescent {
         let now = now_ms();
-        sh.net.borrow_mut().last_sync = Some(now);
+        {
+            let mut net = sh.net.borrow_mut();
+            net.last_sync = Some(now);
+            // Everything got through: whatever stopped the pushes is over.
+            net.push_refused = None;
+        }
         let _ = sh.store.set_meta(&[("last_sync", Some(&now.to_string()))]).await;
     }
     sh.publish_status();
