@@ -134,6 +134,12 @@ pub struct LoadArgs {
     /// Runs per command in `cli-startup` (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub cli_runs: usize,
+    /// Fan-out with every connected device applying and storing every change as it
+    /// arrives. By default all but two devices per territory are lean receivers: they
+    /// timestamp each tracked edit on arrival and apply the frames after the phase, so the
+    /// latency is the server's, not the simulated replicas' (which share its cores).
+    #[arg(long)]
+    pub full_receivers: bool,
     /// Seed of the generated records.
     #[arg(long, default_value_t = 6)]
     pub seed: u64,
@@ -156,6 +162,8 @@ pub struct Sizes {
     pub rest_touch: usize,
     pub rest_devices: usize,
     pub rest_cold: bool,
+    /// Fan-out with lean receivers (see `--full-receivers`).
+    pub lean: bool,
 }
 
 impl LoadArgs {
@@ -178,6 +186,7 @@ impl LoadArgs {
             rest_touch: pick(self.rest_touch, 600, 20_000),
             rest_devices: pick(self.rest_devices, 1, 1).max(1),
             rest_cold: !self.no_rest_cold,
+            lean: !self.full_receivers,
         };
         Sizes { edits: s.edits.min(s.docs), ..s }
     }

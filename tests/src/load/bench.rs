@@ -449,6 +449,7 @@ async fn rss(bin: &std::path::Path, args: &BenchArgs) -> Result<u64> {
         rest_touch: touch,
         rest_devices: devices,
         rest_cold: !args.no_cold,
+        lean: false,
     };
     let mut run = Run::setup(bin, sizes, 3, 4, &[], &[], 1).await?;
     run.rest().await?;

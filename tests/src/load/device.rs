@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -313,6 +313,8 @@ async fn send_all(ws: &mut Ws, frames: Vec<Vec<u8>>) -> Result<()> {
 pub enum Cmd {
     /// A tracked edit of one of its documents.
     Edit { doc: DocId, kind: DocKind, token: String },
+    /// Apply the frames put aside while lean ([`LiveCtx::lean`]), in the order they came.
+    Settle,
     /// Close the connection and hand the device back.
     Stop,
 }
@@ -335,6 +337,15 @@ pub struct LiveCtx {
     pub unwatched: AtomicU64,
     /// Commit → `Ack` at the editing device, microseconds (the server's part of an edit).
     pub ack_us: std::sync::Mutex<Vec<u64>>,
+    /// Per device: a lean receiver, which only timestamps the tracked edits in each frame
+    /// as it arrives and puts the frame aside, applying it on [`Cmd::Settle`] — so that a
+    /// fan-out latency measures the server and the network, not 2,000 simulated replicas
+    /// applying and storing every change on the same cores. A lean device takes no edits.
+    pub lean: Vec<AtomicBool>,
+    /// Frames put aside by lean devices and not applied yet.
+    pub aside: AtomicU64,
+    /// The most frames put aside at once by one device.
+    pub aside_peak: AtomicU64,
 }
 
 impl LiveCtx {
@@ -348,6 +359,9 @@ impl LiveCtx {
             connects: (0..devices).map(|_| AtomicU32::new(0)).collect(),
             unwatched: AtomicU64::new(0),
             ack_us: std::sync::Mutex::new(Vec::new()),
+            lean: (0..devices).map(|_| AtomicBool::new(false)).collect(),
+            aside: AtomicU64::new(0),
+            aside_peak: AtomicU64::new(0),
         }
     }
 
@@ -402,6 +416,9 @@ struct LiveState {
     /// Documents with a tracked edit not yet acknowledged: the first commit time.
     unacked: HashMap<DocId, Instant>,
     rng: crate::Rng,
+    /// Frames received while lean, not applied yet (a dropped connection discards them:
+    /// the cursor never passed them, so the next catch-up sends them again).
+    aside: Vec<Vec<u8>>,
 }
 
 enum Event {
@@ -412,7 +429,14 @@ enum Event {
 
 async fn run_live(p: Prepared, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceiver<Cmd>) -> Device {
     let seed = p.dev.device_id.as_u64_pair().0;
-    let mut st = LiveState { dev: p.dev, ctx, seen: p.seen, unacked: HashMap::new(), rng: crate::Rng::new(seed) };
+    let mut st = LiveState {
+        dev: p.dev,
+        ctx,
+        seen: p.seen,
+        unacked: HashMap::new(),
+        rng: crate::Rng::new(seed),
+        aside: Vec::new(),
+    };
     let idx = st.dev.idx;
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -452,6 +476,7 @@ async fn run_live(p: Prepared, ctx: Arc<LiveCtx>, mut rx: mpsc::UnboundedReceive
         let mut engine = SyncEngine::new(st.dev.device_id, CLIENT_NAME);
         let mut counted = SyncStats::default();
         let stop = st.online(&mut engine, &mut ws, &mut rx, &mut counted).await;
+        st.discard_aside();
         engine.disconnected();
         st.ctx.traffic.add_delta(&engine.stats, &mut counted);
         if stop {
@@ -470,6 +495,7 @@ impl LiveState {
                 self.apply_edit(doc, kind, token);
                 true
             }
+            Some(Cmd::Settle) => true,
             Some(Cmd::Stop) | None => false,
         }
     }
@@ -519,7 +545,15 @@ impl LiveState {
                 cmd = rx.recv() => Event::Cmd(cmd),
             };
             let out = match event {
+                Event::Frame(frame) if self.ctx.lean[idx].load(Relaxed) => {
+                    self.note_arrivals(&frame, Instant::now());
+                    self.aside.push(frame);
+                    self.ctx.aside.fetch_add(1, Relaxed);
+                    self.ctx.aside_peak.fetch_max(self.aside.len() as u64, Relaxed);
+                    continue;
+                }
                 Event::Frame(frame) => self.received(engine, &frame),
+                Event::Cmd(Some(Cmd::Settle)) => self.settle(engine),
                 Event::Dropped => return false,
                 Event::Cmd(Some(Cmd::Edit { doc, kind, token })) => {
                     self.apply_edit(doc, kind, token);
@@ -541,6 +575,39 @@ impl LiveState {
             self.ctx.traffic.add_delta(&engine.stats, counted);
             let status = if engine.is_quiescent(self.dev.replica()) { IN_SYNC } else { SYNCING };
             self.ctx.status[idx].store(status, Relaxed);
+        }
+    }
+
+    /// Apply what was put aside, in order; the frames to send in answer.
+    fn settle(&mut self, engine: &mut SyncEngine) -> Result<Vec<Vec<u8>>> {
+        let frames = std::mem::take(&mut self.aside);
+        self.ctx.aside.fetch_sub(frames.len() as u64, Relaxed);
+        let mut out = Vec::new();
+        for frame in frames {
+            out.extend(self.received(engine, &frame)?);
+        }
+        Ok(out)
+    }
+
+    fn discard_aside(&mut self) {
+        self.ctx.aside.fetch_sub(self.aside.len() as u64, Relaxed);
+        self.aside.clear();
+    }
+
+    /// A lean device's part: the tracked edits a frame of plain changes carries arrived now
+    /// (anything else is read back when the frame is applied).
+    fn note_arrivals(&mut self, frame: &[u8], now: Instant) {
+        let Ok(ServerMsg::Changes { docs, .. }) = wire::decode::<ServerMsg>(frame) else { return };
+        for d in &docs {
+            let Some(seen) = self.seen.get_mut(&d.id) else { continue };
+            let Some(tokens) = tokens_in_changes(&d.changes) else { continue };
+            let fresh: Vec<String> = tokens.into_iter().filter(|t| seen.insert(t.clone())).collect();
+            if !fresh.is_empty() {
+                let mut tracker = self.ctx.tracker();
+                for t in fresh {
+                    tracker.arrived(&t, &self.dev.territory, now);
+                }
+            }
         }
     }
 

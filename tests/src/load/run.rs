@@ -487,11 +487,14 @@ impl Run {
         let mut r = self.finish("catchup", m, &ctx.traffic, handles.len(), &ctx.errors);
         if !done {
             r.errors += 1;
+            // One lock at a time: a guard held to the end of a statement deadlocks a second.
+            let (outstanding, sample) = {
+                let t = ctx.tracker();
+                (t.outstanding(), t.missing_sample(3))
+            };
             r.error_samples.push(format!(
-                "not in sync after 300 s: {} deliveries outstanding, {} devices not in sync; e.g. {:?}",
-                ctx.tracker().outstanding(),
+                "not in sync after 300 s: {outstanding} deliveries outstanding, {} devices not in sync; e.g. {sample:?}",
                 ctx.status.len() - ctx.count_status(super::device::IN_SYNC),
-                ctx.tracker().missing_sample(3)
             ));
         }
         let mut lat = ctx.tracker().take_latencies();
@@ -573,9 +576,13 @@ impl Run {
             docs_of.insert(dev.territory.clone(), ids);
         }
         let users: Vec<usize> = (0..c).map(|j| j % self.reps.len()).collect();
+        // The login storm: C logins, `--login-parallel` at a time, with the server's RSS
+        // before and after (issue 14: flat in the number of logins).
+        let rss_before = self.server.rss_mb().0;
         let t_login = Instant::now();
         let logins = self.logins(users.iter().map(|&r| self.reps[r].user.clone()).collect()).await?;
         let login_s = t_login.elapsed().as_secs_f64();
+        let (rss_after, rss_peak) = self.server.rss_mb();
         let mut devs = Vec::with_capacity(c);
         for (j, (&rep, (device_id, login))) in users.iter().zip(logins).enumerate() {
             let territory = self.reps[rep].territory.clone();
@@ -610,6 +617,13 @@ impl Run {
         r.errors += n.saturating_sub(r.error_samples.len() as u64);
         r.set("note", "not an issue-6 phase: C devices log in and connect before the fan-out")
             .set("login_s", round3(login_s))
+            .set("logins_per_s", round3(c as f64 / login_s.max(1e-9)))
+            .set(
+                "login_rss_mb",
+                serde_json::json!({
+                    "before": round3(rss_before), "after": round3(rss_after), "peak": round3(rss_peak)
+                }),
+            )
             .set("connect_s", round3(connect_s))
             .set("territories", docs_of.len())
             .set("docs_per_territory", f);
@@ -630,6 +644,8 @@ impl Run {
         for t in &set.territory_of {
             *sizes.entry(t.as_str()).or_default() += 1;
         }
+        // Lean receivers take no edits.
+        let editors: Vec<usize> = (0..set.handles.len()).filter(|i| !set.ctx.lean[*i].load(Relaxed)).collect();
         let mut n = 0;
         while Instant::now() < deadline {
             if let Some(notify) = stop_early {
@@ -640,7 +656,7 @@ impl Run {
             } else {
                 tick.tick().await;
             }
-            let j = rng.below(set.handles.len());
+            let j = editors[rng.below(editors.len())];
             let territory = &set.territory_of[j];
             let doc = *rng.pick(&set.docs_of[territory]);
             self.next_token += 1;
@@ -661,19 +677,43 @@ impl Run {
         ctx.unwatched.store(0, Relaxed);
         ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let served_before = tokio::task::block_in_place(|| delivery_histogram(&ctx.addrs));
+        let lean = self.set_lean(self.sizes.lean);
         let m = self.begin("fanout", &ctx.traffic);
         let t0 = Instant::now();
         let edits = self.drive_edits(rate, secs, None).await;
         let edit_s = t0.elapsed().as_secs_f64();
-        let done = wait_until(Duration::from_secs(120), || ctx.tracker().outstanding() == 0 && ctx.all_in_sync()).await;
+        // (Lean receivers note what plain changes carry as they arrive; anything else is
+        // read back when they apply it, after the phase.)
+        let mut done = wait_until(Duration::from_secs(120), || ctx.tracker().outstanding() == 0 && ctx.all_in_sync())
+            .await
+            || lean > 0;
         let served = tokio::task::block_in_place(|| delivery_histogram(&ctx.addrs)).combine(&served_before, -1.0);
+        // The lean receivers apply what they put aside; the phase ends when all are in sync.
+        let aside = ctx.aside.load(Relaxed);
+        let t_settle = Instant::now();
+        if lean > 0 {
+            self.set_lean(false);
+            for h in &self.live.as_ref().expect("live set").handles {
+                let _ = h.tx.send(Cmd::Settle);
+            }
+            done = wait_until(Duration::from_secs(300), || {
+                ctx.aside.load(Relaxed) == 0 && ctx.all_in_sync() && ctx.tracker().outstanding() == 0
+            })
+            .await;
+        }
+        let settle_s = t_settle.elapsed().as_secs_f64();
         let mut r = self.finish("fanout", m, &ctx.traffic, ctx.status.len(), &ctx.errors);
         if !done {
             r.errors += 1;
+            let (outstanding, sample) = {
+                let t = ctx.tracker();
+                (t.outstanding(), t.missing_sample(3))
+            };
             r.error_samples.push(format!(
-                "{} deliveries still outstanding 120 s after the last edit; e.g. {:?}",
-                ctx.tracker().outstanding(),
-                ctx.tracker().missing_sample(3)
+                "after the last edit and the settling: {outstanding} deliveries outstanding, {} frames still put \
+                 aside, {} devices not in sync; e.g. {sample:?}",
+                ctx.aside.load(Relaxed),
+                ctx.status.len() - ctx.count_status(super::device::IN_SYNC),
             ));
         }
         let mut lat = ctx.tracker().take_latencies();
@@ -686,10 +726,29 @@ impl Run {
             .set("server_delivery_ms", served.summary_ms())
             .set("ack_ms", latency_ms(&mut std::mem::take(&mut *ctx.ack_us.lock().unwrap_or_else(|p| p.into_inner()))))
             .set("extra_deliveries", t.extra)
-            .set("doc_chunks_unwatched", ctx.unwatched.swap(0, Relaxed));
+            .set("doc_chunks_unwatched", ctx.unwatched.swap(0, Relaxed))
+            .set("lean_receivers", lean)
+            .set("frames_put_aside", aside)
+            .set("put_aside_peak_per_device", ctx.aside_peak.swap(0, Relaxed))
+            .set("settle_s", round3(settle_s));
         drop(t);
         self.emit(&r);
         Ok(())
+    }
+
+    /// Make all but two devices per territory lean receivers (`on`), or none; how many are.
+    fn set_lean(&self, on: bool) -> usize {
+        let Some(set) = self.live.as_ref() else { return 0 };
+        let mut editors: HashMap<&str, usize> = HashMap::new();
+        let mut lean = 0;
+        for (i, t) in set.territory_of.iter().enumerate() {
+            let rank = editors.entry(t.as_str()).or_default();
+            *rank += 1;
+            let is_lean = on && *rank > 2;
+            set.ctx.lean[i].store(is_lean, Relaxed);
+            lean += is_lean as usize;
+        }
+        lean
     }
 
     async fn restart(&mut self) -> Result<()> {

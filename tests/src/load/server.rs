@@ -237,6 +237,12 @@ impl ServerProc {
         (self.cpu_total() - mark.cpu, rss as f64 / 1024.0, hwm as f64 / 1024.0)
     }
 
+    /// The server's RSS now and its peak since the last mark, MiB (0 when not running).
+    pub fn rss_mb(&self) -> (f64, f64) {
+        let (rss, hwm) = self.pid().and_then(procfs::rss_kib).unwrap_or((0, 0));
+        (rss as f64 / 1024.0, hwm as f64 / 1024.0)
+    }
+
     /// `GET /health` → the `documents` counter.
     pub fn health_documents(&self) -> Result<u64> {
         let r = crate::http::get(self.addr(), "/health")?;
