@@ -19,7 +19,8 @@ say() { printf '[build-web] %s\n' "$*" >&2; }
 
 say "cargo build -p jiuloop-wasm (wasm-release)"
 cargo build -p jiuloop-wasm --target wasm32-unknown-unknown --profile wasm-release
-WASM=target/wasm32-unknown-unknown/wasm-release/jiuloop_wasm.wasm
+# Where cargo put it: CARGO_TARGET_DIR when set (a shared or out-of-tree target directory).
+WASM="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/jiuloop_wasm.wasm"
 
 STAGE="$OUT.tmp.$$"
 rm -rf "$STAGE"

@@ -26,7 +26,7 @@ if [ -z "$data" ]; then
 fi
 scripts/build-web.sh target/web
 cargo build --release -p jiuloop-server
-server=target/release/jiuloop-server
+server="${CARGO_TARGET_DIR:-target}/release/jiuloop-server"
 if [ "$demo" = 1 ]; then
   if [ -e "$data/jiuloop.db" ]; then
     echo "[run-server] $data holds the demo company already (delete it to seed a new one); users:"
