@@ -89,13 +89,10 @@ impl Replica {
     /// [`Replica::order_view`] without the copy.
     pub fn order_view_shared(&self, id: DocId) -> Result<Arc<OrderView>, CoreError> {
         self.memo().order_context(self.order_context());
-        let key = self.order_key(id);
-        if let Some(v) = self.memo().orders.get(id, &key) {
-            return Ok(v);
-        }
-        let order = self.order(id)?;
-        let view = self.view_of(order, &self.policy_versions(), &mut |c| self.channel_of(c));
-        Ok(self.memo().orders.put(id, key, view))
+        self.memo().orders.get_or_try(id, self.order_key(id), || {
+            let order = self.order(id)?;
+            Ok(self.view_of(order, &self.policy_versions(), &mut |c| self.channel_of(c)))
+        })
     }
 
     /// Every order's view, newest first; each order is read again only once it, its

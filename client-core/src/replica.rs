@@ -413,11 +413,8 @@ impl Replica {
 
     pub fn customer(&self, id: DocId) -> Result<Customer, CoreError> {
         let doc = self.get(id, DocKind::Customer)?;
-        let rev = self.docs.rev(&id);
-        if let Some(c) = self.memo.customers.get(id, &rev) {
-            return Ok((*c).clone());
-        }
-        Ok((*self.memo.customers.put(id, rev, customer::read(doc, id)?)).clone())
+        let c = self.memo.customers.get_or_try(id, self.docs.rev(&id), || customer::read(doc, id))?;
+        Ok((*c).clone())
     }
 
     /// All customers, by name (each read once per revision).

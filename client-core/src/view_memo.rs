@@ -45,12 +45,17 @@ impl<K: PartialEq, T> Memo<K, T> {
     }
 
     /// The value for `id` under `key`, computed (outside the lock: a computation may use
-    /// other memos) when none is kept; `None` when it cannot be computed (not kept).
-    pub fn get_or(&self, id: DocId, key: K, compute: impl FnOnce() -> Option<T>) -> Option<Arc<T>> {
+    /// other memos) when none is kept; a computation's error is returned, nothing kept.
+    pub fn get_or_try<E>(&self, id: DocId, key: K, compute: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
         if let Some(v) = self.get(id, &key) {
-            return Some(v);
+            return Ok(v);
         }
-        Some(self.put(id, key, compute()?))
+        Ok(self.put(id, key, compute()?))
+    }
+
+    /// [`Memo::get_or_try`] for a computation that may give nothing.
+    pub fn get_or(&self, id: DocId, key: K, compute: impl FnOnce() -> Option<T>) -> Option<Arc<T>> {
+        self.get_or_try(id, key, || compute().ok_or(())).ok()
     }
 
     pub fn len(&self) -> usize {

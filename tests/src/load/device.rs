@@ -599,14 +599,10 @@ impl LiveState {
     fn note_arrivals(&mut self, frame: &[u8], now: Instant) {
         let Ok(ServerMsg::Changes { docs, .. }) = wire::decode::<ServerMsg>(frame) else { return };
         for d in &docs {
-            let Some(seen) = self.seen.get_mut(&d.id) else { continue };
-            let Some(tokens) = tokens_in_changes(&d.changes) else { continue };
-            let fresh: Vec<String> = tokens.into_iter().filter(|t| seen.insert(t.clone())).collect();
-            if !fresh.is_empty() {
-                let mut tracker = self.ctx.tracker();
-                for t in fresh {
-                    tracker.arrived(&t, &self.dev.territory, now);
-                }
+            if self.seen.contains_key(&d.id)
+                && let Some(tokens) = tokens_in_changes(&d.changes)
+            {
+                self.arrived(d.id, tokens, now);
             }
         }
     }
@@ -675,25 +671,28 @@ impl LiveState {
                     None => continue,
                 },
             };
-            let seen = self.seen.get_mut(&id).expect("watched");
-            let mut fresh = Vec::new();
             let mut distinct = HashSet::new();
-            for t in tokens {
-                if !distinct.insert(t.clone()) && read_back {
+            for t in &tokens {
+                if !distinct.insert(t) && read_back {
                     self.ctx.errors.push(format!("device {}: token {t} twice in {id}", self.dev.idx));
                 }
-                if seen.insert(t.clone()) {
-                    fresh.push(t);
-                }
             }
-            if !fresh.is_empty() {
-                let mut tracker = self.ctx.tracker();
-                for t in fresh {
-                    tracker.arrived(&t, &self.dev.territory, now);
-                }
-            }
+            self.arrived(id, tokens, now);
         }
         Ok(frames)
+    }
+
+    /// The tracked edits `tokens` of the watched document `id` seen now: the ones not seen
+    /// before count as arrived.
+    fn arrived(&mut self, id: DocId, tokens: Vec<String>, now: Instant) {
+        let Some(seen) = self.seen.get_mut(&id) else { return };
+        let fresh: Vec<String> = tokens.into_iter().filter(|t| seen.insert(t.clone())).collect();
+        if !fresh.is_empty() {
+            let mut tracker = self.ctx.tracker();
+            for t in fresh {
+                tracker.arrived(&t, &self.dev.territory, now);
+            }
+        }
     }
 }
 
